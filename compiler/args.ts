@@ -1,0 +1,63 @@
+// Command-line parsing: each verb declares its flags; anything else is a usage error (exit 2).
+
+import { usageError } from '../src/ir/errors.ts';
+
+export interface FlagSpec {
+  /** Takes a value (`--flag value` or `--flag=value`); otherwise a switch. */
+  value?: boolean;
+  /** May be given more than once; values collect in order. */
+  repeat?: boolean;
+  help: string;
+}
+
+export interface VerbSpec {
+  summary: string;
+  usage: string;
+  positionals: [min: number, max: number];
+  flags: Record<string, FlagSpec>;
+}
+
+export interface ParsedArgs {
+  positionals: string[];
+  values: Map<string, string[]>;
+  switches: Set<string>;
+}
+
+export function parseArgs(verb: string, spec: VerbSpec, argv: string[]): ParsedArgs {
+  const parsed: ParsedArgs = { positionals: [], values: new Map(), switches: new Set() };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--') || arg === '--') {
+      parsed.positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const flag = spec.flags[name];
+    if (!flag) throw usageError(`edgec ${verb}: unknown option --${name}\nusage: ${spec.usage}`);
+    if (!flag.value) {
+      if (eq >= 0) throw usageError(`edgec ${verb}: --${name} takes no value`);
+      parsed.switches.add(name);
+      continue;
+    }
+    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined || value === '') throw usageError(`edgec ${verb}: --${name} needs a value\nusage: ${spec.usage}`);
+    const list = parsed.values.get(name) ?? [];
+    if (list.length > 0 && !flag.repeat) throw usageError(`edgec ${verb}: --${name} given twice`);
+    list.push(value);
+    parsed.values.set(name, list);
+  }
+  const [min, max] = spec.positionals;
+  if (parsed.positionals.length < min || parsed.positionals.length > max) {
+    throw usageError(`edgec ${verb}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}\nusage: ${spec.usage}`);
+  }
+  return parsed;
+}
+
+export function helpText(spec: VerbSpec): string {
+  const lines = [`usage: ${spec.usage}`, '', spec.summary, ''];
+  for (const [name, flag] of Object.entries(spec.flags)) {
+    lines.push(`  --${name}${flag.value ? ' <value>' : ''}`.padEnd(28) + flag.help);
+  }
+  return lines.join('\n');
+}

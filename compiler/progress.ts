@@ -1,0 +1,21 @@
+// Progress on stderr: a rewritten line on a terminal, a line every few seconds in a log.
+
+export function progress(label: string): { update(done: number, total: number): void; end(): void } {
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  let shown = false;
+  return {
+    update(done, total) {
+      const now = Date.now();
+      if (done < total && now - last < (tty ? 100 : 5000)) return;
+      last = now;
+      const text = `${label}: ${done}/${total} (${Math.floor((100 * done) / total)}%)`;
+      if (tty) process.stderr.write(`\r${text}`);
+      else if (done < total) process.stderr.write(`${text}\n`);
+      shown = true;
+    },
+    end() {
+      if (tty && shown) process.stderr.write('\n');
+    },
+  };
+}

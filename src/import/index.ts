@@ -1,0 +1,20 @@
+// Picks the front end for a model file by its format.
+
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { modelError } from '../ir/errors.ts';
+import type { Graph } from '../ir/types.ts';
+import { importTflite } from './tflite.ts';
+
+export async function loadModel(path: string): Promise<Graph> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw modelError(`${path}: cannot read the model file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  const name = basename(path);
+  if (bytes.length >= 8 && new TextDecoder().decode(bytes.subarray(4, 8)) === 'TFL3') return importTflite(bytes, name);
+  if (name.endsWith('.tflite')) return importTflite(bytes, name);
+  throw modelError(`${path}: not a TensorFlow Lite flatbuffer (no 'TFL3' identifier); edgec reads .tflite models`);
+}

@@ -1,0 +1,30 @@
+// What an op costs: multiply-accumulates and the bytes of its constant operands.
+
+import { DTYPE_BYTES, numel } from './dtype.ts';
+import type { Graph, Op } from './types.ts';
+
+/** Multiply-accumulates of one inference; only conv, depthwise and fully-connected layers count. */
+export function opMacs(graph: Graph, op: Op): number {
+  const out = graph.tensors[op.outputs[0]].shape;
+  const filter = op.inputs.length > 1 ? graph.tensors[op.inputs[1]].shape : [];
+  switch (op.kind) {
+    case 'conv2d':
+      return numel(out) * filter[1] * filter[2] * filter[3];
+    case 'depthwise_conv2d':
+      return numel(out) * filter[1] * filter[2];
+    case 'fully_connected':
+      return numel(out) * filter[1];
+    default:
+      return 0;
+  }
+}
+
+/** Bytes of the op's constant inputs (weights, biases, other constant operands). */
+export function opParamBytes(graph: Graph, op: Op): number {
+  let bytes = 0;
+  for (const t of op.inputs) {
+    const tensor = graph.tensors[t];
+    if (tensor.data) bytes += numel(tensor.shape) * DTYPE_BYTES[tensor.dtype];
+  }
+  return bytes;
+}

@@ -1,0 +1,167 @@
+// Shape inference: the output shapes an op must have, given its input tensors and attributes.
+// Problems are returned as messages (not thrown) so that verify() can report every one at once.
+
+import { numel } from './dtype.ts';
+import type { Graph, Op, Padding } from './types.ts';
+
+export type ShapeResult = { shapes: number[][] } | { error: string };
+
+const fmt = (shape: readonly number[]) => `[${shape.join(',')}]`;
+
+/** Output size of a sliding window along one spatial axis, as TFLite computes it. */
+export function windowOutputSize(size: number, kernel: number, stride: number, dilation: number, padding: Padding): number {
+  const effective = (kernel - 1) * dilation + 1;
+  return padding === 'same' ? Math.ceil(size / stride) : Math.floor((size - effective) / stride) + 1;
+}
+
+/** Padding before the first element along one axis (TFLite's SAME rule puts the odd pixel after). */
+export function windowPadBefore(size: number, kernel: number, stride: number, dilation: number, padding: Padding): number {
+  if (padding === 'valid') return 0;
+  const out = windowOutputSize(size, kernel, stride, dilation, padding);
+  const effective = (kernel - 1) * dilation + 1;
+  return Math.max(0, Math.floor(((out - 1) * stride + effective - size) / 2));
+}
+
+/** numpy broadcasting of two shapes, or undefined when they do not broadcast. */
+export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] | undefined {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) return undefined;
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** Resolves a single -1 in a reshape target against the element count. */
+export function resolveReshape(target: readonly number[], count: number): number[] | undefined {
+  const unknown = target.filter((d) => d === -1).length;
+  if (unknown > 1 || target.some((d) => d < -1)) return undefined;
+  if (unknown === 0) return numel(target) === count ? [...target] : undefined;
+  const known = numel(target.filter((d) => d !== -1));
+  if (known === 0 || count % known !== 0) return undefined;
+  return target.map((d) => (d === -1 ? count / known : d));
+}
+
+function spatial(
+  input: number[],
+  kernel: [number, number],
+  stride: [number, number],
+  dilation: [number, number],
+  padding: Padding,
+): [number, number] | string {
+  if (input.length !== 4) return `input must be 4-D NHWC, got ${fmt(input)}`;
+  if ([...kernel, ...stride, ...dilation].some((v) => !Number.isInteger(v) || v < 1)) {
+    return `kernel ${kernel}, stride ${stride} and dilation ${dilation} must be positive integers`;
+  }
+  const oh = windowOutputSize(input[1], kernel[0], stride[0], dilation[0], padding);
+  const ow = windowOutputSize(input[2], kernel[1], stride[1], dilation[1], padding);
+  if (oh < 1 || ow < 1) {
+    return `a ${kernel[0]}x${kernel[1]} window (dilation ${dilation}) does not fit input ${fmt(input)} with ${padding.toUpperCase()} padding`;
+  }
+  return [oh, ow];
+}
+
+export function inferShapes(graph: Graph, op: Op): ShapeResult {
+  const shapeOf = (position: number) => graph.tensors[op.inputs[position]].shape;
+  const ok = (...shapes: number[][]): ShapeResult => ({ shapes });
+  const error = (message: string): ShapeResult => ({ error: message });
+  const x = shapeOf(0);
+
+  switch (op.kind) {
+    case 'conv2d': {
+      const w = shapeOf(1);
+      if (w.length !== 4) return error(`filter must be 4-D OHWI, got ${fmt(w)}`);
+      if (x.length === 4 && w[3] !== x[3]) return error(`filter ${fmt(w)} expects ${w[3]} input channels, input ${fmt(x)} has ${x[3]}`);
+      const hw = spatial(x, [w[1], w[2]], op.attrs.stride, op.attrs.dilation, op.attrs.padding);
+      if (typeof hw === 'string') return error(hw);
+      if (op.inputs.length > 2 && numel(shapeOf(2)) !== w[0]) return error(`bias ${fmt(shapeOf(2))} must have ${w[0]} entries`);
+      return ok([x[0], hw[0], hw[1], w[0]]);
+    }
+    case 'depthwise_conv2d': {
+      const w = shapeOf(1);
+      const channels = x[3] * op.attrs.depthMultiplier;
+      if (w.length !== 4 || w[0] !== 1) return error(`filter must be 4-D [1,H,W,C*M], got ${fmt(w)}`);
+      if (x.length === 4 && w[3] !== channels) {
+        return error(`filter ${fmt(w)} must have ${channels} channels (input channels ${x[3]} x depth multiplier ${op.attrs.depthMultiplier})`);
+      }
+      const hw = spatial(x, [w[1], w[2]], op.attrs.stride, op.attrs.dilation, op.attrs.padding);
+      if (typeof hw === 'string') return error(hw);
+      if (op.inputs.length > 2 && numel(shapeOf(2)) !== w[3]) return error(`bias ${fmt(shapeOf(2))} must have ${w[3]} entries`);
+      return ok([x[0], hw[0], hw[1], w[3]]);
+    }
+    case 'fully_connected': {
+      const w = shapeOf(1);
+      if (w.length !== 2) return error(`weights must be 2-D [units, depth], got ${fmt(w)}`);
+      const depth = w[1];
+      if (x.length === 0 || numel(x) % depth !== 0) return error(`input ${fmt(x)} is not a whole number of rows of ${depth}`);
+      if (op.inputs.length > 2 && numel(shapeOf(2)) !== w[0]) return error(`bias ${fmt(shapeOf(2))} must have ${w[0]} entries`);
+      if (op.attrs.keepNumDims) {
+        if (x[x.length - 1] !== depth) return error(`keep_num_dims needs the input's last axis (${fmt(x)}) to equal the weights' depth ${depth}`);
+        return ok([...x.slice(0, -1), w[0]]);
+      }
+      return ok([numel(x) / depth, w[0]]);
+    }
+    case 'avg_pool2d':
+    case 'max_pool2d': {
+      const hw = spatial(x, op.attrs.filter, op.attrs.stride, [1, 1], op.attrs.padding);
+      if (typeof hw === 'string') return error(hw);
+      return ok([x[0], hw[0], hw[1], x[3]]);
+    }
+    case 'add':
+    case 'sub':
+    case 'mul': {
+      const out = broadcastShapes(x, shapeOf(1));
+      return out ? ok(out) : error(`shapes ${fmt(x)} and ${fmt(shapeOf(1))} do not broadcast`);
+    }
+    case 'reshape': {
+      const out = resolveReshape(op.attrs.shape, numel(x));
+      return out ? ok(out) : error(`cannot reshape ${fmt(x)} (${numel(x)} elements) to ${fmt(op.attrs.shape)}`);
+    }
+    case 'squeeze': {
+      const axes = op.attrs.axes.map((a) => (a < 0 ? a + x.length : a));
+      if (axes.some((a) => a < 0 || a >= x.length || x[a] !== 1)) return error(`cannot squeeze axes [${op.attrs.axes}] of ${fmt(x)}`);
+      return ok(x.filter((d, i) => (axes.length === 0 ? d !== 1 : !axes.includes(i))));
+    }
+    case 'softmax':
+      if (x.length === 0) return error('softmax needs at least one axis');
+      return ok([...x]);
+    case 'logistic':
+    case 'tanh':
+    case 'relu':
+    case 'relu6':
+    case 'leaky_relu':
+    case 'hard_swish':
+    case 'quantize':
+    case 'dequantize':
+      return ok([...x]);
+    case 'pad': {
+      const p = op.attrs.paddings;
+      if (p.length !== x.length) return error(`${p.length} padding pairs for a ${x.length}-D input`);
+      if (p.some(([a, b]) => !Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0)) {
+        return error(`paddings ${JSON.stringify(p)} must be non-negative integers`);
+      }
+      return ok(x.map((d, i) => d + p[i][0] + p[i][1]));
+    }
+    case 'concatenation': {
+      const axis = op.attrs.axis;
+      if (axis < 0 || axis >= x.length) return error(`axis ${axis} is outside a ${x.length}-D input`);
+      const out = [...x];
+      for (let i = 1; i < op.inputs.length; i++) {
+        const s = shapeOf(i);
+        if (s.length !== x.length || s.some((d, k) => k !== axis && d !== x[k])) {
+          return error(`input ${i} ${fmt(s)} does not match input 0 ${fmt(x)} outside axis ${axis}`);
+        }
+        out[axis] += s[axis];
+      }
+      return ok(out);
+    }
+    case 'mean': {
+      const axes = op.attrs.axes;
+      if (axes.some((a) => a < 0 || a >= x.length)) return error(`axes [${axes}] are outside a ${x.length}-D input`);
+      return ok(op.attrs.keepDims ? x.map((d, i) => (axes.includes(i) ? 1 : d)) : x.filter((_, i) => !axes.includes(i)));
+    }
+  }
+}
