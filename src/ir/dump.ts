@@ -24,14 +24,19 @@ export function describeTensor(t: Tensor): string {
   return `${describeShape(t.shape)} ${t.dtype}${q ? ` ${q}` : ''}`;
 }
 
-/** The op's attributes in a compact, stable text form. */
+const isUnit = (value: unknown) => Array.isArray(value) && value.length === 2 && value[0] === 1 && value[1] === 1;
+
+/** The op's attributes in a compact, stable text form; defaults (stride 1, no activation, ...) are left out. */
 export function describeAttrs(op: Op): string {
   const parts: string[] = [];
   for (const [key, value] of Object.entries(op.attrs)) {
-    if (value === 'none' || value === false) continue;
-    parts.push(`${key}=${Array.isArray(value) ? JSON.stringify(value).replace(/"/g, '') : String(value)}`);
+    if (value === 'none' || value === false || (key === 'depthMultiplier' && value === 1) || (key === 'beta' && value === 1)) continue;
+    if ((key === 'stride' || key === 'dilation') && isUnit(value)) continue;
+    if (key === 'padding' || key === 'activation') parts.push(String(value));
+    else if (key === 'filter' || key === 'stride' || key === 'dilation') parts.push(`${key} ${(value as number[]).join('x')}`);
+    else parts.push(`${key} ${Array.isArray(value) ? JSON.stringify(value) : String(value)}`);
   }
-  return parts.join(' ');
+  return parts.join(', ');
 }
 
 export function dumpGraph(graph: Graph): string {

@@ -1,0 +1,463 @@
+// TFLite front end: subgraph 0 of a .tflite model -> Graph. Operators and attributes edgec cannot
+// run are collected and reported together, so a user sees everything that stands in the way at once.
+
+import { DTYPE_RANGE, numel, viewBytes } from '../ir/dtype.ts';
+import { modelError } from '../ir/errors.ts';
+import { resolveReshape } from '../ir/shape.ts';
+import type { Activation, DType, Graph, Op, Padding, Tensor } from '../ir/types.ts';
+import { verifyGraph } from '../ir/verify.ts';
+import type { BuiltinOptionsMap, TfliteModel, TfliteOperator, TfliteSubgraph, TfliteTensor } from '../tflite/model.ts';
+import { defaultOptions } from '../tflite/options.ts';
+import { readTflite } from '../tflite/reader.ts';
+import {
+  ActivationFunctionType,
+  BuiltinOperator as B,
+  BuiltinOptionsType as O,
+  builtinOperatorName,
+  FullyConnectedWeightsFormat,
+  Padding as TflitePadding,
+  TensorType,
+  tensorTypeName,
+} from '../tflite/schema.ts';
+
+const DTYPES: Partial<Record<number, DType>> = {
+  [TensorType.FLOAT32]: 'float32',
+  [TensorType.INT8]: 'int8',
+  [TensorType.UINT8]: 'uint8',
+  [TensorType.INT16]: 'int16',
+  [TensorType.INT32]: 'int32',
+  [TensorType.INT64]: 'int64',
+  [TensorType.BOOL]: 'bool',
+};
+
+const ACTIVATIONS: Partial<Record<number, Activation>> = {
+  [ActivationFunctionType.NONE]: 'none',
+  [ActivationFunctionType.RELU]: 'relu',
+  [ActivationFunctionType.RELU_N1_TO_1]: 'relu_n1_to_1',
+  [ActivationFunctionType.RELU6]: 'relu6',
+};
+
+/** Parses `bytes` as TFLite and converts subgraph 0 to a verified Graph named after the file. */
+export function importTflite(bytes: Uint8Array, fileName = 'model.tflite'): Graph {
+  const model = readTflite(bytes, fileName);
+  const subgraph = model.subgraphs[0];
+  const problems: string[] = [];
+
+  const ops: Op[] = [];
+  subgraph.operators.forEach((operator, index) => {
+    const op = convertOperator(new OperatorReader(model, subgraph, operator, index, problems));
+    if (op) ops.push(op);
+  });
+
+  // The graph keeps only the tensors it uses (folded shape/axis operands drop out), in file order.
+  const used = [...new Set([...subgraph.inputs, ...subgraph.outputs, ...ops.flatMap((op) => [...op.inputs, ...op.outputs])])];
+  used.sort((a, b) => a - b);
+  const tensors = used.map((t) => convertTensor(subgraph.tensors[t], model.buffers[subgraph.tensors[t].buffer].data, t, problems));
+
+  if (problems.length > 0) {
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
+    throw modelError(`${fileName}: cannot import the model: ${problems[0]}${more}`, problems);
+  }
+  const position = new Map(used.map((t, i) => [t, i]));
+  const remap = (list: number[]) => list.map((t) => position.get(t)!);
+  const graph: Graph = {
+    name: stem(fileName),
+    tensors: tensors as Tensor[],
+    ops: ops.map((op) => ({ ...op, inputs: remap(op.inputs), outputs: remap(op.outputs) })),
+    inputs: remap(subgraph.inputs),
+    outputs: remap(subgraph.outputs),
+  };
+  verifyGraph(graph);
+  return graph;
+}
+
+function stem(fileName: string): string {
+  const base = fileName.split(/[\\/]/).pop() ?? fileName;
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(0, dot) : base || 'model';
+}
+
+function convertTensor(t: TfliteTensor, data: Uint8Array, index: number, problems: string[]): Tensor | undefined {
+  const name = t.name || `t${index}`;
+  const where = `tensor ${index} '${name}'`;
+  const dtype = DTYPES[t.type];
+  if (!dtype) return void problems.push(`${where}: type ${tensorTypeName(t.type)} is not supported`);
+  if (t.isVariable) return void problems.push(`${where}: variable (stateful) tensors are not supported`);
+  const tensor: Tensor = { name, shape: [...t.shape], dtype };
+  // Copied, so that the graph does not hold on to (or alias) the file's bytes.
+  if (data.length > 0) tensor.data = viewBytes(dtype, data.slice());
+
+  const q = t.quantization;
+  if (q && q.scale.length > 0) {
+    const range = DTYPE_RANGE[dtype];
+    if (range && q.zeroPoint.some((z) => z < range[0] || z > range[1])) {
+      return void problems.push(`${where}: zero points [${q.zeroPoint}] lie outside the ${dtype} range`);
+    }
+    tensor.quant = { scale: [...q.scale], zeroPoint: [...q.zeroPoint], axis: quantAxis(q.scale.length, q.quantizedDimension, t.shape) };
+  } else if (dtype === 'int8' || dtype === 'uint8' || dtype === 'int16') {
+    return void problems.push(`${where}: ${dtype} tensor without quantization parameters`);
+  }
+  return tensor;
+}
+
+/**
+ * Per-tensor parameters have no meaningful axis (0). Converters give 1-D bias tensors the quantized
+ * dimension of their filter (3 for a depthwise conv); for them the channels are axis 0.
+ */
+function quantAxis(channels: number, dimension: number, shape: readonly number[]): number {
+  if (channels === 1) return 0;
+  if (shape.length === 1 && dimension >= 1 && shape[0] === channels) return 0;
+  return dimension;
+}
+
+/** One operator being converted: its operands, options and a place to report what is wrong with it. */
+class OperatorReader {
+  readonly name: string;
+  readonly origin: string;
+  readonly builtinCode: number;
+
+  constructor(
+    readonly model: TfliteModel,
+    readonly subgraph: TfliteSubgraph,
+    readonly operator: TfliteOperator,
+    readonly index: number,
+    private readonly problems: string[],
+  ) {
+    const code = model.operatorCodes[operator.opcodeIndex];
+    this.builtinCode = code.builtinCode;
+    this.name = code.builtinCode === B.CUSTOM ? `custom operator '${code.customCode ?? ''}'` : builtinOperatorName(code.builtinCode);
+    this.origin = `operator ${index} (${this.name})`;
+  }
+
+  problem(message: string): undefined {
+    this.problems.push(`${this.origin}: ${message}`);
+    return undefined;
+  }
+
+  unsupported(): undefined {
+    this.problems.push(`operator ${this.index}: ${this.name} is not supported`);
+    return undefined;
+  }
+
+  tensor(t: number): TfliteTensor {
+    return this.subgraph.tensors[t];
+  }
+
+  describe(t: number): string {
+    return `tensor ${t}${this.tensor(t).name ? ` '${this.tensor(t).name}'` : ''}`;
+  }
+
+  /**
+   * The operator's inputs and its single output. Optional inputs come last; an omitted one (-1) is
+   * dropped. Undefined after reporting a wrong count or a missing required input.
+   */
+  io(required: number, optional = 0): { inputs: number[]; output: number } | undefined {
+    const { inputs, outputs } = this.operator;
+    const most = required + optional;
+    if (inputs.length < required || inputs.length > most) {
+      const expected = optional === 0 ? `${required}` : most === Infinity ? `at least ${required}` : `${required} to ${most}`;
+      return this.problem(`has ${inputs.length} inputs, expected ${expected}`);
+    }
+    const missing = inputs.slice(0, required).indexOf(-1);
+    if (missing >= 0) return this.problem(`required input ${missing} is missing`);
+    if (outputs.length !== 1) return this.problem(`has ${outputs.length} outputs, expected 1`);
+    return { inputs: inputs.filter((t) => t !== -1), output: outputs[0] };
+  }
+
+  /** The operator's options of the given table; schema defaults when the file has none. */
+  options<K extends keyof BuiltinOptionsMap>(type: K): BuiltinOptionsMap[K] | undefined {
+    const { builtinOptionsType, builtinOptions } = this.operator;
+    if (builtinOptionsType !== O.NONE && builtinOptionsType !== type) {
+      return this.problem(`has builtin options of type ${builtinOptionsType}, expected ${type}`);
+    }
+    return builtinOptions ? (builtinOptions as BuiltinOptionsMap[K]) : defaultOptions(type);
+  }
+
+  activation(code: number): Activation | undefined {
+    const activation = ACTIVATIONS[code];
+    if (activation) return activation;
+    const name = Object.entries(ActivationFunctionType).find(([, v]) => v === code)?.[0];
+    return this.problem(name ? `fused activation ${name} is not supported` : `unknown fused activation ${code}`);
+  }
+
+  padding(code: number): Padding | undefined {
+    if (code === TflitePadding.SAME) return 'same';
+    if (code === TflitePadding.VALID) return 'valid';
+    return this.problem(`unknown padding ${code}`);
+  }
+
+  /** Integer values of a constant int32/int64 operand (shapes, axes, paddings). */
+  constantInts(t: number, what: string): number[] | undefined {
+    const tensor = this.tensor(t);
+    const data = this.model.buffers[tensor.buffer].data;
+    if (data.length === 0) return this.problem(`the ${what} (${this.describe(t)}) must be a constant`);
+    if (tensor.type !== TensorType.INT32 && tensor.type !== TensorType.INT64) {
+      return this.problem(`the ${what} (${this.describe(t)}) is ${tensorTypeName(tensor.type)}, expected INT32 or INT64`);
+    }
+    const values = viewBytes(tensor.type === TensorType.INT32 ? 'int32' : 'int64', data.slice());
+    return Array.from(values, Number);
+  }
+
+  /** Normalises an axis (negative counts from the end) against `rank`. */
+  axis(value: number, rank: number, what: string): number | undefined {
+    const axis = value < 0 ? value + rank : value;
+    if (axis >= 0 && axis < rank) return axis;
+    return this.problem(`${what} ${value} is outside a ${rank}-D tensor`);
+  }
+
+  /** Sorted, de-duplicated, normalised axes; undefined if any is out of range. */
+  axes(values: number[], rank: number, what: string): number[] | undefined {
+    const axes = values.map((v) => this.axis(v, rank, what));
+    if (axes.some((a) => a === undefined)) return undefined;
+    return [...new Set(axes as number[])].sort((a, b) => a - b);
+  }
+}
+
+type Converter = (r: OperatorReader) => Op | undefined;
+
+const CONVERTERS: Partial<Record<number, Converter>> = {
+  [B.CONV_2D]: (r) => {
+    const io = r.io(2, 1);
+    const o = r.options(O.Conv2DOptions);
+    if (!io || !o) return;
+    const padding = r.padding(o.padding);
+    const activation = r.activation(o.activation);
+    if (!padding || !activation) return;
+    const attrs = { stride: pair(o.strideH, o.strideW), dilation: pair(o.dilationH, o.dilationW), padding, activation };
+    return { kind: 'conv2d', ...ports(r, io), attrs };
+  },
+
+  [B.DEPTHWISE_CONV_2D]: (r) => {
+    const io = r.io(2, 1);
+    const o = r.options(O.DepthwiseConv2DOptions);
+    if (!io || !o) return;
+    const padding = r.padding(o.padding);
+    const activation = r.activation(o.activation);
+    const depthMultiplier = depthMultiplierOf(r, io.inputs[0], io.inputs[1], o.depthMultiplier);
+    if (!padding || !activation || depthMultiplier === undefined) return;
+    const attrs = { stride: pair(o.strideH, o.strideW), dilation: pair(o.dilationH, o.dilationW), padding, depthMultiplier, activation };
+    return { kind: 'depthwise_conv2d', ...ports(r, io), attrs };
+  },
+
+  [B.FULLY_CONNECTED]: (r) => {
+    const io = r.io(2, 1);
+    const o = r.options(O.FullyConnectedOptions);
+    if (!io || !o) return;
+    if (o.weightsFormat !== FullyConnectedWeightsFormat.DEFAULT) {
+      return r.problem(`weights format ${o.weightsFormat} (shuffled) is not supported, only DEFAULT`);
+    }
+    const activation = r.activation(o.activation);
+    if (!activation) return;
+    return { kind: 'fully_connected', ...ports(r, io), attrs: { activation, keepNumDims: o.keepNumDims } };
+  },
+
+  [B.AVERAGE_POOL_2D]: (r) => pool(r, 'avg_pool2d'),
+  [B.MAX_POOL_2D]: (r) => pool(r, 'max_pool2d'),
+
+  [B.ADD]: (r) => binary(r, 'add', r.options(O.AddOptions)),
+  [B.SUB]: (r) => binary(r, 'sub', r.options(O.SubOptions)),
+  [B.MUL]: (r) => binary(r, 'mul', r.options(O.MulOptions)),
+
+  [B.RESHAPE]: (r) => {
+    const io = r.io(1, 1);
+    const o = r.options(O.ReshapeOptions);
+    if (!io || !o) return;
+    const [input, shapeInput] = io.inputs;
+    let target: number[] | undefined;
+    if (shapeInput !== undefined) target = r.constantInts(shapeInput, 'shape operand');
+    else if (o.newShape) target = o.newShape.length === 1 && o.newShape[0] === 0 ? [] : o.newShape; // [0]: legacy scalar
+    else target = r.tensor(io.output).shape; // TFLite Micro then takes the output tensor's shape
+    if (!target) return;
+    const inputShape = r.tensor(input).shape;
+    const shape = resolveReshape(target, numel(inputShape));
+    if (!shape) return r.problem(`cannot reshape [${inputShape}] to [${target}]`);
+    return { kind: 'reshape', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { shape } };
+  },
+
+  [B.SQUEEZE]: (r) => {
+    const io = r.io(1);
+    const o = r.options(O.SqueezeOptions);
+    if (!io || !o) return;
+    const shape = r.tensor(io.inputs[0]).shape;
+    const requested = o.squeezeDims ?? [];
+    const axes =
+      requested.length === 0 ? shape.flatMap((d, i) => (d === 1 ? [i] : [])) : r.axes(requested, shape.length, 'squeeze axis');
+    if (!axes) return;
+    return { kind: 'squeeze', ...ports(r, io), attrs: { axes } };
+  },
+
+  [B.SOFTMAX]: (r) => {
+    const io = r.io(1);
+    const o = r.options(O.SoftmaxOptions);
+    if (!io || !o) return;
+    return { kind: 'softmax', ...ports(r, io), attrs: { beta: o.beta } };
+  },
+
+  [B.LOGISTIC]: (r) => unary(r, 'logistic'),
+  [B.TANH]: (r) => unary(r, 'tanh'),
+  [B.RELU]: (r) => unary(r, 'relu'),
+  [B.RELU6]: (r) => unary(r, 'relu6'),
+  [B.HARD_SWISH]: (r) => unary(r, 'hard_swish'),
+  [B.QUANTIZE]: (r) => unary(r, 'quantize'),
+  [B.DEQUANTIZE]: (r) => unary(r, 'dequantize'),
+
+  [B.LEAKY_RELU]: (r) => {
+    const io = r.io(1);
+    const o = r.options(O.LeakyReluOptions);
+    if (!io || !o) return;
+    return { kind: 'leaky_relu', ...ports(r, io), attrs: { alpha: o.alpha } };
+  },
+
+  [B.PAD]: (r) => pad(r, r.io(2)),
+  [B.PADV2]: (r) => {
+    const io = r.io(2, 1);
+    if (io?.inputs[2] === undefined) return pad(r, io);
+    const value = padValue(r, io.inputs[2], io.output);
+    return value && pad(r, { inputs: io.inputs.slice(0, 2), output: io.output });
+  },
+
+  [B.CONCATENATION]: (r) => {
+    const io = r.io(1, Infinity);
+    const o = r.options(O.ConcatenationOptions);
+    if (!io || !o) return;
+    const axis = r.axis(o.axis, r.tensor(io.output).shape.length, 'concatenation axis');
+    const activation = r.activation(o.activation);
+    if (axis === undefined || !activation) return;
+    return { kind: 'concatenation', ...ports(r, io), attrs: { axis, activation } };
+  },
+
+  [B.MEAN]: (r) => {
+    const io = r.io(2);
+    const o = r.options(O.ReducerOptions);
+    if (!io || !o) return;
+    const [input, axisInput] = io.inputs;
+    const values = r.constantInts(axisInput, 'axis operand');
+    const axes = values && r.axes(values, r.tensor(input).shape.length, 'mean axis');
+    if (!axes) return;
+    return { kind: 'mean', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { axes, keepDims: o.keepDims } };
+  },
+};
+
+function convertOperator(r: OperatorReader): Op | undefined {
+  const convert = r.builtinCode === B.CUSTOM ? undefined : CONVERTERS[r.builtinCode];
+  if (!convert) return r.unsupported();
+  const op = convert(r);
+  return op && checkTypes(r, op) ? op : undefined;
+}
+
+const pair = (h: number, w: number): [number, number] => [h, w];
+
+const ports = (r: OperatorReader, io: { inputs: number[]; output: number }) => ({
+  inputs: io.inputs,
+  outputs: [io.output],
+  origin: r.origin,
+});
+
+function pool(r: OperatorReader, kind: 'avg_pool2d' | 'max_pool2d'): Op | undefined {
+  const io = r.io(1);
+  const o = r.options(O.Pool2DOptions);
+  if (!io || !o) return;
+  const padding = r.padding(o.padding);
+  const activation = r.activation(o.activation);
+  if (!padding || !activation) return;
+  return { kind, ...ports(r, io), attrs: { filter: pair(o.filterH, o.filterW), stride: pair(o.strideH, o.strideW), padding, activation } };
+}
+
+function binary(r: OperatorReader, kind: 'add' | 'sub' | 'mul', o: { activation: number } | undefined): Op | undefined {
+  const io = r.io(2);
+  if (!io || !o) return;
+  const activation = r.activation(o.activation);
+  if (!activation) return;
+  return { kind, ...ports(r, io), attrs: { activation } };
+}
+
+function unary(r: OperatorReader, kind: 'logistic' | 'tanh' | 'relu' | 'relu6' | 'hard_swish' | 'quantize' | 'dequantize'): Op | undefined {
+  const io = r.io(1);
+  if (!io) return;
+  return { kind, ...ports(r, io), attrs: {} };
+}
+
+function pad(r: OperatorReader, io: { inputs: number[]; output: number } | undefined): Op | undefined {
+  if (!io) return;
+  const [input, paddingsInput] = io.inputs;
+  const rank = r.tensor(input).shape.length;
+  const values = r.constantInts(paddingsInput, 'paddings operand');
+  if (!values) return;
+  if (values.length !== 2 * rank) return r.problem(`paddings hold ${values.length} values, a ${rank}-D input needs ${2 * rank}`);
+  const paddings = Array.from({ length: rank }, (_, d): [number, number] => [values[2 * d], values[2 * d + 1]]);
+  return { kind: 'pad', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { paddings } };
+}
+
+/**
+ * PADV2's pad value is stored raw in the input's type. The IR pads with the zero point (or 0.0),
+ * so only that value is accepted.
+ */
+function padValue(r: OperatorReader, t: number, output: number): true | undefined {
+  const tensor = r.tensor(t);
+  const data = r.model.buffers[tensor.buffer].data;
+  const dtype = DTYPES[tensor.type];
+  if (data.length === 0 || !dtype || dtype === 'int64') return r.problem(`the pad value (${r.describe(t)}) must be a constant int8 or float32 scalar`);
+  const values = viewBytes(dtype, data.slice());
+  if (values.length !== 1) return r.problem(`the pad value (${r.describe(t)}) must hold one value, it holds ${values.length}`);
+  const value = Number(values[0]);
+  const expected = tensor.type === TensorType.FLOAT32 ? 0 : (r.tensor(output).quantization?.zeroPoint[0] ?? 0);
+  if (value !== expected) return r.problem(`padding with ${value} is not supported (only with ${expected}, the zero point)`);
+  return true;
+}
+
+/** TFLite's depth multiplier must agree with the filter/input channel ratio, which is what the IR keeps. */
+function depthMultiplierOf(r: OperatorReader, input: number, filter: number, declared: number): number | undefined {
+  const inputShape = r.tensor(input).shape;
+  const filterShape = r.tensor(filter).shape;
+  const channels = inputShape.length === 4 ? inputShape[3] : 0;
+  const filterChannels = filterShape.length === 4 ? filterShape[3] : 0;
+  if (channels === 0 || filterChannels % channels !== 0) return declared;
+  const ratio = filterChannels / channels;
+  if (declared !== 0 && declared !== ratio) {
+    return r.problem(`depth_multiplier ${declared} disagrees with filter [${filterShape}] over input [${inputShape}] (${ratio})`);
+  }
+  return ratio;
+}
+
+const ACTIVATION_TYPES: readonly number[] = [TensorType.INT8, TensorType.FLOAT32];
+
+/** Whether every operand has a type edgec supports in its position; reports each one that does not. */
+function checkTypes(r: OperatorReader, op: Op): boolean {
+  const typeOf = (t: number) => r.tensor(t).type;
+  const name = (type: number) => tensorTypeName(type);
+  let ok = true;
+  const expect = (t: number, role: string, allowed: readonly number[]) => {
+    if (allowed.includes(typeOf(t))) return;
+    ok = false;
+    r.problem(`${role} (${r.describe(t)}) is ${name(typeOf(t))}, expected ${allowed.map(name).join(' or ')}`);
+  };
+  const [input] = op.inputs;
+  const output = op.outputs[0];
+  switch (op.kind) {
+    case 'quantize':
+      expect(input, 'input', ACTIVATION_TYPES);
+      expect(output, 'output', [TensorType.INT8]);
+      break;
+    case 'dequantize':
+      expect(input, 'input', [TensorType.INT8]);
+      expect(output, 'output', [TensorType.FLOAT32]);
+      break;
+    case 'conv2d':
+    case 'depthwise_conv2d':
+    case 'fully_connected': {
+      expect(input, 'input', ACTIVATION_TYPES);
+      if (!ok) break;
+      const type = typeOf(input);
+      expect(op.inputs[1], 'weights', [type]);
+      if (op.inputs.length > 2) expect(op.inputs[2], 'bias', [type === TensorType.INT8 ? TensorType.INT32 : TensorType.FLOAT32]);
+      expect(output, 'output', [type]);
+      break;
+    }
+    default:
+      expect(input, 'input', ACTIVATION_TYPES);
+      if (!ok) break;
+      op.inputs.slice(1).forEach((t, i) => expect(t, `input ${i + 1}`, [typeOf(input)]));
+      expect(output, 'output', [typeOf(input)]);
+  }
+  return ok;
+}
