@@ -1,0 +1,326 @@
+// Integer parameters of the element-wise int8 ops, derived from the IR exactly as TFLite Micro's
+// Prepare functions derive them (same float32-or-double arithmetic, same rounding), so that the
+// host reference and the generated C compute bit-identical results.
+//
+// Zero points are kept as zero points (not TFLite's negated "offsets"). Multipliers are Q0.31
+// with a shift as quantizeMultiplier returns them. Where TFLite Micro would abort (a failed
+// CHECK) or hit undefined behaviour, these functions throw a model error instead.
+
+import { modelError } from '../ir/errors.ts';
+import type { Activation, BinaryOp, Graph, LeakyReluOp, Op, SoftmaxOp, UnaryOp } from '../ir/types.ts';
+import { INT32_MAX, INT32_MIN, frexp, quantizeMultiplier, roundHalfAwayFromZero } from './fixedpoint.ts';
+
+const f32 = Math.fround;
+const INT8_MIN = -128;
+const INT8_MAX = 127;
+const FLT_MAX = 3.4028234663852886e38;
+
+export interface Requantize {
+  multiplier: number;
+  shift: number;
+}
+
+/** add and sub: both inputs are brought to a common scale with 20 bits of headroom, summed, requantized. */
+export interface AddSubParams {
+  leftShift: number;
+  input1ZeroPoint: number;
+  input2ZeroPoint: number;
+  outputZeroPoint: number;
+  input1: Requantize;
+  input2: Requantize;
+  output: Requantize;
+  activationMin: number;
+  activationMax: number;
+}
+
+export interface MulParams {
+  input1ZeroPoint: number;
+  input2ZeroPoint: number;
+  outputZeroPoint: number;
+  output: Requantize;
+  activationMin: number;
+  activationMax: number;
+}
+
+/** Output is fixed at scale 1/256, zero point -128. */
+export interface SoftmaxParams {
+  /** beta * input scale as a Q5.26 multiplier; shift >= 0. */
+  input: Requantize;
+  /** Differences from the row maximum below this contribute exp() = 0. */
+  diffMin: number;
+}
+
+/** Shared by logistic (output 1/256, -128) and tanh (output 1/128, 0): input rescaled to Q4.27. */
+export interface SigmoidLikeParams {
+  inputZeroPoint: number;
+  /** |x - zero point| at or beyond this saturates the output. */
+  inputRangeRadius: number;
+  input: Requantize;
+}
+
+export interface ReluParams {
+  inputZeroPoint: number;
+  outputZeroPoint: number;
+  output: Requantize;
+  activationMin: number;
+  activationMax: number;
+}
+
+/**
+ * TFLite Micro's int8 RELU6 clamps in the input's quantized domain and ignores the output's
+ * quantization (it assumes they are equal): output = clamp(x, zero, six).
+ */
+export interface Relu6Params {
+  zero: number;
+  six: number;
+}
+
+export interface LeakyReluParams {
+  inputZeroPoint: number;
+  outputZeroPoint: number;
+  /** For x >= zero point: input scale / output scale. */
+  identity: Requantize;
+  /** For x < zero point: alpha * input scale / output scale; the multiplier is negative for negative alpha. */
+  alpha: Requantize;
+}
+
+/** Hard swish works on int16 intermediates with 16-bit multipliers. */
+export interface HardSwishParams {
+  inputZeroPoint: number;
+  outputZeroPoint: number;
+  /** (input scale / 128) / output scale; exponent <= 0. */
+  outputMultiplier16: number;
+  outputExponent: number;
+  /** (input scale / 128) / (3 / 32768): maps x in [-3, 3] onto the int16 range. */
+  reluishMultiplier16: number;
+  reluishExponent: number;
+}
+
+/** Per-tensor int8 quantization; the scale is the float32 value TFLite stores. */
+export interface Int8Quant {
+  scale: number;
+  zeroPoint: number;
+}
+
+export function describeElementwiseOp(op: Op): string {
+  return `${op.kind} op${op.origin ? ` (${op.origin})` : ''}`;
+}
+
+/** The per-tensor int8 quantization of an op's tensor, with the scale as the float32 TFLite stores. */
+function int8Quant(graph: Graph, op: Op, tensorIndex: number, role: string): Int8Quant {
+  const where = describeElementwiseOp(op);
+  const tensor = graph.tensors[tensorIndex];
+  if (!tensor) throw modelError(`${where}: ${role} refers to tensor ${tensorIndex}, which does not exist`);
+  const name = `${role} '${tensor.name}'`;
+  if (tensor.dtype !== 'int8') throw modelError(`${where}: ${name} is ${tensor.dtype}, expected int8`);
+  const q = tensor.quant;
+  if (!q || q.scale.length === 0) throw modelError(`${where}: ${name} is int8 but has no quantization parameters`);
+  if (q.scale.length !== 1) throw modelError(`${where}: ${name} is quantized per channel (${q.scale.length} scales); element-wise ops need one scale`);
+  const scale = f32(q.scale[0]);
+  const zeroPoint = q.zeroPoint[0];
+  if (!(scale > 0) || !Number.isFinite(scale)) throw modelError(`${where}: ${name} has scale ${q.scale[0]}, which is not a positive float32`);
+  if (!Number.isInteger(zeroPoint) || zeroPoint < INT8_MIN || zeroPoint > INT8_MAX) {
+    throw modelError(`${where}: ${name} has zero point ${zeroPoint}, outside the int8 range`);
+  }
+  return { scale, zeroPoint };
+}
+
+const inputQuant = (graph: Graph, op: Op, position: number) =>
+  int8Quant(graph, op, op.inputs[position], op.inputs.length > 1 ? `input ${position + 1}` : 'input');
+const outputQuant = (graph: Graph, op: Op) => int8Quant(graph, op, op.outputs[0], 'output');
+
+/** quantizeMultiplier with the shift range the integer kernels can apply without overflow or undefined shifts. */
+function requantize(real: number, op: Op, what: string, minShift = -31, maxShift = 30): Requantize {
+  const r = quantizeMultiplier(real);
+  if (r.shift < minShift || r.shift > maxShift) {
+    throw modelError(
+      `${describeElementwiseOp(op)}: the ${what} ratio ${real.toPrecision(6)} is outside what int8 kernels can apply (needs 2^${minShift} to 2^${maxShift}); check the quantization scales`,
+    );
+  }
+  return r;
+}
+
+/**
+ * The int8 clamp of a fused activation (TFLite's CalculateActivationRangeQuantized): the
+ * activation's bounds quantized with the output's float32 scale, intersected with [-128, 127].
+ */
+export function quantizedActivationRange(activation: Activation, output: Int8Quant, where: string): [number, number] {
+  const quantize = (bound: number): number => {
+    const q = roundHalfAwayFromZero(f32(bound / output.scale));
+    if (q < INT32_MIN || q > INT32_MAX) {
+      throw modelError(`${where}: fused ${activation} bound ${bound} does not fit in int32 at output scale ${output.scale}`);
+    }
+    return output.zeroPoint + q;
+  };
+  switch (activation) {
+    case 'none':
+      return [INT8_MIN, INT8_MAX];
+    case 'relu':
+      return [Math.max(INT8_MIN, quantize(0)), INT8_MAX];
+    case 'relu6':
+      return [Math.max(INT8_MIN, quantize(0)), Math.min(INT8_MAX, quantize(6))];
+    case 'relu_n1_to_1':
+      return [Math.max(INT8_MIN, quantize(-1)), Math.min(INT8_MAX, quantize(1))];
+  }
+}
+
+/** The float32 clamp of a fused activation (TFLite's CalculateActivationRange for float). */
+export function floatActivationRange(activation: Activation): [number, number] {
+  switch (activation) {
+    case 'none':
+      return [-FLT_MAX, FLT_MAX];
+    case 'relu':
+      return [0, FLT_MAX];
+    case 'relu6':
+      return [0, 6];
+    case 'relu_n1_to_1':
+      return [-1, 1];
+  }
+}
+
+/**
+ * ADD and SUB. TFLite Micro's ADD computes the real multipliers in double while its SUB computes
+ * them in float32 (rounding after every step); both are reproduced.
+ */
+export function addSubParams(graph: Graph, op: BinaryOp): AddSubParams {
+  if (op.kind === 'mul') throw modelError(`${describeElementwiseOp(op)}: use mulParams for mul`);
+  const in1 = inputQuant(graph, op, 0);
+  const in2 = inputQuant(graph, op, 1);
+  const out = outputQuant(graph, op);
+  const narrow = op.kind === 'sub' ? f32 : (v: number) => v;
+  const leftShift = 20;
+  const twiceMaxInputScale = narrow(2 * Math.max(in1.scale, in2.scale));
+  const smallerThanOne = (real: number, what: string): Requantize => {
+    if (!(real < 1)) {
+      throw modelError(
+        `${describeElementwiseOp(op)}: the ${what} ratio ${real.toPrecision(6)} must be below 1; the output scale ${out.scale} is too small for the inputs' scales`,
+      );
+    }
+    return requantize(real, op, what, -31, 0);
+  };
+  const [activationMin, activationMax] = quantizedActivationRange(op.attrs.activation, out, describeElementwiseOp(op));
+  return {
+    leftShift,
+    input1ZeroPoint: in1.zeroPoint,
+    input2ZeroPoint: in2.zeroPoint,
+    outputZeroPoint: out.zeroPoint,
+    input1: smallerThanOne(narrow(in1.scale / twiceMaxInputScale), 'input 1 rescale'),
+    input2: smallerThanOne(narrow(in2.scale / twiceMaxInputScale), 'input 2 rescale'),
+    output: smallerThanOne(narrow(twiceMaxInputScale / narrow(2 ** leftShift * out.scale)), 'output rescale'),
+    activationMin,
+    activationMax,
+  };
+}
+
+export function mulParams(graph: Graph, op: BinaryOp): MulParams {
+  const in1 = inputQuant(graph, op, 0);
+  const in2 = inputQuant(graph, op, 1);
+  const out = outputQuant(graph, op);
+  const [activationMin, activationMax] = quantizedActivationRange(op.attrs.activation, out, describeElementwiseOp(op));
+  return {
+    input1ZeroPoint: in1.zeroPoint,
+    input2ZeroPoint: in2.zeroPoint,
+    outputZeroPoint: out.zeroPoint,
+    output: requantize((in1.scale * in2.scale) / out.scale, op, 'input 1 scale x input 2 scale / output scale'),
+    activationMin,
+    activationMax,
+  };
+}
+
+/** Checks the fixed output quantization that TFLite's int8 softmax, logistic and tanh produce. */
+function requireOutput(graph: Graph, op: Op, scale: number, zeroPoint: number): void {
+  const out = outputQuant(graph, op);
+  if (out.scale !== scale || out.zeroPoint !== zeroPoint) {
+    throw modelError(
+      `${describeElementwiseOp(op)}: int8 output must have scale 1/${1 / scale} and zero point ${zeroPoint}, got scale ${out.scale} and zero point ${out.zeroPoint}`,
+    );
+  }
+}
+
+export function softmaxParams(graph: Graph, op: SoftmaxOp): SoftmaxParams {
+  const input = inputQuant(graph, op, 0);
+  requireOutput(graph, op, 1 / 256, -128);
+  const scaledDiffIntegerBits = 5;
+  const beta = f32(op.attrs.beta);
+  const real = Math.min(beta * input.scale * 2 ** (31 - scaledDiffIntegerBits), 2 ** 31 - 1);
+  if (!(real > 1)) {
+    throw modelError(`${describeElementwiseOp(op)}: beta ${op.attrs.beta} x input scale ${input.scale} is too small for int8 softmax (needs > 2^-26)`);
+  }
+  const rescale = requantize(real, op, 'beta x input scale', 0, 31);
+  // Largest input difference whose rescaled value still fits in Q5.26.
+  const radius = Math.floor(((2 ** scaledDiffIntegerBits - 1) * 2 ** (31 - scaledDiffIntegerBits)) / 2 ** rescale.shift);
+  return { input: rescale, diffMin: -radius | 0 };
+}
+
+/** LOGISTIC and TANH: input rescaled to Q4.27 with TFLite's own frexp-based multiplier (no renormalisation). */
+export function sigmoidLikeParams(graph: Graph, op: UnaryOp): SigmoidLikeParams {
+  if (op.kind !== 'logistic' && op.kind !== 'tanh') throw modelError(`${describeElementwiseOp(op)}: not logistic or tanh`);
+  const input = inputQuant(graph, op, 0);
+  if (op.kind === 'logistic') requireOutput(graph, op, 1 / 256, -128);
+  else requireOutput(graph, op, 1 / 128, 0);
+  const inputIntegerBits = 4;
+  const { fraction, exponent } = frexp(input.scale * 2 ** (31 - inputIntegerBits));
+  if (exponent < 0 || exponent > 30) {
+    throw modelError(`${describeElementwiseOp(op)}: input scale ${input.scale} is outside the range int8 ${op.kind} supports (2^-28 to 8)`);
+  }
+  return {
+    inputZeroPoint: input.zeroPoint,
+    inputRangeRadius: Math.floor(((2 ** inputIntegerBits - 1) * 2 ** (31 - inputIntegerBits)) / 2 ** exponent),
+    input: { multiplier: roundHalfAwayFromZero(fraction * 2 ** 31), shift: exponent },
+  };
+}
+
+export function reluParams(graph: Graph, op: UnaryOp): ReluParams {
+  const input = inputQuant(graph, op, 0);
+  const out = outputQuant(graph, op);
+  return {
+    inputZeroPoint: input.zeroPoint,
+    outputZeroPoint: out.zeroPoint,
+    output: requantize(f32(input.scale / out.scale), op, 'input scale / output scale'),
+    // Real 0 quantizes to the zero point exactly, and real +infinity to no upper clamp.
+    activationMin: out.zeroPoint,
+    activationMax: INT8_MAX,
+  };
+}
+
+export function relu6Params(graph: Graph, op: UnaryOp): Relu6Params {
+  const input = inputQuant(graph, op, 0);
+  outputQuant(graph, op); // only validated: the kernel never reads it
+  const six = roundHalfAwayFromZero(f32(6 / input.scale)) + input.zeroPoint;
+  return { zero: input.zeroPoint, six: Math.max(INT8_MIN, Math.min(INT8_MAX, six)) };
+}
+
+export function leakyReluParams(graph: Graph, op: LeakyReluOp): LeakyReluParams {
+  const input = inputQuant(graph, op, 0);
+  const out = outputQuant(graph, op);
+  const alpha = f32(op.attrs.alpha);
+  return {
+    inputZeroPoint: input.zeroPoint,
+    outputZeroPoint: out.zeroPoint,
+    identity: requantize(f32(input.scale / out.scale), op, 'input scale / output scale'),
+    alpha: requantize(f32(f32(input.scale * alpha) / out.scale), op, 'alpha x input scale / output scale'),
+  };
+}
+
+/** TFLite's DownScaleInt32ToInt16Multiplier: rounds a Q0.31 multiplier to Q0.15, saturating. */
+function toInt16Multiplier(multiplier: number): number {
+  if (multiplier >= 2147483647 - 32768) return 32767;
+  return (multiplier + 32768) >> 16;
+}
+
+export function hardSwishParams(graph: Graph, op: UnaryOp): HardSwishParams {
+  const input = inputQuant(graph, op, 0);
+  const out = outputQuant(graph, op);
+  const hiresInputScale = f32((1 / 128) * input.scale);
+  const reluishScale = f32(3 / 32768);
+  const output = requantize(f32(hiresInputScale / out.scale), op, '(input scale / 128) / output scale', -31, 0);
+  const reluish = requantize(f32(hiresInputScale / reluishScale), op, 'input scale / (3 / 256)', -31, 31);
+  return {
+    inputZeroPoint: input.zeroPoint,
+    outputZeroPoint: out.zeroPoint,
+    outputMultiplier16: toInt16Multiplier(output.multiplier),
+    outputExponent: output.shift,
+    reluishMultiplier16: toInt16Multiplier(reluish.multiplier),
+    reluishExponent: reluish.shift,
+  };
+}

@@ -1,0 +1,112 @@
+// gemmlowp's fixed-point transcendental functions on int32 raw values, as TFLite's softmax,
+// logistic and tanh kernels use them. A value with `integerBits` integer bits stands for
+// raw / 2^(31 - integerBits) (gemmlowp's FixedPoint<int32_t, integerBits>). Results are Q0.31.
+// Additions wrap in 32 bits where gemmlowp uses plain int32 additions.
+
+import { INT32_MAX, INT32_MIN, roundingDivideByPOT, saturatingRoundingDoublingHighMul as mul } from './fixedpoint.ts';
+
+/** x * 2^exponent with the exponent fixed: saturating for left shifts, rounding for right shifts. */
+export function saturatingRoundingMultiplyByPOT(x: number, exponent: number): number {
+  if (exponent <= 0) return roundingDivideByPOT(x, -exponent);
+  const threshold = 2 ** (31 - exponent) - 1;
+  if (x > threshold) return INT32_MAX;
+  if (x < -threshold) return INT32_MIN;
+  return x * 2 ** exponent;
+}
+
+/** Changes a raw value from `from` to `to` integer bits. */
+export function rescale(x: number, from: number, to: number): number {
+  return saturatingRoundingMultiplyByPOT(x, from - to);
+}
+
+/** (a + b) / 2 rounded half away from zero, on the exact sum. */
+export function roundingHalfSum(a: number, b: number): number {
+  const sum = a + b;
+  return Math.trunc((sum + (sum >= 0 ? 1 : -1)) / 2);
+}
+
+const ONE_Q0 = INT32_MAX;
+
+/** exp(a) for a in [-1/4, 0), Q0 in and out: a 4th-order Taylor expansion around -1/8. */
+function expOnIntervalBetweenNegativeOneQuarterAnd0Excl(a: number): number {
+  const expMinusOneEighth = 1895147668;
+  const oneThird = 715827883;
+  const x = (a + (1 << 28)) | 0;
+  const x2 = mul(x, x);
+  const x3 = mul(x2, x);
+  const x4 = mul(x2, x2);
+  const x4Over4 = roundingDivideByPOT(x4, 2);
+  const poly = roundingDivideByPOT((mul((x4Over4 + x3) | 0, oneThird) + x2) | 0, 1);
+  return (expMinusOneEighth + mul(expMinusOneEighth, (x + poly) | 0)) | 0;
+}
+
+/** exp(-2^k) in Q0 for k = -2..4, the factors of gemmlowp's barrel shifter. */
+const EXP_OF_MINUS_POWERS_OF_TWO: [number, number][] = [
+  [-2, 1672461947],
+  [-1, 1302514674],
+  [0, 790015084],
+  [1, 290630308],
+  [2, 39332535],
+  [3, 720401],
+  [4, 242],
+];
+
+/** exp(a) for a <= 0 with `integerBits` integer bits (gemmlowp exp_on_negative_values). */
+export function expOnNegativeValues(a: number, integerBits: number): number {
+  const fractionalBits = 31 - integerBits;
+  const oneQuarter = 1 << (fractionalBits - 2);
+  // Split a into a multiple of 1/4 and a remainder in [-1/4, 0).
+  const aModQuarterMinusOneQuarter = ((a & (oneQuarter - 1)) - oneQuarter) | 0;
+  let result = expOnIntervalBetweenNegativeOneQuarterAnd0Excl(rescale(aModQuarterMinusOneQuarter, integerBits, 0));
+  const remainder = (aModQuarterMinusOneQuarter - a) | 0;
+  for (const [k, factor] of EXP_OF_MINUS_POWERS_OF_TWO) {
+    if (integerBits > k && remainder & (1 << (fractionalBits + k))) result = mul(result, factor);
+  }
+  // Below -32 the result is flushed to zero (only representable with more than 5 integer bits).
+  if (integerBits > 5 && a < -(1 << (36 - integerBits))) result = 0;
+  return a === 0 ? ONE_Q0 : result;
+}
+
+/**
+ * Three Newton-Raphson steps for 1 / halfDenominator, with halfDenominator (Q0) in [1/2, 1):
+ * the result has 2 integer bits. Starting point 48/17 - 32/17 * d, as gemmlowp chooses it.
+ */
+function reciprocalOfHalfDenominator(halfDenominator: number): number {
+  const fortyEightSeventeenths = 1515870810;
+  const minusThirtyTwoSeventeenths = -1010580540;
+  const oneQ2 = 1 << 29;
+  let x = (fortyEightSeventeenths + mul(halfDenominator, minusThirtyTwoSeventeenths)) | 0;
+  for (let i = 0; i < 3; i++) {
+    const oneMinusDx = (oneQ2 - mul(halfDenominator, x)) | 0;
+    x = (x + rescale(mul(x, oneMinusDx), 4, 2)) | 0;
+  }
+  return x;
+}
+
+/** 1 / (1 + a) for a in [0, 1), Q0 in and out. */
+export function oneOverOnePlusXForXIn01(a: number): number {
+  // x / 2 in Q2 is the same raw value read with one integer bit.
+  return rescale(reciprocalOfHalfDenominator(roundingHalfSum(a, ONE_Q0)), 1, 0);
+}
+
+/** (1 - a) / (1 + a) for a in [0, 1), Q0 in and out. */
+export function oneMinusXOverOnePlusXForXIn01(a: number): number {
+  return rescale((reciprocalOfHalfDenominator(roundingHalfSum(a, ONE_Q0)) - (1 << 29)) | 0, 2, 0);
+}
+
+/** 1 / (1 + exp(-a)) with `integerBits` integer bits in, Q0 out (gemmlowp logistic). */
+export function logistic(a: number, integerBits: number): number {
+  if (a === 0) return 1 << 30;
+  const magnitude = a > 0 ? a : -a | 0;
+  const ofMagnitude = oneOverOnePlusXForXIn01(expOnNegativeValues(-magnitude | 0, integerBits));
+  return a > 0 ? ofMagnitude : (ONE_Q0 - ofMagnitude) | 0;
+}
+
+/** tanh(a) with `integerBits` integer bits in, Q0 out (gemmlowp tanh). */
+export function tanh(a: number, integerBits: number): number {
+  if (a === 0) return 0;
+  const negativeMagnitude = a < 0 ? a : -a | 0;
+  // exp(2n): doubling the value is exact by reading the raw bits with one more integer bit.
+  const t = oneMinusXOverOnePlusXForXIn01(expOnNegativeValues(negativeMagnitude, integerBits + 1));
+  return a < 0 ? -t | 0 : t;
+}
