@@ -1,0 +1,59 @@
+// DEPTHWISE_CONV_2D on the host, as TFLite Micro's reference kernels compute it: output channel
+// c * M + m filters input channel c; int8 with per-channel requantization
+// (DepthwiseConvPerChannel), float32 accumulating in float32 in (ky, kx) order.
+
+import type { DepthwiseConv2DOp, Graph } from '../ir/types.ts';
+import { type DepthwiseConvParams, lowerDepthwiseConv2D } from '../lower/conv.ts';
+import type { FloatClamp, Int8Requant } from '../lower/requant.ts';
+import { type Kernel, clampFloat, requantizeAcc } from './kernel.ts';
+import { forEachWindow } from './window.ts';
+
+const f32 = Math.fround;
+
+/** input NHWC, filter 1HW(C*M), bias per output channel. */
+export function depthwiseConv2dInt8(p: DepthwiseConvParams & Int8Requant, input: Int8Array, filter: Int8Array, bias?: Int32Array): Int8Array {
+  const { inHeight, inWidth, inChannels, outChannels, filterWidth, dilationH, dilationW, depthMultiplier, inputOffset } = p;
+  const out = new Int8Array(p.batches * p.outHeight * p.outWidth * outChannels);
+  forEachWindow(p, (w) => {
+    const outBase = w.pixel * outChannels;
+    for (let oc = 0; oc < outChannels; oc++) {
+      const ic = Math.floor(oc / depthMultiplier);
+      let acc = 0;
+      for (let ky = w.kyStart; ky < w.kyEnd; ky++) {
+        const inRow = (w.batch * inHeight + w.inY + ky * dilationH) * inWidth + w.inX;
+        for (let kx = w.kxStart; kx < w.kxEnd; kx++) {
+          acc += filter[(ky * filterWidth + kx) * outChannels + oc] * (input[(inRow + kx * dilationW) * inChannels + ic] + inputOffset);
+        }
+      }
+      if (bias) acc += bias[oc];
+      out[outBase + oc] = requantizeAcc(acc, p.outputMultiplier[oc], p.outputShift[oc], p.outputOffset, p.actMin, p.actMax);
+    }
+  });
+  return out;
+}
+
+export function depthwiseConv2dFloat(p: DepthwiseConvParams & FloatClamp, input: Float32Array, filter: Float32Array, bias?: Float32Array): Float32Array {
+  const { inHeight, inWidth, inChannels, outChannels, filterWidth, dilationH, dilationW, depthMultiplier } = p;
+  const out = new Float32Array(p.batches * p.outHeight * p.outWidth * outChannels);
+  forEachWindow(p, (w) => {
+    const outBase = w.pixel * outChannels;
+    for (let oc = 0; oc < outChannels; oc++) {
+      const ic = Math.floor(oc / depthMultiplier);
+      let total = 0;
+      for (let ky = w.kyStart; ky < w.kyEnd; ky++) {
+        const inRow = (w.batch * inHeight + w.inY + ky * dilationH) * inWidth + w.inX;
+        for (let kx = w.kxStart; kx < w.kxEnd; kx++) {
+          total = f32(total + f32(input[(inRow + kx * dilationW) * inChannels + ic] * filter[(ky * filterWidth + kx) * outChannels + oc]));
+        }
+      }
+      out[outBase + oc] = clampFloat(f32(total + (bias ? bias[oc] : 0)), p.actMin, p.actMax);
+    }
+  });
+  return out;
+}
+
+export function prepareDepthwiseConv2D(graph: Graph, op: DepthwiseConv2DOp): Kernel {
+  const p = lowerDepthwiseConv2D(graph, op);
+  if (p.dtype === 'int8') return ([x, w, b]) => depthwiseConv2dInt8(p, x as Int8Array, w as Int8Array, b as Int32Array | undefined);
+  return ([x, w, b]) => depthwiseConv2dFloat(p, x as Float32Array, w as Float32Array, b as Float32Array | undefined);
+}

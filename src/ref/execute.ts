@@ -1,0 +1,92 @@
+// The host reference executor: runs a Graph on one sample, op by op, with kernels that are
+// bit-exact with TensorFlow Lite Micro's reference kernels in int8 and compute float32 the way
+// those kernels do. It is the "what the device should output" the rest of edgec checks against.
+
+import { dtypeOf, numel } from '../ir/dtype.ts';
+import { dataError, modelError } from '../ir/errors.ts';
+import type { Graph, Op, OpKind, TensorData } from '../ir/types.ts';
+import { verifyGraph } from '../ir/verify.ts';
+import { prepareConcatenation } from './concat.ts';
+import { prepareConv2D } from './conv.ts';
+import { prepareDepthwiseConv2D } from './depthwise.ts';
+import { evalElementwise } from './elementwise.ts';
+import { prepareFullyConnected } from './fully_connected.ts';
+import type { Kernel } from './kernel.ts';
+import { prepareMean } from './mean.ts';
+import { preparePad } from './pad.ts';
+import { preparePool2D } from './pool.ts';
+import { prepareDequantize, prepareQuantize } from './quantize.ts';
+import { prepareReshape } from './reshape.ts';
+
+type Preparer<K extends OpKind> = (graph: Graph, op: Extract<Op, { kind: K }>) => Kernel;
+
+const elementwise = (graph: Graph, op: Op): Kernel => (inputs) => evalElementwise(graph, op, inputs);
+
+const PREPARE: { [K in OpKind]: Preparer<K> } = {
+  conv2d: prepareConv2D,
+  depthwise_conv2d: prepareDepthwiseConv2D,
+  fully_connected: prepareFullyConnected,
+  avg_pool2d: preparePool2D,
+  max_pool2d: preparePool2D,
+  mean: prepareMean,
+  pad: preparePad,
+  concatenation: prepareConcatenation,
+  quantize: prepareQuantize,
+  dequantize: prepareDequantize,
+  reshape: prepareReshape,
+  squeeze: prepareReshape,
+  add: elementwise,
+  sub: elementwise,
+  mul: elementwise,
+  softmax: elementwise,
+  logistic: elementwise,
+  tanh: elementwise,
+  relu: elementwise,
+  relu6: elementwise,
+  leaky_relu: elementwise,
+  hard_swish: elementwise,
+};
+
+/** Same storage type, allowing bool tensors to be held in a Uint8Array. */
+const holds = (data: TensorData, dtype: string) => dtypeOf(data) === dtype || (dtype === 'bool' && dtypeOf(data) === 'uint8');
+
+/**
+ * Checks and prepares the graph once (all requantization constants computed up front) and
+ * returns a function that runs it on one sample: inputs in graph.inputs order, outputs in
+ * graph.outputs order.
+ */
+export function createExecutor(graph: Graph): (inputs: TensorData[]) => TensorData[] {
+  verifyGraph(graph);
+  graph.tensors.forEach((t, i) => {
+    if (t.data && !holds(t.data, t.dtype)) {
+      throw modelError(`${graph.name}: constant tensor ${i} '${t.name}' is declared ${t.dtype} but holds ${dtypeOf(t.data)} values`);
+    }
+  });
+  const kernels = graph.ops.map((op) => (PREPARE[op.kind] as Preparer<OpKind>)(graph, op));
+
+  return (inputs) => {
+    if (inputs.length !== graph.inputs.length) {
+      throw dataError(`${graph.name}: the model takes ${graph.inputs.length} input(s), ${inputs.length} given`);
+    }
+    const values: (TensorData | undefined)[] = graph.tensors.map((t) => t.data);
+    graph.inputs.forEach((index, k) => {
+      const t = graph.tensors[index];
+      const data = inputs[k];
+      if (!holds(data, t.dtype) || data.length !== numel(t.shape)) {
+        throw dataError(
+          `${graph.name}: input ${k} '${t.name}' needs ${numel(t.shape)} ${t.dtype} values (shape [${t.shape}]), got ${data.length} ${dtypeOf(data)} values`,
+        );
+      }
+      values[index] = data;
+    });
+    graph.ops.forEach((op, i) => {
+      values[op.outputs[0]] = kernels[i](op.inputs.map((t) => values[t] as TensorData));
+    });
+    return graph.outputs.map((t) => values[t] as TensorData);
+  };
+}
+
+/** Runs the graph on one sample. To run many samples, call createExecutor once and reuse it. */
+export function executeGraph(graph: Graph, inputs: TensorData[]): TensorData[] {
+  return createExecutor(graph)(inputs);
+}
