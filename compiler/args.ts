@@ -27,14 +27,16 @@ export function parseArgs(verb: string, spec: VerbSpec, argv: string[]): ParsedA
   const parsed: ParsedArgs = { positionals: [], values: new Map(), switches: new Set() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (!arg.startsWith('--') || arg === '--') {
+    // `--name`, `--name=value`, or a one-letter `-x` for flags whose name is one letter.
+    const short = /^-[A-Za-z]$/.test(arg);
+    if ((!arg.startsWith('--') && !short) || arg === '--') {
       parsed.positionals.push(arg);
       continue;
     }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const eq = short ? -1 : arg.indexOf('=');
+    const name = short ? arg.slice(1) : arg.slice(2, eq < 0 ? undefined : eq);
     const flag = spec.flags[name];
-    if (!flag) throw usageError(`edgec ${verb}: unknown option --${name}\nusage: ${spec.usage}`);
+    if (!flag) throw usageError(`edgec ${verb}: unknown option ${arg.split('=')[0]}\nusage: ${spec.usage}`);
     if (!flag.value) {
       if (eq >= 0) throw usageError(`edgec ${verb}: --${name} takes no value`);
       parsed.switches.add(name);
@@ -57,7 +59,7 @@ export function parseArgs(verb: string, spec: VerbSpec, argv: string[]): ParsedA
 export function helpText(spec: VerbSpec): string {
   const lines = [`usage: ${spec.usage}`, '', spec.summary, ''];
   for (const [name, flag] of Object.entries(spec.flags)) {
-    lines.push(`  --${name}${flag.value ? ' <value>' : ''}`.padEnd(28) + flag.help);
+    lines.push(`  ${name.length === 1 ? '-' : '--'}${name}${flag.value ? ' <value>' : ''}`.padEnd(28) + flag.help);
   }
   return lines.join('\n');
 }

@@ -2,11 +2,15 @@
 // (or a missing tool), 2 bad usage.
 
 import { readFileSync } from 'node:fs';
-import { EdgecError } from '../src/ir/errors.ts';
+import { readFile } from 'node:fs/promises';
+import { EdgecError, usageError } from '../src/ir/errors.ts';
 import { loadModel } from '../src/import/index.ts';
+import { readSampleFiles, splitSamples } from '../src/samples.ts';
+import { TARGETS } from '../src/targets/names.ts';
 import { helpText, parseArgs, type VerbSpec } from './args.ts';
 import { inspectJson, inspectText } from './inspect.ts';
-import { runCommand } from './run.ts';
+
+// Code generation and the toolchain load only for the verbs that use them, so `inspect` starts fast.
 
 const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseArgs>) => Promise<string> }> = {
   inspect: {
@@ -20,18 +24,48 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
     },
   },
   run: {
-    summary: 'Run every sample of the input (first axis = sample) through the model on the host reference.',
-    usage: 'edgec run <model.tflite> --input <in.npy> [--input <in2.npy> ...] [--output <out.npy>]',
+    summary: 'Run every sample of the input (first axis = sample) on the host reference, the generated C, or QEMU.',
+    usage: 'edgec run <model.tflite | build-dir> --input <in.npy> [--input <in2.npy> ...] [--output <out.npy>] [--target ref|host|wasm|qemu] [--board <name>]',
     positionals: [1, 1],
     flags: {
       input: { value: true, repeat: true, help: 'input samples as .npy, one file per model input' },
       output: { value: true, help: 'write the outputs here (.npy) instead of printing them' },
+      target: { value: true, help: `where to run: ${TARGETS.join(', ')} (default ref)` },
+      board: { value: true, help: 'board whose QEMU machine runs --target qemu (default: the build\'s, or stm32f4)' },
     },
     action: async (args) => {
       const inputs = args.values.get('input');
-      if (!inputs) throw new EdgecError('usage', 'edgec run: --input <file.npy> is required\nusage: ' + VERBS.run.usage);
-      const graph = await loadModel(args.positionals[0]);
-      return runCommand(graph, inputs, args.values.get('output')?.[0]);
+      if (!inputs) throw usageError('edgec run: --input <file.npy> is required\nusage: ' + VERBS.run.usage);
+      const target = args.values.get('target')?.[0] ?? 'ref';
+      if (!TARGETS.includes(target)) throw usageError(`edgec run: unknown target '${target}': choose one of ${TARGETS.join(', ')}`);
+      const { loadModelOrBuild } = await import('../src/targets/build.ts');
+      const { runCommand } = await import('./run.ts');
+      const { graph, board } = await loadModelOrBuild(args.positionals[0]);
+      return runCommand({ graph, inputs, output: args.values.get('output')?.[0], target, board: args.values.get('board')?.[0] ?? board });
+    },
+  },
+  build: {
+    summary: 'Generate static C for a board, build the firmware, and report its flash and RAM use.',
+    usage: 'edgec build <model.tflite> --board <name> -o <dir> [--input <samples.npy>]',
+    positionals: [1, 1],
+    flags: {
+      board: { value: true, help: 'target board: stm32f4, mps2-an386, or any folder name under boards/' },
+      o: { value: true, help: 'output folder for sources, Makefile, firmware and report.json' },
+      output: { value: true, help: 'same as -o' },
+      input: { value: true, help: 'samples to build into the firmware; it runs them and prints outputs and cycles' },
+    },
+    action: async (args) => {
+      const board = args.values.get('board')?.[0];
+      const outDir = args.values.get('o')?.[0] ?? args.values.get('output')?.[0];
+      if (!board || !outDir) throw usageError('edgec build: --board <name> and -o <dir> are required\nusage: ' + VERBS.build.usage);
+      const modelPath = args.positionals[0];
+      const graph = await loadModel(modelPath);
+      const inputs = args.values.get('input') ?? [];
+      const samples = inputs.length ? splitSamples(graph, await readSampleFiles(inputs), inputs) : [];
+      const { buildForBoard } = await import('../src/targets/build.ts');
+      const { buildReportText } = await import('./build.ts');
+      const result = await buildForBoard(graph, await readFile(modelPath), board, outDir, samples);
+      return buildReportText(result.report, outDir);
     },
   },
 };

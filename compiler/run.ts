@@ -1,25 +1,12 @@
-// `edgec run`: every sample of the input through the model, outputs printed or written as .npy.
+// `edgec run`: every sample of the input through the model on a target; outputs printed or written as .npy.
 
-import { readFile, writeFile } from 'node:fs/promises';
-import { dataError } from '../src/ir/errors.ts';
+import { writeFile } from 'node:fs/promises';
 import type { Graph } from '../src/ir/types.ts';
-import { readNpy, sampleOf, writeNpy, type NdArray } from '../src/npy/npy.ts';
-import { runSamples } from '../src/run-samples.ts';
+import { sampleOf, writeNpy } from '../src/npy/npy.ts';
+import { readSampleFiles, splitSamples, stackOutputs } from '../src/samples.ts';
+import { runOnTarget } from '../src/targets/run.ts';
 import { progress } from './progress.ts';
-
-export async function readInputs(paths: string[]): Promise<NdArray[]> {
-  return Promise.all(
-    paths.map(async (path) => {
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(await readFile(path));
-      } catch (e) {
-        throw dataError(`${path}: cannot read the input file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-      }
-      return readNpy(bytes, path);
-    }),
-  );
-}
+import { thousands } from './table.ts';
 
 /** `out.npy` for the first output, `out_1.npy`, `out_2.npy`, ... for the others. */
 export function outputPath(base: string, index: number): string {
@@ -27,23 +14,39 @@ export function outputPath(base: string, index: number): string {
   return base.endsWith('.npy') ? `${base.slice(0, -4)}_${index}.npy` : `${base}_${index}`;
 }
 
-export async function runCommand(graph: Graph, inputPaths: string[], outputBase: string | undefined): Promise<string> {
-  const inputs = await readInputs(inputPaths);
-  const bar = progress(`running ${graph.name}`);
-  const outputs = runSamples(graph, inputs, inputPaths, (done, total) => bar.update(done, total));
+export interface RunRequest {
+  graph: Graph;
+  inputs: string[];
+  output?: string;
+  target: string;
+  board?: string;
+}
+
+export async function runCommand(request: RunRequest): Promise<string> {
+  const { graph, target } = request;
+  const samples = splitSamples(graph, await readSampleFiles(request.inputs), request.inputs);
+  const bar = progress(`running ${graph.name} on ${target}`);
+  const run = await runOnTarget(graph, target, samples, { board: request.board, onProgress: (d, t) => bar.update(d, t) });
   bar.end();
-  if (outputBase !== undefined) {
-    await Promise.all(outputs.map((o, k) => writeFile(outputPath(outputBase, k), writeNpy(o))));
-    return outputs.map((o, k) => `wrote ${outputPath(outputBase, k)}: [${o.shape}] ${o.dtype}`).join('\n');
-  }
+  const outputs = stackOutputs(graph, run.outputs);
   const lines: string[] = [];
-  const samples = outputs[0]?.shape[0] ?? 0;
-  for (let i = 0; i < samples; i++) {
-    outputs.forEach((o, k) => {
-      const values = Array.from(sampleOf(o, i) as ArrayLike<number>);
-      const shown = values.length > 32 ? `${values.slice(0, 32).join(' ')} ... (${values.length} values)` : values.join(' ');
-      lines.push(`sample ${i}${outputs.length > 1 ? ` output ${k}` : ''}: ${shown}`);
-    });
+  if (request.output !== undefined) {
+    const base = request.output;
+    await Promise.all(outputs.map((o, k) => writeFile(outputPath(base, k), writeNpy(o))));
+    lines.push(...outputs.map((o, k) => `wrote ${outputPath(base, k)}: [${o.shape}] ${o.dtype}`));
+  } else {
+    for (let i = 0; i < samples.length; i++) {
+      outputs.forEach((o, k) => {
+        const values = Array.from(sampleOf(o, i) as ArrayLike<number>);
+        const shown = values.length > 32 ? `${values.slice(0, 32).join(' ')} ... (${values.length} values)` : values.join(' ');
+        const cycles = run.cycles && k === 0 ? `   [${thousands(run.cycles[i])} instructions]` : '';
+        lines.push(`sample ${i}${outputs.length > 1 ? ` output ${k}` : ''}: ${shown}${cycles}`);
+      });
+    }
+  }
+  if (run.cycles && run.cycles.length > 0) {
+    const sorted = [...run.cycles].sort((a, b) => a - b);
+    lines.push(`instructions per inference: median ${thousands(sorted[sorted.length >> 1])}, min ${thousands(sorted[0])}, max ${thousands(sorted[sorted.length - 1])}`);
   }
   return lines.join('\n');
 }

@@ -1,10 +1,10 @@
-// Runs a graph over every sample of its input arrays (first axis = sample) on the host reference.
+// Input arrays (first axis = sample) cut into samples for a graph, and per-sample outputs stacked back.
 
+import { readFile } from 'node:fs/promises';
 import { allocate, numel } from './ir/dtype.ts';
 import { dataError } from './ir/errors.ts';
 import type { Graph, TensorData } from './ir/types.ts';
-import { sampleOf, type NdArray } from './npy/npy.ts';
-import { executeGraph } from './ref/execute.ts';
+import { readNpy, sampleOf, type NdArray } from './npy/npy.ts';
 
 /** Checks that each array holds whole samples of the matching graph input; returns the sample count. */
 export function countSamples(graph: Graph, arrays: NdArray[], names: string[]): number {
@@ -32,22 +32,34 @@ export function countSamples(graph: Graph, arrays: NdArray[], names: string[]): 
   return samples;
 }
 
-/** Outputs stacked along a new first axis, one array per graph output. */
-export function runSamples(
-  graph: Graph,
-  arrays: NdArray[],
-  names: string[],
-  onSample: (done: number, total: number) => void = () => {},
-): NdArray[] {
-  const samples = countSamples(graph, arrays, names);
-  const outputs = graph.outputs.map((t) => {
+/** The arrays cut into samples: `[sample][input]`. */
+export function splitSamples(graph: Graph, arrays: NdArray[], names: string[]): TensorData[][] {
+  const count = countSamples(graph, arrays, names);
+  return Array.from({ length: count }, (_, i) => arrays.map((a) => sampleOf(a, i)));
+}
+
+/** Per-sample outputs stacked along a new first axis, one array per graph output. */
+export function stackOutputs(graph: Graph, outputs: TensorData[][]): NdArray[] {
+  return graph.outputs.map((t, k) => {
     const tensor = graph.tensors[t];
-    return { dtype: tensor.dtype, shape: [samples, ...tensor.shape], data: allocate(tensor.dtype, samples * numel(tensor.shape)) };
+    const per = numel(tensor.shape);
+    const data = allocate(tensor.dtype, outputs.length * per);
+    outputs.forEach((sample, i) => (data as Int8Array).set(sample[k] as Int8Array, i * per));
+    return { dtype: tensor.dtype, shape: [outputs.length, ...tensor.shape], data };
   });
-  for (let i = 0; i < samples; i++) {
-    const results: TensorData[] = executeGraph(graph, arrays.map((a) => sampleOf(a, i)));
-    results.forEach((r, k) => (outputs[k].data as Int8Array).set(r as Int8Array, i * r.length));
-    onSample(i + 1, samples);
-  }
-  return outputs;
+}
+
+/** Reads .npy files of samples, with errors that name the file. */
+export async function readSampleFiles(paths: string[]): Promise<NdArray[]> {
+  return Promise.all(
+    paths.map(async (path) => {
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(await readFile(path));
+      } catch (e) {
+        throw dataError(`${path}: cannot read the input file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      }
+      return readNpy(bytes, path);
+    }),
+  );
 }

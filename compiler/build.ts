@@ -1,0 +1,28 @@
+// `edgec build`: the report printed after a firmware build.
+
+import type { BuildReport } from '../src/targets/build.ts';
+import { formatTable, thousands } from './table.ts';
+
+const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(1)}%`;
+
+export function buildReportText(r: BuildReport, outDir: string): string {
+  const rows = [
+    ['flash', 'code', thousands(r.flash.code), ''],
+    ['', 'weights and constants', thousands(r.flash.weights), ''],
+    ['', 'total', thousands(r.flash.total), `${pct(r.flash.total, r.flash.capacity)} of ${kib(r.flash.capacity)}`],
+    ['RAM', `activation arena (${r.arenaStrategy})`, thousands(r.ram.arena), ''],
+    ['', 'stack (deepest call chain)', thousands(r.ram.stack), ''],
+    ['', 'other static data', thousands(r.ram.other), ''],
+    ['', 'total', thousands(r.ram.total), `${pct(r.ram.total, r.ram.capacity)} of ${kib(r.ram.capacity)}`],
+  ];
+  return [
+    `built ${r.model} for ${r.board} (${r.cpu}, ${r.clockHz / 1e6} MHz): ${r.ops.length} ops, ${thousands(r.macs)} MACs per inference`,
+    '',
+    formatTable(['memory', 'part', 'bytes', 'use'], rows, new Set([2])),
+    '',
+    `firmware: ${r.files.elf}`,
+    `          ${r.files.bin}`,
+    `sources, Makefile and report.json in ${outDir}`,
+  ].join('\n');
+}

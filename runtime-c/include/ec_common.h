@@ -1,0 +1,145 @@
+/* Fixed-point helpers shared by every int8 kernel.
+ *
+ * Requantization follows TensorFlow Lite Micro's default build bit for bit: a saturating rounding
+ * doubling high multiply, then a rounding divide by a power of two (two roundings, not one).
+ * The host reference (src/lower/fixedpoint.ts) implements the same arithmetic; keep them in step.
+ */
+#ifndef EC_COMMON_H
+#define EC_COMMON_H
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define EC_INLINE static inline __attribute__((always_inline))
+#define EC_RESTRICT __restrict__
+#define EC_LIKELY(x) __builtin_expect(!!(x), 1)
+#else
+#define EC_INLINE static inline
+#define EC_RESTRICT restrict
+#define EC_LIKELY(x) (x)
+#endif
+
+/* The DSP variants need SMLAD/SXTB16 (Cortex-M4, M7, M33 with the DSP extension). */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP == 1
+#define EC_USE_DSP 1
+#include <arm_acle.h>
+#else
+#define EC_USE_DSP 0
+#endif
+
+EC_INLINE int32_t ec_min_s32(int32_t a, int32_t b) { return a < b ? a : b; }
+EC_INLINE int32_t ec_max_s32(int32_t a, int32_t b) { return a > b ? a : b; }
+EC_INLINE int32_t ec_clamp_s32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+EC_INLINE int8_t ec_sat_s8(int32_t v) { return (int8_t)ec_clamp_s32(v, -128, 127); }
+EC_INLINE int16_t ec_sat_s16(int32_t v) { return (int16_t)ec_clamp_s32(v, -32768, 32767); }
+
+/* (a * b + 2^30) / 2^31 with the rounding of ARM's VQRDMULH; INT32_MIN * INT32_MIN saturates.
+ * TFLite nudges negative products by 1 - 2^30 and truncates toward zero; that equals adding 2^30
+ * and flooring, which an arithmetic shift of the 64-bit sum does without a division. */
+EC_INLINE int32_t ec_srdhm(int32_t a, int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 30)) >> 31);
+}
+
+/* x / 2^exponent rounded to nearest, ties away from zero; exponent in [0, 31]. */
+EC_INLINE int32_t ec_rdbpot(int32_t x, int32_t exponent)
+{
+    const int32_t mask = (int32_t)((UINT32_C(1) << exponent) - 1u);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* acc * multiplier * 2^(shift - 31): TFLite's MultiplyByQuantizedMultiplier. shift in [-31, 31];
+ * a left shift wraps in 32 bits as TFLite's does (done unsigned so it is defined behaviour). */
+EC_INLINE int32_t ec_requantize(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    return ec_rdbpot(ec_srdhm((int32_t)((uint32_t)acc << left), multiplier), right);
+}
+
+/* Requantize, add the output zero point and clamp to the fused activation's range. */
+EC_INLINE int8_t ec_requantize_s8(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point,
+                                  int32_t act_min, int32_t act_max)
+{
+    return (int8_t)ec_clamp_s32(ec_requantize(acc, multiplier, shift) + zero_point, act_min, act_max);
+}
+
+/* Packed 16-bit arithmetic: two int16 lanes in one 32-bit word, low lane first. On a core with the
+ * DSP extension each helper is one instruction; elsewhere it is plain C with the same result, so
+ * kernels written with them are portable and can be tested (with sanitizers) on any host. */
+
+/* Four bytes from any address (the Cortex-M4 LDR allows unaligned addresses; memcpy says so to C). */
+EC_INLINE int32_t ec_load4(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+EC_INLINE void ec_store4(void *p, int32_t v) { memcpy(p, &v, 4); }
+
+#if EC_USE_DSP
+/* Bytes 0 and 2 of x sign-extended into the two lanes. */
+EC_INLINE int32_t ec_sxtb16(int32_t x) { return __sxtb16(x); }
+/* Bytes 1 and 3 of x sign-extended into the two lanes (in asm: gcc does not fold the rotate itself). */
+EC_INLINE int32_t ec_sxtb16_odd(int32_t x)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+/* Bytes 0 and 2 of x sign-extended and added to the lanes of pair (lanes wrap). */
+EC_INLINE int32_t ec_sxtab16(int32_t pair, int32_t x) { return __sxtab16(pair, x); }
+/* Bytes 1 and 3 of x sign-extended and added to the lanes of pair. */
+EC_INLINE int32_t ec_sxtab16_odd(int32_t pair, int32_t x)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(pair), "r"(x));
+    return r;
+}
+/* acc + lo(a) * lo(b) + hi(a) * hi(b), wrapping. */
+EC_INLINE int32_t ec_smlad(int32_t a, int32_t b, int32_t acc) { return __smlad(a, b, acc); }
+EC_INLINE int32_t ec_smlabb(int32_t a, int32_t b, int32_t acc) { return __smlabb(a, b, acc); }
+EC_INLINE int32_t ec_smlatt(int32_t a, int32_t b, int32_t acc) { return __smlatt(a, b, acc); }
+#else
+EC_INLINE int32_t ec_lane_lo(int32_t x) { return (int16_t)(uint16_t)((uint32_t)x & 0xffffu); }
+EC_INLINE int32_t ec_lane_hi(int32_t x) { return (int16_t)(uint16_t)((uint32_t)x >> 16); }
+EC_INLINE int32_t ec_pack16(int32_t lo, int32_t hi) { return (int32_t)(((uint32_t)lo & 0xffffu) | ((uint32_t)hi << 16)); }
+EC_INLINE int32_t ec_sxtb16(int32_t x) { return ec_pack16((int8_t)(uint8_t)x, (int8_t)(uint8_t)((uint32_t)x >> 16)); }
+EC_INLINE int32_t ec_sxtb16_odd(int32_t x) { return ec_sxtb16((int32_t)((uint32_t)x >> 8)); }
+EC_INLINE int32_t ec_sxtab16(int32_t pair, int32_t x)
+{
+    return ec_pack16(ec_lane_lo(pair) + (int8_t)(uint8_t)x, ec_lane_hi(pair) + (int8_t)(uint8_t)((uint32_t)x >> 16));
+}
+EC_INLINE int32_t ec_sxtab16_odd(int32_t pair, int32_t x) { return ec_sxtab16(pair, (int32_t)((uint32_t)x >> 8)); }
+/* Sums in uint32_t: the instructions wrap, and so must their stand-ins (without undefined behaviour). */
+EC_INLINE int32_t ec_smlad(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(ec_lane_lo(a) * ec_lane_lo(b)) + (uint32_t)(ec_lane_hi(a) * ec_lane_hi(b)));
+}
+EC_INLINE int32_t ec_smlabb(int32_t a, int32_t b, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(ec_lane_lo(a) * ec_lane_lo(b))); }
+EC_INLINE int32_t ec_smlatt(int32_t a, int32_t b, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(ec_lane_hi(a) * ec_lane_hi(b))); }
+#endif
+
+/* acc + a * b, wrapping like the accumulators of the packed helpers. */
+EC_INLINE int32_t ec_mla(int32_t a, int32_t b, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(a * b)); }
+
+/* Put at file scope before float kernels: TFLite rounds every product and every sum separately, so
+ * a fused multiply-add (which -ffp-contract=fast, gcc's default outside strict ISO modes, emits on
+ * an FPU that has one) would change results. */
+#if defined(__clang__)
+#define EC_NO_FP_CONTRACT _Pragma("STDC FP_CONTRACT OFF")
+#elif defined(__GNUC__)
+#define EC_NO_FP_CONTRACT _Pragma("GCC optimize(\"fp-contract=off\")")
+#else
+#define EC_NO_FP_CONTRACT
+#endif
+
+/* Fused activation bounds for float kernels. */
+EC_INLINE float ec_clamp_f32(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+#endif /* EC_COMMON_H */

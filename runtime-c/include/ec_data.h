@@ -1,0 +1,116 @@
+/* Data-movement kernels (pad, concatenation, mean, quantize) and the index walk that element-wise
+ * kernels share with them.
+ *
+ * Shapes are fixed when the model is compiled, so the generator describes every multi-dimensional
+ * loop as an ec_walk with neighbouring dimensions already merged: most walks the device runs are
+ * one or two dimensions deep, whatever the rank of the tensors.
+ */
+#ifndef EC_DATA_H
+#define EC_DATA_H
+
+#include <stdint.h>
+#include "ec_common.h"
+
+#define EC_WALK_MAX_DIMS 6
+
+/* A row-major walk over `dims`. The innermost dimension is a "row" that kernels run through
+ * themselves; the walk moves two element offsets, `a` and `b`, from one row start to the next by
+ * per-dimension strides (0 along a dimension an operand is broadcast over). The strides of the
+ * innermost dimension are the steps inside a row. */
+typedef struct {
+    int32_t rank; /* 1 .. EC_WALK_MAX_DIMS */
+    int32_t dims[EC_WALK_MAX_DIMS];
+    int32_t stride_a[EC_WALK_MAX_DIMS];
+    int32_t stride_b[EC_WALK_MAX_DIMS];
+} ec_walk;
+
+/* Where a walk is: the index of the current row and the offsets of its first elements. */
+typedef struct {
+    int32_t index[EC_WALK_MAX_DIMS];
+    int32_t a;
+    int32_t b;
+} ec_walk_pos;
+
+EC_INLINE void ec_walk_start(ec_walk_pos *pos)
+{
+    for (int32_t d = 0; d < EC_WALK_MAX_DIMS; d++) pos->index[d] = 0;
+    pos->a = 0;
+    pos->b = 0;
+}
+
+/* Steps the index from dimension `dim` inwards-out (the dimensions after it are held at 0);
+ * returns 0, leaving the position undefined, when the walk is over. */
+EC_INLINE int ec_walk_advance(const ec_walk *w, ec_walk_pos *pos, int32_t dim)
+{
+    for (int32_t d = dim; d >= 0; d--) {
+        pos->a += w->stride_a[d];
+        pos->b += w->stride_b[d];
+        if (++pos->index[d] < w->dims[d]) return 1;
+        pos->a -= w->stride_a[d] * w->dims[d];
+        pos->b -= w->stride_b[d] * w->dims[d];
+        pos->index[d] = 0;
+    }
+    return 0;
+}
+
+/* Moves to the next row (for kernels that run through rows themselves). */
+EC_INLINE int ec_walk_next_row(const ec_walk *w, ec_walk_pos *pos) { return ec_walk_advance(w, pos, w->rank - 2); }
+
+/* Moves to the next element. */
+EC_INLINE int ec_walk_next(const ec_walk *w, ec_walk_pos *pos) { return ec_walk_advance(w, pos, w->rank - 1); }
+
+/* ---- pad: the output is filled with the pad value, then every input row is copied into place. */
+
+typedef struct {
+    /* Over the input's rows: stride_a steps through the input, stride_b through the output. */
+    ec_walk rows;
+    int32_t output_start; /* output offset of input element 0 (the padding before it) */
+    int32_t output_count; /* elements of the output */
+} ec_pad_params;
+
+void ec_pad_s8(const ec_pad_params *p, int8_t pad_value, const int8_t *input, int8_t *output);
+/* Pads with 0.0f. */
+void ec_pad_f32(const ec_pad_params *p, const float *input, float *output);
+
+/* ---- concatenation: for each index before the axis, each input's block in turn. */
+
+typedef struct {
+    int32_t outer;        /* product of the dimensions before the axis */
+    int32_t count;        /* number of inputs */
+    const int32_t *block; /* per input: its length along the axis times the dimensions after it */
+} ec_concatenation_params;
+
+void ec_concatenation_s8(const ec_concatenation_params *p, const int8_t *const *inputs, int8_t *output);
+void ec_concatenation_f32(const ec_concatenation_params *p, const float *const *inputs, float *output);
+
+/* ---- mean over some axes. */
+
+/* Output elements in order, and for each the input elements it averages, in increasing address
+ * order (the order float sums must follow to round as the reference does). */
+typedef struct {
+    ec_walk kept;    /* the kept dimensions: stride_a steps through the input; stride_b unused */
+    ec_walk reduced; /* the reduced dimensions: stride_a steps through the input; stride_b unused */
+    int32_t count;   /* input elements per output element */
+} ec_reduction;
+
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    /* Input scale / output scale / count, folded together as TFLite Micro folds them. */
+    int32_t multiplier;
+    int32_t shift;
+} ec_mean_s8_params;
+
+void ec_mean_s8(const ec_reduction *r, const ec_mean_s8_params *p, const int8_t *input, int8_t *output);
+void ec_mean_f32(const ec_reduction *r, const float *input, float *output);
+
+/* ---- quantize float32 -> int8: round(x / scale) + zero point, saturated. */
+
+typedef struct {
+    float scale;
+    int32_t zero_point;
+} ec_quantize_s8_params;
+
+void ec_quantize_s8(const ec_quantize_s8_params *p, const float *input, int8_t *output, int32_t count);
+
+#endif /* EC_DATA_H */

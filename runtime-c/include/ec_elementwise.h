@@ -1,0 +1,99 @@
+/* Element-wise kernels: broadcasting add/sub/mul, table lookups for int8 unary ops, float
+ * activations, and softmax.
+ *
+ * Element-wise kernels may run in place (output == an input of the same shape): each one reads
+ * element i before it writes element i and never reads an element after writing it.
+ */
+#ifndef EC_ELEMENTWISE_H
+#define EC_ELEMENTWISE_H
+
+#include <stdint.h>
+#include "ec_common.h"
+#include "ec_data.h"
+
+/* ---- binary ops over a walk of the output: stride_a steps through input 1, stride_b through
+ * input 2 (0 along broadcast dimensions); the output is written contiguously. */
+
+typedef struct {
+    int32_t input1_zero_point;
+    int32_t input2_zero_point;
+    int32_t output_zero_point;
+    int32_t left_shift; /* headroom both inputs get before they are rescaled to a common scale */
+    int32_t input1_multiplier;
+    int32_t input1_shift;
+    int32_t input2_multiplier;
+    int32_t input2_shift;
+    int32_t output_multiplier;
+    int32_t output_shift;
+    int32_t activation_min;
+    int32_t activation_max;
+} ec_add_s8_params;
+
+/* sub takes the same parameters as add. */
+void ec_add_s8(const ec_add_s8_params *p, const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output);
+void ec_sub_s8(const ec_add_s8_params *p, const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output);
+
+typedef struct {
+    int32_t input1_zero_point;
+    int32_t input2_zero_point;
+    int32_t output_zero_point;
+    int32_t output_multiplier;
+    int32_t output_shift;
+    int32_t activation_min;
+    int32_t activation_max;
+} ec_mul_s8_params;
+
+void ec_mul_s8(const ec_mul_s8_params *p, const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output);
+
+/* Fused activation bounds of float binary ops. */
+typedef struct {
+    float activation_min;
+    float activation_max;
+} ec_binary_f32_params;
+
+void ec_add_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output);
+void ec_sub_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output);
+void ec_mul_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output);
+
+/* ---- int8 unary ops as tables: an int8 op of one input has 256 possible inputs, so the generator
+ * runs the reference arithmetic on each of them and the device only looks results up.
+ * table[k] is the result for input k - 128. */
+
+void ec_lookup_s8(const int8_t *table, const int8_t *input, int8_t *output, int32_t count);
+void ec_lookup_s8_f32(const float *table, const int8_t *input, float *output, int32_t count);
+
+/* ---- float activations. */
+
+void ec_relu_f32(const float *input, float *output, int32_t count);
+void ec_relu6_f32(const float *input, float *output, int32_t count);
+void ec_leaky_relu_f32(float alpha, const float *input, float *output, int32_t count);
+void ec_hard_swish_f32(const float *input, float *output, int32_t count);
+void ec_logistic_f32(const float *input, float *output, int32_t count);
+void ec_tanh_f32(const float *input, float *output, int32_t count);
+
+/* exp computed in double and rounded once to float32, as the host reference computes it. */
+float ec_exp_f32(float x);
+
+/* ---- softmax over the last axis, row by row. */
+
+typedef struct {
+    int32_t rows;
+    int32_t depth;
+    /* exp_table[d] = exp(beta * input_scale * -d) in Q0.31, for the differences d from the row's
+     * maximum that take part; larger differences give exactly 0 (output -128). */
+    int32_t exp_count;
+    const int32_t *exp_table;
+} ec_softmax_s8_params;
+
+/* Output scale 1/256, zero point -128. */
+void ec_softmax_s8(const ec_softmax_s8_params *p, const int8_t *input, int8_t *output);
+
+typedef struct {
+    int32_t rows;
+    int32_t depth;
+    float beta;
+} ec_softmax_f32_params;
+
+void ec_softmax_f32(const ec_softmax_f32_params *p, const float *input, float *output);
+
+#endif /* EC_ELEMENTWISE_H */

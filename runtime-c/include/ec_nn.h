@@ -1,0 +1,161 @@
+/* The multiply-accumulate kernels (convolution, depthwise convolution, fully connected) and pooling.
+ *
+ * Every int8 kernel computes what TensorFlow Lite Micro's reference kernel computes, bit for bit.
+ * Tensors are NHWC. Parameters live in `static const` structs that the code generator writes;
+ * input, output and scratch pointers are passed to each call because they point into the arena.
+ *
+ * int8 weights are symmetric (zero point 0) and the bias is the model's own int32 bias (zeros when
+ * it has none). Kernels subtract the input zero point as they widen input bytes to 16 bits, which
+ * costs nothing on the DSP (SXTAB16), and let taps in the padding contribute nothing, as TFLite does. */
+#ifndef EC_NN_H
+#define EC_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ec_common.h"
+
+/* A sliding window over an NHWC input (convolution, depthwise convolution, pooling). */
+typedef struct {
+    int32_t batches;
+    int32_t in_height, in_width, in_channels;
+    int32_t out_height, out_width, out_channels;
+    int32_t filter_height, filter_width;
+    int32_t stride_height, stride_width;
+    int32_t dilation_height, dilation_width;
+    /* Implicit padding rows above and columns left of the input (SAME padding puts the odd one after). */
+    int32_t pad_top, pad_left;
+} ec_window;
+
+/* The filter taps of output pixel (y, x) that read the input rather than the padding:
+ * rows ky0 <= ky < ky1 and columns kx0 <= kx < kx1 (empty when the bounds cross), and the input
+ * position (iy0, ix0) of tap (0, 0), which may lie in the padding. */
+typedef struct {
+    int32_t iy0, ix0;
+    int32_t ky0, ky1, kx0, kx1;
+} ec_taps;
+
+/* Taps k in [*first, *end) with origin + k * dilation in [0, size). */
+EC_INLINE void ec_tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size, int32_t *first, int32_t *end)
+{
+    const int32_t room = size - origin;
+    const int32_t last = room <= 0 ? 0 : (room + dilation - 1) / dilation;
+    *first = origin >= 0 ? 0 : (dilation - 1 - origin) / dilation;
+    *end = last < taps ? last : taps;
+}
+
+EC_INLINE ec_taps ec_taps_at(const ec_window *w, int32_t y, int32_t x)
+{
+    ec_taps t;
+    t.iy0 = y * w->stride_height - w->pad_top;
+    t.ix0 = x * w->stride_width - w->pad_left;
+    ec_tap_range(t.iy0, w->dilation_height, w->filter_height, w->in_height, &t.ky0, &t.ky1);
+    ec_tap_range(t.ix0, w->dilation_width, w->filter_width, w->in_width, &t.kx0, &t.kx1);
+    return t;
+}
+
+/* From an int32 accumulator to int8, per output channel. */
+typedef struct {
+    const int32_t *bias;
+    const int32_t *multiplier; /* Q0.31 */
+    const int32_t *shift;      /* > 0 shifts left */
+    int32_t output_zero_point;
+    int32_t act_min, act_max;  /* the fused activation, in output steps */
+} ec_output_s8;
+
+/* acc of output channel c, requantized, offset and clamped. */
+EC_INLINE int8_t ec_output(const ec_output_s8 *o, int32_t acc, int32_t c)
+{
+    return ec_requantize_s8(acc, o->multiplier[c], o->shift[c], o->output_zero_point, o->act_min, o->act_max);
+}
+
+/* ---- int8 ---- */
+
+typedef struct {
+    ec_window window;
+    /* [out_channels][depth4]: each OHWI filter flattened to filter_height * filter_width *
+     * in_channels values and padded with zeros to depth4, the next multiple of 4. */
+    const int8_t *weights;
+    int32_t input_zero_point;
+    ec_output_s8 output;
+} ec_conv2d_s8_params;
+
+size_t ec_conv2d_s8_scratch_size(const ec_conv2d_s8_params *p);
+/* Any filter, stride, dilation and padding. */
+void ec_conv2d_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+/* 1x1 filter, stride 1 (no padding): a matrix product over the pixels. Same scratch size. */
+void ec_conv2d_1x1_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+
+typedef struct {
+    ec_window window;
+    int32_t depth_multiplier; /* output channel c * depth_multiplier + m reads input channel c */
+    /* [filter_height * filter_width][out_channels] widened to int16. For ec_depthwise_conv2d_s8 each
+     * whole group of four channels is stored in the order 0, 2, 1, 3 (how the DSP unpacks four
+     * bytes) and the last out_channels % 4 in order; for ec_depthwise_conv2d_mult_s8 all in order. */
+    const int16_t *weights;
+    int32_t input_zero_point;
+    ec_output_s8 output;
+} ec_depthwise_conv2d_s8_params;
+
+/* Depth multiplier 1, four channels at a time. */
+void ec_depthwise_conv2d_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t *input, int8_t *output);
+/* Any depth multiplier, one channel at a time. */
+void ec_depthwise_conv2d_mult_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t *input, int8_t *output);
+
+typedef struct {
+    int32_t rows, depth, units;
+    const int8_t *weights; /* [units][depth] */
+    int32_t input_zero_point;
+    ec_output_s8 output;
+} ec_fully_connected_s8_params;
+
+void ec_fully_connected_s8(const ec_fully_connected_s8_params *p, const int8_t *input, int8_t *output);
+
+/* Input and output share their quantization; the window never lies wholly in the padding. */
+typedef struct {
+    ec_window window;
+    int32_t act_min, act_max;
+} ec_pool_s8_params;
+
+void ec_avgpool_s8(const ec_pool_s8_params *p, const int8_t *input, int8_t *output);
+void ec_maxpool_s8(const ec_pool_s8_params *p, const int8_t *input, int8_t *output);
+
+/* ---- float32: TFLite's reference loops, in its order of accumulation ---- */
+
+typedef struct {
+    ec_window window;
+    const float *weights; /* OHWI */
+    const float *bias;    /* [out_channels]; zeros when the model has none (TFLite adds 0.0f) */
+    float act_min, act_max;
+} ec_conv2d_f32_params;
+
+void ec_conv2d_f32(const ec_conv2d_f32_params *p, const float *input, float *output);
+
+typedef struct {
+    ec_window window;
+    int32_t depth_multiplier;
+    const float *weights; /* [filter_height][filter_width][out_channels] */
+    const float *bias;
+    float act_min, act_max;
+} ec_depthwise_conv2d_f32_params;
+
+void ec_depthwise_conv2d_f32(const ec_depthwise_conv2d_f32_params *p, const float *input, float *output);
+
+typedef struct {
+    int32_t rows, depth, units;
+    const float *weights; /* [units][depth] */
+    const float *bias;
+    float act_min, act_max;
+} ec_fully_connected_f32_params;
+
+void ec_fully_connected_f32(const ec_fully_connected_f32_params *p, const float *input, float *output);
+
+typedef struct {
+    ec_window window;
+    float act_min, act_max;
+} ec_pool_f32_params;
+
+void ec_avgpool_f32(const ec_pool_f32_params *p, const float *input, float *output);
+void ec_maxpool_f32(const ec_pool_f32_params *p, const float *input, float *output);
+
+#endif /* EC_NN_H */

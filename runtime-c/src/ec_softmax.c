@@ -1,0 +1,110 @@
+/* Softmax over the last axis.
+ *
+ * int8: TensorFlow Lite Micro's reference algorithm in gemmlowp fixed point. exp() of an input
+ * depends only on its difference from the row maximum, an integer in [-255, 0], so the generator
+ * computes those exps with the reference arithmetic and the device looks them up; what stays on
+ * the device is the sum (Q12.19), its reciprocal (Newton-Raphson, as gemmlowp does it) and the
+ * final scaling, all bit-exact with the reference.
+ */
+#include "ec_elementwise.h"
+
+/* Sums of raw fixed-point values are plain 32-bit additions in the reference and wrap there;
+ * unsigned arithmetic makes that wrap defined here. */
+static int32_t wrapping_add(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
+
+/* x * 2^exponent for 0 < exponent < 31, saturating (gemmlowp's SaturatingRoundingMultiplyByPOT). */
+static int32_t saturating_shift_left(int32_t x, int32_t exponent)
+{
+    const int32_t threshold = (int32_t)((UINT32_C(1) << (31 - exponent)) - 1u);
+    if (x > threshold) return INT32_MAX;
+    if (x < -threshold) return INT32_MIN;
+    return (int32_t)((uint32_t)x << exponent);
+}
+
+/* (a + b) / 2 rounded half away from zero, on the exact sum. */
+static int32_t rounding_half_sum(int32_t a, int32_t b)
+{
+    const int64_t sum = (int64_t)a + b;
+    return (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+}
+
+/* 1 / (1 + a) for a in [0, 1), Q0.31 in and out. Three Newton-Raphson steps on the half
+ * denominator d = (1 + a) / 2 in [1/2, 1), from gemmlowp's starting point 48/17 - 32/17 * d;
+ * the iterate is Q2.29. */
+static int32_t one_over_one_plus_x(int32_t a)
+{
+    const int32_t forty_eight_seventeenths = 1515870810;      /* 48/17 in Q2.29 */
+    const int32_t minus_thirty_two_seventeenths = -1010580540; /* -32/17 in Q2.29 */
+    const int32_t one_q2 = (int32_t)1 << 29;
+    const int32_t half_denominator = rounding_half_sum(a, INT32_MAX);
+    int32_t x = wrapping_add(forty_eight_seventeenths, ec_srdhm(half_denominator, minus_thirty_two_seventeenths));
+    for (int step = 0; step < 3; step++) {
+        const int32_t one_minus_dx = wrapping_add(one_q2, -ec_srdhm(half_denominator, x));
+        /* x * (1 - d x) is Q4.27: two bits up to Q2.29. */
+        x = wrapping_add(x, saturating_shift_left(ec_srdhm(x, one_minus_dx), 2));
+    }
+    /* x / 2 in Q2.29 has the raw bits of x in Q1.30; one bit up to Q0.31. */
+    return saturating_shift_left(x, 1);
+}
+
+/* Leading zero bits of x > 0. */
+static int32_t count_leading_zeros(uint32_t x)
+{
+    int32_t n = 0;
+    while (!(x & 0x80000000u)) {
+        x <<= 1;
+        n++;
+    }
+    return n;
+}
+
+void ec_softmax_s8(const ec_softmax_s8_params *p, const int8_t *input, int8_t *output)
+{
+    /* The sum of exps has 12 integer bits; the generator rejects rows long enough to overflow it. */
+    const int32_t accumulator_integer_bits = 12;
+    for (int32_t row = 0; row < p->rows; row++) {
+        const int8_t *in = input + row * p->depth;
+        int8_t *out = output + row * p->depth;
+        int32_t max = -128;
+        for (int32_t c = 0; c < p->depth; c++) max = in[c] > max ? in[c] : max;
+
+        int32_t sum = 0;
+        for (int32_t c = 0; c < p->depth; c++) {
+            const int32_t d = max - in[c];
+            if (d < p->exp_count) sum = wrapping_add(sum, ec_rdbpot(p->exp_table[d], accumulator_integer_bits));
+        }
+
+        /* 1 / sum = 2^-bits_over_unit / (1 + x) with 1 + x = sum normalised into [1, 2). The row
+         * maximum contributes exp(0), so sum >= 1.0 and bits_over_unit >= 0. */
+        const int32_t headroom = count_leading_zeros((uint32_t)sum);
+        const int32_t bits_over_unit = accumulator_integer_bits - headroom;
+        const int32_t reciprocal = one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) & 0x7fffffffu));
+        /* exp / sum in Q0.31, down to the output's 8 fractional bits. A sum of 512 or more makes
+         * the shift 32 or more (TFLite Micro stops there): every probability is then below
+         * 1/512, which rounds to 0, i.e. -128. */
+        const int32_t exponent = bits_over_unit + 31 - 8;
+
+        for (int32_t c = 0; c < p->depth; c++) {
+            const int32_t d = max - in[c];
+            out[c] = d < p->exp_count && exponent < 32 ? ec_sat_s8(ec_rdbpot(ec_srdhm(reciprocal, p->exp_table[d]), exponent) - 128) : -128;
+        }
+    }
+}
+
+void ec_softmax_f32(const ec_softmax_f32_params *p, const float *input, float *output)
+{
+    for (int32_t row = 0; row < p->rows; row++) {
+        const float *in = input + row * p->depth;
+        float *out = output + row * p->depth;
+        float max = -3.40282347e38f;
+        for (int32_t c = 0; c < p->depth; c++) max = max < in[c] ? in[c] : max;
+
+        float sum = 0.0f;
+        for (int32_t c = 0; c < p->depth; c++) {
+            const float e = ec_exp_f32((in[c] - max) * p->beta);
+            out[c] = e;
+            sum += e;
+        }
+        for (int32_t c = 0; c < p->depth; c++) out[c] = out[c] / sum;
+    }
+}

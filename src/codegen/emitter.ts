@@ -1,0 +1,42 @@
+// The contract between the C file generator and the per-op emitters that pick and call kernels.
+
+import type { Graph, Op } from '../ir/types.ts';
+import type { MemoryPlan } from '../plan/plan.ts';
+import type { CType } from './c-syntax.ts';
+
+/** What the generated code may assume about the processor it runs on. */
+export interface CodegenTarget {
+  /** e.g. 'cortex-m4', or 'host' for the native and wasm builds. */
+  cpu: string;
+  /** The Cortex-M DSP extension (SMLAD, SXTB16, ...) is available: Cortex-M4, M7, M33 with DSP. */
+  dsp: boolean;
+}
+
+export interface EmitContext {
+  graph: Graph;
+  plan: MemoryPlan;
+  target: CodegenTarget;
+  /** Identifier of this op's C objects, e.g. `op3`; prefix every name an emitter declares with it. */
+  opName: string;
+  /** C expression for a pointer to a tensor's data: into the arena for activations, a const array for constants. */
+  pointer(tensor: number): string;
+  /** Declares a const array in the weights file (flash) and returns its C name (`<opName>_<suffix>`). */
+  constant(suffix: string, ctype: CType, values: ArrayLike<number>, comment?: string): string;
+  /** C expression for a pointer to this op's scratch memory in the arena (only if it asked for scratch). */
+  scratch(): string;
+}
+
+export interface OpCode {
+  /** File-scope declarations in the model source: `static const` parameter structs and the like. */
+  declarations: string[];
+  /** The statements that run the op inside `<model>_invoke()`. */
+  statements: string[];
+  /** The kernel that runs it, for the per-op comment and the report. */
+  kernel: string;
+}
+
+export interface OpEmitter {
+  emit(ctx: EmitContext, op: Op): OpCode;
+  /** Bytes of scratch memory the chosen kernel needs while the op runs. */
+  scratchBytes(graph: Graph, op: Op, target: CodegenTarget): number;
+}

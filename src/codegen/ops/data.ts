@@ -1,0 +1,131 @@
+// Kernel calls for the data-movement ops: reshape and squeeze (usually nothing at all), pad,
+// concatenation, mean, quantize and dequantize, int8 and float32. Constants come from src/lower,
+// the same functions the host reference uses.
+
+import { DTYPE_BYTES, numel } from '../../ir/dtype.ts';
+import { modelError } from '../../ir/errors.ts';
+import type { ConcatenationOp, MeanOp, Op, PadOp, ReshapeOp, SqueezeOp, UnaryOp } from '../../ir/types.ts';
+import { describeOp } from '../../ir/verify.ts';
+import { lowerConcatenation } from '../../lower/concat.ts';
+import { lowerMean } from '../../lower/mean.ts';
+import { lowerPad } from '../../lower/pad.ts';
+import { lowerQuantize } from '../../lower/quantize.ts';
+import { cFloat, cInitializer, cInt } from '../c-syntax.ts';
+import type { EmitContext, OpCode, OpEmitter } from '../emitter.ts';
+import { cStruct } from './c-struct.ts';
+import { emitLookup } from './lookup.ts';
+import { contiguousStrides, walkFields, type WalkDim } from './walk.ts';
+
+const where = (ctx: EmitContext, op: Op) => describeOp(op, ctx.graph.ops.indexOf(op));
+
+function reshape(ctx: EmitContext, op: ReshapeOp | SqueezeOp): OpCode {
+  const [input, output] = [op.inputs[0], op.outputs[0]];
+  const offset = ctx.plan.tensorOffset.get(input);
+  if (offset !== undefined && offset === ctx.plan.tensorOffset.get(output)) {
+    return { declarations: [], statements: ['/* The output is the input\'s bytes under a new shape: nothing to run. */'], kernel: 'none (aliases its input)' };
+  }
+  const tensor = ctx.graph.tensors[input];
+  const bytes = numel(tensor.shape) * DTYPE_BYTES[tensor.dtype];
+  return { declarations: [], statements: [`memcpy(${ctx.pointer(output)}, ${ctx.pointer(input)}, ${bytes});`], kernel: 'memcpy' };
+}
+
+function pad(ctx: EmitContext, op: PadOp): OpCode {
+  const p = lowerPad(ctx.graph, op);
+  const inStrides = contiguousStrides(p.inShape);
+  const outStrides = contiguousStrides(p.outShape);
+  const rows = walkFields(
+    p.inShape.map((size, d) => ({ size, a: inStrides[d], b: outStrides[d] })),
+    where(ctx, op),
+  );
+  const params = cStruct('ec_pad_params', `${ctx.opName}_params`, {
+    rows,
+    output_start: cInt(p.before.reduce((sum, b, d) => sum + b * outStrides[d], 0)),
+    output_count: cInt(numel(p.outShape)),
+  });
+  const [input, output] = [ctx.pointer(op.inputs[0]), ctx.pointer(op.outputs[0])];
+  const statement =
+    p.dtype === 'int8'
+      ? `ec_pad_s8(&${ctx.opName}_params, ${cInt(p.padValue)}, ${input}, ${output});`
+      : `ec_pad_f32(&${ctx.opName}_params, ${input}, ${output});`;
+  return { declarations: [params], statements: [statement], kernel: p.dtype === 'int8' ? 'ec_pad_s8' : 'ec_pad_f32' };
+}
+
+function concatenation(ctx: EmitContext, op: ConcatenationOp): OpCode {
+  const p = lowerConcatenation(ctx.graph, op);
+  const { opName } = ctx;
+  const [ctype, suffix] = p.dtype === 'int8' ? ['int8_t', 's8'] : ['float', 'f32'];
+  const declarations = [
+    `static const int32_t ${opName}_block[${p.chunks.length}] = {\n${cInitializer(p.chunks, 'int32_t')}\n};`,
+    `static const ${ctype} *const ${opName}_inputs[${op.inputs.length}] = {\n${op.inputs.map((t) => `    ${ctx.pointer(t)}`).join(',\n')}\n};`,
+    cStruct('ec_concatenation_params', `${opName}_params`, {
+      outer: cInt(p.outer),
+      count: cInt(p.chunks.length),
+      block: `${opName}_block`,
+    }),
+  ];
+  const kernel = `ec_concatenation_${suffix}`;
+  return { declarations, statements: [`${kernel}(&${opName}_params, ${opName}_inputs, ${ctx.pointer(op.outputs[0])});`], kernel };
+}
+
+function mean(ctx: EmitContext, op: MeanOp): OpCode {
+  const p = lowerMean(ctx.graph, op);
+  const strides = contiguousStrides(p.inShape);
+  const loops = (reduced: boolean): WalkDim[] =>
+    p.inShape.flatMap((size, d) => (p.axes.includes(d) === reduced ? [{ size, a: strides[d], b: 0 }] : []));
+  const reduction = cStruct('ec_reduction', `${ctx.opName}_reduction`, {
+    kept: walkFields(loops(false), where(ctx, op)),
+    reduced: walkFields(loops(true), where(ctx, op)),
+    count: cInt(p.count),
+  });
+  const [input, output] = [ctx.pointer(op.inputs[0]), ctx.pointer(op.outputs[0])];
+  if (p.dtype === 'float32') {
+    return { declarations: [reduction], statements: [`ec_mean_f32(&${ctx.opName}_reduction, ${input}, ${output});`], kernel: 'ec_mean_f32' };
+  }
+  const params = cStruct('ec_mean_s8_params', `${ctx.opName}_params`, {
+    input_zero_point: cInt(p.inputZeroPoint),
+    output_zero_point: cInt(p.outputZeroPoint),
+    multiplier: cInt(p.multiplier),
+    shift: cInt(p.shift),
+  });
+  return {
+    declarations: [reduction, params],
+    statements: [`ec_mean_s8(&${ctx.opName}_reduction, &${ctx.opName}_params, ${input}, ${output});`],
+    kernel: 'ec_mean_s8',
+  };
+}
+
+function quantize(ctx: EmitContext, op: UnaryOp): OpCode {
+  const p = lowerQuantize(ctx.graph, op);
+  if (p.mode === 'requantize') return emitLookup(ctx, op);
+  const output = ctx.graph.tensors[op.outputs[0]];
+  if (output.dtype !== 'int8') throw modelError(`${where(ctx, op)}: no kernel quantizes float32 to ${output.dtype} (int8 only)`);
+  const params = cStruct('ec_quantize_s8_params', `${ctx.opName}_params`, { scale: cFloat(p.scale), zero_point: cInt(p.zeroPoint) });
+  return {
+    declarations: [params],
+    statements: [`ec_quantize_s8(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])}, ${numel(output.shape)});`],
+    kernel: 'ec_quantize_s8',
+  };
+}
+
+export const dataEmitter: OpEmitter = {
+  emit(ctx: EmitContext, op: Op): OpCode {
+    switch (op.kind) {
+      case 'reshape':
+      case 'squeeze':
+        return reshape(ctx, op);
+      case 'pad':
+        return pad(ctx, op);
+      case 'concatenation':
+        return concatenation(ctx, op);
+      case 'mean':
+        return mean(ctx, op);
+      case 'quantize':
+        return quantize(ctx, op);
+      case 'dequantize':
+        return emitLookup(ctx, op);
+      default:
+        throw modelError(`${where(ctx, op)}: ${op.kind} is not a data-movement op`);
+    }
+  },
+  scratchBytes: () => 0,
+};

@@ -1,0 +1,159 @@
+// Kernel calls for the element-wise ops (add, sub, mul, softmax and the activations), int8 and
+// float32. Every int8 constant comes from src/lower, the same functions the host reference uses.
+
+import { numel } from '../../ir/dtype.ts';
+import { modelError } from '../../ir/errors.ts';
+import type { BinaryOp, DType, Graph, Op, SoftmaxOp } from '../../ir/types.ts';
+import { describeOp } from '../../ir/verify.ts';
+import { addSubParams, floatActivationRange, mulParams, softmaxParams } from '../../lower/elementwise.ts';
+import { multiplyByQuantizedMultiplier } from '../../lower/fixedpoint.ts';
+import { expOnNegativeValues } from '../../lower/fixedpoint-math.ts';
+import { cFloat, cInt } from '../c-syntax.ts';
+import type { EmitContext, OpCode, OpEmitter } from '../emitter.ts';
+import { cStruct } from './c-struct.ts';
+import { emitLookup } from './lookup.ts';
+import { broadcastStrides, walkFields } from './walk.ts';
+
+/** The one dtype an element-wise op computes in: every input's and the output's. */
+function opDtype(graph: Graph, op: Op): DType {
+  const dtype = graph.tensors[op.outputs[0]].dtype;
+  const where = describeOp(op, graph.ops.indexOf(op));
+  if (dtype !== 'int8' && dtype !== 'float32') throw modelError(`${where}: no ${op.kind} kernel for ${dtype} (int8 and float32 only)`);
+  for (const t of op.inputs) {
+    const tensor = graph.tensors[t];
+    if (tensor.dtype !== dtype) throw modelError(`${where}: input '${tensor.name}' is ${tensor.dtype} but the output is ${dtype}`);
+  }
+  return dtype;
+}
+
+function binary(ctx: EmitContext, op: BinaryOp, int8: boolean): OpCode {
+  const { graph, opName } = ctx;
+  const [shape1, shape2] = op.inputs.map((t) => graph.tensors[t].shape);
+  const outShape = graph.tensors[op.outputs[0]].shape;
+  const strides1 = broadcastStrides(shape1, outShape);
+  const strides2 = broadcastStrides(shape2, outShape);
+  const walk = walkFields(
+    outShape.map((size, d) => ({ size, a: strides1[d], b: strides2[d] })),
+    describeOp(op, graph.ops.indexOf(op)),
+  );
+  const kernel = `ec_${op.kind}_${int8 ? 's8' : 'f32'}`;
+  let params: string;
+  if (!int8) {
+    const [min, max] = floatActivationRange(op.attrs.activation);
+    params = cStruct('ec_binary_f32_params', `${opName}_params`, { activation_min: cFloat(min), activation_max: cFloat(max) });
+  } else if (op.kind === 'mul') {
+    const p = mulParams(graph, op);
+    params = cStruct('ec_mul_s8_params', `${opName}_params`, {
+      input1_zero_point: cInt(p.input1ZeroPoint),
+      input2_zero_point: cInt(p.input2ZeroPoint),
+      output_zero_point: cInt(p.outputZeroPoint),
+      output_multiplier: cInt(p.output.multiplier),
+      output_shift: cInt(p.output.shift),
+      activation_min: cInt(p.activationMin),
+      activation_max: cInt(p.activationMax),
+    });
+  } else {
+    const p = addSubParams(graph, op);
+    params = cStruct('ec_add_s8_params', `${opName}_params`, {
+      input1_zero_point: cInt(p.input1ZeroPoint),
+      input2_zero_point: cInt(p.input2ZeroPoint),
+      output_zero_point: cInt(p.outputZeroPoint),
+      left_shift: cInt(p.leftShift),
+      input1_multiplier: cInt(p.input1.multiplier),
+      input1_shift: cInt(p.input1.shift),
+      input2_multiplier: cInt(p.input2.multiplier),
+      input2_shift: cInt(p.input2.shift),
+      output_multiplier: cInt(p.output.multiplier),
+      output_shift: cInt(p.output.shift),
+      activation_min: cInt(p.activationMin),
+      activation_max: cInt(p.activationMax),
+    });
+  }
+  return {
+    declarations: [params, cStruct('ec_walk', `${opName}_walk`, walk)],
+    statements: [
+      `${kernel}(&${opName}_params, &${opName}_walk, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.inputs[1])}, ${ctx.pointer(op.outputs[0])});`,
+    ],
+    kernel,
+  };
+}
+
+/** Above this row length the int8 sum of exps (12 integer bits) can overflow, in TFLite as here. */
+const SOFTMAX_MAX_DEPTH = 4095;
+
+function softmax(ctx: EmitContext, op: SoftmaxOp, int8: boolean): OpCode {
+  const { graph, opName } = ctx;
+  const shape = graph.tensors[op.inputs[0]].shape;
+  const where = describeOp(op, graph.ops.indexOf(op));
+  if (shape.length === 0) throw modelError(`${where}: softmax needs an input with at least one axis`);
+  const depth = shape[shape.length - 1];
+  const rows = depth === 0 ? 0 : numel(shape) / depth;
+  const call = `(&${opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`;
+  if (!int8) {
+    const params = cStruct('ec_softmax_f32_params', `${opName}_params`, {
+      rows: cInt(rows),
+      depth: cInt(depth),
+      beta: cFloat(op.attrs.beta),
+    });
+    return { declarations: [params], statements: [`ec_softmax_f32${call}`], kernel: 'ec_softmax_f32' };
+  }
+  if (depth > SOFTMAX_MAX_DEPTH) {
+    throw modelError(`${where}: int8 softmax over ${depth} classes can overflow its fixed-point sum (at most ${SOFTMAX_MAX_DEPTH})`);
+  }
+  const p = softmaxParams(graph, op);
+  // exp() of a Q5.26 input difference, exactly as the reference computes it, for each difference
+  // from the row maximum that takes part (those below diffMin contribute 0).
+  const scaledDiffIntegerBits = 5;
+  const count = Math.min(256, 1 - p.diffMin);
+  const exps = Array.from({ length: count }, (_, d) =>
+    expOnNegativeValues(multiplyByQuantizedMultiplier(-d, p.input.multiplier, p.input.shift), scaledDiffIntegerBits),
+  );
+  const table = ctx.constant(
+    'exp',
+    'int32_t',
+    exps,
+    `op ${graph.ops.indexOf(op)} softmax: exp(beta * input scale * -d) in Q0.31 for d = max - x = 0..${count - 1}, computed with the reference fixed-point arithmetic`,
+  );
+  const params = cStruct('ec_softmax_s8_params', `${opName}_params`, {
+    rows: cInt(rows),
+    depth: cInt(depth),
+    exp_count: cInt(count),
+    exp_table: table,
+  });
+  return { declarations: [params], statements: [`ec_softmax_s8${call}`], kernel: 'ec_softmax_s8' };
+}
+
+function floatUnary(ctx: EmitContext, op: Op): OpCode {
+  const kernel = `ec_${op.kind}_f32`;
+  const alpha = op.kind === 'leaky_relu' ? `${cFloat(op.attrs.alpha)}, ` : '';
+  const count = numel(ctx.graph.tensors[op.outputs[0]].shape);
+  return {
+    declarations: [],
+    statements: [`${kernel}(${alpha}${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])}, ${count});`],
+    kernel,
+  };
+}
+
+export const elementwiseEmitter: OpEmitter = {
+  emit(ctx: EmitContext, op: Op): OpCode {
+    const int8 = opDtype(ctx.graph, op) === 'int8';
+    switch (op.kind) {
+      case 'add':
+      case 'sub':
+      case 'mul':
+        return binary(ctx, op, int8);
+      case 'softmax':
+        return softmax(ctx, op, int8);
+      case 'logistic':
+      case 'tanh':
+      case 'relu':
+      case 'relu6':
+      case 'leaky_relu':
+      case 'hard_swish':
+        return int8 ? emitLookup(ctx, op) : floatUnary(ctx, op);
+      default:
+        throw modelError(`${describeOp(op, ctx.graph.ops.indexOf(op))}: ${op.kind} is not an element-wise op`);
+    }
+  },
+  scratchBytes: () => 0,
+};

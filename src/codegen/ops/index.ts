@@ -1,0 +1,37 @@
+// Kernel selection: which emitter writes the call for each op kind.
+
+import type { Graph, Op, OpKind } from '../../ir/types.ts';
+import type { CodegenTarget, EmitContext, OpEmitter } from '../emitter.ts';
+import { dataEmitter } from './data.ts';
+import { elementwiseEmitter } from './elementwise.ts';
+import { nnEmitter } from './nn.ts';
+
+const BY_KIND: Record<OpKind, OpEmitter> = {
+  conv2d: nnEmitter,
+  depthwise_conv2d: nnEmitter,
+  fully_connected: nnEmitter,
+  avg_pool2d: nnEmitter,
+  max_pool2d: nnEmitter,
+  add: elementwiseEmitter,
+  sub: elementwiseEmitter,
+  mul: elementwiseEmitter,
+  softmax: elementwiseEmitter,
+  logistic: elementwiseEmitter,
+  tanh: elementwiseEmitter,
+  relu: elementwiseEmitter,
+  relu6: elementwiseEmitter,
+  leaky_relu: elementwiseEmitter,
+  hard_swish: elementwiseEmitter,
+  reshape: dataEmitter,
+  squeeze: dataEmitter,
+  pad: dataEmitter,
+  concatenation: dataEmitter,
+  mean: dataEmitter,
+  quantize: dataEmitter,
+  dequantize: dataEmitter,
+};
+
+export const kernelEmitter: OpEmitter = {
+  emit: (ctx: EmitContext, op: Op) => BY_KIND[op.kind].emit(ctx, op),
+  scratchBytes: (graph: Graph, op: Op, target: CodegenTarget) => BY_KIND[op.kind].scratchBytes(graph, op, target),
+};

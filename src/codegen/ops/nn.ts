@@ -1,0 +1,253 @@
+// Kernel calls for the multiply-accumulate ops (conv, depthwise conv, fully connected) and pooling,
+// int8 and float32. Every int8 constant comes from src/lower, the functions the host reference
+// uses; this module only picks the kernel and lays the weights out the way that kernel reads them.
+
+import { modelError } from '../../ir/errors.ts';
+import type { Conv2DOp, DepthwiseConv2DOp, FullyConnectedOp, Graph, Op, Pool2DOp } from '../../ir/types.ts';
+import { describeOp } from '../../ir/verify.ts';
+import { lowerConv2D, lowerDepthwiseConv2D } from '../../lower/conv.ts';
+import { lowerFullyConnected } from '../../lower/fully_connected.ts';
+import { lowerPool2D } from '../../lower/pool.ts';
+import type { Int8Requant } from '../../lower/requant.ts';
+import type { WindowGeometry } from '../../lower/window.ts';
+import { cFloat, cInt } from '../c-syntax.ts';
+import type { CodegenTarget, EmitContext, OpCode, OpEmitter } from '../emitter.ts';
+import { type CFields, cStruct } from './c-struct.ts';
+
+export const nnEmitter: OpEmitter = {
+  emit(ctx: EmitContext, op: Op): OpCode {
+    switch (op.kind) {
+      case 'conv2d':
+        return conv2d(ctx, op);
+      case 'depthwise_conv2d':
+        return depthwiseConv2d(ctx, op);
+      case 'fully_connected':
+        return fullyConnected(ctx, op);
+      case 'avg_pool2d':
+      case 'max_pool2d':
+        return pool2d(ctx, op);
+      default:
+        throw modelError(`${describeOp(op, ctx.graph.ops.indexOf(op))}: ${op.kind} is not a convolution, fully connected or pooling op`);
+    }
+  },
+  scratchBytes(graph: Graph, op: Op, _target: CodegenTarget): number {
+    const plan = op.kind === 'conv2d' || op.kind === 'depthwise_conv2d' ? int8ConvPlan(graph, op) : undefined;
+    return plan ? convScratchBytes(plan.geometry) : 0;
+  },
+};
+
+// ---- int8 convolution as a matrix product (ec_conv2d_s8, ec_conv2d_1x1_s8) ----
+
+/** What ec_conv2d_s8 runs: a window, the filters as rows of filterHeight * filterWidth * inChannels values. */
+interface ConvPlan {
+  geometry: WindowGeometry;
+  rows: ArrayLike<number>;
+  requant: Int8Requant;
+}
+
+/** Values per filter row rounded up to whole words: the kernel reads the rows four bytes at a time. */
+const depth4 = (g: WindowGeometry) => Math.ceil((g.filterHeight * g.filterWidth * g.inChannels) / 4) * 4;
+
+/** Two int16 columns of depth4 values: the receptive fields of the two pixels computed together. */
+const convScratchBytes = (g: WindowGeometry) => 2 * depth4(g) * 2;
+
+/**
+ * The int8 conv, or the int8 depthwise conv of a single input channel (every output channel then
+ * reads the same input channel: a conv whose filters are the depthwise filter's columns).
+ */
+function int8ConvPlan(graph: Graph, op: Conv2DOp | DepthwiseConv2DOp): ConvPlan | undefined {
+  if (op.kind === 'conv2d') {
+    const p = lowerConv2D(graph, op);
+    return p.dtype === 'int8' ? { geometry: p, rows: weightsOf(graph, op), requant: p } : undefined;
+  }
+  const p = lowerDepthwiseConv2D(graph, op);
+  if (p.dtype !== 'int8' || p.inChannels !== 1) return undefined;
+  const filter = weightsOf(graph, op);
+  const taps = p.filterHeight * p.filterWidth;
+  const rows = new Int8Array(filter.length);
+  for (let c = 0; c < p.outChannels; c++) for (let k = 0; k < taps; k++) rows[c * taps + k] = filter[k * p.outChannels + c];
+  return { geometry: p, rows, requant: p };
+}
+
+function weightsOf(graph: Graph, op: Op): ArrayLike<number> {
+  return graph.tensors[op.inputs[1]].data as ArrayLike<number>;
+}
+
+/** Each row of `depth` values padded with zeros to `padded`. */
+function padRows(values: ArrayLike<number>, rows: number, depth: number, padded: number): Int8Array {
+  const out = new Int8Array(rows * padded);
+  for (let r = 0; r < rows; r++) for (let k = 0; k < depth; k++) out[r * padded + k] = values[r * depth + k];
+  return out;
+}
+
+function convS8(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp, plan: ConvPlan): OpCode {
+  const g = plan.geometry;
+  const depth = g.filterHeight * g.filterWidth * g.inChannels;
+  const n4 = depth4(g);
+  // A conv's own filter tensor already has the layout when no padding is needed.
+  const weights =
+    op.kind === 'conv2d' && n4 === depth
+      ? ctx.pointer(op.inputs[1])
+      : ctx.constant('weights', 'int8_t', padRows(plan.rows, g.outChannels, depth, n4), `${describe(ctx, op)}: filters as rows of ${depth} values${n4 > depth ? `, padded to ${n4}` : ''}`);
+  const pointwise = g.filterHeight === 1 && g.filterWidth === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0;
+  const kernel = pointwise ? 'ec_conv2d_1x1_s8' : 'ec_conv2d_s8';
+  const params = cStruct('ec_conv2d_s8_params', `${ctx.opName}_params`, {
+    window: windowFields(g),
+    weights,
+    input_zero_point: cInt(-plan.requant.inputOffset),
+    output: outputFields(ctx, op, plan.requant, g.outChannels),
+  });
+  return call(ctx, op, kernel, params, true);
+}
+
+// ---- the other ops ----
+
+function conv2d(ctx: EmitContext, op: Conv2DOp): OpCode {
+  const plan = int8ConvPlan(ctx.graph, op);
+  if (plan) return convS8(ctx, op, plan);
+  const p = lowerConv2D(ctx.graph, op);
+  if (p.dtype !== 'float32') throw new Error('unreachable: an int8 conv always has a plan');
+  const params = cStruct('ec_conv2d_f32_params', `${ctx.opName}_params`, {
+    window: windowFields(p),
+    weights: ctx.pointer(op.inputs[1]),
+    bias: floatBias(ctx, op, p.outChannels),
+    act_min: cFloat(p.actMin),
+    act_max: cFloat(p.actMax),
+  });
+  return call(ctx, op, 'ec_conv2d_f32', params, false);
+}
+
+function depthwiseConv2d(ctx: EmitContext, op: DepthwiseConv2DOp): OpCode {
+  const plan = int8ConvPlan(ctx.graph, op);
+  if (plan) return convS8(ctx, op, plan);
+  const p = lowerDepthwiseConv2D(ctx.graph, op);
+  if (p.dtype === 'float32') {
+    const params = cStruct('ec_depthwise_conv2d_f32_params', `${ctx.opName}_params`, {
+      window: windowFields(p),
+      depth_multiplier: cInt(p.depthMultiplier),
+      weights: ctx.pointer(op.inputs[1]),
+      bias: floatBias(ctx, op, p.outChannels),
+      act_min: cFloat(p.actMin),
+      act_max: cFloat(p.actMax),
+    });
+    return call(ctx, op, 'ec_depthwise_conv2d_f32', params, false);
+  }
+  const grouped = p.depthMultiplier === 1;
+  const weights = ctx.constant(
+    'weights',
+    'int16_t',
+    grouped ? groupsOfFour(weightsOf(ctx.graph, op), p.outChannels) : Int16Array.from(weightsOf(ctx.graph, op)),
+    `${describe(ctx, op)}: filter widened to int16${grouped ? ', each whole group of four channels in the order 0, 2, 1, 3' : ''}`,
+  );
+  const params = cStruct('ec_depthwise_conv2d_s8_params', `${ctx.opName}_params`, {
+    window: windowFields(p),
+    depth_multiplier: cInt(p.depthMultiplier),
+    weights,
+    input_zero_point: cInt(-p.inputOffset),
+    output: outputFields(ctx, op, p, p.outChannels),
+  });
+  return call(ctx, op, grouped ? 'ec_depthwise_conv2d_s8' : 'ec_depthwise_conv2d_mult_s8', params, false);
+}
+
+/**
+ * [taps][channels] as int16 with every whole group of four channels stored 0, 2, 1, 3: the lanes
+ * SXTB16 makes of four input bytes are (c0, c2) and (c1, c3), so each weight word lines up with one.
+ */
+function groupsOfFour(filter: ArrayLike<number>, channels: number): Int16Array {
+  const out = Int16Array.from(filter);
+  const whole = channels - (channels % 4);
+  for (let tap = 0; tap < filter.length / channels; tap++) {
+    for (let c = 0; c < whole; c += 4) {
+      const at = tap * channels + c;
+      out[at + 1] = filter[at + 2];
+      out[at + 2] = filter[at + 1];
+    }
+  }
+  return out;
+}
+
+function fullyConnected(ctx: EmitContext, op: FullyConnectedOp): OpCode {
+  const p = lowerFullyConnected(ctx.graph, op);
+  const shape = { rows: cInt(p.rows), depth: cInt(p.depth), units: cInt(p.units), weights: ctx.pointer(op.inputs[1]) };
+  if (p.dtype === 'float32') {
+    const params = cStruct('ec_fully_connected_f32_params', `${ctx.opName}_params`, {
+      ...shape,
+      bias: floatBias(ctx, op, p.units),
+      act_min: cFloat(p.actMin),
+      act_max: cFloat(p.actMax),
+    });
+    return call(ctx, op, 'ec_fully_connected_f32', params, false);
+  }
+  const params = cStruct('ec_fully_connected_s8_params', `${ctx.opName}_params`, {
+    ...shape,
+    input_zero_point: cInt(-p.inputOffset),
+    output: outputFields(ctx, op, p, p.units),
+  });
+  return call(ctx, op, 'ec_fully_connected_s8', params, false);
+}
+
+function pool2d(ctx: EmitContext, op: Pool2DOp): OpCode {
+  const p = lowerPool2D(ctx.graph, op);
+  const int8 = p.dtype === 'int8';
+  const params = cStruct(int8 ? 'ec_pool_s8_params' : 'ec_pool_f32_params', `${ctx.opName}_params`, {
+    window: windowFields(p),
+    act_min: int8 ? cInt(p.actMin) : cFloat(p.actMin),
+    act_max: int8 ? cInt(p.actMax) : cFloat(p.actMax),
+  });
+  return call(ctx, op, `ec_${op.kind === 'avg_pool2d' ? 'avgpool' : 'maxpool'}_${int8 ? 's8' : 'f32'}`, params, false);
+}
+
+// ---- shared pieces ----
+
+function describe(ctx: EmitContext, op: Op): string {
+  return `op ${ctx.graph.ops.indexOf(op)} ${op.kind}`;
+}
+
+function windowFields(g: WindowGeometry): CFields {
+  return {
+    batches: cInt(g.batches),
+    in_height: cInt(g.inHeight),
+    in_width: cInt(g.inWidth),
+    in_channels: cInt(g.inChannels),
+    out_height: cInt(g.outHeight),
+    out_width: cInt(g.outWidth),
+    out_channels: cInt(g.outChannels),
+    filter_height: cInt(g.filterHeight),
+    filter_width: cInt(g.filterWidth),
+    stride_height: cInt(g.strideH),
+    stride_width: cInt(g.strideW),
+    dilation_height: cInt(g.dilationH),
+    dilation_width: cInt(g.dilationW),
+    pad_top: cInt(g.padTop),
+    pad_left: cInt(g.padLeft),
+  };
+}
+
+/** Per-channel bias, multiplier and shift (a per-tensor multiplier is repeated over the channels). */
+function outputFields(ctx: EmitContext, op: Op, r: Int8Requant, channels: number): CFields {
+  const perChannel = (values: Int32Array) => (values.length === channels ? values : new Int32Array(channels).fill(values[0]));
+  const biasTensor = op.inputs[2];
+  return {
+    bias:
+      biasTensor === undefined
+        ? ctx.constant('bias', 'int32_t', new Int32Array(channels), `${describe(ctx, op)}: the model has no bias`)
+        : ctx.pointer(biasTensor),
+    multiplier: ctx.constant('multiplier', 'int32_t', perChannel(r.outputMultiplier), `${describe(ctx, op)}: requantization multipliers, Q0.31`),
+    shift: ctx.constant('shift', 'int32_t', perChannel(r.outputShift), `${describe(ctx, op)}: requantization shifts, > 0 left`),
+    output_zero_point: cInt(r.outputOffset),
+    act_min: cInt(r.actMin),
+    act_max: cInt(r.actMax),
+  };
+}
+
+function floatBias(ctx: EmitContext, op: Op, channels: number): string {
+  const biasTensor = op.inputs[2];
+  return biasTensor === undefined
+    ? ctx.constant('bias', 'float', new Float32Array(channels), `${describe(ctx, op)}: the model has no bias (TFLite adds 0.0f)`)
+    : ctx.pointer(biasTensor);
+}
+
+function call(ctx: EmitContext, op: Op, kernel: string, params: string, scratch: boolean): OpCode {
+  const args = [`&${ctx.opName}_params`, ctx.pointer(op.inputs[0]), ctx.pointer(op.outputs[0]), ...(scratch ? [ctx.scratch()] : [])];
+  return { declarations: [params], statements: [`${kernel}(${args.join(', ')});`], kernel };
+}

@@ -1,0 +1,114 @@
+// `edgec build`: a graph to a firmware folder for a board, with a report of what it uses of the
+// board's flash and RAM. A model that cannot fit fails before the compiler runs, with numbers.
+
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateC, type GeneratedModel } from '../codegen/generate.ts';
+import { kernelEmitter } from '../codegen/ops/index.ts';
+import { embeddedRunner } from '../codegen/runners.ts';
+import { codegenTarget } from '../codegen/target.ts';
+import { dataBytes, DTYPE_BYTES, numel } from '../ir/dtype.ts';
+import { modelError, usageError } from '../ir/errors.ts';
+import { loadModel } from '../import/index.ts';
+import type { Graph, TensorData } from '../ir/types.ts';
+import { loadBoard, type Board, type Firmware } from '../toolchain/index.ts';
+import { buildProject, writeFirmwareProject } from './firmware.ts';
+
+/** RAM the linker script keeps free for the stack (boards/common section layout). */
+const MIN_STACK_BYTES = 4096;
+
+export interface BuildReport {
+  model: string;
+  board: string;
+  cpu: string;
+  clockHz: number;
+  macs: number;
+  flash: { capacity: number; code: number; weights: number; total: number };
+  ram: { capacity: number; arena: number; stack: number; other: number; total: number };
+  arenaStrategy: string;
+  ops: GeneratedModel['ops'];
+  files: { elf: string; bin: string };
+}
+
+export interface BuildResult {
+  model: GeneratedModel;
+  firmware: Firmware;
+  report: BuildReport;
+}
+
+export function generateForBoard(graph: Graph, board: Board): GeneratedModel {
+  return generateC(graph, { target: codegenTarget(board.cpu), emitter: kernelEmitter });
+}
+
+/** Fails early, naming the layer that needs the most memory, when the model cannot fit the board. */
+export function checkFits(graph: Graph, model: GeneratedModel, board: Board): void {
+  const ramLimit = board.ram.size - MIN_STACK_BYTES;
+  if (model.plan.arenaBytes > ramLimit) {
+    const peak = model.ops.reduce((a, b) => (b.liveBytes > a.liveBytes ? b : a));
+    const out = graph.tensors[graph.ops[peak.index].outputs[0]];
+    throw modelError(
+      `${graph.name} does not fit ${board.name}: the activation arena needs ${model.plan.arenaBytes} bytes, ` +
+        `the board has ${board.ram.size} bytes of RAM of which ${ramLimit} can hold it`,
+      [`the largest need is op ${peak.index} (${peak.kind}), with ${peak.liveBytes} bytes live; its output is [${out.shape}] ${out.dtype} (${numel(out.shape) * DTYPE_BYTES[out.dtype]} bytes)`],
+    );
+  }
+  if (model.weightBytes > board.flash.size) {
+    throw modelError(`${graph.name} does not fit ${board.name}: its constants need ${model.weightBytes} bytes, the board has ${board.flash.size} bytes of flash`);
+  }
+}
+
+/** Stack of the deepest call chain the runner makes: main -> invoke -> the largest kernel frame. */
+function stackEstimate(firmware: Firmware, prefix: string): number {
+  const frame = (name: string) => firmware.stack.find((f) => f.function === name)?.bytes ?? 0;
+  const kernels = firmware.stack.filter((f) => f.function.startsWith('ec_')).map((f) => f.bytes);
+  return frame('main') + frame(`${prefix}_invoke`) + Math.max(0, ...kernels);
+}
+
+/** The model file a build folder keeps beside its sources, so that `edgec run <dir>` can find it. */
+export const BUILD_MODEL_FILE = 'model.tflite';
+
+/**
+ * @param modelFile the .tflite bytes the graph came from, kept in the folder.
+ * @param samples inputs built into the firmware, which runs them and reports outputs and cycles.
+ */
+export async function buildForBoard(
+  graph: Graph,
+  modelFile: Uint8Array,
+  boardName: string,
+  outDir: string,
+  samples: TensorData[][] = [],
+): Promise<BuildResult> {
+  const board = loadBoard(boardName);
+  const model = generateForBoard(graph, board);
+  checkFits(graph, model, board);
+  const runner = { name: 'main.c', text: embeddedRunner(graph, model.prefix, samples.map((s) => s.map(dataBytes))) };
+  const project = writeFirmwareProject(outDir, model.prefix, boardName, model, runner);
+  writeFileSync(join(outDir, BUILD_MODEL_FILE), modelFile);
+  const firmware = await buildProject(project);
+  const { text, data, bss } = firmware.size;
+  const stack = stackEstimate(firmware, model.prefix);
+  const flashTotal = text + data;
+  const report: BuildReport = {
+    model: graph.name,
+    board: board.name,
+    cpu: board.cpu,
+    clockHz: board.clockHz,
+    macs: model.ops.reduce((s, o) => s + o.macs, 0),
+    flash: { capacity: board.flash.size, code: flashTotal - model.weightBytes, weights: model.weightBytes, total: flashTotal },
+    ram: { capacity: board.ram.size, arena: model.plan.arenaBytes, stack, other: data + bss - model.plan.arenaBytes, total: data + bss + stack },
+    arenaStrategy: model.plan.strategy,
+    ops: model.ops,
+    files: { elf: firmware.elf, bin: firmware.bin },
+  };
+  writeFileSync(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  return { model, firmware, report };
+}
+
+/** A model file, or a build folder (its kept model and the board it was built for). */
+export async function loadModelOrBuild(path: string): Promise<{ graph: Graph; board?: string }> {
+  if (!existsSync(path) || !statSync(path).isDirectory()) return { graph: await loadModel(path) };
+  const reportFile = join(path, 'report.json');
+  if (!existsSync(reportFile)) throw usageError(`${path} is a folder but not an edgec build (no report.json); give a model file or a folder made by edgec build`);
+  const report = JSON.parse(readFileSync(reportFile, 'utf8')) as BuildReport;
+  return { graph: await loadModel(join(path, BUILD_MODEL_FILE)), board: report.board };
+}

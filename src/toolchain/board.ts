@@ -1,0 +1,203 @@
+// Board descriptors: boards/<name>/board.json, checked field by field so a mistake in a
+// descriptor is reported with its file and field rather than surfacing later as a bad flag.
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EdgecError } from '../ir/errors.ts';
+
+export const CPUS = ['cortex-m0plus', 'cortex-m3', 'cortex-m4', 'cortex-m7', 'cortex-m33'] as const;
+export const FPUS = ['none', 'fpv4-sp-d16', 'fpv5-sp-d16', 'fpv5-d16'] as const;
+export const FLOAT_ABIS = ['soft', 'softfp', 'hard'] as const;
+export const FLASH_METHODS = ['stm32-rom-bootloader', 'none'] as const;
+
+/** The exit code a board reports after a fault (BOARD_EXIT_FAULT in boards/board.h). */
+export const BOARD_EXIT_FAULT = 127;
+
+/** RAM the shared linker script (boards/common/cortex_m_sections.ld) keeps for the stack. */
+export const MIN_STACK_BYTES = 4096;
+
+export type Cpu = (typeof CPUS)[number];
+export type Fpu = (typeof FPUS)[number];
+export type FloatAbi = (typeof FLOAT_ABIS)[number];
+export type FlashMethod = (typeof FLASH_METHODS)[number];
+
+export interface MemoryRegion {
+  origin: number;
+  size: number;
+}
+
+export interface Board {
+  name: string;
+  description: string;
+  /** Absolute path of the board's folder (startup code, linker script, drivers). */
+  dir: string;
+  cpu: Cpu;
+  fpu: Fpu;
+  floatAbi: FloatAbi;
+  flash: MemoryRegion;
+  ram: MemoryRegion;
+  clockHz: number;
+  console: { uart: string; baud: number; tx?: string; rx?: string };
+  flashMethod: FlashMethod;
+  /** The QEMU machine that stands in for the board, or null when there is none. */
+  qemu: { machine: string; extraArgs: string[] } | null;
+}
+
+/** The boards/ folder of this repository. */
+export function boardsDir(): string {
+  return fileURLToPath(new URL('../../boards/', import.meta.url));
+}
+
+/** Names of the boards in `dir` (folders holding a board.json), sorted. */
+export function listBoards(dir: string = boardsDir()): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'board.json')))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** Reads and checks boards/<name>/board.json. */
+export function loadBoard(name: string, dir: string = boardsDir()): Board {
+  const known = listBoards(dir);
+  if (!known.includes(name)) {
+    throw new EdgecError('usage', `unknown board '${name}': known boards are ${known.join(', ')}`);
+  }
+  const file = join(dir, name, 'board.json');
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new EdgecError('usage', `${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  const fields = new FieldReader(json, file);
+  const board: Board = {
+    name: fields.string('name'),
+    description: fields.string('description'),
+    dir: join(dir, name),
+    cpu: fields.oneOf('cpu', CPUS),
+    fpu: fields.oneOf('fpu', FPUS),
+    floatAbi: fields.oneOf('floatAbi', FLOAT_ABIS),
+    flash: fields.region('flash'),
+    ram: fields.region('ram'),
+    clockHz: fields.positiveInteger('clockHz'),
+    console: {
+      uart: fields.string('console.uart'),
+      baud: fields.positiveInteger('console.baud'),
+      ...fields.optionalStrings('console.tx', 'console.rx'),
+    },
+    flashMethod: fields.oneOf('flashMethod', FLASH_METHODS),
+    qemu: fields.isNull('qemu')
+      ? null
+      : { machine: fields.string('qemu.machine'), extraArgs: fields.stringList('qemu.extraArgs') },
+  };
+  if (board.name !== '' && board.name !== name) fields.problem(`name: '${board.name}' does not match the folder name '${name}'`);
+  if (board.fpu === 'none' && board.floatAbi === 'hard') fields.problem(`floatAbi: 'hard' needs an fpu`);
+  fields.throwIfAny();
+  return board;
+}
+
+/** The C files every firmware for `board` links: the shared Cortex-M code and the board's own. */
+export function boardSources(board: Board): string[] {
+  const cFiles = (d: string) =>
+    readdirSync(d)
+      .filter((f) => f.endsWith('.c'))
+      .sort()
+      .map((f) => join(d, f));
+  return [...cFiles(commonDir(board)), ...cFiles(board.dir)];
+}
+
+/** Include directories for board.h and the board's own headers. */
+export function boardIncludeDirs(board: Board): string[] {
+  return [join(board.dir, '..'), board.dir];
+}
+
+/** The folder of code shared by all boards (startup, faults, syscalls, section layout). */
+export function commonDir(board: Board): string {
+  return join(board.dir, '..', 'common');
+}
+
+/** Collects every problem in a descriptor so one run reports them all. */
+class FieldReader {
+  private readonly problems: string[] = [];
+
+  constructor(
+    private readonly root: unknown,
+    private readonly file: string,
+  ) {}
+
+  problem(message: string): void {
+    this.problems.push(message);
+  }
+
+  throwIfAny(): void {
+    if (this.problems.length > 0) {
+      throw new EdgecError('usage', `invalid board descriptor ${this.file}`, this.problems);
+    }
+  }
+
+  private get(path: string): unknown {
+    let value: unknown = this.root;
+    for (const key of path.split('.')) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+      value = (value as Record<string, unknown>)[key];
+    }
+    return value;
+  }
+
+  isNull(path: string): boolean {
+    return this.get(path) === null;
+  }
+
+  string(path: string): string {
+    const v = this.get(path);
+    if (typeof v === 'string' && v !== '') return v;
+    this.problem(`${path}: expected a non-empty string, got ${JSON.stringify(v)}`);
+    return '';
+  }
+
+  optionalStrings(...paths: string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const path of paths) {
+      if (this.get(path) !== undefined) out[path.slice(path.lastIndexOf('.') + 1)] = this.string(path);
+    }
+    return out;
+  }
+
+  stringList(path: string): string[] {
+    const v = this.get(path);
+    if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v as string[];
+    this.problem(`${path}: expected a list of strings, got ${JSON.stringify(v)}`);
+    return [];
+  }
+
+  oneOf<T extends string>(path: string, allowed: readonly T[]): T {
+    const v = this.get(path);
+    if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
+    this.problem(`${path}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+    return allowed[0];
+  }
+
+  positiveInteger(path: string): number {
+    const n = this.number(path);
+    if (n !== undefined && n > 0) return n;
+    if (n !== undefined) this.problem(`${path}: must be positive, got ${n}`);
+    return 1;
+  }
+
+  /** Addresses and sizes may be written as JSON numbers or as "0x..." strings. */
+  private number(path: string): number | undefined {
+    const v = this.get(path);
+    const n = typeof v === 'string' && /^0x[0-9a-f]+$/i.test(v) ? Number.parseInt(v, 16) : v;
+    if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) return n;
+    this.problem(`${path}: expected a non-negative integer or "0x..." string, got ${JSON.stringify(v)}`);
+    return undefined;
+  }
+
+  region(path: string): MemoryRegion {
+    const origin = this.number(`${path}.origin`) ?? 0;
+    const size = this.positiveInteger(`${path}.size`);
+    if (origin + size > 2 ** 32) this.problem(`${path}: ends beyond the 32-bit address space`);
+    return { origin, size };
+  }
+}
