@@ -33,15 +33,17 @@ export function hostRunner(graph: Graph, prefix: string): string {
 
 /**
  * Runs each sample built into the firmware and sends, per sample, every output followed by the
- * inference's cycle count (4 bytes, little-endian), then exits with code 0.
+ * inference's cycle count (4 bytes, little-endian), then exits with code 0. With no samples it
+ * runs one inference on an all-zero input, so that every firmware exercises its model.
  */
-export function embeddedRunner(graph: Graph, prefix: string, samples: Uint8Array[][]): string {
+export function embeddedRunner(graph: Graph, prefix: string, givenSamples: Uint8Array[][]): string {
   const inputs = ioBytes(graph, graph.inputs);
+  const samples = givenSamples.length > 0 ? givenSamples : [inputs.map((bytes) => new Uint8Array(bytes))];
   const outputs = ioBytes(graph, graph.outputs);
   const arrays = inputs.map((bytes, k) => {
     const all = new Uint8Array(samples.length * bytes);
     samples.forEach((s, i) => all.set(s[k], i * bytes));
-    return `static const uint8_t sample_input${k}[${Math.max(1, all.length)}] = {\n${cInitializer(all.length ? all : [0], 'uint8_t')}\n};`;
+    return `static const uint8_t sample_input${k}[${all.length}] = {\n${cInitializer(all, 'uint8_t')}\n};`;
   });
   return [
     `/* Firmware runner for ${graph.name}: ${samples.length} built-in sample(s); per sample the outputs`,

@@ -11,11 +11,8 @@ import { dataBytes, DTYPE_BYTES, numel } from '../ir/dtype.ts';
 import { modelError, usageError } from '../ir/errors.ts';
 import { loadModel } from '../import/index.ts';
 import type { Graph, TensorData } from '../ir/types.ts';
-import { loadBoard, type Board, type Firmware } from '../toolchain/index.ts';
+import { loadBoard, MIN_STACK_BYTES, type Board, type Firmware } from '../toolchain/index.ts';
 import { buildProject, writeFirmwareProject } from './firmware.ts';
-
-/** RAM the linker script keeps free for the stack (boards/common section layout). */
-const MIN_STACK_BYTES = 4096;
 
 export interface BuildReport {
   model: string;

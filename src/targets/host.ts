@@ -2,7 +2,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { toolError } from './tools.ts';
+import { findTool } from '../toolchain/index.ts';
 import type { SourceTree } from './sources.ts';
 
 export const HOST_CFLAGS = ['-std=c99', '-Wall', '-Wextra', '-Werror', '-ffp-contract=off'];
@@ -19,8 +19,8 @@ export function buildHost(tree: SourceTree, options: { sanitize?: boolean } = {}
     '-o',
     exe,
   ];
-  const result = spawnSync('cc', args, { encoding: 'utf8' });
-  if (result.error) throw toolError('cc', 'the host C compiler', 'gcc');
+  const result = spawnSync(findTool('cc'), args, { encoding: 'utf8' });
+  if (result.error) throw result.error;
   if (result.status !== 0) throw new Error(`host build of the generated C failed:\n${result.stderr}`);
   return exe;
 }

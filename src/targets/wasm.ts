@@ -10,7 +10,7 @@ import type { Graph, TensorData } from '../ir/types.ts';
 import { HOST_CFLAGS } from './host.ts';
 import { unpackOutputs } from './samples.ts';
 import type { SourceTree } from './sources.ts';
-import { toolError } from './tools.ts';
+import { findTool } from '../toolchain/index.ts';
 
 /** Exports of the module: where the inputs and outputs live in its memory, and the inference. */
 interface ModelExports {
@@ -34,8 +34,8 @@ export function buildWasm(tree: SourceTree, model: GeneratedModel): string {
   ];
   // Debian's emcc runs its JavaScript tools through Node and finds their modules here.
   const env = { ...process.env, NODE_PATH: '/usr/share/nodejs' };
-  const result = spawnSync('emcc', args, { encoding: 'utf8', env });
-  if (result.error) throw toolError('emcc', 'the emscripten C compiler', 'emscripten');
+  const result = spawnSync(findTool('emcc'), args, { encoding: 'utf8', env });
+  if (result.error) throw result.error;
   if (result.status !== 0) throw new Error(`emscripten build of the generated C failed:\n${result.stderr}`);
   return out;
 }

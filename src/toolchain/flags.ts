@@ -14,6 +14,8 @@ export function armGccFlags(board: Board): string[] {
     ...float,
     '-O2',
     '-g',
+    // Float models must round like the host reference: no fused multiply-add contraction.
+    '-ffp-contract=off',
     '-ffunction-sections',
     '-fdata-sections',
     '-fstack-usage',

@@ -1,0 +1,67 @@
+// `npm run bench`: per model, instructions per inference in QEMU, MACs per instruction, arena and
+// flash bytes, each next to TensorFlow Lite Micro's figure for the same model (from the oracles'
+// README: TFLM with CMSIS-NN kernels on a Cortex-M4 in QEMU) and the ratio ours / theirs.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatTable, thousands } from '../compiler/table.ts';
+import { loadModel } from '../src/import/index.ts';
+import { readNpy } from '../src/npy/npy.ts';
+import { splitSamples } from '../src/samples.ts';
+import { buildForBoard } from '../src/targets/build.ts';
+import { runOnTarget } from '../src/targets/run.ts';
+
+const oracles = fileURLToPath(new URL('../../shared/oracles/', import.meta.url));
+const BOARD = 'stm32f4';
+
+/** TFLite Micro on a Cortex-M4 (shared/oracles/README.md): instructions with CMSIS-NN (reference kernels for the float model), smallest arena, .text. */
+const TFLM: Record<string, { instructions: number; arena: number; text: number }> = {
+  hello_world_int8: { instructions: 3520, arena: 1156, text: 32072 },
+  hello_world_float: { instructions: 3708, arena: 1068, text: 20552 },
+  micro_speech: { instructions: 1495360, arena: 6836, text: 58056 },
+  person_detect: { instructions: 22928448, arena: 82316, text: 71304 },
+};
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const ratio = (ours: number, theirs: number) => (ours / theirs).toFixed(3);
+
+const rows: string[][] = [];
+for (const name of Object.keys(TFLM)) {
+  const dir = join(oracles, name);
+  const graph = await loadModel(join(dir, 'model.tflite'));
+  const samples = splitSamples(graph, [readNpy(readFileSync(join(dir, 'input.npy')))], ['input.npy']);
+  const out = mkdtempSync(join(tmpdir(), 'edgec-bench-'));
+  try {
+    // A build with no samples built in, so that flash figures are the model's and the runtime's alone.
+    const { report } = await buildForBoard(graph, readFileSync(join(dir, 'model.tflite')), BOARD, out);
+    const { cycles } = await runOnTarget(graph, 'qemu', samples, { board: BOARD });
+    const instructions = median(cycles ?? []);
+    const t = TFLM[name];
+    rows.push([
+      name,
+      thousands(report.macs),
+      thousands(instructions),
+      ratio(instructions, t.instructions),
+      (report.macs / instructions).toFixed(3),
+      thousands(report.ram.arena),
+      ratio(report.ram.arena, t.arena),
+      thousands(report.flash.code),
+      ratio(report.flash.code, t.text),
+      thousands(report.flash.weights),
+    ]);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+  process.stderr.write(`measured ${name}\n`);
+}
+
+console.log(`edgec on ${BOARD} (Cortex-M4, QEMU -icount: instructions) vs TensorFlow Lite Micro + CMSIS-NN on Cortex-M4 (ratios: edgec / TFLM, lower is better)\n`);
+console.log(
+  formatTable(
+    ['model', 'MACs', 'instructions', 'x TFLM', 'MACs/instr', 'arena B', 'x TFLM', 'code B', 'x TFLM', 'weights B'],
+    rows,
+    new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+  ),
+);
