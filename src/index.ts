@@ -1,0 +1,24 @@
+// The edgec library: every stage of the flow as a function. The CLI (compiler/) is a thin layer over these.
+
+export type { Graph, Op, OpKind, Tensor, TensorData, DType, Quantization, Activation, Padding } from './ir/types.ts';
+export { EdgecError } from './ir/errors.ts';
+export { verifyGraph } from './ir/verify.ts';
+export { dumpGraph } from './ir/dump.ts';
+export { opMacs, opParamBytes } from './ir/cost.ts';
+
+export { readTflite } from './tflite/reader.ts';
+export { writeTflite } from './tflite/writer.ts';
+export { importTflite } from './import/tflite.ts';
+export { loadModel } from './import/index.ts';
+
+export { readNpy, writeNpy, sampleOf, type NdArray } from './npy/npy.ts';
+export { readSampleFiles, splitSamples, stackOutputs } from './samples.ts';
+
+export { executeGraph, createExecutor } from './ref/execute.ts';
+export { planMemory, type MemoryPlan } from './plan/plan.ts';
+export { generateC, type GeneratedModel } from './codegen/generate.ts';
+
+export { buildForBoard, loadModelOrBuild, type BuildReport, type BuildResult } from './targets/build.ts';
+export { runOnTarget, type TargetRun } from './targets/run.ts';
+export { TARGETS } from './targets/names.ts';
+export { loadBoard, listBoards } from './toolchain/index.ts';
