@@ -3,6 +3,7 @@
 // a Cortex-M4 in QEMU. All cases are independent ops of one graph, so each target builds once.
 
 import test from 'ava';
+import { executeGraph } from '../src/ref/execute.ts';
 import { generateC } from '../src/codegen/generate.ts';
 import { kernelEmitter } from '../src/codegen/ops/index.ts';
 import { EdgecError } from '../src/ir/errors.ts';
@@ -148,11 +149,7 @@ const SOFTMAX_CASES: SoftmaxCase[] = [
   { rows: 6, depth: 1001, beta: 1, q: q(0.05, -20) },
 ];
 
-/**
- * Rows of five kinds: uniform, bunched values, one spike, all equal, only the extremes. Rows of
- * 512 or more get only the first and the spike: in the others exps can add up to 512, where
- * TFLite Micro stops (tested on its own below).
- */
+/** Rows of five kinds: uniform, bunched values, one spike, all equal, only the extremes. */
 const softmaxRows =
   (depth: number): Fill =>
   (count, dtype, rand) => {
@@ -163,7 +160,7 @@ const softmaxRows =
       const base = int8 ? Math.floor(rand() * 256) - 128 : (rand() * 2 - 1) * 6;
       for (let c = 0; c < depth; c++) {
         const i = row * depth + c;
-        switch (depth < 512 ? row % 5 : (row % 2) * 2) {
+        switch (row % 5) {
           case 1:
             data[i] = int8 ? Math.max(lo, Math.min(hi, base + Math.floor(rand() * 5) - 2)) : base + rand() * 0.1;
             break;
@@ -208,8 +205,10 @@ test('host build under ASan/UBSan matches the reference byte for byte', async (t
 });
 
 test('Cortex-M4 firmware in QEMU matches the reference byte for byte', async (t) => {
-  const { outputs } = await runGeneratedQemu(graph, samples);
-  assertMatchesReference(t, graph, samples, outputs);
+  // One sample: outputs leave QEMU through a UART at about 12 KB/s.
+  const first = samples.slice(0, 1);
+  const { outputs } = await runGeneratedQemu(graph, first);
+  assertMatchesReference(t, graph, first, outputs);
 });
 
 test('int8 softmax rows whose exps add up to 512 or more give -128 everywhere', async (t) => {
@@ -219,8 +218,10 @@ test('int8 softmax rows whose exps add up to 512 or more give -128 everywhere', 
   const x = g.input([3, 600], 'int8', q(0.05, 0));
   g.op('softmax', { beta: 1 }, [x], [3, 600], 'int8', q(1 / 256, -128));
   const rows = Int8Array.from({ length: 1800 }, (_, i) => (i < 600 ? 7 : i < 1200 ? -128 : 127));
-  const [[out]] = await runGeneratedHost(g.graph('flat_softmax'), [[rows]], { sanitize: true });
+  const flat = g.graph('flat_softmax');
+  const [[out]] = await runGeneratedHost(flat, [[rows]], { sanitize: true });
   t.deepEqual([...new Set(out as Int8Array)], [-128]);
+  t.deepEqual(out, executeGraph(flat, [rows])[0]);
 });
 
 // ---------------------------------------------------------------- what the generated code is

@@ -52,10 +52,30 @@ EC_INLINE int32_t ec_rdbpot(int32_t x, int32_t exponent)
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
+/* (a * b + 2^31) >> 32: the rounded high word of the product (ARM's SMMULR). */
+EC_INLINE int32_t ec_smmulr(int32_t a, int32_t b)
+{
+#if EC_USE_DSP
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (int32_t)(((int64_t)a * b + (INT64_C(1) << 31)) >> 32);
+#endif
+}
+
 /* acc * multiplier * 2^(shift - 31): TFLite's MultiplyByQuantizedMultiplier. shift in [-31, 31];
- * a left shift wraps in 32 bits as TFLite's does (done unsigned so it is defined behaviour). */
+ * a left shift wraps in 32 bits as TFLite's does (done unsigned so it is defined behaviour).
+ *
+ * The common case, a right shift and |acc| <= 2^30, takes a shortcut with the same result:
+ * ec_srdhm(acc, m) is then ec_smmulr(2 * acc, m) (one instruction), and rounding x / 2^r half
+ * away from zero is ((((x - (x < 0)) >> (r - 1)) + 1) >> 1), which cannot overflow here. */
 EC_INLINE int32_t ec_requantize(int32_t acc, int32_t multiplier, int32_t shift)
 {
+    if (EC_LIKELY(shift < 0 && (uint32_t)acc + 0x40000000u < 0x80000000u)) {
+        const int32_t x = ec_smmulr(acc * 2, multiplier);
+        return (((x + (x >> 31)) >> (-shift - 1)) + 1) >> 1;
+    }
     const int32_t left = shift > 0 ? shift : 0;
     const int32_t right = shift > 0 ? 0 : -shift;
     return ec_rdbpot(ec_srdhm((int32_t)((uint32_t)acc << left), multiplier), right);
@@ -81,6 +101,14 @@ EC_INLINE int32_t ec_load4(const void *p)
 }
 
 EC_INLINE void ec_store4(void *p, int32_t v) { memcpy(p, &v, 4); }
+
+/* A word that may alias data of any type: reads of int8 or int16 arrays four bytes at a time from
+ * word-aligned addresses, which the compiler may pair into LDRD or LDM. */
+#if defined(__GNUC__) || defined(__clang__)
+typedef int32_t __attribute__((may_alias)) ec_word;
+#else
+typedef int32_t ec_word;
+#endif
 
 #if EC_USE_DSP
 /* Bytes 0 and 2 of x sign-extended into the two lanes. */

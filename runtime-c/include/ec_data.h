@@ -13,10 +13,10 @@
 
 #define EC_WALK_MAX_DIMS 6
 
-/* A row-major walk over `dims`. The innermost dimension is a "row" that kernels run through
- * themselves; the walk moves two element offsets, `a` and `b`, from one row start to the next by
- * per-dimension strides (0 along a dimension an operand is broadcast over). The strides of the
- * innermost dimension are the steps inside a row. */
+/* A row-major walk over `dims` that moves two element offsets, `a` and `b`, by per-dimension
+ * strides (0 along a dimension an operand is broadcast over). Kernels step it element by element
+ * (ec_walk_next), or row by row (ec_walk_next_row) and run through the innermost dimension
+ * themselves, with its strides as the steps inside a row. */
 typedef struct {
     int32_t rank; /* 1 .. EC_WALK_MAX_DIMS */
     int32_t dims[EC_WALK_MAX_DIMS];
@@ -24,7 +24,7 @@ typedef struct {
     int32_t stride_b[EC_WALK_MAX_DIMS];
 } ec_walk;
 
-/* Where a walk is: the index of the current row and the offsets of its first elements. */
+/* Where a walk is: the current index and the two offsets there. */
 typedef struct {
     int32_t index[EC_WALK_MAX_DIMS];
     int32_t a;
@@ -38,8 +38,8 @@ EC_INLINE void ec_walk_start(ec_walk_pos *pos)
     pos->b = 0;
 }
 
-/* Steps the index from dimension `dim` inwards-out (the dimensions after it are held at 0);
- * returns 0, leaving the position undefined, when the walk is over. */
+/* Counts the index up at dimension `dim`, carrying into the dimensions outside it (those inside
+ * it stay where they are); returns 0, leaving the position undefined, when the walk is over. */
 EC_INLINE int ec_walk_advance(const ec_walk *w, ec_walk_pos *pos, int32_t dim)
 {
     for (int32_t d = dim; d >= 0; d--) {

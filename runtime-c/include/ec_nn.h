@@ -73,17 +73,20 @@ EC_INLINE int8_t ec_output(const ec_output_s8 *o, int32_t acc, int32_t c)
 
 typedef struct {
     ec_window window;
-    /* [out_channels][depth4]: each OHWI filter flattened to filter_height * filter_width *
-     * in_channels values and padded with zeros to depth4, the next multiple of 4. */
+    /* Each OHWI filter flattened to n = filter_height * filter_width * in_channels values and
+     * padded with zeros to depth4, the next multiple of 4; then the rows of channels 2i and 2i + 1
+     * interleaved four values at a time (row 2i's values 0-3, row 2i + 1's values 0-3, row 2i's
+     * values 4-7, ...), with a row of zeros after an odd last channel. Word-aligned. */
     const int8_t *weights;
     int32_t input_zero_point;
     ec_output_s8 output;
 } ec_conv2d_s8_params;
 
-size_t ec_conv2d_s8_scratch_size(const ec_conv2d_s8_params *p);
 /* Any filter, stride, dilation and padding. */
+size_t ec_conv2d_s8_scratch_size(const ec_conv2d_s8_params *p);
 void ec_conv2d_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-/* 1x1 filter, stride 1 (no padding): a matrix product over the pixels. Same scratch size. */
+/* 1x1 filter, stride 1 (so no padding): a matrix product over the pixels. */
+size_t ec_conv2d_1x1_s8_scratch_size(const ec_conv2d_s8_params *p);
 void ec_conv2d_1x1_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
 typedef struct {

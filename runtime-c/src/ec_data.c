@@ -76,13 +76,13 @@ void ec_mean_f32(const ec_reduction *r, const float *input, float *output)
     ec_walk_pos kept;
     ec_walk_start(&kept);
     do {
-        double sum = 0.0;
+        float sum = 0.0f;
         ec_walk_pos reduced;
         ec_walk_start(&reduced);
         do {
             sum += input[kept.a + reduced.a];
         } while (ec_walk_next(&r->reduced, &reduced));
-        *output++ = (float)sum / count;
+        *output++ = sum / count;
     } while (ec_walk_next(&r->kept, &kept));
 }
 

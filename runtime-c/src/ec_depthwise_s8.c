@@ -2,47 +2,31 @@
  * that fall inside the input; taps in the padding are skipped, as in TFLite. */
 #include "ec_nn.h"
 
-/* Four channels at a time: one word holds four input channels, SXTAB16 subtracts the zero point
- * while it splits them into the lanes (c0, c2) and (c1, c3), and the weights are stored widened in
- * that order so that each tap is two loads and four 16x16 multiply-accumulates. */
-static void four_channels(const ec_depthwise_conv2d_s8_params *p, const int8_t *image, const ec_taps *t, int32_t c, int8_t *out)
+/* Accumulators of four channels in the order SXTB16 splits a word: lanes (c0, c2) and (c1, c3). */
+typedef struct {
+    int32_t c0, c1, c2, c3;
+} quad;
+
+/* One tap of four channels: x holds their input bytes, w[0] and w[1] their weights (c0, c2) and
+ * (c1, c3) as int16 pairs; the zero point is subtracted from x as it is unpacked. */
+EC_INLINE void tap4(quad *a, int32_t x, const ec_word *w, int32_t offset)
 {
-    const ec_window *w = &p->window;
-    const int32_t channels = w->in_channels;
-    const int32_t offset = (int32_t)(((uint32_t)-p->input_zero_point & 0xffffu) * 0x10001u);
-    const int32_t *bias = p->output.bias + c;
-    int32_t acc0 = bias[0], acc1 = bias[1], acc2 = bias[2], acc3 = bias[3];
-    for (int32_t ky = t->ky0; ky < t->ky1; ky++) {
-        const int8_t *in = image + ((t->iy0 + ky * w->dilation_height) * w->in_width + t->ix0 + t->kx0 * w->dilation_width) * channels + c;
-        const int16_t *wt = p->weights + (ky * w->filter_width + t->kx0) * channels + c;
-        for (int32_t kx = t->kx0; kx < t->kx1; kx++) {
-            const int32_t x = ec_load4(in);
-            const int32_t x_even = ec_sxtab16(offset, x), x_odd = ec_sxtab16_odd(offset, x);
-            const int32_t w_even = ec_load4(wt), w_odd = ec_load4(wt + 2);
-            acc0 = ec_smlabb(x_even, w_even, acc0);
-            acc2 = ec_smlatt(x_even, w_even, acc2);
-            acc1 = ec_smlabb(x_odd, w_odd, acc1);
-            acc3 = ec_smlatt(x_odd, w_odd, acc3);
-            in += w->dilation_width * channels;
-            wt += channels;
-        }
-    }
-    out[c] = ec_output(&p->output, acc0, c);
-    out[c + 1] = ec_output(&p->output, acc1, c + 1);
-    out[c + 2] = ec_output(&p->output, acc2, c + 2);
-    out[c + 3] = ec_output(&p->output, acc3, c + 3);
+    const int32_t even = ec_sxtab16(offset, x), odd = ec_sxtab16_odd(offset, x);
+    a->c0 = ec_smlabb(even, w[0], a->c0);
+    a->c2 = ec_smlatt(even, w[0], a->c2);
+    a->c1 = ec_smlabb(odd, w[1], a->c1);
+    a->c3 = ec_smlatt(odd, w[1], a->c3);
 }
 
-/* Output channel oc, which reads input channel ic, one tap at a time (weights in natural order). */
-static int32_t one_channel(const ec_depthwise_conv2d_s8_params *p, const int8_t *image, const ec_taps *t, int32_t ic, int32_t oc)
+/* Output channel oc, which reads input channel ic, one tap at a time; weights[tap * stride + oc]. */
+static int32_t one_channel(const ec_window *w, int32_t zero_point, const int16_t *weights, int32_t stride, const int8_t *image,
+                           const ec_taps *t, int32_t ic, int32_t oc, int32_t acc)
 {
-    const ec_window *w = &p->window;
-    int32_t acc = p->output.bias[oc];
     for (int32_t ky = t->ky0; ky < t->ky1; ky++) {
         for (int32_t kx = t->kx0; kx < t->kx1; kx++) {
             const int32_t iy = t->iy0 + ky * w->dilation_height, ix = t->ix0 + kx * w->dilation_width;
-            const int32_t v = image[(iy * w->in_width + ix) * w->in_channels + ic] - p->input_zero_point;
-            acc = ec_mla(v, p->weights[(ky * w->filter_width + kx) * w->out_channels + oc], acc);
+            const int32_t v = image[(iy * w->in_width + ix) * w->in_channels + ic] - zero_point;
+            acc = ec_mla(v, weights[(ky * w->filter_width + kx) * stride + oc], acc);
         }
     }
     return acc;
@@ -51,15 +35,46 @@ static int32_t one_channel(const ec_depthwise_conv2d_s8_params *p, const int8_t 
 void ec_depthwise_conv2d_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t *input, int8_t *output)
 {
     const ec_window *w = &p->window;
+    const ec_output_s8 o = p->output;
     const int32_t channels = w->in_channels;
     const int32_t whole = channels & ~3;
+    const int32_t taps = w->filter_height * w->filter_width;
+    const int32_t offset = (int32_t)(((uint32_t)-p->input_zero_point & 0xffffu) * 0x10001u);
+    const int32_t col_step = w->dilation_width * channels;
+    const int32_t row_step = w->dilation_height * w->in_width * channels;
+    /* Four channels' weights per tap, two words, each group's taps together; then the rest. */
+    const ec_word *const grouped = (const ec_word *)p->weights;
+    const int16_t *const rest = p->weights + taps * whole;
     for (int32_t b = 0; b < w->batches; b++) {
         const int8_t *image = input + b * w->in_height * w->in_width * channels;
         for (int32_t y = 0; y < w->out_height; y++) {
             for (int32_t x = 0; x < w->out_width; x++, output += channels) {
                 const ec_taps t = ec_taps_at(w, y, x);
-                for (int32_t c = 0; c < whole; c += 4) four_channels(p, image, &t, c, output);
-                for (int32_t c = whole; c < channels; c++) output[c] = ec_output(&p->output, one_channel(p, image, &t, c, c), c);
+                const int32_t rows = t.ky1 - t.ky0, cols = t.kx1 - t.kx0;
+                if (rows <= 0 || cols <= 0) {
+                    for (int32_t c = 0; c < channels; c++) output[c] = ec_output(&o, o.bias[c], c);
+                    continue;
+                }
+                const int8_t *first = image + ((t.iy0 + t.ky0 * w->dilation_height) * w->in_width + t.ix0 + t.kx0 * w->dilation_width) * channels;
+                const int32_t first_tap = t.ky0 * w->filter_width + t.kx0;
+                for (int32_t c = 0; c < whole; c += 4) {
+                    const ec_word *wt = grouped + (c >> 1) * taps + 2 * first_tap;
+                    const int8_t *in = first + c;
+                    quad a = {o.bias[c], o.bias[c + 1], o.bias[c + 2], o.bias[c + 3]};
+                    for (int32_t ky = 0; ky < rows; ky++, in += row_step, wt += 2 * w->filter_width) {
+                        for (int32_t kx = 0; kx < cols; kx++) tap4(&a, ec_load4(in + kx * col_step), wt + 2 * kx, offset);
+                    }
+                    const int8_t y0 = ec_output(&o, a.c0, c), y1 = ec_output(&o, a.c1, c + 1);
+                    const int8_t y2 = ec_output(&o, a.c2, c + 2), y3 = ec_output(&o, a.c3, c + 3);
+                    output[c] = y0;
+                    output[c + 1] = y1;
+                    output[c + 2] = y2;
+                    output[c + 3] = y3;
+                }
+                for (int32_t c = whole; c < channels; c++) {
+                    const int32_t acc = one_channel(w, p->input_zero_point, rest, channels - whole, image, &t, c, c - whole, o.bias[c]);
+                    output[c] = ec_output(&o, acc, c);
+                }
             }
         }
     }
@@ -68,6 +83,7 @@ void ec_depthwise_conv2d_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t
 void ec_depthwise_conv2d_mult_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t *input, int8_t *output)
 {
     const ec_window *w = &p->window;
+    const ec_output_s8 o = p->output;
     const int32_t in_c = w->in_channels;
     const int32_t out_c = w->out_channels;
     for (int32_t b = 0; b < w->batches; b++) {
@@ -75,7 +91,10 @@ void ec_depthwise_conv2d_mult_s8(const ec_depthwise_conv2d_s8_params *p, const i
         for (int32_t y = 0; y < w->out_height; y++) {
             for (int32_t x = 0; x < w->out_width; x++, output += out_c) {
                 const ec_taps t = ec_taps_at(w, y, x);
-                for (int32_t c = 0; c < out_c; c++) output[c] = ec_output(&p->output, one_channel(p, image, &t, c / p->depth_multiplier, c), c);
+                for (int32_t c = 0; c < out_c; c++) {
+                    const int32_t acc = one_channel(w, p->input_zero_point, p->weights, out_c, image, &t, c / p->depth_multiplier, c, o.bias[c]);
+                    output[c] = ec_output(&o, acc, c);
+                }
             }
         }
     }

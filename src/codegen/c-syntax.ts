@@ -13,6 +13,7 @@ export function cFloat(value: number): string {
   if (Number.isNaN(value)) return '(0.0f / 0.0f)';
   if (!Number.isFinite(value)) return value > 0 ? '(1.0f / 0.0f)' : '(-1.0f / 0.0f)';
   const f = Math.fround(value);
+  if (Object.is(f, -0)) return '-0.0f';
   for (let digits = 1; digits <= 9; digits++) {
     const text = f.toPrecision(digits);
     if (Math.fround(Number(text)) === f) return `${/[.e]/.test(text) ? text : `${text}.0`}f`;

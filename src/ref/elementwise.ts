@@ -316,10 +316,12 @@ function softmaxInt8(graph: Graph, op: SoftmaxOp, input: Int8Array, out: Int8Arr
     const bitsOverUnit = accumulatorIntegerBits - headroom;
     const reciprocal = oneOverOnePlusXForXIn01(((sum << headroom) & 0x7fffffff) | 0);
     const exponent = bitsOverUnit + 31 - 8;
+    // A sum of 512 or more makes every probability smaller than half a step of 1/256: each output
+    // rounds to the lowest code. TFLite Micro stops on a check here; a shift past 31 would be garbage.
+    const scaled = (e: number) => (exponent > 31 ? 0 : roundingDivideByPOT(saturatingRoundingDoublingHighMul(reciprocal, e), exponent));
     for (let c = 0; c < depth; c++) {
       const diff = input[row + c] - max;
-      out[row + c] =
-        diff >= p.diffMin ? clampInt8(roundingDivideByPOT(saturatingRoundingDoublingHighMul(reciprocal, expOfDiff(diff)), exponent) - 128) : -128;
+      out[row + c] = diff >= p.diffMin ? clampInt8(scaled(expOfDiff(diff)) - 128) : -128;
     }
   }
 }

@@ -38,7 +38,7 @@ export const nnEmitter: OpEmitter = {
 
 // ---- int8 convolution as a matrix product (ec_conv2d_s8, ec_conv2d_1x1_s8) ----
 
-/** What ec_conv2d_s8 runs: a window, the filters as rows of filterHeight * filterWidth * inChannels values. */
+/** What ec_conv2d_s8 runs: a window, and the filters as rows of filterHeight * filterWidth * inChannels values. */
 interface ConvPlan {
   geometry: WindowGeometry;
   rows: ArrayLike<number>;
@@ -48,8 +48,15 @@ interface ConvPlan {
 /** Values per filter row rounded up to whole words: the kernel reads the rows four bytes at a time. */
 const depth4 = (g: WindowGeometry) => Math.ceil((g.filterHeight * g.filterWidth * g.inChannels) / 4) * 4;
 
-/** Two int16 columns of depth4 values: the receptive fields of the two pixels computed together. */
-const convScratchBytes = (g: WindowGeometry) => 2 * depth4(g) * 2;
+const isPointwise = (g: WindowGeometry) =>
+  g.filterHeight === 1 && g.filterWidth === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0;
+
+/**
+ * As ec_conv2d_s8_scratch_size and ec_conv2d_1x1_s8_scratch_size compute it: two int16 columns
+ * of depth4 values (the two pixels computed together), and for the general kernel the int8
+ * receptive field it gathers before widening.
+ */
+const convScratchBytes = (g: WindowGeometry) => 2 * depth4(g) * 2 + (isPointwise(g) ? 0 : depth4(g));
 
 /**
  * The int8 conv, or the int8 depthwise conv of a single input channel (every output channel then
@@ -73,10 +80,17 @@ function weightsOf(graph: Graph, op: Op): ArrayLike<number> {
   return graph.tensors[op.inputs[1]].data as ArrayLike<number>;
 }
 
-/** Each row of `depth` values padded with zeros to `padded`. */
-function padRows(values: ArrayLike<number>, rows: number, depth: number, padded: number): Int8Array {
-  const out = new Int8Array(rows * padded);
-  for (let r = 0; r < rows; r++) for (let k = 0; k < depth; k++) out[r * padded + k] = values[r * depth + k];
+/**
+ * The layout ec_conv2d_s8_params.weights describes: rows of `depth` values padded with zeros to
+ * `padded` (a multiple of 4), then rows 2i and 2i + 1 interleaved four values at a time, with a
+ * zero row after an odd last one.
+ */
+function interleaveRowPairs(values: ArrayLike<number>, rows: number, depth: number, padded: number): Int8Array {
+  const out = new Int8Array(Math.ceil(rows / 2) * 2 * padded);
+  for (let r = 0; r < rows; r++) {
+    const base = (r >> 1) * 2 * padded + (r & 1) * 4;
+    for (let k = 0; k < depth; k++) out[base + (k >> 2) * 8 + (k & 3)] = values[r * depth + k];
+  }
   return out;
 }
 
@@ -84,13 +98,13 @@ function convS8(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp, plan: ConvPl
   const g = plan.geometry;
   const depth = g.filterHeight * g.filterWidth * g.inChannels;
   const n4 = depth4(g);
-  // A conv's own filter tensor already has the layout when no padding is needed.
-  const weights =
-    op.kind === 'conv2d' && n4 === depth
-      ? ctx.pointer(op.inputs[1])
-      : ctx.constant('weights', 'int8_t', padRows(plan.rows, g.outChannels, depth, n4), `${describe(ctx, op)}: filters as rows of ${depth} values${n4 > depth ? `, padded to ${n4}` : ''}`);
-  const pointwise = g.filterHeight === 1 && g.filterWidth === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0;
-  const kernel = pointwise ? 'ec_conv2d_1x1_s8' : 'ec_conv2d_s8';
+  const weights = ctx.constant(
+    'weights',
+    'int8_t',
+    interleaveRowPairs(plan.rows, g.outChannels, depth, n4),
+    `${describe(ctx, op)}: filters as rows of ${depth} values${n4 > depth ? ` padded to ${n4}` : ''}, pairs of rows interleaved by 4`,
+  );
+  const kernel = isPointwise(g) ? 'ec_conv2d_1x1_s8' : 'ec_conv2d_s8';
   const params = cStruct('ec_conv2d_s8_params', `${ctx.opName}_params`, {
     window: windowFields(g),
     weights,
