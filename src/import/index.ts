@@ -4,9 +4,12 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { modelError } from '../ir/errors.ts';
 import type { Graph } from '../ir/types.ts';
+import { importTfjs } from './tfjs.ts';
 import { importTflite } from './tflite.ts';
 
 export async function loadModel(path: string): Promise<Graph> {
+  // A TF.js model is a model.json whose weight shards are found next to it.
+  if (path.endsWith('.json')) return importTfjs(path);
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(path));
@@ -16,5 +19,5 @@ export async function loadModel(path: string): Promise<Graph> {
   const name = basename(path);
   if (bytes.length >= 8 && new TextDecoder().decode(bytes.subarray(4, 8)) === 'TFL3') return importTflite(bytes, name);
   if (name.endsWith('.tflite')) return importTflite(bytes, name);
-  throw modelError(`${path}: not a TensorFlow Lite flatbuffer (no 'TFL3' identifier); edgec reads .tflite models`);
+  throw modelError(`${path}: not a TensorFlow Lite flatbuffer (no 'TFL3' identifier); edgec reads .tflite models and TF.js model.json files`);
 }

@@ -1,0 +1,171 @@
+// One tfjs-core computation per IR op kind, on float32. Every activation arrives with an extra
+// leading sample axis ([samples, ...IR shape]); a kernel may return its result in any shape with
+// the right element order, because the executor reshapes it to [samples, ...output shape].
+
+import * as tf from '@tensorflow/tfjs-core';
+import { modelError } from '../ir/errors.ts';
+import { windowOutputSize, windowPadBefore } from '../ir/shape.ts';
+import type { Activation, Graph, Op, Padding } from '../ir/types.ts';
+import { describeOp } from '../ir/verify.ts';
+
+export interface FloatKernel {
+  /** How many leading inputs carry samples; the rest (weights, biases) are bound at compile time. */
+  dataInputs: number;
+  run(inputs: tf.Tensor[]): tf.Tensor;
+}
+
+type Pair = [number, number];
+
+function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
+  switch (activation) {
+    case 'none':
+      return x;
+    case 'relu':
+      return tf.relu(x);
+    case 'relu6':
+      return tf.relu6(x);
+    case 'relu_n1_to_1':
+      return tf.clipByValue(x, -1, 1);
+  }
+}
+
+interface Window {
+  stride: Pair;
+  dilation: Pair;
+  padding: Padding;
+}
+
+type WindowedOp = (x: tf.Tensor4D, stride: Pair, padding: Padding, dilation: Pair) => tf.Tensor4D;
+
+/**
+ * tfjs refuses a stride and a dilation both above 1. TFLite allows it: then pad the input as
+ * TFLite would, run with stride 1 and no padding, and keep every stride-th output.
+ */
+function windowed(x: tf.Tensor4D, kernel: Pair, w: Window, apply: WindowedOp): tf.Tensor4D {
+  const unit = (p: Pair) => p[0] === 1 && p[1] === 1;
+  if (unit(w.stride) || unit(w.dilation)) return apply(x, w.stride, w.padding, w.dilation);
+  const sizes = [x.shape[1], x.shape[2]];
+  const out = [0, 1].map((a) => windowOutputSize(sizes[a], kernel[a], w.stride[a], w.dilation[a], w.padding));
+  const pads = [0, 1].map((a) => {
+    const before = windowPadBefore(sizes[a], kernel[a], w.stride[a], w.dilation[a], w.padding);
+    const needed = (out[a] - 1) * w.stride[a] + (kernel[a] - 1) * w.dilation[a] + 1;
+    return [before, Math.max(0, needed - sizes[a] - before)] as Pair;
+  });
+  const dense = apply(tf.pad(x, [[0, 0], pads[0], pads[1], [0, 0]]), [1, 1], 'valid', w.dilation);
+  const [samples, , , channels] = dense.shape;
+  const end = [samples, (out[0] - 1) * w.stride[0] + 1, (out[1] - 1) * w.stride[1] + 1, channels];
+  return tf.stridedSlice(dense, [0, 0, 0, 0], end, [1, w.stride[0], w.stride[1], 1]) as tf.Tensor4D;
+}
+
+/** The IR's NHWC activation with the sample axis folded into the batch axis. */
+function nhwc(x: tf.Tensor): tf.Tensor4D {
+  const [h, w, c] = x.shape.slice(-3);
+  return tf.reshape(x, [-1, h, w, c]);
+}
+
+/** Brings every input to rank `rank` + 1 (sample axis first) so tfjs broadcasts as numpy does on the IR shapes. */
+function alignRanks(inputs: tf.Tensor[], rank: number): tf.Tensor[] {
+  return inputs.map((x) => {
+    const [samples, ...shape] = x.shape;
+    return tf.reshape(x, [samples, ...new Array<number>(rank - shape.length).fill(1), ...shape]);
+  });
+}
+
+const constant = (graph: Graph, index: number | undefined): tf.Tensor | undefined => {
+  if (index === undefined) return undefined;
+  const t = graph.tensors[index];
+  return tf.tensor(t.data as Float32Array, t.shape, 'float32');
+};
+
+/** Compiles one op; the weight tensors it makes live until the caller's tidy scope ends. */
+export function compileFloatOp(graph: Graph, op: Op, index: number): FloatKernel {
+  const outRank = graph.tensors[op.outputs[0]].shape.length;
+  const all = (run: (inputs: tf.Tensor[]) => tf.Tensor): FloatKernel => ({ dataInputs: op.inputs.length, run });
+  switch (op.kind) {
+    case 'conv2d': {
+      const ohwi = constant(graph, op.inputs[1]) as tf.Tensor4D;
+      const filter = tf.transpose(ohwi, [1, 2, 3, 0]);
+      const bias = constant(graph, op.inputs[2]);
+      const kernel: Pair = [ohwi.shape[1], ohwi.shape[2]];
+      return {
+        dataInputs: 1,
+        run: ([x]) => {
+          const y = windowed(nhwc(x), kernel, op.attrs, (input, strides, pad, dilations) =>
+            tf.fused.conv2d({ x: input, filter, strides, pad, dilations, bias }),
+          );
+          return activate(y, op.attrs.activation);
+        },
+      };
+    }
+    case 'depthwise_conv2d': {
+      const [, h, w, channels] = graph.tensors[op.inputs[1]].shape;
+      const m = op.attrs.depthMultiplier;
+      // 1HW(C*M) and HWCM hold the same values in the same order.
+      const filter = tf.reshape(constant(graph, op.inputs[1]) as tf.Tensor, [h, w, channels / m, m]) as tf.Tensor4D;
+      const bias = constant(graph, op.inputs[2]);
+      return {
+        dataInputs: 1,
+        run: ([x]) => {
+          const y = windowed(nhwc(x), [h, w], op.attrs, (input, strides, pad, dilations) =>
+            tf.fused.depthwiseConv2d({ x: input, filter, strides, pad, dilations, bias }),
+          );
+          return activate(y, op.attrs.activation);
+        },
+      };
+    }
+    case 'fully_connected': {
+      // [depth, units]: the wasm backend's fused matMul adds the bias wrongly with transposeB (tfjs 4.22).
+      const weights = tf.transpose(constant(graph, op.inputs[1]) as tf.Tensor2D);
+      const bias = constant(graph, op.inputs[2]);
+      const depth = weights.shape[0];
+      return {
+        dataInputs: 1,
+        run: ([x]) => activate(tf.fused.matMul({ a: tf.reshape(x, [-1, depth]), b: weights, bias }), op.attrs.activation),
+      };
+    }
+    case 'avg_pool2d':
+    case 'max_pool2d': {
+      const pool = op.kind === 'avg_pool2d' ? tf.avgPool : tf.maxPool;
+      const { filter, stride, padding, activation } = op.attrs;
+      return all(([x]) => activate(pool(nhwc(x), filter, stride, padding), activation));
+    }
+    case 'add':
+    case 'sub':
+    case 'mul': {
+      const apply = { add: tf.add, sub: tf.sub, mul: tf.mul }[op.kind];
+      return all((inputs) => {
+        const [a, b] = alignRanks(inputs, outRank);
+        return activate(apply(a, b), op.attrs.activation);
+      });
+    }
+    case 'reshape':
+    case 'squeeze':
+      return all(([x]) => x);
+    case 'softmax': {
+      const beta = op.attrs.beta;
+      return all(([x]) => tf.softmax(beta === 1 ? x : tf.mul(x, beta)));
+    }
+    case 'logistic':
+      return all(([x]) => tf.sigmoid(x));
+    case 'tanh':
+      return all(([x]) => tf.tanh(x));
+    case 'relu':
+      return all(([x]) => tf.relu(x));
+    case 'relu6':
+      return all(([x]) => tf.relu6(x));
+    case 'leaky_relu':
+      return all(([x]) => tf.leakyRelu(x, op.attrs.alpha));
+    case 'hard_swish':
+      // x * relu6(x + 3) / 6, multiplied before dividing as TFLite does.
+      return all(([x]) => tf.div(tf.mul(x, tf.relu6(tf.add(x, 3))), 6));
+    case 'pad':
+      return all(([x]) => tf.pad(x, [[0, 0], ...op.attrs.paddings]));
+    case 'concatenation':
+      return all((inputs) => activate(tf.concat(inputs, op.attrs.axis + 1), op.attrs.activation));
+    case 'mean':
+      return all(([x]) => tf.mean(x, op.attrs.axes.map((a) => a + 1), op.attrs.keepDims));
+    case 'quantize':
+    case 'dequantize':
+      throw modelError(`${graph.name}: ${describeOp(op, index)} converts between float and integer; the float executor runs float32 graphs only`);
+  }
+}

@@ -1,0 +1,395 @@
+// Keras layers models, as tfjs-layers saves them and tensorflowjs_converter converts them
+// ('layers-model' format): Sequential and functional topologies -> Graph. Every layer becomes the
+// plain IR ops it computes at inference (a batch norm a per-channel mul and add, an activation its
+// own op, a dropout an identity); the passes then fold and fuse. Problems are collected over all
+// layers and reported together.
+
+import { numel } from '../ir/dtype.ts';
+import { EdgecError } from '../ir/errors.ts';
+import type { Graph, Padding } from '../ir/types.ts';
+import { type ActivationKind, GraphBuilder, importFailure } from './tfjs-builder.ts';
+import { type Weights, batchNormAffine, hwcmToDepthwise, hwioToOhwi, transpose2d } from './tfjs-layout.ts';
+import type { WeightValue } from './tfjs-weights.ts';
+
+type Json = Record<string, unknown>;
+/** [layer name, call (node) index, output index]: one output of one call of a layer. */
+type TensorRef = [string, number, number];
+
+interface KerasLayer {
+  name: string;
+  className: string;
+  config: Json;
+  /** The inputs of each call of the layer; a layer shared between branches has several calls. */
+  calls: TensorRef[][];
+}
+
+const isJson = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const refKey = ([layer, call, output]: TensorRef) => `${layer}:${call}:${output}`;
+
+// `undefined` is Keras's linear activation: no op.
+const ACTIVATIONS: Record<string, ActivationKind | undefined> = {
+  linear: undefined,
+  relu: 'relu',
+  relu6: 'relu6',
+  sigmoid: 'logistic',
+  tanh: 'tanh',
+  softmax: 'softmax',
+};
+
+/** What one call of a layer reads; `fail` ends the layer with a message that names it. */
+class LayerReader {
+  readonly origin: string;
+
+  constructor(
+    readonly b: GraphBuilder,
+    readonly layer: KerasLayer,
+    /** The layer's output tensor name (the call index is added for a shared layer's later calls). */
+    readonly base: string,
+    private readonly weights: Map<string, WeightValue>,
+  ) {
+    this.origin = `layer '${layer.name}' (${layer.className})`;
+  }
+
+  fail(message: string): never {
+    throw new EdgecError('model', `${this.origin}: ${message}`);
+  }
+
+  get(key: string): unknown {
+    return this.layer.config[key];
+  }
+
+  num(key: string, fallback?: number): number {
+    const v = this.get(key) ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(`'${key}' must be a number, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  pair(key: string, fallback?: number | number[]): [number, number] {
+    const v = this.get(key) ?? fallback;
+    const pair = typeof v === 'number' ? [v, v] : v;
+    if (!Array.isArray(pair) || pair.length !== 2 || pair.some((d) => !Number.isInteger(d) || d < 1)) {
+      this.fail(`'${key}' must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
+    }
+    return [pair[0], pair[1]];
+  }
+
+  padding(): Padding {
+    const v = this.get('padding');
+    if (v !== 'same' && v !== 'valid') this.fail(`padding '${String(v)}' is not supported (same or valid)`);
+    return v;
+  }
+
+  /** The layer's weight `param`, found as '<layer>/<param>', possibly under a scope prefix or with ':0'. */
+  weight(param: string): Weights {
+    const wanted = `${this.layer.name}/${param}`;
+    for (const [name, value] of this.weights) {
+      const bare = name.replace(/:0$/, '');
+      if (bare !== wanted && !bare.endsWith(`/${wanted}`)) continue;
+      if (!(value.data instanceof Float32Array)) this.fail(`weight '${name}' must be float32`);
+      return { shape: value.shape, data: value.data };
+    }
+    return this.fail(`weight '${wanted}' is not in the weights manifest`);
+  }
+
+  constant(suffix: string, w: Weights): number {
+    return this.b.constant(`${this.base}/${suffix}`, w.shape, w.data);
+  }
+
+  /** The bias input, if the layer has one. */
+  bias(): number[] {
+    return this.get('use_bias') === false ? [] : [this.constant('bias', this.weight('bias'))];
+  }
+
+  /** The layer's activation as an IR op kind; undefined for linear. */
+  activation(): ActivationKind | undefined {
+    return ACTIVATIONS[String(this.get('activation') ?? 'linear')];
+  }
+
+  /** Builds the layer's main op and appends its activation (if not linear) as an op of its own. */
+  withActivation(build: (name: string) => number): number {
+    const kind = this.activation();
+    if (!kind) return build(this.base);
+    return this.b.activate(kind, build(`${this.base}/linear`), this.base, this.origin);
+  }
+
+  /** A 4-D NHWC input, as every spatial layer needs. */
+  nhwc(x: number): number {
+    if (this.b.shape(x).length !== 4) this.fail(`needs a 4-D input (batch, height, width, channels), got [${this.b.shape(x)}]`);
+    return x;
+  }
+
+  /** An axis given as Keras writes it (negative from the end, maybe a one-element list) as a non-negative index. */
+  axis(key: string, fallback: number, rank: number): number {
+    const raw = this.get(key) ?? fallback;
+    const v = Array.isArray(raw) && raw.length === 1 ? raw[0] : raw;
+    if (!Number.isInteger(v) || v < -rank || v >= rank) this.fail(`'${key}' ${JSON.stringify(raw)} is not one axis of a ${rank}-D input`);
+    return v < 0 ? v + rank : v;
+  }
+}
+
+type LayerBuild = (r: LayerReader, inputs: number[]) => number;
+
+const conv2d = (r: LayerReader, x: number, filter: number, bias: number[], stride: [number, number], dilation: [number, number], padding: Padding, name: string) =>
+  r.b.op({ kind: 'conv2d', inputs: [x, filter, ...bias], attrs: { stride, dilation, padding, activation: 'none' }, origin: r.origin }, name);
+
+/** The depthwise part of DepthwiseConv2D and SeparableConv2D. */
+function depthwise(r: LayerReader, x: number, bias: number[], name: string): number {
+  const filter = r.constant('depthwise_kernel', hwcmToDepthwise(r.weight('depthwise_kernel')));
+  const attrs = { stride: r.pair('strides', 1), dilation: r.pair('dilation_rate', 1), padding: r.padding(), depthMultiplier: r.num('depth_multiplier', 1), activation: 'none' as const };
+  return r.b.op({ kind: 'depthwise_conv2d', inputs: [r.nhwc(x), filter, ...bias], attrs, origin: r.origin }, name);
+}
+
+const pool = (kind: 'avg_pool2d' | 'max_pool2d'): LayerBuild => (r, [x]) => {
+  const filter = r.pair('pool_size', 2);
+  const stride = r.pair('strides', filter);
+  return r.b.op({ kind, inputs: [r.nhwc(x)], attrs: { filter, stride, padding: r.padding(), activation: 'none' }, origin: r.origin }, r.base);
+};
+
+/** Dropout and noise layers act only in training. */
+const trainingOnly: LayerBuild = (r, [x]) => r.b.identity(x, r.base, r.origin);
+
+const LAYERS: Record<string, LayerBuild> = {
+  Conv2D: (r, [x]) => {
+    if (r.num('groups', 1) !== 1) r.fail('grouped convolutions (groups > 1) are not supported');
+    const filter = r.constant('kernel', hwioToOhwi(r.weight('kernel')));
+    return r.withActivation((name) => conv2d(r, r.nhwc(x), filter, r.bias(), r.pair('strides', 1), r.pair('dilation_rate', 1), r.padding(), name));
+  },
+  DepthwiseConv2D: (r, [x]) => r.withActivation((name) => depthwise(r, x, r.bias(), name)),
+  // A depthwise convolution (no bias) then a 1x1 convolution that carries the bias and the activation.
+  SeparableConv2D: (r, [x]) => {
+    const depthwiseOutput = depthwise(r, x, [], `${r.base}/depthwise`);
+    const pointwise = r.constant('pointwise_kernel', hwioToOhwi(r.weight('pointwise_kernel')));
+    return r.withActivation((name) => conv2d(r, depthwiseOutput, pointwise, r.bias(), [1, 1], [1, 1], 'valid', name));
+  },
+  Dense: (r, [x]) => {
+    const weights = r.constant('kernel', transpose2d(r.weight('kernel')));
+    // Keras applies Dense to the last axis and keeps the others.
+    const keepNumDims = r.b.shape(x).length > 2;
+    return r.withActivation((name) => r.b.op({ kind: 'fully_connected', inputs: [x, weights, ...r.bias()], attrs: { activation: 'none', keepNumDims }, origin: r.origin }, name));
+  },
+  BatchNormalization: (r, [x]) => {
+    const rank = r.b.shape(x).length;
+    if (r.axis('axis', -1, rank) !== rank - 1) r.fail('only batch normalization over the last (channel) axis is supported');
+    const optional = (key: string, param: string) => (r.get(key) === false ? undefined : r.weight(param).data);
+    const { scale, offset } = batchNormAffine(r.weight('moving_mean').data, r.weight('moving_variance').data, r.num('epsilon', 1e-3), optional('scale', 'gamma'), optional('center', 'beta'));
+    return r.b.scaleAndShift(x, scale, offset, r.base, r.origin);
+  },
+  MaxPooling2D: pool('max_pool2d'),
+  AveragePooling2D: pool('avg_pool2d'),
+  GlobalAveragePooling2D: (r, [x]) =>
+    r.b.op({ kind: 'mean', inputs: [r.nhwc(x)], attrs: { axes: [1, 2], keepDims: r.get('keepdims') === true }, origin: r.origin }, r.base),
+  Flatten: (r, [x]) => {
+    const [batch] = r.b.shape(x);
+    return r.b.op({ kind: 'reshape', inputs: [x], attrs: { shape: [batch, numel(r.b.shape(x)) / batch] }, origin: r.origin }, r.base);
+  },
+  Reshape: (r, [x]) => {
+    const target = r.get('target_shape');
+    if (!Array.isArray(target) || target.some((d) => !Number.isInteger(d))) return r.fail(`'target_shape' must be a list of integers, got ${JSON.stringify(target)}`);
+    return r.b.op({ kind: 'reshape', inputs: [x], attrs: { shape: [r.b.shape(x)[0], ...target] }, origin: r.origin }, r.base);
+  },
+  Dropout: trainingOnly,
+  SpatialDropout2D: trainingOnly,
+  GaussianNoise: trainingOnly,
+  GaussianDropout: trainingOnly,
+  Activation: (r, [x]) => {
+    const kind = r.activation();
+    return kind ? r.b.activate(kind, x, r.base, r.origin) : r.b.identity(x, r.base, r.origin);
+  },
+  ReLU: (r, [x]) => {
+    const max = r.get('max_value');
+    if ((r.get('negative_slope') ?? 0) !== 0 || (r.get('threshold') ?? 0) !== 0 || (max != null && max !== 6)) {
+      r.fail('only ReLU without negative slope or threshold, capped at nothing or 6, is supported');
+    }
+    return r.b.activate(max === 6 ? 'relu6' : 'relu', x, r.base, r.origin);
+  },
+  LeakyReLU: (r, [x]) =>
+    r.b.op({ kind: 'leaky_relu', inputs: [x], attrs: { alpha: r.num(r.get('negative_slope') === undefined ? 'alpha' : 'negative_slope', 0.3) }, origin: r.origin }, r.base),
+  Softmax: (r, [x]) => {
+    const rank = r.b.shape(x).length;
+    if (r.axis('axis', -1, rank) !== rank - 1) r.fail('only softmax over the last axis is supported');
+    return r.b.activate('softmax', x, r.base, r.origin);
+  },
+  Add: (r, inputs) => {
+    if (inputs.length < 2) r.fail(`needs at least 2 inputs, got ${inputs.length}`);
+    return inputs.slice(1).reduce((sum, x, i) => {
+      const name = i === inputs.length - 2 ? r.base : `${r.base}/sum${i}`;
+      return r.b.op({ kind: 'add', inputs: [sum, x], attrs: { activation: 'none' }, origin: r.origin }, name);
+    }, inputs[0]);
+  },
+  Concatenate: (r, inputs) => {
+    const axis = r.axis('axis', -1, r.b.shape(inputs[0]).length);
+    return r.b.op({ kind: 'concatenation', inputs, attrs: { axis, activation: 'none' }, origin: r.origin }, r.base);
+  },
+  ZeroPadding2D: (r, [x]) => {
+    const raw = r.get('padding') ?? 1;
+    const spec = typeof raw === 'number' ? [raw, raw] : raw;
+    const sides = Array.isArray(spec) ? spec.map((s) => (typeof s === 'number' ? [s, s] : s)) : [];
+    if (sides.length !== 2 || sides.some((s) => !Array.isArray(s) || s.length !== 2 || s.some((v) => !Number.isInteger(v) || v < 0))) {
+      r.fail(`'padding' must be n, [rows, columns] or [[top, bottom], [left, right]], got ${JSON.stringify(raw)}`);
+    }
+    const paddings: [number, number][] = [[0, 0], sides[0] as [number, number], sides[1] as [number, number], [0, 0]];
+    return r.b.op({ kind: 'pad', inputs: [r.nhwc(x)], attrs: { paddings }, origin: r.origin }, r.base);
+  },
+};
+
+const MODEL_CLASSES = ['Sequential', 'Model', 'Functional'];
+
+/** Problems visible in a layer's configuration alone, so that layers after a failed one are still checked. */
+function configProblems(layer: KerasLayer): string[] {
+  const where = `layer '${layer.name}' (${layer.className})`;
+  if (MODEL_CLASSES.includes(layer.className)) return [`${where}: nested models are not supported; build the model from its layers directly`];
+  if (layer.className !== 'InputLayer' && !(layer.className in LAYERS)) {
+    return [`${where}: ${layer.className} layers are not supported (edgec imports ${Object.keys(LAYERS).join(', ')}, InputLayer)`];
+  }
+  const problems: string[] = [];
+  const c = layer.config;
+  if (c.data_format === 'channels_first') {
+    problems.push(`${where}: data_format 'channels_first' is not supported; edgec imports channels_last (NHWC) models, so rebuild the layer with data_format 'channels_last'`);
+  }
+  if (c.activation !== undefined && !(typeof c.activation === 'string' && c.activation in ACTIVATIONS)) {
+    problems.push(`${where}: activation ${JSON.stringify(c.activation)} is not supported (${Object.keys(ACTIVATIONS).join(', ')})`);
+  }
+  if (typeof c.dtype === 'string' && c.dtype !== 'float32') problems.push(`${where}: dtype ${c.dtype} is not supported (float32 models only)`);
+  return problems;
+}
+
+function asLayer(raw: unknown, problems: string[]): KerasLayer | undefined {
+  if (!isJson(raw) || typeof raw.class_name !== 'string' || !isJson(raw.config)) {
+    problems.push(`a layer entry is not {class_name, config}: ${JSON.stringify(raw)?.slice(0, 80)}`);
+    return undefined;
+  }
+  const name = typeof raw.name === 'string' ? raw.name : String(raw.config.name);
+  return { name, className: raw.class_name, config: raw.config, calls: parseCalls(raw.inbound_nodes) };
+}
+
+/** Every [layer, call, output] reference in a Keras 3 call's arguments. */
+function kerasHistory(value: unknown, refs: TensorRef[]): TensorRef[] {
+  if (Array.isArray(value)) value.forEach((v) => kerasHistory(v, refs));
+  else if (isJson(value)) {
+    const history = isJson(value.config) ? value.config.keras_history : undefined;
+    if (value.class_name === '__keras_tensor__' && Array.isArray(history)) refs.push(history.slice(0, 3) as TensorRef);
+    else Object.values(value).forEach((v) => kerasHistory(v, refs));
+  }
+  return refs;
+}
+
+/** inbound_nodes: Keras 2 and tfjs write [[layer, call, output, kwargs], ...] per call; Keras 3 writes {args, kwargs}. */
+function parseCalls(inbound: unknown): TensorRef[][] {
+  if (!Array.isArray(inbound)) return [];
+  return inbound.map((call) => (Array.isArray(call) ? call.map((ref) => (ref as unknown[]).slice(0, 3) as TensorRef) : kerasHistory(isJson(call) ? call.args : call, [])));
+}
+
+/** input_layers / output_layers: a list of references, or (Keras 3, one tensor) a single one. */
+function parseRefs(value: unknown): TensorRef[] {
+  if (!Array.isArray(value)) return [];
+  return (typeof value[0] === 'string' ? [value] : value).map((ref) => (ref as unknown[]).slice(0, 3) as TensorRef);
+}
+
+interface KerasModel {
+  layers: KerasLayer[];
+  inputs: TensorRef[];
+  outputs: TensorRef[];
+}
+
+/** A Sequential model as the functional model it stands for: each layer called once on the one before. */
+function sequential(layers: KerasLayer[], problems: string[]): KerasModel {
+  const first = layers[0];
+  if (!first) {
+    problems.push('the Sequential model has no layers');
+    return { layers, inputs: [], outputs: [] };
+  }
+  const input: KerasLayer =
+    first.className === 'InputLayer'
+      ? first
+      : { name: `${first.name}_input`, className: 'InputLayer', config: { batch_input_shape: first.config.batch_input_shape ?? first.config.batch_shape }, calls: [] };
+  const rest = layers.filter((l) => l !== input);
+  rest.forEach((layer, i) => (layer.calls = [[[i === 0 ? input.name : rest[i - 1].name, 0, 0]]]));
+  const last = rest[rest.length - 1] ?? input;
+  return { layers: [input, ...rest], inputs: [[input.name, 0, 0]], outputs: [[last.name, 0, 0]] };
+}
+
+function parseModel(topology: Json, problems: string[]): KerasModel {
+  const root = isJson(topology.model_config) ? topology.model_config : topology;
+  const config = root.config;
+  const layerList = Array.isArray(config) ? config : isJson(config) && Array.isArray(config.layers) ? config.layers : undefined;
+  if (!MODEL_CLASSES.includes(String(root.class_name)) || !layerList) {
+    problems.push(`the topology is a ${String(root.class_name)} without a layer list; edgec imports Sequential and functional Keras models`);
+    return { layers: [], inputs: [], outputs: [] };
+  }
+  const layers = layerList.map((raw) => asLayer(raw, problems)).filter((l): l is KerasLayer => l !== undefined);
+  if (root.class_name === 'Sequential') return sequential(layers, problems);
+  const c = config as Json;
+  return { layers, inputs: parseRefs(c.input_layers), outputs: parseRefs(c.output_layers) };
+}
+
+function inputShape(layer: KerasLayer): number[] | string {
+  const c = layer.config;
+  const shape = c.batch_input_shape ?? c.batch_shape;
+  if (!Array.isArray(shape) || shape.length === 0) return 'the model does not declare its input shape (batch_input_shape)';
+  const unknown = shape.slice(1).findIndex((d) => !Number.isInteger(d) || d < 1);
+  if (unknown >= 0) return `input dimension ${unknown + 1} is not fixed (${JSON.stringify(shape)}); the model needs a fixed input size`;
+  // A free batch dimension becomes 1: the device runs one sample at a time.
+  return [Number.isInteger(shape[0]) ? shape[0] : 1, ...shape.slice(1)];
+}
+
+export function importLayersModel(topology: Json, weights: Map<string, WeightValue>, name: string, fileName: string): Graph {
+  const problems: string[] = [];
+  const model = parseModel(topology, problems);
+  const b = new GraphBuilder(name);
+  const tensors = new Map<string, number>();
+  const byName = new Map(model.layers.map((l) => [l.name, l]));
+  const rejected = new Set<string>();
+  for (const layer of model.layers) {
+    const found = configProblems(layer);
+    if (found.length > 0) rejected.add(layer.name);
+    problems.push(...found);
+  }
+
+  const inputs = model.inputs.flatMap((ref) => {
+    const layer = byName.get(ref[0]);
+    const shape = layer && inputShape(layer);
+    if (typeof shape !== 'object') {
+      problems.push(`input layer '${ref[0]}': ${shape ?? 'no such layer'}`);
+      return [];
+    }
+    const index = b.activation(ref[0], shape);
+    tensors.set(refKey(ref), index);
+    return [index];
+  });
+
+  // Calls are built once all their inputs exist; a failed call's dependents are skipped (its problem is already reported).
+  const failed = new Set<string>();
+  let pending = model.layers.filter((l) => l.className !== 'InputLayer').flatMap((layer) => layer.calls.map((refs, call) => ({ layer, call, refs })));
+  for (let progress = true; progress; ) {
+    progress = false;
+    pending = pending.filter(({ layer, call, refs }) => {
+      const key = refKey([layer.name, call, 0]);
+      if (refs.some((ref) => failed.has(refKey(ref)))) {
+        failed.add(key);
+        return false;
+      }
+      if (!refs.every((ref) => tensors.has(refKey(ref)))) return true;
+      progress = true;
+      if (rejected.has(layer.name)) {
+        failed.add(key);
+        return false;
+      }
+      const r = new LayerReader(b, layer, call === 0 ? layer.name : `${layer.name}:${call}`, weights);
+      try {
+        tensors.set(key, LAYERS[layer.className](r, refs.map((ref) => tensors.get(refKey(ref))!)));
+      } catch (e) {
+        if (!(e instanceof EdgecError)) throw e;
+        problems.push(e.message);
+        failed.add(key);
+      }
+      return false;
+    });
+  }
+  for (const { layer, refs } of pending) {
+    problems.push(`layer '${layer.name}' (${layer.className}): its inputs ${refs.map((ref) => `'${ref[0]}'`).join(', ')} are never computed`);
+  }
+  const outputs = model.outputs.map((ref) => tensors.get(refKey(ref)));
+  if (problems.length > 0) throw importFailure(fileName, problems);
+  if (outputs.some((t) => t === undefined) || outputs.length === 0) throw importFailure(fileName, ['the model names no output that its layers compute']);
+  return b.finish(inputs, outputs as number[]);
+}

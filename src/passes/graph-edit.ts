@@ -1,0 +1,45 @@
+// What the passes share: who reads a tensor, copies of ops that a pass may change, and dropping
+// the tensors no op uses any more.
+
+import type { Graph, Op, Tensor } from '../ir/types.ts';
+
+/** For every tensor, the indices of the ops that read it (once per op). */
+export function readersOf(graph: Graph): number[][] {
+  const readers = graph.tensors.map((): number[] => []);
+  graph.ops.forEach((op, i) => new Set(op.inputs).forEach((t) => readers[t].push(i)));
+  return readers;
+}
+
+/** A copy of `op` whose inputs, outputs and attrs a pass may change without touching the original. */
+export function copyOp<O extends Op>(op: O): O {
+  return { ...op, inputs: [...op.inputs], outputs: [...op.outputs], attrs: { ...op.attrs } };
+}
+
+export function isFloat(graph: Graph, op: Op): boolean {
+  return [...op.inputs, ...op.outputs].every((t) => graph.tensors[t].dtype === 'float32');
+}
+
+/** Whether `t` is read by exactly one op and is not a graph output: its producer may then be rewritten freely. */
+export function onlyReadBy(graph: Graph, readers: number[][], t: number, reader: number): boolean {
+  return readers[t].length === 1 && readers[t][0] === reader && !graph.outputs.includes(t) && !graph.inputs.includes(t);
+}
+
+/** The graph without the tensors that no op, graph input or graph output refers to; indices renumbered in order. */
+export function compact(graph: Graph): Graph {
+  const used = new Set([...graph.inputs, ...graph.outputs, ...graph.ops.flatMap((op) => [...op.inputs, ...op.outputs])]);
+  const index = new Map<number, number>();
+  const tensors: Tensor[] = [];
+  graph.tensors.forEach((t, i) => {
+    if (!used.has(i)) return;
+    index.set(i, tensors.length);
+    tensors.push(t);
+  });
+  const renumber = (list: number[]) => list.map((t) => index.get(t)!);
+  return {
+    ...graph,
+    tensors,
+    ops: graph.ops.map((op) => ({ ...op, inputs: renumber(op.inputs), outputs: renumber(op.outputs) })),
+    inputs: renumber(graph.inputs),
+    outputs: renumber(graph.outputs),
+  };
+}

@@ -1,0 +1,198 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import * as tfl from '@tensorflow/tfjs-layers';
+import test, { type ExecutionContext } from 'ava';
+import { runFloat } from '../src/float/run.ts';
+import { numel } from '../src/ir/dtype.ts';
+import { EdgecError } from '../src/ir/errors.ts';
+import type { Graph } from '../src/ir/types.ts';
+import { loadModel } from '../src/import/index.ts';
+import { tfjsFileHandler } from '../src/import/tfjs-io.ts';
+import { runPasses } from '../src/passes/index.ts';
+import { assertClose, randomFloats, referenceOutputs } from './fixtures/tfjs/support.ts';
+
+const workDir = mkdtempSync(join(tmpdir(), 'edgec-tfjs-'));
+test.after.always(() => rmSync(workDir, { recursive: true, force: true }));
+const graphModel = fileURLToPath(new URL('fixtures/tfjs/graph-model/model.json', import.meta.url));
+
+let seed = 1;
+const kernel = () => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed: seed++ }), biasInitializer: tfl.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: seed++ }) });
+const uniform = (minval: number, maxval: number) => tfl.initializers.randomUniform({ minval, maxval, seed: seed++ });
+const batchNorm = () =>
+  tfl.layers.batchNormalization({
+    gammaInitializer: uniform(0.5, 1.5),
+    betaInitializer: uniform(-0.5, 0.5),
+    movingMeanInitializer: uniform(-0.5, 0.5),
+    movingVarianceInitializer: uniform(0.5, 1.5),
+  });
+
+async function save(model: tfl.LayersModel, name: string): Promise<string> {
+  const path = join(workDir, name, 'model.json');
+  await model.save(tfjsFileHandler(path));
+  return path;
+}
+
+const SAMPLES = 3;
+const TOLERANCE = 1e-4;
+
+/** edgec's float executor and host reference, before and after the passes, against tfjs's own predict. */
+async function matchesPredict(t: ExecutionContext, graph: Graph, predict: (x: tf.Tensor) => tf.Tensor | tf.Tensor[]): Promise<void> {
+  const shape = graph.tensors[graph.inputs[0]].shape;
+  const x = randomFloats(SAMPLES * numel(shape), seed++, 2);
+  const expected = [predict(tf.tensor(x, [SAMPLES, ...shape.slice(1)]))].flat().map((y) => y.dataSync() as Float32Array);
+  const passed = runPasses(graph);
+  for (const [what, g] of [['imported', graph], ['after passes', passed]] as const) {
+    const float = await runFloat(g, [x]);
+    const reference = referenceOutputs(g, [x], SAMPLES);
+    g.outputs.forEach((o, k) => {
+      assertClose(t, float.get(o)!, expected[k], TOLERANCE, `${what}, float executor, output ${k}`);
+      assertClose(t, reference[k], expected[k], TOLERANCE, `${what}, host reference, output ${k}`);
+    });
+  }
+}
+
+test('a Sequential CNN with every spatial layer matches model.predict', async (t) => {
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape: [10, 10, 3], filters: 4, kernelSize: 3, padding: 'same', ...kernel() }),
+      batchNorm(),
+      tfl.layers.activation({ activation: 'relu' }),
+      tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, strides: 2, padding: 'valid', activation: 'relu6', depthwiseInitializer: uniform(-0.5, 0.5), biasInitializer: uniform(-0.5, 0.5) }),
+      tfl.layers.separableConv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'sigmoid', depthwiseInitializer: uniform(-0.5, 0.5), pointwiseInitializer: uniform(-0.5, 0.5), biasInitializer: uniform(-0.5, 0.5) }),
+      tfl.layers.maxPooling2d({ poolSize: 2, strides: 1, padding: 'same' }),
+      tfl.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' }),
+      tfl.layers.zeroPadding2d({ padding: [[1, 0], [0, 1]] }),
+      tfl.layers.conv2d({ filters: 5, kernelSize: 2, dilationRate: 2, padding: 'same', activation: 'tanh', useBias: false, ...kernel() }),
+      tfl.layers.activation({ activation: 'relu6' }),
+      tfl.layers.dropout({ rate: 0.5 }),
+      tfl.layers.gaussianNoise({ stddev: 0.1 }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: 8, activation: 'relu', ...kernel() }),
+      batchNorm(),
+      tfl.layers.dense({ units: 4, activation: 'softmax', ...kernel() }),
+    ],
+  });
+  const graph = await loadModel(await save(model, 'cnn'));
+  t.is(graph.name, 'cnn');
+  t.deepEqual(graph.tensors[graph.inputs[0]].shape, [1, 10, 10, 3]);
+  await matchesPredict(t, graph, (x) => model.predict(x));
+  const passed = runPasses(graph);
+  const [first, second] = passed.ops;
+  t.deepEqual([first.kind, 'activation' in first.attrs && first.attrs.activation, second.kind], ['conv2d', 'relu', 'depthwise_conv2d'], 'conv, batch norm and relu are one conv');
+  t.is(passed.ops.filter((op) => op.kind === 'reshape').length, 1, 'dropout and noise are gone, the flatten stays');
+  // A batch norm after an activation cannot fold: the dense layer's stays a mul and an add.
+  t.is(passed.ops.filter((op) => op.kind === 'mul').length, 1);
+});
+
+test('a Sequential model with an InputLayer, global pooling, reshape and activation layers matches model.predict', async (t) => {
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.inputLayer({ inputShape: [6, 6, 2] }),
+      tfl.layers.conv2d({ filters: 3, kernelSize: 3, strides: 2, padding: 'same', ...kernel() }),
+      tfl.layers.reLU({ maxValue: 6 }),
+      tfl.layers.globalAveragePooling2d({}),
+      tfl.layers.reshape({ targetShape: [3, 1] }),
+      tfl.layers.dense({ units: 2, activation: 'tanh', ...kernel() }),
+      tfl.layers.leakyReLU({ alpha: 0.1 }),
+      tfl.layers.flatten(),
+      tfl.layers.activation({ activation: 'sigmoid' }),
+      tfl.layers.activation({ activation: 'tanh' }),
+      tfl.layers.activation({ activation: 'relu' }),
+      tfl.layers.softmax(),
+    ],
+  });
+  const graph = await loadModel(await save(model, 'small'));
+  t.deepEqual(graph.tensors[graph.outputs[0]].shape, [1, 6]);
+  await matchesPredict(t, graph, (x) => model.predict(x));
+});
+
+test('a functional model with Add, Concatenate, a shared layer and two outputs matches model.predict', async (t) => {
+  const input = tfl.input({ shape: [6, 6, 3] });
+  const a = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', ...kernel() }).apply(input) as tfl.SymbolicTensor;
+  const b = tfl.layers.conv2d({ filters: 4, kernelSize: 1, activation: 'relu', ...kernel() }).apply(input) as tfl.SymbolicTensor;
+  const sum = tfl.layers.add().apply([a, b]) as tfl.SymbolicTensor;
+  const joined = tfl.layers.concatenate().apply([sum, input, b]) as tfl.SymbolicTensor;
+  const normed = tfl.layers.activation({ activation: 'relu' }).apply(batchNorm().apply(joined)) as tfl.SymbolicTensor;
+  const pooled = tfl.layers.globalAveragePooling2d({}).apply(normed) as tfl.SymbolicTensor;
+  const shared = tfl.layers.dense({ units: 5, ...kernel() });
+  const first = shared.apply(pooled) as tfl.SymbolicTensor;
+  const second = shared.apply(tfl.layers.dense({ units: 11, ...kernel() }).apply(first) as tfl.SymbolicTensor) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: [tfl.layers.activation({ activation: 'softmax' }).apply(second) as tfl.SymbolicTensor, first] });
+  const graph = await loadModel(await save(model, 'functional'));
+  t.is(graph.outputs.length, 2);
+  await matchesPredict(t, graph, (x) => model.predict(x));
+});
+
+test('a hand-written graph model matches tfjs-converter executing it', async (t) => {
+  const model = await loadGraphModel(tfjsFileHandler(graphModel));
+  const graph = await loadModel(graphModel);
+  t.is(graph.name, 'graph-model');
+  t.deepEqual(graph.tensors[graph.inputs[0]].shape, [1, 8, 8, 3]);
+  t.deepEqual(graph.tensors[graph.outputs[0]].name, 'Identity');
+  await matchesPredict(t, graph, (x) => model.predict(x) as tf.Tensor);
+});
+
+test('layers edgec cannot import are all reported in one error naming each layer', async (t) => {
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape: [3, 8, 8], filters: 4, kernelSize: 3, dataFormat: 'channelsFirst' }),
+      tfl.layers.permute({ dims: [2, 1, 3] }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: 2, activation: 'elu' }),
+    ],
+  });
+  const path = await save(model, 'unsupported');
+  const error = await t.throwsAsync(loadModel(path), { instanceOf: EdgecError });
+  t.is(error?.kind, 'model');
+  t.true(error?.message.startsWith(`${path}: cannot import the model`));
+  t.is(error?.details.length, 3, error?.details.join('\n'));
+  const [conv, permute, , dense] = model.layers.map((l) => l.name);
+  t.regex(error?.details[0] ?? '', new RegExp(`layer '${conv}' \\(Conv2D\\): data_format 'channels_first' is not supported`));
+  t.regex(error?.details[1] ?? '', new RegExp(`layer '${permute}' \\(Permute\\): Permute layers are not supported`));
+  t.regex(error?.details[2] ?? '', new RegExp(`layer '${dense}' \\(Dense\\): activation "elu" is not supported`));
+});
+
+test('graph model nodes edgec cannot map are all reported by name and op', async (t) => {
+  const json = JSON.parse(readFileSync(graphModel, 'utf8'));
+  const nodes: { name: string; op: string; attr: Record<string, unknown> }[] = json.modelTopology.node;
+  const byName = (name: string) => nodes.find((n) => n.name === name)!;
+  byName('relu').op = 'Elu';
+  byName('fc1/tanh').op = 'Cumsum';
+  byName('max_pool').attr.data_format = { s: Buffer.from('NCHW').toString('base64') };
+  const dir = join(workDir, 'bad-graph');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+  copyFileSync(join(graphModel, '../weights.bin'), join(dir, 'weights.bin'));
+  const error = await t.throwsAsync(loadModel(join(dir, 'model.json')), { instanceOf: EdgecError });
+  t.deepEqual(error?.details, [
+    "node 'max_pool' (MaxPool): data_format NCHW is not supported; edgec needs NHWC (channels-last) models",
+    "node 'relu' (Elu): op Elu is not supported",
+    "node 'fc1/tanh' (Cumsum): op Cumsum is not supported",
+  ]);
+});
+
+test('missing files name the file', async (t) => {
+  const missing = await t.throwsAsync(loadModel(join(workDir, 'none', 'model.json')), { instanceOf: EdgecError });
+  t.regex(missing?.message ?? '', /none.model\.json: cannot read the TF\.js model \(ENOENT\)/);
+  const path = await save(tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [3], units: 2 })] }), 'no-shard');
+  rmSync(join(path, '../model.weights.bin'));
+  const shard = await t.throwsAsync(loadModel(path), { instanceOf: EdgecError });
+  t.regex(shard?.message ?? '', /cannot read the weight shard 'model\.weights\.bin'/);
+});
+
+test('the saved files are the TF.js format: model.json with a weights manifest, and one shard', async (t) => {
+  const path = await save(tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [3], units: 2, ...kernel() })] }), 'format');
+  const json = JSON.parse(readFileSync(path, 'utf8'));
+  t.is(json.format, 'layers-model');
+  t.is(json.modelTopology.class_name, 'Sequential');
+  t.deepEqual(json.weightsManifest[0].paths, ['model.weights.bin']);
+  t.deepEqual(
+    json.weightsManifest[0].weights.map((w: { shape: number[] }) => w.shape),
+    [[3, 2], [2]],
+  );
+  t.is(readFileSync(join(path, '../model.weights.bin')).length, (6 + 2) * 4);
+});
