@@ -66,7 +66,8 @@ export class StreamingHistogram {
     }
     const shift = min < this.lo ? Math.ceil((this.lo - min) / this.width) : 0;
     const lo = this.lo - shift * this.width;
-    const factor = Math.ceil((Math.max(max, this.hi) - lo) / (this.bins * this.width));
+    // The first term alone guarantees (in integers) that every old bin lands inside the new ones.
+    const factor = Math.max(Math.ceil((this.bins + shift) / this.bins), Math.ceil((Math.max(max, this.hi) - lo) / (this.bins * this.width)));
     if (shift === 0 && factor <= 1) return;
     const merged = new Float64Array(this.bins);
     for (let i = 0; i < this.bins; i++) merged[Math.floor((i + shift) / factor)] += this.counts[i];

@@ -1,0 +1,84 @@
+// The TFLite int8 quantization spec as arithmetic on values:
+//   activations: per-tensor asymmetric int8, real = scale * (q - zeroPoint), q in [-128, 127];
+//   weights: per-channel symmetric int8, zero point 0, q in [-127, 127];
+//   bias: int32, zero point 0, scale = input scale x weight scale of its channel.
+// Scales are rounded to float32 here, once, because that is what a .tflite file stores and what
+// every kernel computes its multipliers from.
+
+import { numel } from '../ir/dtype.ts';
+import type { Quantization } from '../ir/types.ts';
+import { MIN_SCALE, type Range, nudgeRange } from './range.ts';
+
+const INT32_MAX = 2147483647;
+
+export interface Affine {
+  scale: number;
+  zeroPoint: number;
+}
+
+/** C's round(): halves away from zero. */
+export const roundHalfAway = (x: number): number => Math.sign(x) * Math.round(Math.abs(x));
+
+const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
+
+export const perTensor = ({ scale, zeroPoint }: Affine): Quantization => ({ scale: [scale], zeroPoint: [zeroPoint], axis: 0 });
+
+/** The parameters of a per-tensor quantized tensor. */
+export const affineOf = (quant: Quantization): Affine => ({ scale: quant.scale[0], zeroPoint: quant.zeroPoint[0] });
+
+/** Scale and zero point that map `range` (nudged to include 0) onto [-128, 127]. */
+export function affineFromRange(range: Range, what: string): Affine {
+  const [min, max] = nudgeRange(range, what);
+  const scale = Math.fround((max - min) / 255);
+  return { scale, zeroPoint: clamp(roundHalfAway(-128 - min / scale), -128, 127) };
+}
+
+/** float -> int8 as TFLite's QUANTIZE computes it: x / scale in float32, rounded, plus the zero point, clamped. */
+export function quantizeValues(values: Float32Array, { scale, zeroPoint }: Affine): Int8Array {
+  const out = new Int8Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = clamp(roundHalfAway(Math.fround(values[i] / scale)) + zeroPoint, -128, 127);
+  return out;
+}
+
+export function dequantizeValues(values: Int8Array, { scale, zeroPoint }: Affine): Float32Array {
+  return Float32Array.from(values, (q) => scale * (q - zeroPoint));
+}
+
+export interface QuantizedConstant<T> {
+  data: T;
+  quant: Quantization;
+}
+
+/**
+ * Symmetric per-channel int8 weights along `axis`. Each channel's scale is its largest magnitude
+ * over 127, raised to `minScales[c]` where given (so that the bias still fits in int32). A channel
+ * of zeros gets a tiny scale and stays zeros.
+ */
+export function quantizeWeights(weights: Float32Array, shape: number[], axis: number, minScales?: Float64Array): QuantizedConstant<Int8Array> {
+  const channels = shape[axis];
+  const inner = numel(shape.slice(axis + 1));
+  const channelOf = (i: number) => Math.floor(i / inner) % channels;
+  const maxAbs = new Float64Array(channels);
+  weights.forEach((w, i) => {
+    const c = channelOf(i);
+    maxAbs[c] = Math.max(maxAbs[c], Math.abs(w));
+  });
+  const scale = Array.from(maxAbs, (m, c) => Math.fround(Math.max(m > 0 ? m / 127 : MIN_SCALE, minScales?.[c] ?? 0)));
+  const data = new Int8Array(weights.length);
+  weights.forEach((w, i) => {
+    data[i] = clamp(roundHalfAway(w / scale[channelOf(i)]), -127, 127);
+  });
+  return { data, quant: { scale, zeroPoint: scale.map(() => 0), axis } };
+}
+
+/** The weight scale each channel needs at least for round(bias / (input scale x weight scale)) to fit in int32. */
+export function biasScaleFloor(bias: Float32Array, inputScale: number): Float64Array {
+  return Float64Array.from(bias, (b) => Math.abs(b) / (inputScale * INT32_MAX));
+}
+
+/** int32 bias, per channel scale input scale x weight scale[c], zero point 0. */
+export function quantizeBias(bias: Float32Array, inputScale: number, weightScales: number[]): QuantizedConstant<Int32Array> {
+  const scale = weightScales.map((w) => Math.fround(inputScale * w));
+  const data = Int32Array.from(bias, (b, c) => clamp(roundHalfAway(b / scale[c]), -INT32_MAX - 1, INT32_MAX));
+  return { data, quant: { scale, zeroPoint: scale.map(() => 0), axis: 0 } };
+}

@@ -1,0 +1,202 @@
+// Float graph + activation ranges -> int8 graph, per the TFLite int8 quantization spec and the
+// choices TFLite's converter makes per op:
+//   conv / depthwise / fully connected: per-channel symmetric weights (output channel axis 0, 3, 0),
+//     int32 bias at input scale x weight scale, output from its calibrated range;
+//   softmax, logistic: output fixed at 1/256, -128; tanh: 1/128, 0 (what the int8 kernels produce);
+//   pooling, reshape, squeeze, pad, relu6: output keeps the input's quantization (their int8
+//     kernels move or clamp raw values; TFLite Micro's relu6 ignores the output's parameters);
+//   concatenation: inputs whose quantization differs from the output's are requantized by a
+//     QUANTIZE op in front (TFLite Micro's kernel only copies);
+//   everything else (add, sub, mul, mean, relu, leaky relu, hard swish): output from its range.
+// Fused activations stay attributes: the int8 kernels turn them into clamps.
+// Original tensors keep their index (so the float and int8 graphs line up layer by layer);
+// tensors added at float I/O boundaries or for requantization are appended.
+
+import { modelError, usageError } from '../ir/errors.ts';
+import type { ConcatenationOp, Conv2DOp, DepthwiseConv2DOp, FullyConnectedOp, Graph, Op, Quantization, Tensor } from '../ir/types.ts';
+import { describeOp, verifyGraph } from '../ir/verify.ts';
+import { checkFiniteConstants } from './finite.ts';
+import { MinMaxObserver } from './observers.ts';
+import { type Affine, affineFromRange, biasScaleFloor, perTensor, quantizeBias, quantizeValues, quantizeWeights } from './params.ts';
+import type { Range } from './range.ts';
+
+export interface QuantizeOptions {
+  /**
+   * 'int8' (default): the graph's inputs and outputs become int8 with their scale and zero point.
+   * 'float': they stay float32, with QUANTIZE after each input and DEQUANTIZE before each output.
+   */
+  io?: 'int8' | 'float';
+}
+
+/** The output channel axis of each weighted op's filter. */
+const WEIGHT_AXIS = { conv2d: 0, depthwise_conv2d: 3, fully_connected: 0 } as const;
+
+const FIXED_OUTPUT: Partial<Record<Op['kind'], Affine>> = {
+  softmax: { scale: 1 / 256, zeroPoint: -128 },
+  logistic: { scale: 1 / 256, zeroPoint: -128 },
+  tanh: { scale: 1 / 128, zeroPoint: 0 },
+};
+
+const KEEPS_INPUT_QUANTIZATION = new Set<Op['kind']>(['avg_pool2d', 'max_pool2d', 'reshape', 'squeeze', 'pad', 'relu6']);
+
+/** `ranges`: real [min, max] of every activation tensor (graph inputs and op outputs), by index. */
+export function quantizeGraph(graph: Graph, ranges: Map<number, Range>, options: QuantizeOptions = {}): Graph {
+  verifyGraph(graph);
+  checkFloatModel(graph);
+  checkFiniteConstants(graph);
+  const io = options.io ?? 'int8';
+  if (io !== 'int8' && io !== 'float') throw usageError(`the model's input/output type must be 'int8' or 'float', got '${String(io)}'`);
+  const result = new Quantizer(graph, ranges, io).run();
+  verifyGraph(result);
+  return result;
+}
+
+function checkFloatModel(graph: Graph): void {
+  const problems = graph.tensors.flatMap((t, i) => (t.dtype === 'float32' ? [] : [`tensor ${i} '${t.name}' is ${t.dtype}`]));
+  graph.ops.forEach((op, i) => {
+    if (op.kind === 'quantize' || op.kind === 'dequantize') problems.push(`${describeOp(op, i)} is already a quantization op`);
+  });
+  if (problems.length > 0) {
+    throw modelError(`${graph.name}: only float32 models can be quantized; this one is (partly) quantized already`, problems);
+  }
+}
+
+class Quantizer {
+  private readonly tensors: Tensor[];
+  private readonly ops: Op[] = [];
+  /** Where the int8 value of an original activation lives; differs from its index only at float I/O boundaries. */
+  private readonly int8Of = new Map<number, number>();
+  /** Original constants already replaced by their quantized version (a second user gets its own copy). */
+  private readonly converted = new Set<number>();
+
+  constructor(
+    private readonly graph: Graph,
+    private readonly ranges: Map<number, Range>,
+    private readonly io: 'int8' | 'float',
+  ) {
+    this.tensors = graph.tensors.map((t) => ({ ...t }));
+  }
+
+  run(): Graph {
+    const { graph } = this;
+    for (const t of graph.inputs) {
+      const quant = this.calibrated(t, `graph input '${graph.tensors[t].name}'`);
+      const int8 = this.int8Tensor(t, quant, this.io === 'float');
+      if (int8 !== t) this.ops.push({ kind: 'quantize', inputs: [t], outputs: [int8], attrs: {}, origin: 'float input' });
+    }
+    graph.ops.forEach((op, index) => this.convert(op, describeOp(op, index)));
+    if (this.io === 'float') {
+      for (const t of graph.outputs) {
+        this.ops.push({ kind: 'dequantize', inputs: [this.int8Of.get(t)!], outputs: [t], attrs: {}, origin: 'float output' });
+      }
+    }
+    return { name: graph.name, tensors: this.tensors, ops: this.ops, inputs: [...graph.inputs], outputs: [...graph.outputs] };
+  }
+
+  private convert(op: Op, where: string): void {
+    switch (op.kind) {
+      case 'conv2d':
+      case 'depthwise_conv2d':
+      case 'fully_connected':
+        return this.weighted(op, where);
+      case 'concatenation':
+        return this.concatenation(op, where);
+      default: {
+        const inputs = op.inputs.map((t) => this.input(t, where));
+        const fixed = FIXED_OUTPUT[op.kind];
+        let quant: Quantization;
+        if (fixed) quant = perTensor(fixed);
+        else if (KEEPS_INPUT_QUANTIZATION.has(op.kind)) quant = this.tensors[inputs[0]].quant!;
+        else quant = this.calibratedOutput(op, where);
+        this.ops.push({ ...op, inputs, outputs: [this.output(op, quant)] } as Op);
+      }
+    }
+  }
+
+  private weighted(op: Conv2DOp | DepthwiseConv2DOp | FullyConnectedOp, where: string): void {
+    const input = this.input(op.inputs[0], where);
+    const inputScale = this.tensors[input].quant!.scale[0];
+    const [, weightsIndex, biasIndex] = op.inputs;
+    const weights = this.graph.tensors[weightsIndex];
+    const bias = biasIndex === undefined ? undefined : this.graph.tensors[biasIndex];
+    const biasData = bias?.data as Float32Array | undefined;
+    const floor = biasData && biasScaleFloor(biasData, inputScale);
+    const w = quantizeWeights(weights.data as Float32Array, weights.shape, WEIGHT_AXIS[op.kind], floor);
+    const inputs = [input, this.constant(weightsIndex, { ...weights, dtype: 'int8', ...w })];
+    if (bias && biasData) inputs.push(this.constant(biasIndex, { ...bias, dtype: 'int32', ...quantizeBias(biasData, inputScale, w.quant.scale) }));
+    this.ops.push({ ...op, inputs, outputs: [this.output(op, this.calibratedOutput(op, where))] });
+  }
+
+  private concatenation(op: ConcatenationOp, where: string): void {
+    const inputs = op.inputs.map((t) => this.input(t, where));
+    const quants = inputs.map((t) => this.tensors[t].quant!);
+    const shared = quants.every((q) => sameQuant(q, quants[0]));
+    const quant = shared ? quants[0] : this.calibratedOutput(op, where);
+    const aligned = inputs.map((t, k) => {
+      if (sameQuant(quants[k], quant)) return t;
+      const requantized = this.add({ name: `${this.tensors[t].name}/requantized`, shape: [...this.tensors[t].shape], dtype: 'int8', quant });
+      this.ops.push({ kind: 'quantize', inputs: [t], outputs: [requantized], attrs: {}, origin: `requantization for ${where}` });
+      return requantized;
+    });
+    this.ops.push({ ...op, inputs: aligned, outputs: [this.output(op, quant)] });
+  }
+
+  private calibrated(t: number, what: string): Quantization {
+    const range = this.ranges.get(t);
+    if (!range) throw usageError(`${this.graph.name}: no calibration range for ${what} (tensor ${t}); calibrate the model first`);
+    return perTensor(affineFromRange(range, `${this.graph.name}: ${what}`));
+  }
+
+  private calibratedOutput(op: Op, where: string): Quantization {
+    return this.calibrated(op.outputs[0], `${where}: output '${this.graph.tensors[op.outputs[0]].name}'`);
+  }
+
+  private add(tensor: Tensor): number {
+    this.tensors.push(tensor);
+    return this.tensors.length - 1;
+  }
+
+  /** Makes original activation `t` int8 with `quant`: in place, or as a new tensor when `t` must stay float (I/O boundary). */
+  private int8Tensor(t: number, quant: Quantization, boundary: boolean): number {
+    const original = this.graph.tensors[t];
+    const int8: Tensor = { name: original.name, shape: [...original.shape], dtype: 'int8', quant };
+    const index = boundary ? this.add({ ...int8, name: `${original.name}/int8` }) : t;
+    if (!boundary) this.tensors[t] = int8;
+    this.int8Of.set(t, index);
+    return index;
+  }
+
+  private output(op: Op, quant: Quantization): number {
+    const t = op.outputs[0];
+    return this.int8Tensor(t, quant, this.io === 'float' && this.graph.outputs.includes(t));
+  }
+
+  /** The int8 tensor of an op's data input; a float constant there is quantized per tensor from its own values. */
+  private input(t: number, where: string): number {
+    const known = this.int8Of.get(t);
+    if (known !== undefined) return known;
+    const original = this.graph.tensors[t];
+    if (!(original.data instanceof Float32Array)) throw new Error(`${where}: input tensor ${t} has no int8 value yet`);
+    const affine = affineFromRange(valueRange(original.data), `${this.graph.name}: constant '${original.name}'`);
+    this.tensors[t] = { ...original, dtype: 'int8', data: quantizeValues(original.data, affine), quant: perTensor(affine) };
+    this.converted.add(t);
+    this.int8Of.set(t, t);
+    return t;
+  }
+
+  /** Puts a quantized weight or bias in place of original constant `t`, or beside it if an earlier op already did. */
+  private constant(t: number, tensor: Tensor): number {
+    if (this.converted.has(t)) return this.add({ ...tensor, name: `${tensor.name}/${this.ops.length}` });
+    this.converted.add(t);
+    this.tensors[t] = tensor;
+    return t;
+  }
+}
+
+function valueRange(values: Float32Array): Range {
+  const observer = new MinMaxObserver();
+  observer.observe(values);
+  return observer.range();
+}
+
+const sameQuant = (a: Quantization, b: Quantization) => a.scale[0] === b.scale[0] && a.zeroPoint[0] === b.zeroPoint[0];

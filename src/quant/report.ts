@@ -1,0 +1,107 @@
+// Per-layer accuracy of a quantized graph: every op's int8 output, dequantized, against the same
+// op's float output on the same samples. The layer where SQNR drops (or cosine similarity falls
+// away from 1) is the one that loses accuracy; later layers inherit its error.
+
+import { numel } from '../ir/dtype.ts';
+import { usageError } from '../ir/errors.ts';
+import type { Graph, OpKind, TensorData } from '../ir/types.ts';
+import { type ActivationSource, type CalibrationSet, forEachBatch, sliceSamples } from './activations.ts';
+import { affineOf, dequantizeValues, quantizeValues } from './params.ts';
+
+export interface LayerError {
+  /** Index of the op in the float graph. */
+  op: number;
+  kind: OpKind;
+  origin?: string;
+  /** Name of the op's output tensor. */
+  tensor: string;
+  /** 10 log10(sum float^2 / sum (float - int8)^2): Infinity when identical. */
+  sqnrDb: number;
+  /** Cosine of the angle between the float and the dequantized int8 values; 1 is perfect. */
+  cosine: number;
+  maxAbsError: number;
+}
+
+/** Prepares a graph for running one sample at a time; src/ref's createExecutor is the bit-exact one. */
+export type GraphRunner = (graph: Graph) => (inputs: TensorData[]) => TensorData[];
+
+/**
+ * `int8Graph` must come from quantizeGraph(`floatGraph`, ...), which keeps every original
+ * tensor's index. The float side comes from `source`, the int8 side from `runner`.
+ */
+export async function compareLayers(
+  floatGraph: Graph,
+  int8Graph: Graph,
+  data: CalibrationSet,
+  source: ActivationSource,
+  runner: GraphRunner,
+  batchSize = 32,
+): Promise<LayerError[]> {
+  const layers = floatGraph.ops.map((op) => op.outputs[0]);
+  for (const t of layers) {
+    const counterpart = int8Graph.tensors[t];
+    if (!counterpart || counterpart.shape.join() !== floatGraph.tensors[t].shape.join()) {
+      throw usageError(`${int8Graph.name} is not the quantized form of ${floatGraph.name}: tensor ${t} '${floatGraph.tensors[t].name}' does not line up`);
+    }
+  }
+  const run = runner({ ...int8Graph, outputs: layers });
+  const stats = layers.map(() => new ErrorStats());
+  await forEachBatch(floatGraph, data, source, layers, batchSize, (values, start, count) => {
+    for (let s = 0; s < count; s++) {
+      const int8Outputs = run(int8Inputs(int8Graph, sliceSamples(floatGraph, data, start + s, start + s + 1)));
+      layers.forEach((t, k) => {
+        const size = numel(floatGraph.tensors[t].shape);
+        stats[k].add(values.get(t)!.subarray(s * size, (s + 1) * size), realValues(int8Graph, t, int8Outputs[k]));
+      });
+    }
+  });
+  return floatGraph.ops.map((op, k) => ({
+    op: k,
+    kind: op.kind,
+    ...(op.origin !== undefined && { origin: op.origin }),
+    tensor: floatGraph.tensors[op.outputs[0]].name,
+    ...stats[k].result(),
+  }));
+}
+
+/** One float sample as the int8 graph takes it: quantized with each input's parameters, or as is for float inputs. */
+function int8Inputs(graph: Graph, sample: Float32Array[]): TensorData[] {
+  return graph.inputs.map((t, k) => {
+    const { dtype, quant } = graph.tensors[t];
+    return dtype === 'int8' ? quantizeValues(sample[k], affineOf(quant!)) : sample[k];
+  });
+}
+
+function realValues(graph: Graph, t: number, values: TensorData): Float32Array {
+  const { dtype, quant } = graph.tensors[t];
+  if (dtype !== 'int8') return values as Float32Array;
+  return dequantizeValues(values as Int8Array, affineOf(quant!));
+}
+
+class ErrorStats {
+  private signal = 0;
+  private noise = 0;
+  private dot = 0;
+  private quantized = 0;
+  private maxAbs = 0;
+
+  add(reference: Float32Array, approximation: Float32Array): void {
+    for (let i = 0; i < reference.length; i++) {
+      const f = reference[i];
+      const q = approximation[i];
+      const e = f - q;
+      this.signal += f * f;
+      this.noise += e * e;
+      this.dot += f * q;
+      this.quantized += q * q;
+      this.maxAbs = Math.max(this.maxAbs, Math.abs(e));
+    }
+  }
+
+  result(): Pick<LayerError, 'sqnrDb' | 'cosine' | 'maxAbsError'> {
+    const sqnrDb = this.noise === 0 ? Infinity : 10 * Math.log10(this.signal / this.noise);
+    const norms = Math.sqrt(this.signal * this.quantized);
+    const cosine = norms === 0 ? (this.signal === this.quantized ? 1 : 0) : this.dot / norms;
+    return { sqnrDb, cosine, maxAbsError: this.maxAbs };
+  }
+}

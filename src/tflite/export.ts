@@ -1,0 +1,244 @@
+// Graph -> TfliteModel: the standard TFLite form of an edgec graph, for writeTflite. Operand
+// tensors the IR folds into attributes (reshape's shape, pad's paddings, mean's axes) become int32
+// constants again, appended after the graph's own tensors, so that importTflite reads the file
+// back to the same graph. Operator versions follow TFLite's versioning rules for the properties
+// the IR has (int8 kernels, missing bias, keep_num_dims, dilation, ...).
+
+import { dataBytes, numel } from '../ir/dtype.ts';
+import { modelError } from '../ir/errors.ts';
+import type { Activation, DType, Graph, Op, Padding, Tensor } from '../ir/types.ts';
+import { verifyGraph } from '../ir/verify.ts';
+import type { BuiltinOptions, TfliteModel, TfliteOperator, TfliteTensor } from './model.ts';
+import {
+  ActivationFunctionType,
+  BuiltinOperator as B,
+  BuiltinOptionsType as O,
+  FullyConnectedWeightsFormat,
+  Padding as TflitePadding,
+  SCHEMA_VERSION,
+  TensorType,
+} from './schema.ts';
+
+const TYPES: Record<DType, number> = {
+  float32: TensorType.FLOAT32,
+  int8: TensorType.INT8,
+  uint8: TensorType.UINT8,
+  int16: TensorType.INT16,
+  int32: TensorType.INT32,
+  int64: TensorType.INT64,
+  bool: TensorType.BOOL,
+};
+
+const ACTIVATIONS: Record<Activation, number> = {
+  none: ActivationFunctionType.NONE,
+  relu: ActivationFunctionType.RELU,
+  relu_n1_to_1: ActivationFunctionType.RELU_N1_TO_1,
+  relu6: ActivationFunctionType.RELU6,
+};
+
+const PADDINGS: Record<Padding, number> = { same: TflitePadding.SAME, valid: TflitePadding.VALID };
+
+/** What one op becomes: its builtin, version, options and any operand tensors to recreate. */
+interface Exported {
+  code: number;
+  version: number;
+  optionsType?: number;
+  options?: BuiltinOptions;
+  /** Constant int32 operands appended after the op's data input. */
+  operands?: { suffix: string; shape: number[]; values: number[] }[];
+}
+
+export function exportTflite(graph: Graph): TfliteModel {
+  verifyGraph(graph);
+  const model: TfliteModel = {
+    version: SCHEMA_VERSION,
+    description: 'edgec',
+    operatorCodes: [],
+    subgraphs: [],
+    buffers: [{ data: new Uint8Array(0) }],
+    metadata: [],
+  };
+  const tensors: TfliteTensor[] = graph.tensors.map((t, i) => exportTensor(model, t, i, graph));
+  const operators: TfliteOperator[] = graph.ops.map((op) => {
+    const e = exportOp(graph, op);
+    const operands = (e.operands ?? []).map((o) => {
+      const data = Int32Array.from(o.values);
+      model.buffers.push({ data: dataBytes(data).slice() });
+      tensors.push({ name: `${graph.tensors[op.outputs[0]].name}/${o.suffix}`, shape: o.shape, type: TensorType.INT32, buffer: model.buffers.length - 1, isVariable: false });
+      return tensors.length - 1;
+    });
+    const operator: TfliteOperator = {
+      opcodeIndex: opcodeIndex(model, e.code, e.version),
+      inputs: [...op.inputs, ...operands],
+      outputs: [...op.outputs],
+      builtinOptionsType: e.optionsType ?? O.NONE,
+    };
+    if (e.options) operator.builtinOptions = e.options;
+    return operator;
+  });
+  model.subgraphs.push({ name: 'main', tensors, inputs: [...graph.inputs], outputs: [...graph.outputs], operators });
+  return model;
+}
+
+function exportTensor(model: TfliteModel, t: Tensor, index: number, graph: Graph): TfliteTensor {
+  const tensor: TfliteTensor = { name: t.name, shape: [...t.shape], type: TYPES[t.dtype], buffer: 0, isVariable: false };
+  if (t.data) {
+    // An empty buffer means "no data" to TFLite: a zero-size constant cannot be written.
+    if (numel(t.shape) === 0) throw modelError(`${graph.name}: constant tensor ${index} '${t.name}' has no elements; TFLite cannot store an empty constant`);
+    model.buffers.push({ data: dataBytes(t.data).slice() });
+    tensor.buffer = model.buffers.length - 1;
+  }
+  if (t.quant) tensor.quantization = { scale: [...t.quant.scale], zeroPoint: [...t.quant.zeroPoint], quantizedDimension: t.quant.axis };
+  return tensor;
+}
+
+/** One operator code per builtin, at the highest version any of its operators needs. */
+function opcodeIndex(model: TfliteModel, code: number, version: number): number {
+  const found = model.operatorCodes.findIndex((c) => c.builtinCode === code);
+  if (found >= 0) {
+    model.operatorCodes[found].version = Math.max(model.operatorCodes[found].version, version);
+    return found;
+  }
+  model.operatorCodes.push({ builtinCode: code, version });
+  return model.operatorCodes.length - 1;
+}
+
+function exportOp(graph: Graph, op: Op): Exported {
+  const int8 = graph.tensors[op.inputs[0]].dtype === 'int8';
+  const byType = (int8Version: number) => (int8 ? int8Version : 1);
+  switch (op.kind) {
+    case 'conv2d': {
+      const a = op.attrs;
+      return {
+        code: B.CONV_2D,
+        version: byType(3),
+        optionsType: O.Conv2DOptions,
+        options: {
+          padding: PADDINGS[a.padding],
+          strideH: a.stride[0],
+          strideW: a.stride[1],
+          dilationH: a.dilation[0],
+          dilationW: a.dilation[1],
+          activation: ACTIVATIONS[a.activation],
+          quantizedBiasType: 0,
+        },
+      };
+    }
+    case 'depthwise_conv2d': {
+      const a = op.attrs;
+      const dilated = a.dilation[0] !== 1 || a.dilation[1] !== 1;
+      return {
+        code: B.DEPTHWISE_CONV_2D,
+        version: int8 ? 3 : dilated ? 2 : 1,
+        optionsType: O.DepthwiseConv2DOptions,
+        options: {
+          padding: PADDINGS[a.padding],
+          strideH: a.stride[0],
+          strideW: a.stride[1],
+          dilationH: a.dilation[0],
+          dilationW: a.dilation[1],
+          depthMultiplier: a.depthMultiplier,
+          activation: ACTIVATIONS[a.activation],
+        },
+      };
+    }
+    case 'fully_connected': {
+      const version = op.inputs.length === 2 ? 6 : op.attrs.keepNumDims ? 5 : byType(4);
+      return {
+        code: B.FULLY_CONNECTED,
+        version,
+        optionsType: O.FullyConnectedOptions,
+        options: {
+          activation: ACTIVATIONS[op.attrs.activation],
+          weightsFormat: FullyConnectedWeightsFormat.DEFAULT,
+          keepNumDims: op.attrs.keepNumDims,
+          asymmetricQuantizeInputs: false,
+          quantizedBiasType: 0,
+        },
+      };
+    }
+    case 'avg_pool2d':
+    case 'max_pool2d': {
+      const a = op.attrs;
+      return {
+        code: op.kind === 'avg_pool2d' ? B.AVERAGE_POOL_2D : B.MAX_POOL_2D,
+        version: byType(2),
+        optionsType: O.Pool2DOptions,
+        options: {
+          padding: PADDINGS[a.padding],
+          strideH: a.stride[0],
+          strideW: a.stride[1],
+          filterH: a.filter[0],
+          filterW: a.filter[1],
+          activation: ACTIVATIONS[a.activation],
+        },
+      };
+    }
+    case 'add':
+      return { code: B.ADD, version: byType(2), optionsType: O.AddOptions, options: { activation: ACTIVATIONS[op.attrs.activation], potScaleInt16: true } };
+    case 'sub':
+      return { code: B.SUB, version: byType(2), optionsType: O.SubOptions, options: { activation: ACTIVATIONS[op.attrs.activation], potScaleInt16: true } };
+    case 'mul':
+      return { code: B.MUL, version: mulVersion(graph, op, int8), optionsType: O.MulOptions, options: { activation: ACTIVATIONS[op.attrs.activation] } };
+    case 'reshape':
+      return {
+        code: B.RESHAPE,
+        version: 1,
+        optionsType: O.ReshapeOptions,
+        options: { newShape: [...op.attrs.shape] },
+        operands: [{ suffix: 'shape', shape: [op.attrs.shape.length], values: op.attrs.shape }],
+      };
+    case 'squeeze':
+      return { code: B.SQUEEZE, version: 1, optionsType: O.SqueezeOptions, options: { squeezeDims: [...op.attrs.axes] } };
+    case 'softmax':
+      return { code: B.SOFTMAX, version: byType(2), optionsType: O.SoftmaxOptions, options: { beta: op.attrs.beta } };
+    case 'logistic':
+      return { code: B.LOGISTIC, version: byType(2) };
+    case 'tanh':
+      return { code: B.TANH, version: byType(2) };
+    case 'relu':
+      return { code: B.RELU, version: byType(2) };
+    case 'relu6':
+      return { code: B.RELU6, version: byType(2) };
+    case 'leaky_relu':
+      return { code: B.LEAKY_RELU, version: 1, optionsType: O.LeakyReluOptions, options: { alpha: op.attrs.alpha } };
+    case 'hard_swish':
+      return { code: B.HARD_SWISH, version: 1, optionsType: O.HardSwishOptions, options: {} };
+    case 'quantize':
+      return { code: B.QUANTIZE, version: 1, optionsType: O.QuantizeOptions, options: {} };
+    case 'dequantize':
+      return { code: B.DEQUANTIZE, version: byType(2), optionsType: O.DequantizeOptions, options: {} };
+    case 'pad': {
+      const rank = op.attrs.paddings.length;
+      return {
+        code: B.PAD,
+        version: rank > 4 ? 4 : byType(2),
+        optionsType: O.PadOptions,
+        options: {},
+        operands: [{ suffix: 'paddings', shape: [rank, 2], values: op.attrs.paddings.flat() }],
+      };
+    }
+    case 'concatenation':
+      return {
+        code: B.CONCATENATION,
+        version: byType(2),
+        optionsType: O.ConcatenationOptions,
+        options: { axis: op.attrs.axis, activation: ACTIVATIONS[op.attrs.activation] },
+      };
+    case 'mean':
+      return {
+        code: B.MEAN,
+        version: byType(2),
+        optionsType: O.ReducerOptions,
+        options: { keepDims: op.attrs.keepDims },
+        operands: [{ suffix: 'axes', shape: [op.attrs.axes.length], values: op.attrs.axes }],
+      };
+  }
+}
+
+/** int8 MUL is version 3 when input 1 scale x input 2 scale / output scale is at least 1. */
+function mulVersion(graph: Graph, op: Op, int8: boolean): number {
+  if (!int8) return 1;
+  const scale = (t: number) => graph.tensors[t].quant?.scale[0] ?? 0;
+  return (scale(op.inputs[0]) * scale(op.inputs[1])) / scale(op.outputs[0]) >= 1 ? 3 : 2;
+}
