@@ -35,7 +35,7 @@ for (const name of Object.keys(TFLM)) {
   const out = mkdtempSync(join(tmpdir(), 'edgec-bench-'));
   try {
     // A build with no samples built in, so that flash figures are the model's and the runtime's alone.
-    const { report } = await buildForBoard(graph, readFileSync(join(dir, 'model.tflite')), BOARD, out);
+    const { report } = await buildForBoard(graph, BOARD, out);
     const { cycles } = await runOnTarget(graph, 'qemu', samples, { board: BOARD });
     const instructions = median(cycles ?? []);
     const t = TFLM[name];

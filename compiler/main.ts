@@ -2,12 +2,12 @@
 // (or a missing tool), 2 bad usage.
 
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { EdgecError, usageError } from '../src/ir/errors.ts';
 import { loadModel } from '../src/import/index.ts';
 import { readSampleFiles, splitSamples } from '../src/samples.ts';
 import { TARGETS } from '../src/targets/names.ts';
 import { helpText, parseArgs, type VerbSpec } from './args.ts';
+import { CALIB_FLAGS, quantizeRequest } from './calib-flags.ts';
 import { inspectJson, inspectText } from './inspect.ts';
 
 // Code generation and the toolchain load only for the verbs that use them, so `inspect` starts fast.
@@ -25,13 +25,15 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
   },
   run: {
     summary: 'Run every sample of the input (first axis = sample) on the host reference, the generated C, or QEMU.',
-    usage: 'edgec run <model.tflite | build-dir> --input <in.npy> [--input <in2.npy> ...] [--output <out.npy>] [--target ref|host|wasm|qemu] [--board <name>]',
+    usage:
+      'edgec run <model | build-dir> --input <in.npy> [--input <in2.npy> ...] [--output <out.npy>] [--target ref|host|wasm|qemu] [--board <name>] [--dequantize]',
     positionals: [1, 1],
     flags: {
-      input: { value: true, repeat: true, help: 'input samples as .npy, one file per model input' },
+      input: { value: true, repeat: true, help: 'input samples as .npy, one file per model input (float32 is quantized for an int8 model)' },
       output: { value: true, help: 'write the outputs here (.npy) instead of printing them' },
       target: { value: true, help: `where to run: ${TARGETS.join(', ')} (default ref)` },
-      board: { value: true, help: 'board whose QEMU machine runs --target qemu (default: the build\'s, or stm32f4)' },
+      board: { value: true, help: "board whose QEMU machine runs --target qemu (default: the build's, or stm32f4)" },
+      dequantize: { help: 'give int8 outputs as float32, with the output scale and zero point' },
     },
     action: async (args) => {
       const inputs = args.values.get('input');
@@ -41,31 +43,61 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       const { loadModelOrBuild } = await import('../src/targets/build.ts');
       const { runCommand } = await import('./run.ts');
       const { graph, board } = await loadModelOrBuild(args.positionals[0]);
-      return runCommand({ graph, inputs, output: args.values.get('output')?.[0], target, board: args.values.get('board')?.[0] ?? board });
+      return runCommand({
+        graph,
+        inputs,
+        output: args.values.get('output')?.[0],
+        target,
+        board: args.values.get('board')?.[0] ?? board,
+        dequantize: args.switches.has('dequantize'),
+      });
+    },
+  },
+  quantize: {
+    summary: 'Quantize a float model to full int8, calibrated on your data, and write a standard int8 .tflite.',
+    usage: 'edgec quantize <model.tflite | model.json> --calib <data> -o <model_int8.tflite> [calibration options]',
+    positionals: [1, 1],
+    flags: {
+      ...CALIB_FLAGS,
+      o: { value: true, help: 'the int8 .tflite file to write' },
+      output: { value: true, help: 'same as -o' },
+    },
+    action: async (args) => {
+      const out = args.values.get('o')?.[0] ?? args.values.get('output')?.[0];
+      const request = quantizeRequest('quantize', args);
+      if (!request || !out) throw usageError('edgec quantize: --calib <data> and -o <file.tflite> are required\nusage: ' + VERBS.quantize.usage);
+      const { prepareModel } = await import('../src/pipeline.ts');
+      const { writeModelFile } = await import('../src/targets/build.ts');
+      const { layerReportText } = await import('./quantize.ts');
+      const { quantized } = await prepareModel(args.positionals[0], { ...request, report: true });
+      await writeModelFile(quantized!.graph, out);
+      return `${layerReportText(quantized!)}\n\nwrote ${out}`;
     },
   },
   build: {
     summary: 'Generate static C for a board, build the firmware, and report its flash and RAM use.',
-    usage: 'edgec build <model.tflite> --board <name> -o <dir> [--input <samples.npy>]',
+    usage: 'edgec build <model> --board <name> -o <dir> [--calib <data> ...] [--input <samples.npy>]',
     positionals: [1, 1],
     flags: {
       board: { value: true, help: 'target board: stm32f4, mps2-an386, or any folder name under boards/' },
       o: { value: true, help: 'output folder for sources, Makefile, firmware and report.json' },
       output: { value: true, help: 'same as -o' },
       input: { value: true, help: 'samples to build into the firmware; it runs them and prints outputs and cycles' },
+      ...CALIB_FLAGS,
     },
     action: async (args) => {
       const board = args.values.get('board')?.[0];
       const outDir = args.values.get('o')?.[0] ?? args.values.get('output')?.[0];
       if (!board || !outDir) throw usageError('edgec build: --board <name> and -o <dir> are required\nusage: ' + VERBS.build.usage);
-      const modelPath = args.positionals[0];
-      const graph = await loadModel(modelPath);
-      const inputs = args.values.get('input') ?? [];
-      const samples = inputs.length ? splitSamples(graph, await readSampleFiles(inputs), inputs) : [];
+      const { prepareModel, isFloatGraph } = await import('../src/pipeline.ts');
       const { buildForBoard } = await import('../src/targets/build.ts');
       const { buildReportText } = await import('./build.ts');
-      const result = await buildForBoard(graph, await readFile(modelPath), board, outDir, samples);
-      return buildReportText(result.report, outDir);
+      const { graph } = await prepareModel(args.positionals[0], quantizeRequest('build', args));
+      const inputs = args.values.get('input') ?? [];
+      const samples = inputs.length ? splitSamples(graph, await readSampleFiles(inputs), inputs) : [];
+      const result = await buildForBoard(graph, board, outDir, samples);
+      const note = isFloatGraph(graph) ? '\nnote: the model is float32 and no --calib was given, so it runs float kernels; give --calib <data> to quantize it to int8' : '';
+      return buildReportText(result.report, outDir) + note;
     },
   },
 };

@@ -2,7 +2,8 @@
 
 export function progress(label: string): { update(done: number, total: number): void; end(): void } {
   const tty = process.stderr.isTTY;
-  let last = 0;
+  // In a log, the first line comes only once the work has taken a while.
+  let last = tty ? 0 : Date.now();
   let shown = false;
   return {
     update(done, total) {

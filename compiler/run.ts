@@ -3,7 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Graph } from '../src/ir/types.ts';
 import { sampleOf, writeNpy } from '../src/npy/npy.ts';
-import { readSampleFiles, splitSamples, stackOutputs } from '../src/samples.ts';
+import { dequantizeOutputs, readSampleFiles, splitSamples, stackOutputs } from '../src/samples.ts';
 import { runOnTarget } from '../src/targets/run.ts';
 import { progress } from './progress.ts';
 import { thousands } from './table.ts';
@@ -20,6 +20,8 @@ export interface RunRequest {
   output?: string;
   target: string;
   board?: string;
+  /** int8 outputs as float32. */
+  dequantize?: boolean;
 }
 
 export async function runCommand(request: RunRequest): Promise<string> {
@@ -28,7 +30,8 @@ export async function runCommand(request: RunRequest): Promise<string> {
   const bar = progress(`running ${graph.name} on ${target}`);
   const run = await runOnTarget(graph, target, samples, { board: request.board, onProgress: (d, t) => bar.update(d, t) });
   bar.end();
-  const outputs = stackOutputs(graph, run.outputs);
+  const stacked = stackOutputs(graph, run.outputs);
+  const outputs = request.dequantize ? dequantizeOutputs(graph, stacked) : stacked;
   const lines: string[] = [];
   if (request.output !== undefined) {
     const base = request.output;

@@ -5,6 +5,7 @@ import { allocate, numel } from './ir/dtype.ts';
 import { dataError } from './ir/errors.ts';
 import type { Graph, TensorData } from './ir/types.ts';
 import { readNpy, sampleOf, type NdArray } from './npy/npy.ts';
+import { affineOf, dequantizeValues, quantizeValues } from './quant/params.ts';
 
 /** Checks that each array holds whole samples of the matching graph input; returns the sample count. */
 export function countSamples(graph: Graph, arrays: NdArray[], names: string[]): number {
@@ -32,10 +33,27 @@ export function countSamples(graph: Graph, arrays: NdArray[], names: string[]): 
   return samples;
 }
 
-/** The arrays cut into samples: `[sample][input]`. */
+/**
+ * The arrays cut into samples: `[sample][input]`. Float32 data for an int8 input is quantized
+ * with the input's scale and zero point, as TFLite's QUANTIZE does.
+ */
 export function splitSamples(graph: Graph, arrays: NdArray[], names: string[]): TensorData[][] {
-  const count = countSamples(graph, arrays, names);
-  return Array.from({ length: count }, (_, i) => arrays.map((a) => sampleOf(a, i)));
+  const ready = arrays.map((a, k) => {
+    const tensor = graph.tensors[graph.inputs[k]];
+    if (!tensor || a.dtype !== 'float32' || tensor.dtype !== 'int8' || !tensor.quant) return a;
+    return { dtype: 'int8' as const, shape: a.shape, data: quantizeValues(a.data as Float32Array, affineOf(tensor.quant)) };
+  });
+  const count = countSamples(graph, ready, names);
+  return Array.from({ length: count }, (_, i) => ready.map((a) => sampleOf(a, i)));
+}
+
+/** int8 outputs as float32 through their scale and zero point; other outputs as they are. */
+export function dequantizeOutputs(graph: Graph, outputs: NdArray[]): NdArray[] {
+  return outputs.map((o, k) => {
+    const quant = graph.tensors[graph.outputs[k]].quant;
+    if (o.dtype !== 'int8' || !quant) return o;
+    return { dtype: 'float32' as const, shape: o.shape, data: dequantizeValues(o.data as Int8Array, affineOf(quant)) };
+  });
 }
 
 /** Per-sample outputs stacked along a new first axis, one array per graph output. */

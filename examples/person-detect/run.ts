@@ -20,7 +20,7 @@ const expected = readNpy(readFileSync(join(oracle, 'output.npy'))).data as Int8A
 
 const out = mkdtempSync(join(tmpdir(), 'edgec-demo-'));
 try {
-  const { report } = await buildForBoard(graph, readFileSync(modelFile), 'stm32f4', out);
+  const { report } = await buildForBoard(graph, 'stm32f4', out);
   console.log(`person_detect for stm32f4: flash ${report.flash.total} bytes (code ${report.flash.code}, weights ${report.flash.weights}), arena ${report.ram.arena} bytes`);
 } finally {
   rmSync(out, { recursive: true, force: true });

@@ -2,6 +2,7 @@
 // board's flash and RAM. A model that cannot fit fails before the compiler runs, with numbers.
 
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateC, type GeneratedModel } from '../codegen/generate.ts';
 import { kernelEmitter } from '../codegen/ops/index.ts';
@@ -10,6 +11,8 @@ import { codegenTarget } from '../codegen/target.ts';
 import { dataBytes, DTYPE_BYTES, numel } from '../ir/dtype.ts';
 import { modelError, usageError } from '../ir/errors.ts';
 import { loadModel } from '../import/index.ts';
+import { exportTflite } from '../tflite/export.ts';
+import { writeTflite } from '../tflite/writer.ts';
 import type { Graph, TensorData } from '../ir/types.ts';
 import { loadBoard, MIN_STACK_BYTES, type Board, type Firmware } from '../toolchain/index.ts';
 import { buildProject, writeFirmwareProject } from './firmware.ts';
@@ -65,12 +68,11 @@ function stackEstimate(firmware: Firmware, prefix: string): number {
 export const BUILD_MODEL_FILE = 'model.tflite';
 
 /**
- * @param modelFile the .tflite bytes the graph came from, kept in the folder.
+ * The folder keeps the graph it was built from as a .tflite file (int8 after quantization).
  * @param samples inputs built into the firmware, which runs them and reports outputs and cycles.
  */
 export async function buildForBoard(
   graph: Graph,
-  modelFile: Uint8Array,
   boardName: string,
   outDir: string,
   samples: TensorData[][] = [],
@@ -80,7 +82,7 @@ export async function buildForBoard(
   checkFits(graph, model, board);
   const runner = { name: 'main.c', text: embeddedRunner(graph, model.prefix, samples.map((s) => s.map(dataBytes))) };
   const project = writeFirmwareProject(outDir, model.prefix, boardName, model, runner);
-  writeFileSync(join(outDir, BUILD_MODEL_FILE), modelFile);
+  await writeModelFile(graph, join(outDir, BUILD_MODEL_FILE));
   const firmware = await buildProject(project);
   const { text, data, bss } = firmware.size;
   const stack = stackEstimate(firmware, model.prefix);
@@ -108,4 +110,9 @@ export async function loadModelOrBuild(path: string): Promise<{ graph: Graph; bo
   if (!existsSync(reportFile)) throw usageError(`${path} is a folder but not an edgec build (no report.json); give a model file or a folder made by edgec build`);
   const report = JSON.parse(readFileSync(reportFile, 'utf8')) as BuildReport;
   return { graph: await loadModel(join(path, BUILD_MODEL_FILE)), board: report.board };
+}
+
+/** Writes a graph as a standard .tflite file (the form `edgec quantize` gives and a build folder keeps). */
+export async function writeModelFile(graph: Graph, path: string): Promise<void> {
+  await writeFile(path, writeTflite(exportTflite(graph)));
 }

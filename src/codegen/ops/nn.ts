@@ -31,8 +31,12 @@ export const nnEmitter: OpEmitter = {
     }
   },
   scratchBytes(graph: Graph, op: Op, _target: CodegenTarget): number {
-    const plan = op.kind === 'conv2d' || op.kind === 'depthwise_conv2d' ? int8ConvPlan(graph, op) : undefined;
-    return plan ? convScratchBytes(plan.geometry) : 0;
+    if (op.kind !== 'conv2d' && op.kind !== 'depthwise_conv2d') return 0;
+    const plan = int8ConvPlan(graph, op);
+    if (plan) return convScratchBytes(plan.geometry);
+    // The int8 depthwise kernels keep one output pixel's accumulators (ec_depthwise_conv2d_s8_scratch_size).
+    const p = op.kind === 'depthwise_conv2d' ? lowerDepthwiseConv2D(graph, op) : undefined;
+    return p?.dtype === 'int8' ? p.outChannels * 4 : 0;
   },
 };
 
@@ -52,11 +56,12 @@ const isPointwise = (g: WindowGeometry) =>
   g.filterHeight === 1 && g.filterWidth === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0;
 
 /**
- * As ec_conv2d_s8_scratch_size and ec_conv2d_1x1_s8_scratch_size compute it: two int16 columns
- * of depth4 values (the two pixels computed together), and for the general kernel the int8
- * receptive field it gathers before widening.
+ * As ec_conv2d_s8_scratch_size and ec_conv2d_1x1_s8_scratch_size compute it: two int16 columns of
+ * depth4 values (the two pixels computed together), their int32 accumulators (channels rounded up
+ * to a pair), and for the general kernel the int8 receptive field it gathers before widening.
  */
-const convScratchBytes = (g: WindowGeometry) => 2 * depth4(g) * 2 + (isPointwise(g) ? 0 : depth4(g));
+const convScratchBytes = (g: WindowGeometry) =>
+  2 * depth4(g) * 2 + 2 * (g.outChannels + (g.outChannels % 2)) * 4 + (isPointwise(g) ? 0 : depth4(g));
 
 /**
  * The int8 conv, or the int8 depthwise conv of a single input channel (every output channel then
@@ -109,7 +114,7 @@ function convS8(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp, plan: ConvPl
     window: windowFields(g),
     weights,
     input_zero_point: cInt(-plan.requant.inputOffset),
-    output: outputFields(ctx, op, plan.requant, g.outChannels),
+    output: outputFields(ctx, op, plan.requant, absRowSums(plan.rows, g.outChannels)),
   });
   return call(ctx, op, kernel, params, true);
 }
@@ -151,32 +156,33 @@ function depthwiseConv2d(ctx: EmitContext, op: DepthwiseConv2DOp): OpCode {
     'weights',
     'int16_t',
     grouped ? groupsOfFour(weightsOf(ctx.graph, op), p.outChannels) : Int16Array.from(weightsOf(ctx.graph, op)),
-    `${describe(ctx, op)}: filter widened to int16${grouped ? ', each whole group of four channels in the order 0, 2, 1, 3' : ''}`,
+    `${describe(ctx, op)}: filter widened to int16${grouped ? ', by groups of four channels (each in the order 0, 2, 1, 3), then the rest' : ''}`,
   );
   const params = cStruct('ec_depthwise_conv2d_s8_params', `${ctx.opName}_params`, {
     window: windowFields(p),
     depth_multiplier: cInt(p.depthMultiplier),
     weights,
     input_zero_point: cInt(-p.inputOffset),
-    output: outputFields(ctx, op, p, p.outChannels),
+    output: outputFields(ctx, op, p, absColumnSums(weightsOf(ctx.graph, op), p.outChannels)),
   });
-  return call(ctx, op, grouped ? 'ec_depthwise_conv2d_s8' : 'ec_depthwise_conv2d_mult_s8', params, false);
+  return call(ctx, op, grouped ? 'ec_depthwise_conv2d_s8' : 'ec_depthwise_conv2d_mult_s8', params, true);
 }
 
 /**
- * [taps][channels] as int16 with every whole group of four channels stored 0, 2, 1, 3: the lanes
- * SXTB16 makes of four input bytes are (c0, c2) and (c1, c3), so each weight word lines up with one.
+ * The layout ec_depthwise_conv2d_s8 reads, filter [taps][channels] widened to int16: for each whole
+ * group of four channels all its taps, four values each in the order 0, 2, 1, 3 (SXTB16 splits four
+ * input bytes into the lanes (c0, c2) and (c1, c3), so each weight word lines up with one); then
+ * [taps][channels % 4] for the remaining channels.
  */
 function groupsOfFour(filter: ArrayLike<number>, channels: number): Int16Array {
-  const out = Int16Array.from(filter);
+  const taps = filter.length / channels;
   const whole = channels - (channels % 4);
-  for (let tap = 0; tap < filter.length / channels; tap++) {
-    for (let c = 0; c < whole; c += 4) {
-      const at = tap * channels + c;
-      out[at + 1] = filter[at + 2];
-      out[at + 2] = filter[at + 1];
-    }
+  const out = new Int16Array(filter.length);
+  let i = 0;
+  for (let c = 0; c < whole; c += 4) {
+    for (let k = 0; k < taps; k++) for (const lane of [0, 2, 1, 3]) out[i++] = filter[k * channels + c + lane];
   }
+  for (let k = 0; k < taps; k++) for (let c = whole; c < channels; c++) out[i++] = filter[k * channels + c];
   return out;
 }
 
@@ -195,7 +201,7 @@ function fullyConnected(ctx: EmitContext, op: FullyConnectedOp): OpCode {
   const params = cStruct('ec_fully_connected_s8_params', `${ctx.opName}_params`, {
     ...shape,
     input_zero_point: cInt(-p.inputOffset),
-    output: outputFields(ctx, op, p, p.units),
+    output: outputFields(ctx, op, p, absRowSums(weightsOf(ctx.graph, op), p.units)),
   });
   return call(ctx, op, 'ec_fully_connected_s8', params, false);
 }
@@ -237,20 +243,46 @@ function windowFields(g: WindowGeometry): CFields {
   };
 }
 
-/** Per-channel bias, multiplier and shift (a per-tensor multiplier is repeated over the channels). */
-function outputFields(ctx: EmitContext, op: Op, r: Int8Requant, channels: number): CFields {
+/** Sum of |w| over each of `rows` rows of a row-major matrix. */
+function absRowSums(values: ArrayLike<number>, rows: number): number[] {
+  const depth = values.length / rows;
+  const sums = new Array<number>(rows).fill(0);
+  for (let i = 0; i < values.length; i++) sums[Math.floor(i / depth)] += Math.abs(values[i]);
+  return sums;
+}
+
+/** Sum of |w| over each column of a row-major matrix with `columns` columns. */
+function absColumnSums(values: ArrayLike<number>, columns: number): number[] {
+  const sums = new Array<number>(columns).fill(0);
+  for (let i = 0; i < values.length; i++) sums[i % columns] += Math.abs(values[i]);
+  return sums;
+}
+
+/**
+ * Per-channel bias, multiplier and shift (a per-tensor multiplier is repeated over the channels),
+ * and whether requantization may skip its range checks: every shift negative and every
+ * accumulator, bias plus at most 255 (input minus zero point) times the channel's sum of |w|,
+ * inside [-2^30, 2^30).
+ */
+function outputFields(ctx: EmitContext, op: Op, r: Int8Requant, absWeightSums: number[]): CFields {
+  const channels = absWeightSums.length;
   const perChannel = (values: Int32Array) => (values.length === channels ? values : new Int32Array(channels).fill(values[0]));
+  const multipliers = perChannel(r.outputMultiplier);
+  const shifts = perChannel(r.outputShift);
   const biasTensor = op.inputs[2];
+  const bias = biasTensor === undefined ? new Int32Array(channels) : (ctx.graph.tensors[biasTensor].data as Int32Array);
+  const fast = absWeightSums.every((sum, c) => shifts[c] < 0 && Math.abs(bias[c]) + 255 * sum < 2 ** 30);
   return {
     bias:
       biasTensor === undefined
-        ? ctx.constant('bias', 'int32_t', new Int32Array(channels), `${describe(ctx, op)}: the model has no bias`)
+        ? ctx.constant('bias', 'int32_t', bias, `${describe(ctx, op)}: the model has no bias`)
         : ctx.pointer(biasTensor),
-    multiplier: ctx.constant('multiplier', 'int32_t', perChannel(r.outputMultiplier), `${describe(ctx, op)}: requantization multipliers, Q0.31`),
-    shift: ctx.constant('shift', 'int32_t', perChannel(r.outputShift), `${describe(ctx, op)}: requantization shifts, > 0 left`),
+    multiplier: ctx.constant('multiplier', 'int32_t', multipliers, `${describe(ctx, op)}: requantization multipliers, Q0.31`),
+    shift: ctx.constant('shift', 'int32_t', shifts, `${describe(ctx, op)}: requantization shifts, > 0 left`),
     output_zero_point: cInt(r.outputOffset),
     act_min: cInt(r.actMin),
     act_max: cInt(r.actMax),
+    fast: fast ? '1' : '0',
   };
 }
 

@@ -1,0 +1,62 @@
+// The calibration options `edgec quantize` and `edgec build` share.
+
+import { usageError } from '../src/ir/errors.ts';
+import type { QuantizeRequest } from '../src/pipeline.ts';
+import type { ObserverKind } from '../src/quant/observers.ts';
+import type { FlagSpec, ParsedArgs } from './args.ts';
+
+export const CALIB_FLAGS: Record<string, FlagSpec> = {
+  calib: { value: true, help: 'calibration data: .npy, .npz or a folder of PNG images (quantizes a float model to int8)' },
+  samples: { value: true, help: 'use at most this many calibration samples' },
+  observer: { value: true, help: 'range observer: minmax (default), percentile or mse' },
+  percentile: { value: true, help: 'with --observer percentile: the percentile kept (default 99.99)' },
+  scale: { value: true, help: 'preprocessing: multiply raw values by this (e.g. 0.00392157 for 8-bit images)' },
+  mean: { value: true, help: 'preprocessing: then subtract this (one value, or comma-separated per channel)' },
+  std: { value: true, help: 'preprocessing: then divide by this (one value, or comma-separated per channel)' },
+  'channel-order': { value: true, help: 'PNG colour images: rgb (default) or bgr' },
+  io: { value: true, help: 'int8 (default) or float model inputs and outputs' },
+};
+
+const OBSERVERS: ObserverKind[] = ['minmax', 'percentile', 'mse'];
+
+function number(verb: string, flag: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n)) throw usageError(`edgec ${verb}: --${flag} takes a number, got '${text}'`);
+  return n;
+}
+
+function numbers(verb: string, flag: string, text: string): number | number[] {
+  const list = text.split(',').map((part) => number(verb, flag, part));
+  return list.length === 1 ? list[0] : list;
+}
+
+/** The quantization request the flags describe, or undefined without --calib. */
+export function quantizeRequest(verb: string, args: ParsedArgs): QuantizeRequest | undefined {
+  const value = (flag: string) => args.values.get(flag)?.[0];
+  const calib = value('calib');
+  if (calib === undefined) {
+    const stray = Object.keys(CALIB_FLAGS).filter((f) => args.values.has(f));
+    if (stray.length > 0) throw usageError(`edgec ${verb}: ${stray.map((f) => `--${f}`).join(', ')} need --calib <data>`);
+    return undefined;
+  }
+  const observer = value('observer') ?? 'minmax';
+  if (!OBSERVERS.includes(observer as ObserverKind)) throw usageError(`edgec ${verb}: --observer must be one of ${OBSERVERS.join(', ')}`);
+  const io = value('io') ?? 'int8';
+  if (io !== 'int8' && io !== 'float') throw usageError(`edgec ${verb}: --io must be int8 or float`);
+  const order = value('channel-order') ?? 'rgb';
+  if (order !== 'rgb' && order !== 'bgr') throw usageError(`edgec ${verb}: --channel-order must be rgb or bgr`);
+  const samples = value('samples');
+  if (samples !== undefined && !(Number.isInteger(Number(samples)) && Number(samples) > 0)) {
+    throw usageError(`edgec ${verb}: --samples takes a positive whole number, got '${samples}'`);
+  }
+  return {
+    calib,
+    observer: { kind: observer as ObserverKind, ...(value('percentile') ? { percentile: number(verb, 'percentile', value('percentile')!) } : {}) },
+    io,
+    channelOrder: order,
+    ...(samples ? { maxSamples: Number(samples) } : {}),
+    ...(value('scale') ? { scale: number(verb, 'scale', value('scale')!) } : {}),
+    ...(value('mean') ? { mean: numbers(verb, 'mean', value('mean')!) } : {}),
+    ...(value('std') ? { std: numbers(verb, 'std', value('std')!) } : {}),
+  };
+}
