@@ -57,7 +57,7 @@ for (const name of Object.keys(TFLM_ARENA)) {
 test('edgec build writes a folder that plain make rebuilds into the same firmware', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'edgec-make-'));
   const model = join(oracles, 'hello_world_int8', 'model.tflite');
-  const { report, firmware } = await buildForBoard(await loadModel(model), readFileSync(model), 'stm32f4', dir);
+  const { report, firmware } = await buildForBoard(await loadModel(model), 'stm32f4', dir);
   t.true(report.flash.total < report.flash.capacity && report.ram.arena > 0 && report.ram.stack > 0);
   t.deepEqual(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')).flash, report.flash);
   const built = readFileSync(firmware.bin);
@@ -71,7 +71,7 @@ test('a model that does not fit the board fails before compiling, naming the lay
   const x = g.input([1, 160, 160, 3], 'int8', quant(0.1, 0));
   g.op('relu6', {}, [x], [1, 160, 160, 3], 'int8', quant(0.1, 0));
   const big = g.graph('big');
-  const error = await t.throwsAsync(buildForBoard(big, new Uint8Array(0), 'stm32f4', mkdtempSync(join(tmpdir(), 'edgec-big-'))), { instanceOf: EdgecError });
+  const error = await t.throwsAsync(buildForBoard(big, 'stm32f4', mkdtempSync(join(tmpdir(), 'edgec-big-'))), { instanceOf: EdgecError });
   t.is(error!.kind, 'model');
   t.regex(error!.message, /does not fit stm32f4: the activation arena needs 153600 bytes/);
   t.regex(error!.details.join('\n'), /op 0 \(relu6\)/);
