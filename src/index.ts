@@ -5,11 +5,18 @@ export { EdgecError } from './ir/errors.ts';
 export { verifyGraph } from './ir/verify.ts';
 export { dumpGraph } from './ir/dump.ts';
 export { opMacs, opParamBytes } from './ir/cost.ts';
+export { dataBytes } from './ir/dtype.ts';
 
 export { readTflite } from './tflite/reader.ts';
 export { writeTflite } from './tflite/writer.ts';
 export { importTflite } from './import/tflite.ts';
 export { loadModel } from './import/index.ts';
+export { importTfjs } from './import/tfjs.ts';
+export { exportTflite } from './tflite/export.ts';
+export { runPasses } from './passes/index.ts';
+export { runFloat } from './float/run.ts';
+export { prepareModel, quantizeModel, type QuantizeRequest, type QuantizeResult } from './pipeline.ts';
+export { affineOf, dequantizeValues, quantizeValues } from './quant/params.ts';
 
 export { readNpy, writeNpy, sampleOf, type NdArray } from './npy/npy.ts';
 export { readSampleFiles, splitSamples, stackOutputs } from './samples.ts';

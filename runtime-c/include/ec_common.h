@@ -12,12 +12,12 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define EC_INLINE static inline __attribute__((always_inline))
-#define EC_RESTRICT __restrict__
 #define EC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define EC_NOINLINE __attribute__((noinline))
 #else
 #define EC_INLINE static inline
-#define EC_RESTRICT restrict
 #define EC_LIKELY(x) (x)
+#define EC_NOINLINE
 #endif
 
 /* The DSP variants need SMLAD/SXTB16 (Cortex-M4, M7, M33 with the DSP extension). */
@@ -28,11 +28,9 @@
 #define EC_USE_DSP 0
 #endif
 
-EC_INLINE int32_t ec_min_s32(int32_t a, int32_t b) { return a < b ? a : b; }
 EC_INLINE int32_t ec_max_s32(int32_t a, int32_t b) { return a > b ? a : b; }
 EC_INLINE int32_t ec_clamp_s32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 EC_INLINE int8_t ec_sat_s8(int32_t v) { return (int8_t)ec_clamp_s32(v, -128, 127); }
-EC_INLINE int16_t ec_sat_s16(int32_t v) { return (int16_t)ec_clamp_s32(v, -32768, 32767); }
 
 /* (a * b + 2^30) / 2^31 with the rounding of ARM's VQRDMULH; INT32_MIN * INT32_MIN saturates.
  * TFLite nudges negative products by 1 - 2^30 and truncates toward zero; that equals adding 2^30
@@ -64,18 +62,20 @@ EC_INLINE int32_t ec_smmulr(int32_t a, int32_t b)
 #endif
 }
 
+/* ec_requantize when shift < 0 and -2^30 <= acc < 2^30 (the common case), in fewer steps with the
+ * same result: ec_srdhm(acc, m) is then ec_smmulr(2 * acc, m), one instruction, and rounding x / 2^r
+ * half away from zero is ((((x - (x < 0)) >> (r - 1)) + 1) >> 1), which cannot overflow here. */
+EC_INLINE int32_t ec_requantize_fast(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    const int32_t x = ec_smmulr(acc * 2, multiplier);
+    return (((x + (x >> 31)) >> (-shift - 1)) + 1) >> 1;
+}
+
 /* acc * multiplier * 2^(shift - 31): TFLite's MultiplyByQuantizedMultiplier. shift in [-31, 31];
- * a left shift wraps in 32 bits as TFLite's does (done unsigned so it is defined behaviour).
- *
- * The common case, a right shift and |acc| <= 2^30, takes a shortcut with the same result:
- * ec_srdhm(acc, m) is then ec_smmulr(2 * acc, m) (one instruction), and rounding x / 2^r half
- * away from zero is ((((x - (x < 0)) >> (r - 1)) + 1) >> 1), which cannot overflow here. */
+ * a left shift wraps in 32 bits as TFLite's does (done unsigned so it is defined behaviour). */
 EC_INLINE int32_t ec_requantize(int32_t acc, int32_t multiplier, int32_t shift)
 {
-    if (EC_LIKELY(shift < 0 && (uint32_t)acc + 0x40000000u < 0x80000000u)) {
-        const int32_t x = ec_smmulr(acc * 2, multiplier);
-        return (((x + (x >> 31)) >> (-shift - 1)) + 1) >> 1;
-    }
+    if (EC_LIKELY(shift < 0 && (uint32_t)acc + 0x40000000u < 0x80000000u)) return ec_requantize_fast(acc, multiplier, shift);
     const int32_t left = shift > 0 ? shift : 0;
     const int32_t right = shift > 0 ? 0 : -shift;
     return ec_rdbpot(ec_srdhm((int32_t)((uint32_t)acc << left), multiplier), right);

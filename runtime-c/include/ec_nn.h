@@ -35,13 +35,17 @@ typedef struct {
     int32_t ky0, ky1, kx0, kx1;
 } ec_taps;
 
-/* Taps k in [*first, *end) with origin + k * dilation in [0, size). */
+/* Taps k in [*first, *end) with origin + k * dilation in [0, size). Away from the borders (the
+ * common case) without a division. */
 EC_INLINE void ec_tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size, int32_t *first, int32_t *end)
 {
     const int32_t room = size - origin;
-    const int32_t last = room <= 0 ? 0 : (room + dilation - 1) / dilation;
     *first = origin >= 0 ? 0 : (dilation - 1 - origin) / dilation;
-    *end = last < taps ? last : taps;
+    if (room > (taps - 1) * dilation) {
+        *end = taps;
+    } else {
+        *end = room <= 0 ? 0 : (room + dilation - 1) / dilation;
+    }
 }
 
 EC_INLINE ec_taps ec_taps_at(const ec_window *w, int32_t y, int32_t x)
@@ -61,12 +65,30 @@ typedef struct {
     const int32_t *shift;      /* > 0 shifts left */
     int32_t output_zero_point;
     int32_t act_min, act_max;  /* the fused activation, in output steps */
+    /* 1 when the generator has proved from the weights that every shift is negative and every
+     * accumulator lies in [-2^30, 2^30) (|bias| + 255 * sum of |weights| < 2^30 per channel), so
+     * requantization can skip its checks: ec_requantize_fast. */
+    int32_t fast;
 } ec_output_s8;
 
-/* acc of output channel c, requantized, offset and clamped. */
-EC_INLINE int8_t ec_output(const ec_output_s8 *o, int32_t acc, int32_t c)
+/* The accumulator of output channel c, requantized, offset and clamped. Kernels pass o->fast as
+ * the constant `fast` from loops they compile once for each value. */
+EC_INLINE int32_t ec_output(const ec_output_s8 *o, int32_t acc, int32_t c, int32_t fast)
 {
-    return ec_requantize_s8(acc, o->multiplier[c], o->shift[c], o->output_zero_point, o->act_min, o->act_max);
+    const int32_t y = fast ? ec_requantize_fast(acc, o->multiplier[c], o->shift[c]) : ec_requantize(acc, o->multiplier[c], o->shift[c]);
+    return ec_clamp_s32(y + o->output_zero_point, o->act_min, o->act_max);
+}
+
+/* Output channels 0 .. n - 1 from their accumulators. */
+EC_INLINE void ec_output_row(const ec_output_s8 *o, const int32_t *acc, int32_t n, int8_t *out)
+{
+    /* A copy the stores cannot alias, so its fields stay in registers. */
+    const ec_output_s8 k = *o;
+    if (k.fast) {
+        for (int32_t i = 0; i < n; i++) out[i] = (int8_t)ec_output(&k, acc[i], i, 1);
+    } else {
+        for (int32_t i = 0; i < n; i++) out[i] = (int8_t)ec_output(&k, acc[i], i, 0);
+    }
 }
 
 /* ---- int8 ---- */
@@ -92,18 +114,21 @@ void ec_conv2d_1x1_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t 
 typedef struct {
     ec_window window;
     int32_t depth_multiplier; /* output channel c * depth_multiplier + m reads input channel c */
-    /* [filter_height * filter_width][out_channels] widened to int16. For ec_depthwise_conv2d_s8 each
-     * whole group of four channels is stored in the order 0, 2, 1, 3 (how the DSP unpacks four
-     * bytes) and the last out_channels % 4 in order; for ec_depthwise_conv2d_mult_s8 all in order. */
+    /* The filter widened to int16. For ec_depthwise_conv2d_mult_s8 as TFLite stores it,
+     * [filter_height * filter_width][out_channels]. For ec_depthwise_conv2d_s8, first every whole
+     * group of four channels with all its taps, four values per tap in the order 0, 2, 1, 3 (how
+     * the DSP unpacks four bytes), then [taps][out_channels % 4] for the channels left. Word-aligned. */
     const int16_t *weights;
     int32_t input_zero_point;
     ec_output_s8 output;
 } ec_depthwise_conv2d_s8_params;
 
+/* Both kernels keep the accumulators of one output pixel in scratch. */
+size_t ec_depthwise_conv2d_s8_scratch_size(const ec_depthwise_conv2d_s8_params *p);
 /* Depth multiplier 1, four channels at a time. */
-void ec_depthwise_conv2d_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t *input, int8_t *output);
+void ec_depthwise_conv2d_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 /* Any depth multiplier, one channel at a time. */
-void ec_depthwise_conv2d_mult_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t *input, int8_t *output);
+void ec_depthwise_conv2d_mult_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
 typedef struct {
     int32_t rows, depth, units;

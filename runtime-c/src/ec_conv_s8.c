@@ -8,19 +8,29 @@
  * and each column word two channels. */
 #include "ec_nn.h"
 
+/* Keeps the compiler from loading the operands of later steps ahead of time, which runs a
+ * Cortex-M out of registers and costs more in spills than it saves. */
+#define EC_ONE_STEP_AT_A_TIME() __asm__ volatile("" ::: "memory")
+
 /* Values per filter, rounded up to whole words (the weight rows are padded with zeros). */
 static int32_t depth4(const ec_window *w)
 {
     return (w->filter_height * w->filter_width * w->in_channels + 3) & ~3;
 }
 
-/* The two interleaved int16 columns. */
-size_t ec_conv2d_1x1_s8_scratch_size(const ec_conv2d_s8_params *p)
+/* Channels rounded up to a whole pair (the weights hold a zero row after an odd last channel). */
+static int32_t channel_pairs(const ec_window *w)
 {
-    return 2u * (size_t)depth4(&p->window) * sizeof(int16_t);
+    return (w->out_channels + 1) & ~1;
 }
 
-/* The columns, then one pixel's receptive field as int8 before it is widened. */
+/* The two interleaved int16 columns, then the accumulators of both pixels. */
+size_t ec_conv2d_1x1_s8_scratch_size(const ec_conv2d_s8_params *p)
+{
+    return 2u * (size_t)depth4(&p->window) * sizeof(int16_t) + 2u * (size_t)channel_pairs(&p->window) * sizeof(int32_t);
+}
+
+/* Then one pixel's receptive field as int8, before it is widened. */
 size_t ec_conv2d_s8_scratch_size(const ec_conv2d_s8_params *p)
 {
     return ec_conv2d_1x1_s8_scratch_size(p) + (size_t)depth4(&p->window);
@@ -48,42 +58,71 @@ static void widen(const int8_t *src, int32_t n, int32_t zero_point, int32_t *col
     }
 }
 
-static void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
+/* Byte copies and fills a word at a time and then the last two and one bytes (the compiler would
+ * turn plain byte loops into calls of the C library's byte-at-a-time memcpy and memset). */
+EC_INLINE void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
 {
-    int32_t i = 0;
-    for (; i + 4 <= n; i += 4) ec_store4(dst + i, ec_load4(src + i));
-    for (; i < n; i++) dst[i] = src[i];
+    for (; n >= 4; n -= 4, dst += 4, src += 4) ec_store4(dst, ec_load4(src));
+    if (n & 2) {
+        dst[0] = src[0];
+        dst[1] = src[1];
+        dst += 2;
+        src += 2;
+    }
+    if (n & 1) dst[0] = src[0];
 }
 
-static void fill_bytes(int8_t *dst, int8_t value, int32_t n)
+static void fill_bytes(int8_t *dst, int32_t four_bytes, int32_t n)
 {
-    for (int32_t i = 0; i < n; i++) dst[i] = value;
+    for (; n >= 4; n -= 4, dst += 4) ec_store4(dst, four_bytes);
+    if (n & 2) {
+        dst[0] = (int8_t)four_bytes;
+        dst[1] = (int8_t)four_bytes;
+        dst += 2;
+    }
+    if (n & 1) dst[0] = (int8_t)four_bytes;
+}
+
+/* `rows` runs of n bytes, `step` bytes apart in src, one after the other into dst. */
+static EC_NOINLINE void copy_rows(int8_t *dst, const int8_t *src, int32_t rows, int32_t n, int32_t step)
+{
+    for (; rows > 0; rows--, dst += n, src += step) copy_bytes(dst, src, n);
+}
+
+/* A receptive field that reaches into the padding: all of it the zero point, then the taps that
+ * read the input copied over it. */
+static EC_NOINLINE void gather_padded(const ec_conv2d_s8_params *p, const int8_t *image, const ec_taps *t, int8_t *staged)
+{
+    const ec_window *w = &p->window;
+    const int32_t channels = w->in_channels;
+    const int32_t row_bytes = w->filter_width * channels;
+    fill_bytes(staged, (int32_t)((uint32_t)(uint8_t)p->input_zero_point * 0x01010101u), w->filter_height * row_bytes);
+    if (t->kx0 >= t->kx1) return;
+    for (int32_t ky = t->ky0; ky < t->ky1; ky++) {
+        const int32_t row = (t->iy0 + ky * w->dilation_height) * w->in_width;
+        int8_t *d = staged + ky * row_bytes;
+        if (w->dilation_width == 1) {
+            copy_bytes(d + t->kx0 * channels, image + (row + t->ix0 + t->kx0) * channels, (t->kx1 - t->kx0) * channels);
+        } else {
+            for (int32_t kx = t->kx0; kx < t->kx1; kx++) {
+                copy_bytes(d + kx * channels, image + (row + t->ix0 + kx * w->dilation_width) * channels, channels);
+            }
+        }
+    }
 }
 
 /* The receptive field of output pixel (y, x) of one image, in filter order, into `staged`. */
 static void gather(const ec_conv2d_s8_params *p, const int8_t *image, int32_t y, int32_t x, int8_t *staged)
 {
     const ec_window *w = &p->window;
-    const int32_t channels = w->in_channels;
-    const int32_t row_bytes = w->filter_width * channels;
-    const int8_t zero_point = (int8_t)p->input_zero_point;
     const ec_taps t = ec_taps_at(w, y, x);
-    int8_t *d = staged;
-    for (int32_t ky = 0; ky < w->filter_height; ky++, d += row_bytes) {
-        if (ky < t.ky0 || ky >= t.ky1 || t.kx0 >= t.kx1) {
-            fill_bytes(d, zero_point, row_bytes);
-            continue;
-        }
-        const int32_t row = (t.iy0 + ky * w->dilation_height) * w->in_width;
-        fill_bytes(d, zero_point, t.kx0 * channels);
-        if (w->dilation_width == 1) {
-            copy_bytes(d + t.kx0 * channels, image + (row + t.ix0 + t.kx0) * channels, (t.kx1 - t.kx0) * channels);
-        } else {
-            for (int32_t kx = t.kx0; kx < t.kx1; kx++) {
-                copy_bytes(d + kx * channels, image + (row + t.ix0 + kx * w->dilation_width) * channels, channels);
-            }
-        }
-        fill_bytes(d + t.kx1 * channels, zero_point, (w->filter_width - t.kx1) * channels);
+    if (w->dilation_width == 1 && t.ky0 == 0 && t.ky1 == w->filter_height && t.kx0 == 0 && t.kx1 == w->filter_width) {
+        /* Away from the padding each row of taps is one run of bytes. */
+        const int32_t channels = w->in_channels;
+        copy_rows(staged, image + (t.iy0 * w->in_width + t.ix0) * channels, w->filter_height, w->filter_width * channels,
+                  w->dilation_height * w->in_width * channels);
+    } else {
+        gather_padded(p, image, &t, staged);
     }
 }
 
@@ -107,24 +146,27 @@ EC_INLINE void accumulate(tile *a, const ec_word *w, const int32_t *x)
     a->c1p1 = ec_smlad(even, x1_even, a->c1p1);
     a->c1p0 = ec_smlad(odd, x0_odd, a->c1p0);
     a->c1p1 = ec_smlad(odd, x1_odd, a->c1p1);
+    EC_ONE_STEP_AT_A_TIME();
 }
 
-/* All output channels of the two pixels whose columns are interleaved in `cols` (out1 may equal
- * out0 when both columns hold the same pixel). */
-static void multiply(const ec_conv2d_s8_params *p, const int32_t *cols, int8_t *out0, int8_t *out1)
+/* All output channels of the two pixels whose columns are interleaved at the start of `scratch`
+ * (out1 may equal out0 when both columns hold the same pixel). Out of line so that its loop has the
+ * registers to itself. */
+static EC_NOINLINE void multiply(const ec_conv2d_s8_params *p, int32_t *scratch, int8_t *out0, int8_t *out1)
 {
     const int32_t groups = depth4(&p->window) >> 2;
-    const int32_t channels = p->window.out_channels;
-    /* A copy the output stores cannot alias, so its fields stay in registers. */
-    const ec_output_s8 o = p->output;
-    /* Rows in pairs, word by word: channel c's word, then channel c + 1's (zeros past an odd end). */
+    const int32_t pairs = channel_pairs(&p->window);
+    const int32_t *const cols = scratch;
+    int32_t *const acc0 = scratch + 4 * groups;
+    int32_t *const acc1 = acc0 + pairs;
+    const int32_t *bias = p->output.bias;
+    /* Rows in pairs, word by word: channel c's word, then channel c + 1's. */
     const ec_word *w = (const ec_word *)p->weights;
-    for (int32_t c = 0; c < channels; c += 2) {
-        const int32_t more = c + 1 < channels;
+    for (int32_t c = 0; c < pairs; c += 2) {
         const int32_t *x = cols;
         tile a;
-        a.c0p0 = a.c0p1 = o.bias[c];
-        a.c1p0 = a.c1p1 = more ? o.bias[c + 1] : 0;
+        a.c0p0 = a.c0p1 = bias[c];
+        a.c1p0 = a.c1p1 = c + 1 < p->window.out_channels ? bias[c + 1] : 0;
         for (int32_t k = groups >> 1; k > 0; k--, w += 4, x += 8) {
             accumulate(&a, w, x);
             accumulate(&a, w + 2, x + 4);
@@ -133,15 +175,13 @@ static void multiply(const ec_conv2d_s8_params *p, const int32_t *cols, int8_t *
             accumulate(&a, w, x);
             w += 2;
         }
-        const int8_t c0p0 = ec_output(&o, a.c0p0, c), c0p1 = ec_output(&o, a.c0p1, c);
-        out0[c] = c0p0;
-        out1[c] = c0p1;
-        if (more) {
-            const int8_t c1p0 = ec_output(&o, a.c1p0, c + 1), c1p1 = ec_output(&o, a.c1p1, c + 1);
-            out0[c + 1] = c1p0;
-            out1[c + 1] = c1p1;
-        }
+        acc0[c] = a.c0p0;
+        acc0[c + 1] = a.c1p0;
+        acc1[c] = a.c0p1;
+        acc1[c + 1] = a.c1p1;
     }
+    ec_output_row(&p->output, acc0, p->window.out_channels, out0);
+    ec_output_row(&p->output, acc1, p->window.out_channels, out1);
 }
 
 void ec_conv2d_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)

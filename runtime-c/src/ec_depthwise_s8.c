@@ -1,14 +1,24 @@
 /* int8 depthwise convolution. Each output channel sums its own input channel over the filter taps
- * that fall inside the input; taps in the padding are skipped, as in TFLite. */
+ * that fall inside the input; taps in the padding are skipped, as in TFLite. The accumulators of
+ * one output pixel go to scratch and are requantized together. */
 #include "ec_nn.h"
 
-/* Accumulators of four channels in the order SXTB16 splits a word: lanes (c0, c2) and (c1, c3). */
+/* Keeps the compiler from loading every operand of a row ahead of time, which runs a Cortex-M out
+ * of registers and costs more in spills than it saves. */
+#define EC_ONE_TAP_AT_A_TIME() __asm__ volatile("" ::: "memory")
+
+size_t ec_depthwise_conv2d_s8_scratch_size(const ec_depthwise_conv2d_s8_params *p)
+{
+    return (size_t)p->window.out_channels * sizeof(int32_t);
+}
+
+/* Accumulators of four channels. */
 typedef struct {
     int32_t c0, c1, c2, c3;
 } quad;
 
-/* One tap of four channels: x holds their input bytes, w[0] and w[1] their weights (c0, c2) and
- * (c1, c3) as int16 pairs; the zero point is subtracted from x as it is unpacked. */
+/* One tap of four channels: x holds their four input bytes, w[0] and w[1] their weights (c0, c2)
+ * and (c1, c3) as int16 pairs (the lanes SXTAB16 makes of x, with the zero point subtracted). */
 EC_INLINE void tap4(quad *a, int32_t x, const ec_word *w, int32_t offset)
 {
     const int32_t even = ec_sxtab16(offset, x), odd = ec_sxtab16_odd(offset, x);
@@ -16,6 +26,46 @@ EC_INLINE void tap4(quad *a, int32_t x, const ec_word *w, int32_t offset)
     a->c2 = ec_smlatt(even, w[0], a->c2);
     a->c1 = ec_smlabb(odd, w[1], a->c1);
     a->c3 = ec_smlatt(odd, w[1], a->c3);
+    EC_ONE_TAP_AT_A_TIME();
+}
+
+/* The taps of one output pixel in every whole group of four channels. */
+typedef struct {
+    int32_t groups;
+    int32_t rows, cols;           /* taps inside the input */
+    int32_t col_step, row_step;   /* input bytes between taps */
+    int32_t group_words;          /* weight words per group of channels (all its taps) */
+    int32_t weight_row;           /* weight words between rows of taps */
+    int32_t offset;               /* minus the zero point, in both int16 lanes */
+} span;
+
+/* Accumulators of the whole groups of channels into acc, from their bias and the taps that start
+ * at input `in` and weights `wt` (those of the first group). Out of line so that its loops have
+ * the registers to themselves. */
+static EC_NOINLINE void whole_groups(const span *s, const int32_t *bias, const int8_t *in, const ec_word *wt, int32_t *acc)
+{
+    const int32_t col_step = s->col_step, offset = s->offset;
+    for (int32_t g = s->groups; g > 0; g--, bias += 4, acc += 4, in += 4, wt += s->group_words) {
+        quad a = {bias[0], bias[1], bias[2], bias[3]};
+        const int8_t *row = in;
+        const ec_word *w = wt;
+        if (s->cols == 3) {
+            /* The 3x3 filters of MobileNets away from the left and right padding. */
+            for (int32_t r = s->rows; r > 0; r--, row += s->row_step, w += s->weight_row) {
+                tap4(&a, ec_load4(row), w, offset);
+                tap4(&a, ec_load4(row + col_step), w + 2, offset);
+                tap4(&a, ec_load4(row + 2 * col_step), w + 4, offset);
+            }
+        } else {
+            for (int32_t r = s->rows; r > 0; r--, row += s->row_step, w += s->weight_row) {
+                for (int32_t k = 0; k < s->cols; k++) tap4(&a, ec_load4(row + k * col_step), w + 2 * k, offset);
+            }
+        }
+        acc[0] = a.c0;
+        acc[1] = a.c1;
+        acc[2] = a.c2;
+        acc[3] = a.c3;
+    }
 }
 
 /* Output channel oc, which reads input channel ic, one tap at a time; weights[tap * stride + oc]. */
@@ -32,69 +82,59 @@ static int32_t one_channel(const ec_window *w, int32_t zero_point, const int16_t
     return acc;
 }
 
-void ec_depthwise_conv2d_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t *input, int8_t *output)
+void ec_depthwise_conv2d_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
     const ec_window *w = &p->window;
-    const ec_output_s8 o = p->output;
     const int32_t channels = w->in_channels;
     const int32_t whole = channels & ~3;
     const int32_t taps = w->filter_height * w->filter_width;
-    const int32_t offset = (int32_t)(((uint32_t)-p->input_zero_point & 0xffffu) * 0x10001u);
-    const int32_t col_step = w->dilation_width * channels;
-    const int32_t row_step = w->dilation_height * w->in_width * channels;
+    const int32_t *bias = p->output.bias;
+    int32_t *acc = (int32_t *)scratch;
     /* Four channels' weights per tap, two words, each group's taps together; then the rest. */
     const ec_word *const grouped = (const ec_word *)p->weights;
     const int16_t *const rest = p->weights + taps * whole;
+    span s;
+    s.groups = whole / 4;
+    s.col_step = w->dilation_width * channels;
+    s.row_step = w->dilation_height * w->in_width * channels;
+    s.group_words = 2 * taps;
+    s.weight_row = 2 * w->filter_width;
+    s.offset = (int32_t)(((uint32_t)-p->input_zero_point & 0xffffu) * 0x10001u);
     for (int32_t b = 0; b < w->batches; b++) {
         const int8_t *image = input + b * w->in_height * w->in_width * channels;
         for (int32_t y = 0; y < w->out_height; y++) {
             for (int32_t x = 0; x < w->out_width; x++, output += channels) {
                 const ec_taps t = ec_taps_at(w, y, x);
-                const int32_t rows = t.ky1 - t.ky0, cols = t.kx1 - t.kx0;
-                if (rows <= 0 || cols <= 0) {
-                    for (int32_t c = 0; c < channels; c++) output[c] = ec_output(&o, o.bias[c], c);
-                    continue;
-                }
-                const int8_t *first = image + ((t.iy0 + t.ky0 * w->dilation_height) * w->in_width + t.ix0 + t.kx0 * w->dilation_width) * channels;
-                const int32_t first_tap = t.ky0 * w->filter_width + t.kx0;
-                for (int32_t c = 0; c < whole; c += 4) {
-                    const ec_word *wt = grouped + (c >> 1) * taps + 2 * first_tap;
-                    const int8_t *in = first + c;
-                    quad a = {o.bias[c], o.bias[c + 1], o.bias[c + 2], o.bias[c + 3]};
-                    for (int32_t ky = 0; ky < rows; ky++, in += row_step, wt += 2 * w->filter_width) {
-                        for (int32_t kx = 0; kx < cols; kx++) tap4(&a, ec_load4(in + kx * col_step), wt + 2 * kx, offset);
-                    }
-                    const int8_t y0 = ec_output(&o, a.c0, c), y1 = ec_output(&o, a.c1, c + 1);
-                    const int8_t y2 = ec_output(&o, a.c2, c + 2), y3 = ec_output(&o, a.c3, c + 3);
-                    output[c] = y0;
-                    output[c + 1] = y1;
-                    output[c + 2] = y2;
-                    output[c + 3] = y3;
-                }
+                /* A window wholly in the padding (possible with dilation) has no taps at all. */
+                s.rows = t.ky1 > t.ky0 && t.kx1 > t.kx0 ? t.ky1 - t.ky0 : 0;
+                s.cols = t.kx1 - t.kx0;
+                const int32_t first_in = s.rows ? ((t.iy0 + t.ky0 * w->dilation_height) * w->in_width + t.ix0 + t.kx0 * w->dilation_width) * channels : 0;
+                const int32_t first_tap = s.rows ? t.ky0 * w->filter_width + t.kx0 : 0;
+                whole_groups(&s, bias, image + first_in, grouped + 2 * first_tap, acc);
                 for (int32_t c = whole; c < channels; c++) {
-                    const int32_t acc = one_channel(w, p->input_zero_point, rest, channels - whole, image, &t, c, c - whole, o.bias[c]);
-                    output[c] = ec_output(&o, acc, c);
+                    acc[c] = one_channel(w, p->input_zero_point, rest, channels - whole, image, &t, c, c - whole, bias[c]);
                 }
+                ec_output_row(&p->output, acc, channels, output);
             }
         }
     }
 }
 
-void ec_depthwise_conv2d_mult_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t *input, int8_t *output)
+void ec_depthwise_conv2d_mult_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
     const ec_window *w = &p->window;
-    const ec_output_s8 o = p->output;
     const int32_t in_c = w->in_channels;
     const int32_t out_c = w->out_channels;
+    int32_t *acc = (int32_t *)scratch;
     for (int32_t b = 0; b < w->batches; b++) {
         const int8_t *image = input + b * w->in_height * w->in_width * in_c;
         for (int32_t y = 0; y < w->out_height; y++) {
             for (int32_t x = 0; x < w->out_width; x++, output += out_c) {
                 const ec_taps t = ec_taps_at(w, y, x);
                 for (int32_t c = 0; c < out_c; c++) {
-                    const int32_t acc = one_channel(w, p->input_zero_point, p->weights, out_c, image, &t, c / p->depth_multiplier, c, o.bias[c]);
-                    output[c] = ec_output(&o, acc, c);
+                    acc[c] = one_channel(w, p->input_zero_point, p->weights, out_c, image, &t, c / p->depth_multiplier, c, p->output.bias[c]);
                 }
+                ec_output_row(&p->output, acc, out_c, output);
             }
         }
     }

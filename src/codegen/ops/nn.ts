@@ -122,10 +122,8 @@ function convS8(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp, plan: ConvPl
 // ---- the other ops ----
 
 function conv2d(ctx: EmitContext, op: Conv2DOp): OpCode {
-  const plan = int8ConvPlan(ctx.graph, op);
-  if (plan) return convS8(ctx, op, plan);
   const p = lowerConv2D(ctx.graph, op);
-  if (p.dtype !== 'float32') throw new Error('unreachable: an int8 conv always has a plan');
+  if (p.dtype === 'int8') return convS8(ctx, op, { geometry: p, rows: weightsOf(ctx.graph, op), requant: p });
   const params = cStruct('ec_conv2d_f32_params', `${ctx.opName}_params`, {
     window: windowFields(p),
     weights: ctx.pointer(op.inputs[1]),
