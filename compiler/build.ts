@@ -16,10 +16,12 @@ export function buildReportText(r: BuildReport, outDir: string): string {
     ['', 'other static data', thousands(r.ram.other), ''],
     ['', 'total', thousands(r.ram.total), `${pct(r.ram.total, r.ram.capacity)} of ${kib(r.ram.capacity)}`],
   ];
+  const peak = r.ops.reduce((a, b) => (b.liveBytes > a.liveBytes ? b : a), r.ops[0]);
   return [
     `built ${r.model} for ${r.board} (${r.cpu}, ${r.clockHz / 1e6} MHz): ${r.ops.length} ops, ${thousands(r.macs)} MACs per inference`,
     '',
     formatTable(['memory', 'part', 'bytes', 'use'], rows, new Set([2])),
+    ...(peak ? [`largest live set: ${thousands(peak.liveBytes)} bytes while op ${peak.index} (${peak.kind}) runs; per-op figures in report.json`] : []),
     '',
     `firmware: ${r.files.elf}`,
     `          ${r.files.bin}`,

@@ -63,7 +63,7 @@ test('edgec build writes a folder that plain make rebuilds into the same firmwar
   const built = readFileSync(firmware.bin);
   const make = spawnSync('make', ['-C', dir, '-s', 'clean', 'all'], { encoding: 'utf8' });
   t.is(make.status, 0, make.stderr);
-  t.deepEqual(readFileSync(join(dir, 'model.bin')), built);
+  t.deepEqual(readFileSync(firmware.bin), built);
 });
 
 test('a model that does not fit the board fails before compiling, naming the layer', async (t) => {

@@ -1,7 +1,7 @@
 // Picks the front end for a model file by its format.
 
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { modelError } from '../ir/errors.ts';
 import type { Graph } from '../ir/types.ts';
 import { importTfjs } from './tfjs.ts';
@@ -17,7 +17,12 @@ export async function loadModel(path: string): Promise<Graph> {
     throw modelError(`${path}: cannot read the model file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   const name = basename(path);
-  if (bytes.length >= 8 && new TextDecoder().decode(bytes.subarray(4, 8)) === 'TFL3') return importTflite(bytes, name);
-  if (name.endsWith('.tflite')) return importTflite(bytes, name);
+  const isTflite = (bytes.length >= 8 && new TextDecoder().decode(bytes.subarray(4, 8)) === 'TFL3') || name.endsWith('.tflite');
+  if (isTflite) {
+    const graph = importTflite(bytes, name);
+    // `person_detect/model.tflite` is better known by its folder than as `model`.
+    if (graph.name === 'model' && basename(dirname(resolve(path))) !== '') graph.name = basename(dirname(resolve(path)));
+    return graph;
+  }
   throw modelError(`${path}: not a TensorFlow Lite flatbuffer (no 'TFL3' identifier); edgec reads .tflite models and TF.js model.json files`);
 }
