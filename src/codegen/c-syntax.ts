@@ -29,7 +29,7 @@ export function cInt(value: number): string {
 /** The elements of an array initialiser, wrapped to lines of `perLine`, indented by four spaces. */
 export function cInitializer(values: ArrayLike<number>, ctype: CType, perLine = ctype === 'float' ? 8 : 16): string {
   const text = Array.from(values, (v) => (ctype === 'float' ? cFloat(v) : cInt(v)));
-  const width = Math.max(0, ...text.map((t) => t.length));
+  const width = text.reduce((w, t) => Math.max(w, t.length), 0);
   const lines: string[] = [];
   for (let i = 0; i < text.length; i += perLine) {
     lines.push('    ' + text.slice(i, i + perLine).map((t) => t.padStart(width)).join(', ') + (i + perLine < text.length ? ',' : ''));

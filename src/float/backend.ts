@@ -23,8 +23,25 @@ setWasmPaths(`${dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs
 // backend, and later switches between started backends are immediate. Then back to the backend the
 // process had, cpu if none.
 const initial = tf.engine().backendName ?? 'cpu';
-const wasmStarted = await tf.setBackend('wasm');
+const wasmStarted = await withoutProcessHandlers(() => tf.setBackend('wasm'));
 await tf.setBackend(initial);
+
+/**
+ * The wasm backend's emscripten glue installs process-wide handlers that rethrow every uncaught
+ * exception and unhandled rejection from anywhere in the program, which turns edgec's own errors
+ * into a dump of minified glue code. They are taken back out as soon as the backend has started.
+ */
+async function withoutProcessHandlers<T>(start: () => Promise<T>): Promise<T> {
+  const events = ['uncaughtException', 'unhandledRejection'] as const;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
+  try {
+    return await start();
+  } finally {
+    for (const e of events) {
+      for (const listener of process.listeners(e)) if (!before.get(e)!.has(listener)) process.removeListener(e, listener as never);
+    }
+  }
+}
 
 // Runs wait for each other: a switch of backend by one run must not land in the middle of another.
 let queue: Promise<unknown> = Promise.resolve();
