@@ -1,0 +1,106 @@
+// The example end to end, through edgec's public API: the trained float model quantized to int8
+// (calibrated on training images), float and int8 accuracy over the whole test set on the host,
+// then the firmware for a board run in QEMU on test images, compared with the host's int8 answers.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  affineOf,
+  buildForBoard,
+  dataBytes,
+  prepareModel,
+  quantizeValues,
+  runFloat,
+  runOnTarget,
+  writeNpy,
+  type BuildReport,
+  type Graph,
+  type TensorData,
+} from '../../src/index.ts';
+import { loadFashionMnist } from './data.ts';
+
+export const MODEL = fileURLToPath(new URL('./model/model.json', import.meta.url));
+const PIXELS = 28 * 28;
+
+export interface Evaluation {
+  testImages: number;
+  floatAccuracy: number;
+  int8Accuracy: number;
+  calibrationSamples: number;
+  board?: {
+    name: string;
+    report: BuildReport;
+    images: number;
+    accuracy: number;
+    /** Samples whose int8 outputs on the board equal the host's byte for byte. */
+    agreement: number;
+    instructions: number[];
+  };
+}
+
+const argmax = (scores: ArrayLike<number>, at: number, n: number) => {
+  let best = 0;
+  for (let k = 1; k < n; k++) if (scores[at + k] > scores[at + best]) best = k;
+  return best;
+};
+
+function accuracy(predictions: number[], labels: Uint8Array): number {
+  return predictions.filter((p, i) => p === labels[i]).length / predictions.length;
+}
+
+/** int8 samples for the quantized model's input: pixels in [0, 1] through its scale and zero point. */
+function int8Samples(graph: Graph, images: Float32Array, count: number): TensorData[][] {
+  const quantized = quantizeValues(images.subarray(0, count * PIXELS), affineOf(graph.tensors[graph.inputs[0]].quant!));
+  return Array.from({ length: count }, (_, i) => [quantized.subarray(i * PIXELS, (i + 1) * PIXELS)]);
+}
+
+const predictInt8 = (outputs: TensorData[][]) => outputs.map(([scores]) => argmax(scores as Int8Array, 0, 10));
+
+export interface EvaluateOptions {
+  /** Folder for the calibration set and the firmware. */
+  workDir: string;
+  calibrationSamples?: number;
+  /** Board to build for and run in QEMU; none skips the board. */
+  board?: string;
+  boardImages?: number;
+  log?: (line: string) => void;
+}
+
+export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
+  const log = options.log ?? (() => {});
+  mkdirSync(options.workDir, { recursive: true });
+  const calibrationCount = options.calibrationSamples ?? 500;
+  const train = loadFashionMnist('train', { limit: calibrationCount });
+  const calib = join(options.workDir, 'calib.npy');
+  writeFileSync(calib, writeNpy({ dtype: 'float32', shape: [train.count, 28, 28, 1], data: train.images }));
+
+  const { graph, quantized } = await prepareModel(MODEL, { calib });
+  const floatGraph = quantized!.floatGraph;
+  const test = loadFashionMnist('test');
+  log(`quantized ${floatGraph.name} to int8 on ${train.count} training images; evaluating on ${test.count} test images`);
+
+  const floatScores = (await runFloat(floatGraph, [test.images])).get(floatGraph.outputs[0])!;
+  const floatAccuracy = accuracy(Array.from({ length: test.count }, (_, i) => argmax(floatScores, i * 10, 10)), test.labels);
+  const samples = int8Samples(graph, test.images, test.count);
+  const host = await runOnTarget(graph, 'host', samples);
+  const hostPredictions = predictInt8(host.outputs);
+  const int8Accuracy = accuracy(hostPredictions, test.labels);
+  const evaluation: Evaluation = { testImages: test.count, floatAccuracy, int8Accuracy, calibrationSamples: train.count };
+  if (!options.board) return evaluation;
+
+  const count = options.boardImages ?? 300;
+  const { report } = await buildForBoard(graph, options.board, join(options.workDir, options.board));
+  log(`built for ${options.board}: flash ${report.flash.total} bytes (weights ${report.flash.weights}), arena ${report.ram.arena} bytes; running ${count} test images in QEMU`);
+  const board = await runOnTarget(graph, 'qemu', samples.slice(0, count), { board: options.board });
+  const agreement = board.outputs.filter((o, i) => Buffer.from(dataBytes(o[0])).equals(dataBytes(host.outputs[i][0]))).length;
+  evaluation.board = {
+    name: options.board,
+    report,
+    images: count,
+    accuracy: accuracy(predictInt8(board.outputs), test.labels.subarray(0, count)),
+    agreement,
+    instructions: board.cycles ?? [],
+  };
+  return evaluation;
+}
