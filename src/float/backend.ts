@@ -32,14 +32,13 @@ await tf.setBackend(initial);
  * into a dump of minified glue code. They are taken back out as soon as the backend has started.
  */
 async function withoutProcessHandlers<T>(start: () => Promise<T>): Promise<T> {
-  const events = ['uncaughtException', 'unhandledRejection'] as const;
-  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
+  const exceptions = new Set(process.listeners('uncaughtException'));
+  const rejections = new Set(process.listeners('unhandledRejection'));
   try {
     return await start();
   } finally {
-    for (const e of events) {
-      for (const listener of process.listeners(e)) if (!before.get(e)!.has(listener)) process.removeListener(e, listener as never);
-    }
+    for (const l of process.listeners('uncaughtException')) if (!exceptions.has(l)) process.removeListener('uncaughtException', l);
+    for (const l of process.listeners('unhandledRejection')) if (!rejections.has(l)) process.removeListener('unhandledRejection', l);
   }
 }
 
