@@ -12,6 +12,9 @@ import { readNpy } from '../src/npy/npy.ts';
 import { splitSamples } from '../src/samples.ts';
 import { buildForBoard } from '../src/targets/build.ts';
 import { runOnTarget } from '../src/targets/run.ts';
+import type { Graph, TensorData } from '../src/ir/types.ts';
+import { loadFashionMnist } from '../examples/fashion-mnist/data.ts';
+import { int8Samples, quantizedExample } from '../examples/fashion-mnist/evaluate.ts';
 
 const oracles = fileURLToPath(new URL('../../shared/oracles/', import.meta.url));
 const BOARD = 'stm32f4';
@@ -27,28 +30,50 @@ const TFLM: Record<string, { instructions: number; arena: number; text: number }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const ratio = (ours: number, theirs: number) => (ours / theirs).toFixed(3);
 
-const rows: string[][] = [];
-for (const name of Object.keys(TFLM)) {
+interface Case {
+  name: string;
+  graph: Graph;
+  samples: TensorData[][];
+  tflm?: { instructions: number; arena: number; text: number };
+}
+
+async function oracleCase(name: string): Promise<Case> {
   const dir = join(oracles, name);
   const graph = await loadModel(join(dir, 'model.tflite'));
   const samples = splitSamples(graph, [readNpy(readFileSync(join(dir, 'input.npy')))], ['input.npy']);
+  return { name, graph, samples, tflm: TFLM[name] };
+}
+
+async function fashionCase(): Promise<Case> {
+  const work = mkdtempSync(join(tmpdir(), 'edgec-bench-fashion-'));
+  try {
+    const { graph } = await quantizedExample(work);
+    return { name: 'fashion-mnist (example)', graph, samples: int8Samples(graph, loadFashionMnist('test', { limit: 8 }).images, 8) };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const dash = '—';
+const rows: string[][] = [];
+for (const load of [...Object.keys(TFLM).map((name) => () => oracleCase(name)), fashionCase]) {
+  const { name, graph, samples, tflm } = await load();
   const out = mkdtempSync(join(tmpdir(), 'edgec-bench-'));
   try {
     // A build with no samples built in, so that flash figures are the model's and the runtime's alone.
     const { report } = await buildForBoard(graph, BOARD, out);
     const { cycles } = await runOnTarget(graph, 'qemu', samples, { board: BOARD });
     const instructions = median(cycles ?? []);
-    const t = TFLM[name];
     rows.push([
       name,
       thousands(report.macs),
       thousands(instructions),
-      ratio(instructions, t.instructions),
+      tflm ? ratio(instructions, tflm.instructions) : dash,
       (report.macs / instructions).toFixed(3),
       thousands(report.ram.arena),
-      ratio(report.ram.arena, t.arena),
+      tflm ? ratio(report.ram.arena, tflm.arena) : dash,
       thousands(report.flash.code),
-      ratio(report.flash.code, t.text),
+      tflm ? ratio(report.flash.code, tflm.text) : dash,
       thousands(report.flash.weights),
     ]);
   } finally {

@@ -50,7 +50,7 @@ function accuracy(predictions: number[], labels: Uint8Array): number {
 }
 
 /** int8 samples for the quantized model's input: pixels in [0, 1] through its scale and zero point. */
-function int8Samples(graph: Graph, images: Float32Array, count: number): TensorData[][] {
+export function int8Samples(graph: Graph, images: Float32Array, count: number): TensorData[][] {
   const quantized = quantizeValues(images.subarray(0, count * PIXELS), affineOf(graph.tensors[graph.inputs[0]].quant!));
   return Array.from({ length: count }, (_, i) => [quantized.subarray(i * PIXELS, (i + 1) * PIXELS)]);
 }
@@ -67,18 +67,21 @@ export interface EvaluateOptions {
   log?: (line: string) => void;
 }
 
+/** The trained model quantized to int8, calibrated on the first training images (written to `workDir` as calib.npy). */
+export async function quantizedExample(workDir: string, calibrationSamples = 500): Promise<{ graph: Graph; floatGraph: Graph; calibrated: number }> {
+  mkdirSync(workDir, { recursive: true });
+  const train = loadFashionMnist('train', { limit: calibrationSamples });
+  const calib = join(workDir, 'calib.npy');
+  writeFileSync(calib, writeNpy({ dtype: 'float32', shape: [train.count, 28, 28, 1], data: train.images }));
+  const { graph, quantized } = await prepareModel(MODEL, { calib });
+  return { graph, floatGraph: quantized!.floatGraph, calibrated: train.count };
+}
+
 export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   const log = options.log ?? (() => {});
-  mkdirSync(options.workDir, { recursive: true });
-  const calibrationCount = options.calibrationSamples ?? 500;
-  const train = loadFashionMnist('train', { limit: calibrationCount });
-  const calib = join(options.workDir, 'calib.npy');
-  writeFileSync(calib, writeNpy({ dtype: 'float32', shape: [train.count, 28, 28, 1], data: train.images }));
-
-  const { graph, quantized } = await prepareModel(MODEL, { calib });
-  const floatGraph = quantized!.floatGraph;
+  const { graph, floatGraph, calibrated } = await quantizedExample(options.workDir, options.calibrationSamples);
   const test = loadFashionMnist('test');
-  log(`quantized ${floatGraph.name} to int8 on ${train.count} training images; evaluating on ${test.count} test images`);
+  log(`quantized ${floatGraph.name} to int8 on ${calibrated} training images; evaluating on ${test.count} test images`);
 
   const floatScores = (await runFloat(floatGraph, [test.images])).get(floatGraph.outputs[0])!;
   const floatAccuracy = accuracy(Array.from({ length: test.count }, (_, i) => argmax(floatScores, i * 10, 10)), test.labels);
@@ -86,7 +89,7 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   const host = await runOnTarget(graph, 'host', samples);
   const hostPredictions = predictInt8(host.outputs);
   const int8Accuracy = accuracy(hostPredictions, test.labels);
-  const evaluation: Evaluation = { testImages: test.count, floatAccuracy, int8Accuracy, calibrationSamples: train.count };
+  const evaluation: Evaluation = { testImages: test.count, floatAccuracy, int8Accuracy, calibrationSamples: calibrated };
   if (!options.board) return evaluation;
 
   const count = options.boardImages ?? 300;
