@@ -1,4 +1,5 @@
 import test from 'ava';
+import { random } from './helpers/op-graphs.ts';
 import { readFileSync } from 'node:fs';
 import {
   INT32_MAX,
@@ -42,16 +43,10 @@ function mbqmRef(x: number, multiplier: number, shift: number): number {
   return rdbpRef(srdhmRef(shifted, multiplier), Math.max(-shift, 0));
 }
 
-// Deterministic 32-bit generator (mulberry32) so a failure can be replayed.
+// Seeded, so a failure can be replayed: whole int32 values from the tests' shared generator.
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) | 0;
-  };
+  const next = random(seed);
+  return () => (next() * 4294967296) | 0;
 }
 
 const EDGES: number[] = (() => {
