@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readNpy } from '../src/npy/npy.ts';
+import { readNpy, writeNpy } from '../src/npy/npy.ts';
 
 const edgec = fileURLToPath(new URL('../compiler/edgec.js', import.meta.url));
 const oracles = fileURLToPath(new URL('../../shared/oracles/', import.meta.url));
@@ -92,4 +92,32 @@ test('problems with the model or data exit 1 with edgec\'s own message, never a 
   const wrongShape = run('run', join(oracles, 'micro_speech', 'model.tflite'), '--input', join(oracles, 'person_detect', 'input.npy'));
   t.is(wrongShape.code, 1);
   t.regex(wrongShape.stderr, /is not samples of input/);
+});
+
+test('build writes a firmware folder that run --target qemu takes, and quantizes a TF.js model with --calib', (t) => {
+  const dir = join(scratch, 'hello_build');
+  const model = join(oracles, 'hello_world_int8', 'model.tflite');
+  const built = run('build', model, '--board', 'stm32f4', '-o', dir);
+  t.is(built.code, 0, built.stderr);
+  t.regex(built.stdout, /built hello_world_int8 for stm32f4/);
+  t.regex(built.stdout, /activation arena/);
+  for (const file of ['hello_world_int8.h', 'hello_world_int8.c', 'hello_world_int8_weights.c', 'Makefile', 'hello_world_int8.elf', 'hello_world_int8.bin', 'report.json']) {
+    t.notThrows(() => readFileSync(join(dir, file)), file);
+  }
+  const out = join(scratch, 'hello_qemu.npy');
+  const r = run('run', dir, '--input', join(oracles, 'hello_world_int8', 'input.npy'), '--target', 'qemu', '--output', out);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /instructions per inference: median \d/);
+  t.deepEqual(readNpy(readFileSync(out)).data, readNpy(readFileSync(join(oracles, 'hello_world_int8', 'output.npy'))).data);
+
+  const calib = join(scratch, 'fashion_calib.npy');
+  const images = new Float32Array(20 * 28 * 28).map((_, i) => ((i * 7919) % 256) / 255);
+  writeFileSync(calib, writeNpy({ dtype: 'float32', shape: [20, 28, 28, 1], data: images }));
+  const fashion = fileURLToPath(new URL('../examples/fashion-mnist/model/model.json', import.meta.url));
+  const quantized = run('build', fashion, '--board', 'stm32f4', '-o', join(scratch, 'fashion_build'), '--calib', calib);
+  t.is(quantized.code, 0, quantized.stderr);
+  t.notRegex(quantized.stdout, /float32/);
+  const floatBuild = run('build', fashion, '--board', 'stm32f4', '-o', join(scratch, 'fashion_float'));
+  t.is(floatBuild.code, 0, floatBuild.stderr);
+  t.regex(floatBuild.stdout, /the model is float32 and no --calib was given/);
 });
