@@ -63,3 +63,18 @@ test('bad files end in a data error that names the file', (t) => {
     t.is(error!.kind, 'data');
   }
 });
+
+test('float64 files (numpy\'s default) read as float32', (t) => {
+  const body = new Float64Array([0.1, -2.5, 1e-40, 3]);
+  const header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }";
+  const padded = header + ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+  const bytes = new Uint8Array(10 + padded.length + body.byteLength);
+  bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, padded.length, 0]);
+  bytes.set(new TextEncoder().encode(padded), 10);
+  bytes.set(new Uint8Array(body.buffer), 10 + padded.length);
+  const array = readNpy(bytes);
+  t.is(array.dtype, 'float32');
+  t.deepEqual(array.shape, [2, 2]);
+  t.deepEqual(Array.from(array.data as Float32Array), [Math.fround(0.1), -2.5, Math.fround(1e-40), 3]);
+  t.throws(() => readNpy(bytes.subarray(0, bytes.length - 8)), { message: /of float64 needs 32 bytes/ });
+});

@@ -58,22 +58,26 @@ export function readNpy(bytes: Uint8Array, fileName = '<npy>'): NdArray {
     bytes.subarray(headerStart, headerStart + headerLength),
   );
   const { descr, fortranOrder, shape } = parseHeader(header, fail);
-  const dtype = DESCR_TO_DTYPE[descr];
+  // numpy's default float type: read it as the float32 every edgec stage works in.
+  const float64 = descr === '<f8';
+  const dtype = float64 ? 'float32' : DESCR_TO_DTYPE[descr];
   if (!dtype) {
     throw dataError(
-      `${fileName}: dtype '${descr}' is not supported; use int8, uint8, int16, int32, int64 or float32 (little-endian)`,
+      `${fileName}: dtype '${descr}' is not supported; use int8, uint8, int16, int32, int64, float32 or float64 (little-endian)`,
     );
   }
   if (fortranOrder) throw dataError(`${fileName}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray`);
   const count = numel(shape);
   const dataStart = headerStart + headerLength;
-  const byteCount = count * DTYPE_BYTES[dtype];
+  const byteCount = count * (float64 ? 8 : DTYPE_BYTES[dtype]);
   if (bytes.length - dataStart !== byteCount) {
     throw dataError(
-      `${fileName}: shape [${shape.join(', ')}] of ${dtype} needs ${byteCount} bytes of data, the file has ${bytes.length - dataStart}`,
+      `${fileName}: shape [${shape.join(', ')}] of ${float64 ? 'float64' : dtype} needs ${byteCount} bytes of data, the file has ${bytes.length - dataStart}`,
     );
   }
-  return { dtype, shape, data: viewBytes(dtype, bytes.slice(dataStart, dataStart + byteCount)) };
+  const body = bytes.slice(dataStart, dataStart + byteCount);
+  const data = float64 ? Float32Array.from(new Float64Array(body.buffer, 0, count)) : viewBytes(dtype, body);
+  return { dtype, shape, data };
 }
 
 function parseHeader(header: string, fail: (why: string) => Error) {
