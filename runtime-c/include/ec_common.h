@@ -30,7 +30,6 @@
 
 EC_INLINE int32_t ec_max_s32(int32_t a, int32_t b) { return a > b ? a : b; }
 EC_INLINE int32_t ec_clamp_s32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
-EC_INLINE int8_t ec_sat_s8(int32_t v) { return (int8_t)ec_clamp_s32(v, -128, 127); }
 
 /* (a * b + 2^30) / 2^31 with the rounding of ARM's VQRDMULH; INT32_MIN * INT32_MIN saturates.
  * TFLite nudges negative products by 1 - 2^30 and truncates toward zero; that equals adding 2^30
@@ -64,11 +63,19 @@ EC_INLINE int32_t ec_smmulr(int32_t a, int32_t b)
 
 /* ec_requantize when shift < 0 and -2^30 <= acc < 2^30 (the common case), in fewer steps with the
  * same result: ec_srdhm(acc, m) is then ec_smmulr(2 * acc, m), one instruction, and rounding x / 2^r
- * half away from zero is ((((x - (x < 0)) >> (r - 1)) + 1) >> 1), which cannot overflow here. */
-EC_INLINE int32_t ec_requantize_fast(int32_t acc, int32_t multiplier, int32_t shift)
+ * half away from zero is ((((x - (x < 0)) >> (r - 1)) + 1) >> 1), which cannot overflow here.
+ * Plus an offset z, given as zero_point2 = 2 * z + 1: (v + 1) / 2 + z is (v + 2 * z + 1) / 2 in
+ * integer halving, so the offset costs no instruction; and given inv_shift = ~shift = r - 1, which
+ * generated code stores so that the device does not compute it for every output. */
+EC_INLINE int32_t ec_requantize_fast_offset(int32_t acc, int32_t multiplier, int32_t inv_shift, int32_t zero_point2)
 {
     const int32_t x = ec_smmulr(acc * 2, multiplier);
-    return (((x + (x >> 31)) >> (-shift - 1)) + 1) >> 1;
+    return (((x + (x >> 31)) >> inv_shift) + zero_point2) >> 1;
+}
+
+EC_INLINE int32_t ec_requantize_fast(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    return ec_requantize_fast_offset(acc, multiplier, ~shift, 1);
 }
 
 /* acc * multiplier * 2^(shift - 31): TFLite's MultiplyByQuantizedMultiplier. shift in [-31, 31];
@@ -151,6 +158,13 @@ EC_INLINE int32_t ec_smlad(int32_t a, int32_t b, int32_t acc)
 }
 EC_INLINE int32_t ec_smlabb(int32_t a, int32_t b, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(ec_lane_lo(a) * ec_lane_lo(b))); }
 EC_INLINE int32_t ec_smlatt(int32_t a, int32_t b, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(ec_lane_hi(a) * ec_lane_hi(b))); }
+#endif
+
+/* v clamped to [-128, 127]: one SSAT on the DSP, which also folds in an arithmetic shift of v. */
+#if EC_USE_DSP
+EC_INLINE int8_t ec_sat_s8(int32_t v) { return (int8_t)__ssat(v, 8); }
+#else
+EC_INLINE int8_t ec_sat_s8(int32_t v) { return (int8_t)ec_clamp_s32(v, -128, 127); }
 #endif
 
 /* acc + a * b, wrapping like the accumulators of the packed helpers. */

@@ -61,8 +61,10 @@ EC_INLINE ec_taps ec_taps_at(const ec_window *w, int32_t y, int32_t x)
 /* From an int32 accumulator to int8, per output channel. */
 typedef struct {
     const int32_t *bias;
-    const int32_t *multiplier; /* Q0.31 */
-    const int32_t *shift;      /* > 0 shifts left */
+    /* Two words per channel, read together: the Q0.31 multiplier, then ~shift, the bitwise
+     * complement of TFLite's shift (> 0 shifts left); for a right shift r that is r - 1, the
+     * operand of the fast path. */
+    const int32_t *requant;
     int32_t output_zero_point;
     int32_t act_min, act_max;  /* the fused activation, in output steps */
     /* 1 when the generator has proved from the weights that every shift is negative and every
@@ -75,8 +77,10 @@ typedef struct {
  * the constant `fast` from loops they compile once for each value. */
 EC_INLINE int32_t ec_output(const ec_output_s8 *o, int32_t acc, int32_t c, int32_t fast)
 {
-    const int32_t y = fast ? ec_requantize_fast(acc, o->multiplier[c], o->shift[c]) : ec_requantize(acc, o->multiplier[c], o->shift[c]);
-    return ec_clamp_s32(y + o->output_zero_point, o->act_min, o->act_max);
+    const int32_t *q = o->requant + 2 * c;
+    const int32_t y = fast ? ec_requantize_fast_offset(acc, q[0], q[1], 2 * o->output_zero_point + 1)
+                           : ec_requantize(acc, q[0], ~q[1]) + o->output_zero_point;
+    return ec_clamp_s32(y, o->act_min, o->act_max);
 }
 
 /* Output channels 0 .. n - 1 from their accumulators. */
@@ -84,10 +88,19 @@ EC_INLINE void ec_output_row(const ec_output_s8 *o, const int32_t *acc, int32_t 
 {
     /* A copy the stores cannot alias, so its fields stay in registers. */
     const ec_output_s8 k = *o;
-    if (k.fast) {
-        for (int32_t i = 0; i < n; i++) out[i] = (int8_t)ec_output(&k, acc[i], i, 1);
-    } else {
+    if (!k.fast) {
         for (int32_t i = 0; i < n; i++) out[i] = (int8_t)ec_output(&k, acc[i], i, 0);
+        return;
+    }
+    const int32_t *q = k.requant;
+    const int32_t zero_point2 = 2 * k.output_zero_point + 1;
+    if (k.act_min == -128 && k.act_max == 127) {
+        /* No activation, or one the output range already clips (ReLU6 often does): one SSAT. */
+        for (int32_t i = n; i > 0; i--, q += 2) *out++ = ec_sat_s8(ec_requantize_fast_offset(*acc++, q[0], q[1], zero_point2));
+    } else {
+        for (int32_t i = n; i > 0; i--, q += 2) {
+            *out++ = (int8_t)ec_clamp_s32(ec_requantize_fast_offset(*acc++, q[0], q[1], zero_point2), k.act_min, k.act_max);
+        }
     }
 }
 

@@ -275,13 +275,22 @@ function outputFields(ctx: EmitContext, op: Op, r: Int8Requant, absWeightSums: n
       biasTensor === undefined
         ? ctx.constant('bias', 'int32_t', bias, `${describe(ctx, op)}: the model has no bias`)
         : ctx.pointer(biasTensor),
-    multiplier: ctx.constant('multiplier', 'int32_t', multipliers, `${describe(ctx, op)}: requantization multipliers, Q0.31`),
-    shift: ctx.constant('shift', 'int32_t', shifts, `${describe(ctx, op)}: requantization shifts, > 0 left`),
+    requant: ctx.constant('requant', 'int32_t', requantPairs(multipliers, shifts), `${describe(ctx, op)}: per channel the multiplier (Q0.31) and ~shift`),
     output_zero_point: cInt(r.outputOffset),
     act_min: cInt(r.actMin),
     act_max: cInt(r.actMax),
     fast: fast ? '1' : '0',
   };
+}
+
+/** The layout ec_output_s8.requant describes: each channel's multiplier, then the complement of its shift. */
+function requantPairs(multipliers: Int32Array, shifts: Int32Array): Int32Array {
+  const out = new Int32Array(2 * multipliers.length);
+  multipliers.forEach((m, c) => {
+    out[2 * c] = m;
+    out[2 * c + 1] = ~shifts[c];
+  });
+  return out;
 }
 
 function floatBias(ctx: EmitContext, op: Op, channels: number): string {
