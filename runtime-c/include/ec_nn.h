@@ -83,6 +83,15 @@ EC_INLINE int32_t ec_output(const ec_output_s8 *o, int32_t acc, int32_t c, int32
     return ec_clamp_s32(y, o->act_min, o->act_max);
 }
 
+/* ec_output when o->fast, given q = o->requant + 2 * c and zero_point2 = 2 * o->output_zero_point + 1.
+ * `full` (a constant) says the activation clips nothing the int8 range does not (no activation, or
+ * one such as ReLU6 that the output range already clips): then one SSAT clamps. */
+EC_INLINE int8_t ec_output_fast(const ec_output_s8 *o, int32_t acc, const int32_t *q, int32_t zero_point2, int32_t full)
+{
+    const int32_t y = ec_requantize_fast_offset(acc, q[0], q[1], zero_point2);
+    return full ? ec_sat_s8(y) : (int8_t)ec_clamp_s32(y, o->act_min, o->act_max);
+}
+
 /* Output channels 0 .. n - 1 from their accumulators. */
 EC_INLINE void ec_output_row(const ec_output_s8 *o, const int32_t *acc, int32_t n, int8_t *out)
 {
@@ -95,12 +104,9 @@ EC_INLINE void ec_output_row(const ec_output_s8 *o, const int32_t *acc, int32_t 
     const int32_t *q = k.requant;
     const int32_t zero_point2 = 2 * k.output_zero_point + 1;
     if (k.act_min == -128 && k.act_max == 127) {
-        /* No activation, or one the output range already clips (ReLU6 often does): one SSAT. */
-        for (int32_t i = n; i > 0; i--, q += 2) *out++ = ec_sat_s8(ec_requantize_fast_offset(*acc++, q[0], q[1], zero_point2));
+        for (int32_t i = n; i > 0; i--, q += 2) *out++ = ec_output_fast(&k, *acc++, q, zero_point2, 1);
     } else {
-        for (int32_t i = n; i > 0; i--, q += 2) {
-            *out++ = (int8_t)ec_clamp_s32(ec_requantize_fast_offset(*acc++, q[0], q[1], zero_point2), k.act_min, k.act_max);
-        }
+        for (int32_t i = n; i > 0; i--, q += 2) *out++ = ec_output_fast(&k, *acc++, q, zero_point2, 0);
     }
 }
 

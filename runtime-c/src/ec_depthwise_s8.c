@@ -82,6 +82,62 @@ static int32_t one_channel(const ec_window *w, int32_t zero_point, const int16_t
     return acc;
 }
 
+/* Output pixels [0, pixels) of a run in which every tap of a 3x3 filter reads the input, for a layer
+ * whose channels all come in groups of four and whose requantization needs no range checks: the
+ * taps need no bounds and the accumulators go from registers straight to the output. `in` is the
+ * input under tap (0, 0) of the first pixel, `full` whether the activation clips nothing the int8
+ * range does not (a constant in each of the two copies the caller compiles). */
+EC_INLINE void interior_run_3x3(const ec_depthwise_conv2d_s8_params *p, const span *s, const int8_t *in, int8_t *out, int32_t pixels,
+                                int32_t full)
+{
+    const ec_output_s8 k = p->output;
+    const int32_t zero_point2 = 2 * k.output_zero_point + 1;
+    const int32_t col_step = s->col_step, col_step2 = 2 * s->col_step, offset = s->offset;
+    const int32_t pixel_step = p->window.stride_width * p->window.in_channels;
+    for (; pixels > 0; pixels--, in += pixel_step) {
+        const ec_word *w = (const ec_word *)p->weights;
+        const int32_t *bias = k.bias, *q = k.requant;
+        /* One pointer per row of taps, each stepping through the channels. */
+        const int8_t *r0 = in, *r1 = in + s->row_step, *r2 = in + 2 * s->row_step;
+        for (int32_t g = s->groups; g > 0; g--, w += 18, bias += 4, q += 8, r0 += 4, r1 += 4, r2 += 4) {
+            quad a = {bias[0], bias[1], bias[2], bias[3]};
+            tap4(&a, ec_load4(r0), w, offset);
+            tap4(&a, ec_load4(r0 + col_step), w + 2, offset);
+            tap4(&a, ec_load4(r0 + col_step2), w + 4, offset);
+            tap4(&a, ec_load4(r1), w + 6, offset);
+            tap4(&a, ec_load4(r1 + col_step), w + 8, offset);
+            tap4(&a, ec_load4(r1 + col_step2), w + 10, offset);
+            tap4(&a, ec_load4(r2), w + 12, offset);
+            tap4(&a, ec_load4(r2 + col_step), w + 14, offset);
+            tap4(&a, ec_load4(r2 + col_step2), w + 16, offset);
+            *out++ = ec_output_fast(&k, a.c0, q, zero_point2, full);
+            *out++ = ec_output_fast(&k, a.c1, q + 2, zero_point2, full);
+            *out++ = ec_output_fast(&k, a.c2, q + 4, zero_point2, full);
+            *out++ = ec_output_fast(&k, a.c3, q + 6, zero_point2, full);
+        }
+    }
+}
+
+static EC_NOINLINE void interior_3x3(const ec_depthwise_conv2d_s8_params *p, const span *s, const int8_t *in, int8_t *out, int32_t pixels)
+{
+    if (p->output.act_min == -128 && p->output.act_max == 127) {
+        interior_run_3x3(p, s, in, out, pixels, 1);
+    } else {
+        interior_run_3x3(p, s, in, out, pixels, 0);
+    }
+}
+
+/* The first output index whose window starts at or after input position 0, and the number of
+ * consecutive outputs from there whose window of `taps` taps ends inside the input. */
+static void inside_range(int32_t pad, int32_t stride, int32_t dilation, int32_t taps, int32_t in_size, int32_t out_size, int32_t *first,
+                         int32_t *count)
+{
+    int32_t i = (pad + stride - 1) / stride;
+    *first = i;
+    while (i < out_size && i * stride - pad + (taps - 1) * dilation < in_size) i++;
+    *count = i > *first ? i - *first : 0;
+}
+
 void ec_depthwise_conv2d_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
     const ec_window *w = &p->window;
@@ -100,11 +156,24 @@ void ec_depthwise_conv2d_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t
     s.group_words = 2 * taps;
     s.weight_row = 2 * w->filter_width;
     s.offset = (int32_t)(((uint32_t)-p->input_zero_point & 0xffffu) * 0x10001u);
+    /* Where the 3x3 path applies: the rectangle of outputs whose windows lie wholly in the input. */
+    int32_t y_first = 0, y_count = 0, x_first = 0, x_count = 0;
+    if (w->filter_height == 3 && w->filter_width == 3 && whole == channels && p->output.fast) {
+        inside_range(w->pad_top, w->stride_height, w->dilation_height, 3, w->in_height, w->out_height, &y_first, &y_count);
+        inside_range(w->pad_left, w->stride_width, w->dilation_width, 3, w->in_width, w->out_width, &x_first, &x_count);
+    }
     for (int32_t b = 0; b < w->batches; b++) {
         const int8_t *image = input + b * w->in_height * w->in_width * channels;
         for (int32_t y = 0; y < w->out_height; y++) {
+            const int32_t run = y - y_first < y_count && y >= y_first ? x_count : 0;
             for (int32_t x = 0; x < w->out_width; x++, output += channels) {
                 const ec_taps t = ec_taps_at(w, y, x);
+                if (x == x_first && run > 0) {
+                    interior_3x3(p, &s, image + (t.iy0 * w->in_width + t.ix0) * channels, output, run);
+                    x += run - 1;
+                    output += (run - 1) * channels;
+                    continue;
+                }
                 /* A window wholly in the padding (possible with dilation) has no taps at all. */
                 s.rows = t.ky1 > t.ky0 && t.kx1 > t.kx0 ? t.ky1 - t.ky0 : 0;
                 s.cols = t.kx1 - t.kx0;
