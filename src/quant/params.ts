@@ -7,17 +7,13 @@
 
 import { numel } from '../ir/dtype.ts';
 import type { Quantization } from '../ir/types.ts';
+import { INT32_MAX, roundHalfAwayFromZero as roundHalfAway } from '../lower/fixedpoint.ts';
 import { MIN_SCALE, type Range, nudgeRange } from './range.ts';
-
-const INT32_MAX = 2147483647;
 
 export interface Affine {
   scale: number;
   zeroPoint: number;
 }
-
-/** C's round(): halves away from zero. */
-export const roundHalfAway = (x: number): number => Math.sign(x) * Math.round(Math.abs(x));
 
 const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
 
