@@ -103,6 +103,11 @@ function opcodeIndex(model: TfliteModel, code: number, version: number): number 
   return model.operatorCodes.length - 1;
 }
 
+/** The options every sliding-window operator (conv, depthwise, pools) writes. */
+function windowOptions(a: { padding: Padding; stride: [number, number]; activation: Activation }) {
+  return { padding: PADDINGS[a.padding], strideH: a.stride[0], strideW: a.stride[1], activation: ACTIVATIONS[a.activation] };
+}
+
 function exportOp(graph: Graph, op: Op): Exported {
   const int8 = graph.tensors[op.inputs[0]].dtype === 'int8';
   const byType = (int8Version: number) => (int8 ? int8Version : 1);
@@ -113,15 +118,7 @@ function exportOp(graph: Graph, op: Op): Exported {
         code: B.CONV_2D,
         version: byType(3),
         optionsType: O.Conv2DOptions,
-        options: {
-          padding: PADDINGS[a.padding],
-          strideH: a.stride[0],
-          strideW: a.stride[1],
-          dilationH: a.dilation[0],
-          dilationW: a.dilation[1],
-          activation: ACTIVATIONS[a.activation],
-          quantizedBiasType: 0,
-        },
+        options: { ...windowOptions(a), dilationH: a.dilation[0], dilationW: a.dilation[1], quantizedBiasType: 0 },
       };
     }
     case 'depthwise_conv2d': {
@@ -131,15 +128,7 @@ function exportOp(graph: Graph, op: Op): Exported {
         code: B.DEPTHWISE_CONV_2D,
         version: int8 ? 3 : dilated ? 2 : 1,
         optionsType: O.DepthwiseConv2DOptions,
-        options: {
-          padding: PADDINGS[a.padding],
-          strideH: a.stride[0],
-          strideW: a.stride[1],
-          dilationH: a.dilation[0],
-          dilationW: a.dilation[1],
-          depthMultiplier: a.depthMultiplier,
-          activation: ACTIVATIONS[a.activation],
-        },
+        options: { ...windowOptions(a), dilationH: a.dilation[0], dilationW: a.dilation[1], depthMultiplier: a.depthMultiplier },
       };
     }
     case 'fully_connected': {
@@ -164,14 +153,7 @@ function exportOp(graph: Graph, op: Op): Exported {
         code: op.kind === 'avg_pool2d' ? B.AVERAGE_POOL_2D : B.MAX_POOL_2D,
         version: byType(2),
         optionsType: O.Pool2DOptions,
-        options: {
-          padding: PADDINGS[a.padding],
-          strideH: a.stride[0],
-          strideW: a.stride[1],
-          filterH: a.filter[0],
-          filterW: a.filter[1],
-          activation: ACTIVATIONS[a.activation],
-        },
+        options: { ...windowOptions(a), filterH: a.filter[0], filterW: a.filter[1] },
       };
     }
     case 'add':
