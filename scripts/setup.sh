@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm emscripten dataset-fashion-mnist)
+packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm emscripten dataset-fashion-mnist socat stm32flash)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
