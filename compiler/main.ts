@@ -95,7 +95,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       const { graph } = await prepareModel(args.positionals[0], quantizeRequest('build', args));
       const inputs = args.values.get('input') ?? [];
       const samples = inputs.length ? splitSamples(graph, await readSampleFiles(inputs), inputs) : [];
-      const result = await buildForBoard(graph, board, outDir, samples);
+      const result = await buildForBoard(graph, board, outDir, { samples });
       const note = isFloatGraph(graph) ? '\nnote: the model is float32 and no --calib was given, so it runs float kernels; give --calib <data> to quantize it to int8' : '';
       return buildReportText(result.report, outDir) + note;
     },

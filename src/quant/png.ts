@@ -3,7 +3,7 @@
 
 import { inflateSync } from 'node:zlib';
 import { dataError } from '../ir/errors.ts';
-import { crc32 } from './crc32.ts';
+import { crc32 } from '../ir/crc32.ts';
 
 export interface Image {
   width: number;

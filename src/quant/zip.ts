@@ -4,7 +4,7 @@
 
 import { inflateRawSync } from 'node:zlib';
 import { dataError } from '../ir/errors.ts';
-import { crc32 } from './crc32.ts';
+import { crc32 } from '../ir/crc32.ts';
 
 const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
 const ZIP64_LOCATOR = 0x07064b50;

@@ -15,6 +15,9 @@ import { exportTflite } from '../tflite/export.ts';
 import { writeTflite } from '../tflite/writer.ts';
 import type { Graph, TensorData } from '../ir/types.ts';
 import { loadBoard, MIN_STACK_BYTES, type Board, type Firmware } from '../toolchain/index.ts';
+import { hilAgentFiles, hilFirmwareFiles, type FirmwareKind, type SourceFile } from '../device/firmware-sources.ts';
+import { mlperfTinyFiles, type MlperfModel } from '../device/mlperf-tiny.ts';
+import { modelHash } from '../device/protocol.ts';
 import { buildProject, writeFirmwareProject } from './firmware.ts';
 
 export interface BuildReport {
@@ -26,6 +29,11 @@ export interface BuildReport {
   flash: { capacity: number; code: number; weights: number; total: number };
   ram: { capacity: number; arena: number; stack: number; other: number; total: number };
   arenaStrategy: string;
+  /** What the firmware runs: samples built into it, the HIL agent, or the MLPerf Tiny DUT. */
+  firmware: FirmwareKind;
+  mlperfModel?: MlperfModel;
+  /** Identifies the model to the HIL host (see src/device/protocol.ts). */
+  modelHash: string;
   ops: GeneratedModel['ops'];
   files: { elf: string; bin: string };
 }
@@ -57,32 +65,46 @@ export function checkFits(graph: Graph, model: GeneratedModel, board: Board): vo
   }
 }
 
-/** Stack of the deepest call chain the runner makes: main -> invoke -> the largest kernel frame. */
+/** Stack of the deepest call chain: main -> (the agent's deepest frame) -> invoke -> the largest kernel frame. */
 function stackEstimate(firmware: Firmware, prefix: string): number {
   const frame = (name: string) => firmware.stack.find((f) => f.function === name)?.bytes ?? 0;
-  const kernels = firmware.stack.filter((f) => f.function.startsWith('ec_')).map((f) => f.bytes);
-  return frame('main') + frame(`${prefix}_invoke`) + Math.max(0, ...kernels);
+  const largest = (start: string) => Math.max(0, ...firmware.stack.filter((f) => f.function.startsWith(start)).map((f) => f.bytes));
+  return frame('main') + largest('hil_') + largest('mlperf_') + frame(`${prefix}_invoke`) + largest('ec_');
 }
 
 /** The model file a build folder keeps beside its sources, so that `edgec run <dir>` can find it. */
 export const BUILD_MODEL_FILE = 'model.tflite';
 
-/**
- * The folder keeps the graph it was built from as a .tflite file (int8 after quantization).
- * @param samples inputs built into the firmware, which runs them and reports outputs and cycles.
- */
-export async function buildForBoard(
-  graph: Graph,
-  boardName: string,
-  outDir: string,
-  samples: TensorData[][] = [],
-): Promise<BuildResult> {
+export interface BuildOptions {
+  /** What the firmware runs (default: samples). */
+  firmware?: FirmwareKind;
+  /** Inputs built into a 'samples' firmware, which runs them and reports outputs and cycles. */
+  samples?: TensorData[][];
+  /** The MLPerf Tiny network an 'mlperf-tiny' firmware stands for (how it takes its input bytes). */
+  mlperfModel?: MlperfModel;
+}
+
+/** The C program around the model, by firmware kind. */
+function programFiles(graph: Graph, model: GeneratedModel, board: Board, hash: string, options: BuildOptions): SourceFile[] {
+  const kind = options.firmware ?? 'samples';
+  if (kind === 'samples') {
+    return [{ name: 'main.c', text: embeddedRunner(graph, model.prefix, (options.samples ?? []).map((s) => s.map(dataBytes))) }];
+  }
+  if (options.samples?.length) throw usageError(`samples are built only into a 'samples' firmware, not into a '${kind}' one, which receives them over the UART`);
+  const facts = { graph, prefix: model.prefix, arenaBytes: model.plan.arenaBytes, board: board.name, clockHz: board.clockHz, modelHash: hash };
+  if (kind === 'hil') return hilFirmwareFiles(facts, hilAgentFiles());
+  return hilFirmwareFiles(facts, mlperfTinyFiles(graph, options.mlperfModel ?? 'kws01'));
+}
+
+/** The folder keeps the graph it was built from as a .tflite file (int8 after quantization). */
+export async function buildForBoard(graph: Graph, boardName: string, outDir: string, options: BuildOptions = {}): Promise<BuildResult> {
   const board = loadBoard(boardName);
   const model = generateForBoard(graph, board);
   checkFits(graph, model, board);
-  const runner = { name: 'main.c', text: embeddedRunner(graph, model.prefix, samples.map((s) => s.map(dataBytes))) };
-  const project = writeFirmwareProject(outDir, model.prefix, boardName, model, runner);
-  await writeModelFile(graph, join(outDir, BUILD_MODEL_FILE));
+  const tflite = modelFileBytes(graph);
+  const hash = modelHash(tflite);
+  const project = writeFirmwareProject(outDir, model.prefix, boardName, model, programFiles(graph, model, board, hash, options));
+  await writeFile(join(outDir, BUILD_MODEL_FILE), tflite);
   const firmware = await buildProject(project);
   const { text, data, bss } = firmware.size;
   const stack = stackEstimate(firmware, model.prefix);
@@ -96,6 +118,9 @@ export async function buildForBoard(
     flash: { capacity: board.flash.size, code: flashTotal - model.weightBytes, weights: model.weightBytes, total: flashTotal },
     ram: { capacity: board.ram.size, arena: model.plan.arenaBytes, stack, other: data + bss - model.plan.arenaBytes, total: data + bss + stack },
     arenaStrategy: model.plan.strategy,
+    firmware: options.firmware ?? 'samples',
+    ...(options.firmware === 'mlperf-tiny' ? { mlperfModel: options.mlperfModel ?? 'kws01' } : {}),
+    modelHash: hash,
     ops: model.ops,
     files: { elf: firmware.elf, bin: firmware.bin },
   };
@@ -112,7 +137,11 @@ export async function loadModelOrBuild(path: string): Promise<{ graph: Graph; bo
   return { graph: await loadModel(join(path, BUILD_MODEL_FILE)), board: report.board };
 }
 
-/** Writes a graph as a standard .tflite file (the form `edgec quantize` gives and a build folder keeps). */
+/** A graph as a standard .tflite file (the form `edgec quantize` gives and a build folder keeps). */
+export function modelFileBytes(graph: Graph): Uint8Array {
+  return writeTflite(exportTflite(graph));
+}
+
 export async function writeModelFile(graph: Graph, path: string): Promise<void> {
-  await writeFile(path, writeTflite(exportTflite(graph)));
+  await writeFile(path, modelFileBytes(graph));
 }

@@ -4,6 +4,7 @@
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { GeneratedModel } from '../codegen/generate.ts';
+import type { SourceFile } from '../device/firmware-sources.ts';
 import { armGccFlags, boardIncludeDirs, boardSources, boardsDir, buildFirmware, loadBoard, type Board, type Firmware } from '../toolchain/index.ts';
 import { writeSourceTree, type SourceTree } from './sources.ts';
 
@@ -29,9 +30,9 @@ export function writeFirmwareProject(
   name: string,
   boardName: string,
   model: GeneratedModel,
-  runner: { name: string; text: string },
+  program: SourceFile[],
 ): FirmwareProject {
-  const tree = writeSourceTree(dir, model, runner);
+  const tree = writeSourceTree(dir, model, program);
   const board = copyBoard(dir, boardName);
   writeFileSync(join(dir, 'Makefile'), makefile(tree, board, name));
   return { tree, board, name };

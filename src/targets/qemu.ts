@@ -37,7 +37,7 @@ export async function runModelQemu(
     const dir = mkdtempSync(join(tmpdir(), 'edgec-qemu-'));
     try {
       const runner = { name: 'main.c', text: embeddedRunner(graph, model.prefix, part.map((s) => s.map(dataBytes))) };
-      const project = writeFirmwareProject(dir, 'firmware', boardName, model, runner);
+      const project = writeFirmwareProject(dir, "firmware", boardName, model, [runner]);
       const firmware = await buildProject(project);
       const run = await runQemu({ board: project.board, elf: firmware.elf, timeoutMs: 120_000 + 1000 * part.length });
       if (run.exitCode !== 0) {

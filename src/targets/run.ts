@@ -56,7 +56,7 @@ export async function runOnTarget(graph: Graph, target: string, samples: TensorD
     case 'host':
       return inTempDir('edgec-host-', async (dir) => {
         const model = generateC(graph, { target: PORTABLE_TARGET, emitter: kernelEmitter });
-        const tree = writeSourceTree(dir, model, { name: 'main_host.c', text: hostRunner(graph, model.prefix) });
+        const tree = writeSourceTree(dir, model, [{ name: 'main_host.c', text: hostRunner(graph, model.prefix) }]);
         const exe = buildHost(tree, { sanitize: options.sanitize });
         return { outputs: unpackOutputs(graph, runHost(exe, packSamples(samples)), samples.length).outputs };
       });

@@ -5,6 +5,7 @@ import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GeneratedModel } from '../codegen/generate.ts';
+import type { SourceFile } from '../device/firmware-sources.ts';
 
 export const RUNTIME_DIR = fileURLToPath(new URL('../../runtime-c/', import.meta.url));
 
@@ -16,16 +17,17 @@ export interface SourceTree {
   includes: string[];
 }
 
-/** `runner` is the program's `main`, if it has one (the wasm module has none). */
-export function writeSourceTree(dir: string, model: GeneratedModel, runner?: { name: string; text: string }): SourceTree {
+/** `program` is the code around the model: its `main` and what that needs (the wasm module has none). */
+export function writeSourceTree(dir: string, model: GeneratedModel, program: SourceFile[] = []): SourceTree {
   mkdirSync(dir, { recursive: true });
   for (const [name, text] of model.files) writeFileSync(join(dir, name), text);
-  if (runner) writeFileSync(join(dir, runner.name), runner.text);
+  for (const file of program) writeFileSync(join(dir, file.name), file.text);
   cpSync(RUNTIME_DIR, join(dir, 'runtime'), { recursive: true });
   const runtimeSources = readdirSync(join(dir, 'runtime', 'src'))
     .filter((f) => f.endsWith('.c'))
     .sort()
     .map((f) => `runtime/src/${f}`);
   const modelSources = [...model.files.keys()].filter((f) => f.endsWith('.c'));
-  return { dir, sources: [...modelSources, ...(runner ? [runner.name] : []), ...runtimeSources], includes: ['.', 'runtime/include'] };
+  const programSources = program.map((f) => f.name).filter((f) => f.endsWith('.c'));
+  return { dir, sources: [...modelSources, ...programSources, ...runtimeSources], includes: ['.', 'runtime/include'] };
 }

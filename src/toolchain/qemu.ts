@@ -15,6 +15,10 @@ import { findTool } from './tools.ts';
 export interface QemuOptions {
   board: Board;
   elf: string;
+  /** The console UART's character device (default `stdio`: the session's output and write()). */
+  serial?: string;
+  /** A QEMU Machine Protocol socket (unix path), through which the board can be reset. */
+  qmpSocket?: string;
   /** Stop QEMU and report a hung board when the firmware has not exited by then. */
   timeoutMs?: number;
 }
@@ -55,7 +59,7 @@ function killOnExit(): void {
   });
 }
 
-export function qemuArgs(board: Board, elf: string): string[] {
+export function qemuArgs(board: Board, elf: string, o: Pick<QemuOptions, 'serial' | 'qmpSocket'> = {}): string[] {
   if (board.qemu === null) {
     throw new EdgecError('usage', `board ${board.name} has no QEMU machine: run it on the board itself`);
   }
@@ -63,7 +67,8 @@ export function qemuArgs(board: Board, elf: string): string[] {
     '-M', board.qemu.machine,
     '-nographic',
     '-monitor', 'none',
-    '-serial', 'stdio',
+    '-serial', o.serial ?? 'stdio',
+    ...(o.qmpSocket ? ['-qmp', `unix:${o.qmpSocket},server=on,wait=off`] : []),
     '-semihosting-config', 'enable=on,target=native',
     '-icount', 'shift=0,align=off,sleep=off',
     ...board.qemu.extraArgs,
@@ -79,7 +84,7 @@ function describeTail(tail: Buffer): string {
 }
 
 export function startQemu(o: QemuOptions): QemuSession {
-  const args = qemuArgs(o.board, o.elf);
+  const args = qemuArgs(o.board, o.elf, o);
   if (!existsSync(o.elf)) throw new EdgecError('usage', `firmware not found: ${o.elf}`);
   const qemu = findTool('qemu-system-arm');
   const what = `${basename(o.elf)} on QEMU ${o.board.qemu?.machine}`;

@@ -1,4 +1,4 @@
-// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), which both ZIP entries and PNG chunks carry.
+// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320): ZIP entries, PNG chunks and the HIL frames carry it.
 
 const TABLE = new Uint32Array(256);
 for (let n = 0; n < 256; n++) {
