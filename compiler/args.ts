@@ -7,6 +7,8 @@ export interface FlagSpec {
   value?: boolean;
   /** May be given more than once; values collect in order. */
   repeat?: boolean;
+  /** A switch that may be followed by one of these words as its value (`--hil` or `--hil mlperf-tiny`). */
+  optionalValues?: readonly string[];
   help: string;
 }
 
@@ -37,6 +39,15 @@ export function parseArgs(verb: string, spec: VerbSpec, argv: string[]): ParsedA
     const name = short ? arg.slice(1) : arg.slice(2, eq < 0 ? undefined : eq);
     const flag = spec.flags[name];
     if (!flag) throw usageError(`edgec ${verb}: unknown option ${arg.split('=')[0]}\nusage: ${spec.usage}`);
+    if (flag.optionalValues) {
+      const value = eq >= 0 ? arg.slice(eq + 1) : flag.optionalValues.includes(argv[i + 1]) ? argv[++i] : undefined;
+      if (value !== undefined && !flag.optionalValues.includes(value)) {
+        throw usageError(`edgec ${verb}: --${name} takes ${flag.optionalValues.join(' or ')}, not '${value}'`);
+      }
+      parsed.switches.add(name);
+      if (value !== undefined) parsed.values.set(name, [value]);
+      continue;
+    }
     if (!flag.value) {
       if (eq >= 0) throw usageError(`edgec ${verb}: --${name} takes no value`);
       parsed.switches.add(name);
@@ -59,7 +70,8 @@ export function parseArgs(verb: string, spec: VerbSpec, argv: string[]): ParsedA
 export function helpText(spec: VerbSpec): string {
   const lines = [`usage: ${spec.usage}`, '', spec.summary, ''];
   for (const [name, flag] of Object.entries(spec.flags)) {
-    lines.push(`  ${name.length === 1 ? '-' : '--'}${name}${flag.value ? ' <value>' : ''}`.padEnd(28) + flag.help);
+    const value = flag.optionalValues ? ` [${flag.optionalValues.join('|')}]` : flag.value ? ' <value>' : '';
+    lines.push(`  ${name.length === 1 ? '-' : '--'}${name}${value}`.padEnd(28) + flag.help);
   }
   return lines.join('\n');
 }

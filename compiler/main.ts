@@ -6,9 +6,12 @@ import { EdgecError, usageError } from '../src/ir/errors.ts';
 import { loadModel } from '../src/import/index.ts';
 import { readSampleFiles, splitSamples } from '../src/samples.ts';
 import { TARGETS } from '../src/targets/names.ts';
+import { MLPERF_MODELS, type MlperfModel } from '../src/device/mlperf-tiny.ts';
 import { helpText, parseArgs, type VerbSpec } from './args.ts';
 import { CALIB_FLAGS, quantizeRequest } from './calib-flags.ts';
 import { inspectJson, inspectText } from './inspect.ts';
+
+const HIL_AGENTS = ['agent', 'mlperf-tiny'] as const;
 
 // Code generation and the toolchain load only for the verbs that use them, so `inspect` starts fast.
 
@@ -76,13 +79,19 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
   },
   build: {
     summary: 'Generate static C for a board, build the firmware, and report its flash and RAM use.',
-    usage: 'edgec build <model> --board <name> -o <dir> [--calib <data> ...] [--input <samples.npy>]',
+    usage:
+      'edgec build <model> --board <name> -o <dir> [--calib <data> ...] [--input <samples.npy> | --hil [agent|mlperf-tiny] [--mlperf-model kws01|ic01|vww01|ad01]]',
     positionals: [1, 1],
     flags: {
       board: { value: true, help: 'target board: stm32f4, mps2-an386, or any folder name under boards/' },
       o: { value: true, help: 'output folder for sources, Makefile, firmware and report.json' },
       output: { value: true, help: 'same as -o' },
       input: { value: true, help: 'samples to build into the firmware; it runs them and prints outputs and cycles' },
+      hil: {
+        optionalValues: HIL_AGENTS,
+        help: 'link a HIL agent instead of the sample runner: agent (default; for edgec hil and edgec run) or mlperf-tiny (the MLPerf Tiny DUT protocol)',
+      },
+      'mlperf-model': { value: true, help: `with --hil mlperf-tiny, how the DUT takes its input bytes: ${MLPERF_MODELS.join(', ')} (default kws01)` },
       ...CALIB_FLAGS,
     },
     action: async (args) => {
@@ -94,8 +103,16 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       const { buildReportText } = await import('./build.ts');
       const { graph } = await prepareModel(args.positionals[0], quantizeRequest('build', args));
       const inputs = args.values.get('input') ?? [];
+      const hil = args.switches.has('hil') ? (args.values.get('hil')?.[0] ?? 'agent') : undefined;
+      const mlperfModel = args.values.get('mlperf-model')?.[0];
+      if (hil && inputs.length) throw usageError('edgec build: --input builds samples into the firmware, --hil streams them over the UART: give one of them');
+      if (mlperfModel !== undefined && hil !== 'mlperf-tiny') throw usageError('edgec build: --mlperf-model goes with --hil mlperf-tiny');
+      if (mlperfModel !== undefined && !(MLPERF_MODELS as readonly string[]).includes(mlperfModel)) {
+        throw usageError(`edgec build: --mlperf-model ${mlperfModel}: choose one of ${MLPERF_MODELS.join(', ')}`);
+      }
       const samples = inputs.length ? splitSamples(graph, await readSampleFiles(inputs), inputs) : [];
-      const result = await buildForBoard(graph, board, outDir, { samples });
+      const firmware = hil === undefined ? 'samples' : hil === 'agent' ? 'hil' : 'mlperf-tiny';
+      const result = await buildForBoard(graph, board, outDir, { samples, firmware, mlperfModel: mlperfModel as MlperfModel | undefined });
       const note = isFloatGraph(graph) ? '\nnote: the model is float32 and no --calib was given, so it runs float kernels; give --calib <data> to quantize it to int8' : '';
       return buildReportText(result.report, outDir) + note;
     },
