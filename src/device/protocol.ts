@@ -9,7 +9,7 @@
 // INPUT gives the same OUTPUT again and the host alone decides what counts.
 
 import { createHash } from 'node:crypto';
-import { crc32 } from '../ir/crc32.ts';
+import { crc32, crc32Step } from '../ir/crc32.ts';
 import type { DType } from '../ir/types.ts';
 import { cobsDecode, cobsEncode } from './cobs.ts';
 
@@ -174,6 +174,10 @@ export function protocolHeader(): string {
     ...Object.entries(BOARD_ERROR).map(([name, value]) => define(`HIL_ERROR_${snake(name)}`, value)),
     '',
     ...WIRE_DTYPES.map((dtype, code) => define(`HIL_DTYPE_${dtype.toUpperCase()}`, code)),
+    '',
+    '/* CRC-32 (IEEE, reflected), four bits a step: 64 bytes of table instead of 1 KiB. */',
+    '#define HIL_CRC32_NIBBLE_TABLE \\',
+    `    {${Array.from({ length: 16 }, (_, n) => `0x${crc32Step(n, 4).toString(16).padStart(8, '0')}u`).join(', ')}}`,
     '',
     '#endif',
     '',

@@ -8,6 +8,8 @@ export interface Transport {
   write(bytes: Uint8Array): void;
   /** Calls `listener` with every chunk of bytes that arrives; returns the function that detaches it. */
   onData(listener: (bytes: Uint8Array) => void): () => void;
+  /** Settles, with the reason, if the device goes away by itself (an emulator that exited). */
+  readonly gone?: Promise<string>;
   /** Releases the port (or stops the emulator); safe to call twice. */
   close(): Promise<void>;
 }

@@ -40,6 +40,10 @@ export interface Board {
   clockHz: number;
   console: { uart: string; baud: number; tx?: string; rx?: string };
   flashMethod: FlashMethod;
+  /** The product id its ROM bootloader reports (AN3155 GET_ID); boards flashed by stm32-rom-bootloader. */
+  productId?: number;
+  /** Flash sectors, the units erase works in, in address order: the index is the sector number. */
+  flashSectors?: MemoryRegion[];
   /** The QEMU machine that stands in for the board, or null when there is none. */
   qemu: { machine: string; extraArgs: string[] } | null;
 }
@@ -71,6 +75,10 @@ export function loadBoard(name: string, dir: string = boardsDir()): Board {
     throw new EdgecError('usage', `${file} is not valid JSON: ${(e as Error).message}`);
   }
   const fields = new FieldReader(json, file);
+  const flash = fields.region('flash');
+  const flashMethod = fields.oneOf('flashMethod', FLASH_METHODS);
+  // The ROM bootloader flasher checks the device it talks to and erases sector by sector.
+  const bootloaderNeeds = flashMethod === 'stm32-rom-bootloader' ? `with flashMethod '${flashMethod}'` : undefined;
   const board: Board = {
     name: fields.string('name'),
     description: fields.string('description'),
@@ -78,7 +86,7 @@ export function loadBoard(name: string, dir: string = boardsDir()): Board {
     cpu: fields.oneOf('cpu', CPUS),
     fpu: fields.oneOf('fpu', FPUS),
     floatAbi: fields.oneOf('floatAbi', FLOAT_ABIS),
-    flash: fields.region('flash'),
+    flash,
     ram: fields.region('ram'),
     clockHz: fields.positiveInteger('clockHz'),
     console: {
@@ -86,7 +94,9 @@ export function loadBoard(name: string, dir: string = boardsDir()): Board {
       baud: fields.positiveInteger('console.baud'),
       ...fields.optionalStrings('console.tx', 'console.rx'),
     },
-    flashMethod: fields.oneOf('flashMethod', FLASH_METHODS),
+    flashMethod,
+    ...(fields.present('productId', bootloaderNeeds) ? { productId: fields.productId('productId') } : {}),
+    ...(fields.present('flashSectors', bootloaderNeeds) ? { flashSectors: fields.sectorMap('flashSectors', flash) } : {}),
     qemu: fields.isNull('qemu')
       ? null
       : { machine: fields.string('qemu.machine'), extraArgs: fields.stringList('qemu.extraArgs') },
@@ -95,6 +105,12 @@ export function loadBoard(name: string, dir: string = boardsDir()): Board {
   if (board.fpu === 'none' && board.floatAbi === 'hard') fields.problem(`floatAbi: 'hard' needs an fpu`);
   fields.throwIfAny();
   return board;
+}
+
+/** Numbers of the sectors that hold any of the `length` bytes from `start`. */
+export function coveredSectors(sectors: readonly MemoryRegion[], start: number, length: number): number[] {
+  const end = start + length;
+  return sectors.flatMap((s, i) => (s.origin < end && start < s.origin + s.size ? [i] : []));
 }
 
 /** The C files every firmware for `board` links: the shared Cortex-M code and the board's own. */
@@ -139,10 +155,19 @@ class FieldReader {
   private get(path: string): unknown {
     let value: unknown = this.root;
     for (const key of path.split('.')) {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+      if (typeof value !== 'object' || value === null) return undefined;
+      // Numeric keys index lists, names index objects.
+      if (Array.isArray(value) !== /^\d+$/.test(key)) return undefined;
       value = (value as Record<string, unknown>)[key];
     }
     return value;
+  }
+
+  /** Whether the field is there; its absence is a problem when it is required (`requiredBecause` says when). */
+  present(path: string, requiredBecause?: string): boolean {
+    if (this.get(path) !== undefined) return true;
+    if (requiredBecause !== undefined) this.problem(`${path}: required on a board ${requiredBecause}`);
+    return false;
   }
 
   isNull(path: string): boolean {
@@ -192,6 +217,32 @@ class FieldReader {
     if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) return n;
     this.problem(`${path}: expected a non-negative integer or "0x..." string, got ${JSON.stringify(v)}`);
     return undefined;
+  }
+
+  /** A 16-bit product id as GET_ID reports it, e.g. "0x413". */
+  productId(path: string): number {
+    const id = this.positiveInteger(path);
+    if (id > 0xffff) this.problem(`${path}: a product id has 16 bits, got 0x${id.toString(16)}`);
+    return id;
+  }
+
+  /** Groups of equal sectors, `[{ "count": 4, "size": "0x4000" }, ...]`, laid end to end over the whole flash. */
+  sectorMap(path: string, flash: MemoryRegion): MemoryRegion[] {
+    const groups = this.get(path);
+    if (!Array.isArray(groups) || groups.length === 0) {
+      this.problem(`${path}: expected a list of { "count", "size" } groups, got ${JSON.stringify(groups)}`);
+      return [];
+    }
+    const sectors: MemoryRegion[] = [];
+    let origin = flash.origin;
+    groups.forEach((_, i) => {
+      const count = this.positiveInteger(`${path}.${i}.count`);
+      const size = this.positiveInteger(`${path}.${i}.size`);
+      for (let k = 0; k < count; k++, origin += size) sectors.push({ origin, size });
+    });
+    const covered = origin - flash.origin;
+    if (covered !== flash.size) this.problem(`${path}: the sectors cover ${covered} bytes, the flash has ${flash.size}`);
+    return sectors;
   }
 
   region(path: string): MemoryRegion {

@@ -11,6 +11,8 @@ export {
   boardSources,
   boardsDir,
   commonDir,
+  coveredSectors,
+  FLASH_METHODS,
   listBoards,
   loadBoard,
   MIN_STACK_BYTES,

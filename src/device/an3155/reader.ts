@@ -1,0 +1,58 @@
+// Bytes from a Transport, read a given number at a time with a deadline for each read: the
+// bootloader answers in fixed-size pieces, and a piece that does not come is the error.
+
+import type { Transport } from '../transport.ts';
+
+/** No answer (or not all of it) within the time allowed. */
+export class ReadTimeout extends Error {
+  constructor(
+    readonly wanted: number,
+    readonly got: number,
+    readonly timeoutMs: number,
+  ) {
+    super(`got ${got} of ${wanted} bytes within ${timeoutMs} ms`);
+  }
+}
+
+export class ByteReader {
+  private buffered: number[] = [];
+  private waiter: (() => void) | null = null;
+  private readonly detach: () => void;
+
+  constructor(readonly transport: Transport) {
+    this.detach = transport.onData((bytes) => {
+      for (const b of bytes) this.buffered.push(b);
+      this.waiter?.();
+    });
+  }
+
+  /** Resolves with exactly `n` bytes, or rejects with ReadTimeout when they do not arrive in time. */
+  async read(n: number, timeoutMs: number): Promise<Uint8Array> {
+    if (this.waiter) throw new Error('ByteReader: one read at a time');
+    if (this.buffered.length < n) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.waiter = null;
+          reject(new ReadTimeout(n, this.buffered.length, timeoutMs));
+        }, timeoutMs);
+        this.waiter = () => {
+          if (this.buffered.length < n) return;
+          clearTimeout(timer);
+          this.waiter = null;
+          resolve();
+        };
+      });
+    }
+    return Uint8Array.from(this.buffered.splice(0, n));
+  }
+
+  /** Discards whatever has arrived and not been read (a late answer to an abandoned command). */
+  discard(): number {
+    return this.buffered.splice(0).length;
+  }
+
+  /** Stops listening; the transport stays open. */
+  close(): void {
+    this.detach();
+  }
+}

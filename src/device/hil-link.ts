@@ -1,0 +1,215 @@
+// The host's end of the HIL protocol: asks the board who it is and has it run samples, one at a
+// time, trusting only frames whose CRC holds. A lost or corrupt frame, an ERROR from the board or
+// a reset (a HELLO out of turn) costs a resend of the same sample; a silent board costs a timeout
+// and a resend, until the retry budget is spent. The answer to a sample is taken once, from the
+// OUTPUT that carries its seq, so no sample is counted twice.
+
+import { EdgecError } from '../ir/errors.ts';
+import { encodeFrame, FrameDecoder, MSG, NO_SEQ, parseHello, PROTOCOL_VERSION, type Frame, type Hello } from './protocol.ts';
+import type { Transport } from './transport.ts';
+
+export interface LinkOptions {
+  /** Sends of one frame before the link gives up (default 6). */
+  attempts?: number;
+  /** Longest wait for an answer before the first one has arrived (default 10 s); afterwards the
+   *  wait is four times the slowest answer seen, at least `minTimeoutMs`. */
+  firstTimeoutMs?: number;
+  minTimeoutMs?: number;
+}
+
+/** What the link had to recover from: every count is of an event it survived. */
+export interface LinkStats {
+  resends: number;
+  timeouts: number;
+  /** Runs of bytes between delimiters whose CRC or COBS did not hold. */
+  badFrames: number;
+  /** ERROR frames from the board (it received something it could not use). */
+  boardErrors: number;
+  /** HELLOs out of turn: the board restarted. */
+  resets: number;
+  /** Answers to an earlier send of a sample already answered. */
+  staleAnswers: number;
+}
+
+export interface Answer {
+  cycles: number;
+  /** Every output tensor's bytes, concatenated. */
+  outputs: Uint8Array;
+}
+
+type Wanted = (frame: Frame) => boolean;
+
+/** Stands in for a frame when the transport reports the device gone, to wake whoever waits. */
+const GONE: Frame = { type: -1, seq: NO_SEQ, payload: new Uint8Array() };
+
+export class HilLink {
+  readonly stats: LinkStats = { resends: 0, timeouts: 0, badFrames: 0, boardErrors: 0, resets: 0, staleAnswers: 0 };
+  private hello: Hello | null = null;
+  private readonly decoder = new FrameDecoder();
+  private readonly detach: () => void;
+  private waiter: { wanted: Wanted; resolve: (f: Frame) => void } | null = null;
+  /** Frames that arrived while nobody waited (a HELLO at boot, before connect()). */
+  private backlog: Frame[] = [];
+  private slowestMs = 0;
+  private goneReason: string | null = null;
+  private readonly attempts: number;
+  private readonly firstTimeoutMs: number;
+  private readonly minTimeoutMs: number;
+  /** Bytes seen that belong to no valid frame, kept for the message when the board goes silent. */
+  private lastGarbage = '';
+
+  constructor(
+    private readonly transport: Transport,
+    options: LinkOptions = {},
+  ) {
+    this.attempts = options.attempts ?? 6;
+    this.firstTimeoutMs = options.firstTimeoutMs ?? 10_000;
+    this.minTimeoutMs = options.minTimeoutMs ?? 1000;
+    this.detach = transport.onData((bytes) => this.receive(bytes));
+    transport.gone?.then((why) => {
+      this.goneReason = why;
+      this.waiter?.resolve(GONE);
+    });
+  }
+
+  private receive(bytes: Uint8Array): void {
+    for (const got of this.decoder.push(bytes)) {
+      if (!got.ok) {
+        this.stats.badFrames++;
+        continue;
+      }
+      const frame = got.frame;
+      if (this.waiter?.wanted(frame)) {
+        const { resolve } = this.waiter;
+        this.waiter = null;
+        resolve(frame);
+      } else {
+        this.unwanted(frame);
+      }
+    }
+    const text = Buffer.from(bytes).toString('latin1').replace(/[^\x20-\x7e\n]/g, '');
+    if (text.trim()) this.lastGarbage = (this.lastGarbage + text).slice(-200);
+  }
+
+  private unwanted(frame: Frame): void {
+    if (frame.type === MSG.output) this.stats.staleAnswers++;
+    else if (frame.type === MSG.hello && this.hello) this.stats.resets++;
+    else this.backlog.push(frame);
+  }
+
+  private timeoutMs(): number {
+    return this.slowestMs === 0 ? this.firstTimeoutMs : Math.max(this.minTimeoutMs, 4 * this.slowestMs);
+  }
+
+  /** The next frame `wanted` accepts, or null after the timeout. */
+  private next(wanted: Wanted): Promise<Frame | null> {
+    const queued = this.backlog.findIndex(wanted);
+    if (queued >= 0) return Promise.resolve(this.backlog.splice(queued, 1)[0]);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiter = null;
+        resolve(null);
+      }, this.timeoutMs());
+      this.waiter = {
+        wanted,
+        resolve: (frame) => {
+          clearTimeout(timer);
+          resolve(frame);
+        },
+      };
+    });
+  }
+
+  private checkGone(): void {
+    if (this.goneReason !== null) {
+      throw new EdgecError('tool', `${this.transport.name}: the board went away: ${this.goneReason}`, this.garbageDetail());
+    }
+  }
+
+  private garbageDetail(): string[] {
+    return this.lastGarbage.trim() ? [`last text from the board: ${JSON.stringify(this.lastGarbage.trim())}`] : [];
+  }
+
+  /** Asks the board for its HELLO (it may have sent one at boot, before anyone listened). */
+  async connect(): Promise<Hello> {
+    for (let attempt = 0; attempt < this.attempts; attempt++) {
+      this.checkGone();
+      const boot = this.backlog.findIndex((f) => f.type === MSG.hello);
+      if (boot < 0) this.send({ type: MSG.helloRequest, seq: NO_SEQ, payload: new Uint8Array() }, attempt);
+      const frame = await this.next((f) => f.type === MSG.hello || f === GONE);
+      this.checkGone();
+      if (!frame) {
+        this.stats.timeouts++;
+        continue;
+      }
+      const hello = parseHello(frame.payload);
+      if (!hello) throw new EdgecError('tool', `${this.transport.name}: the board's HELLO does not parse: is this an edgec HIL firmware (edgec build --hil)?`);
+      if (hello.version !== PROTOCOL_VERSION) {
+        throw new EdgecError('tool', `${this.transport.name}: the board speaks HIL protocol ${hello.version}, this edgec speaks ${PROTOCOL_VERSION}: rebuild the firmware with this edgec`);
+      }
+      this.hello = hello;
+      this.backlog = [];
+      return hello;
+    }
+    throw new EdgecError(
+      'tool',
+      `${this.transport.name}: no HELLO from the board after ${this.attempts} requests`,
+      ['check that the firmware was built with edgec build --hil and is running, the port and the baud rate', ...this.garbageDetail()],
+    );
+  }
+
+  private send(frame: Frame, attempt: number): void {
+    if (attempt > 0) this.stats.resends++;
+    this.transport.write(encodeFrame(frame));
+  }
+
+  /** Runs one sample on the board. `seq` tells this sample's answer from any other's. */
+  async infer(seq: number, input: Uint8Array, what: string): Promise<Answer> {
+    const hello = this.hello;
+    if (!hello) throw new Error('HilLink.infer before connect');
+    const outputBytes = hello.outputs.reduce((n, o) => n + o.bytes, 0);
+    const frame = { type: MSG.input, seq: seq & 0xffff, payload: input };
+    const wanted: Wanted = (f) => (f.type === MSG.output && f.seq === frame.seq) || f.type === MSG.error || f.type === MSG.hello || f === GONE;
+    const events: string[] = [];
+    for (let attempt = 0; attempt < this.attempts; attempt++) {
+      this.checkGone();
+      const sent = Date.now();
+      this.send(frame, attempt);
+      const answer = await this.next(wanted);
+      this.checkGone();
+      if (!answer) {
+        this.stats.timeouts++;
+        events.push(`no answer within ${this.timeoutMs()} ms`);
+        continue;
+      }
+      if (answer.type === MSG.error) {
+        this.stats.boardErrors++;
+        events.push(`the board reported: ${Buffer.from(answer.payload.subarray(1)).toString('latin1')}`);
+        continue;
+      }
+      if (answer.type === MSG.hello) {
+        this.stats.resets++;
+        const again = parseHello(answer.payload);
+        if (!again || again.modelHash !== hello.modelHash) {
+          throw new EdgecError('tool', `${this.transport.name}: the board restarted with a different model (hash ${again?.modelHash ?? '?'}, was ${hello.modelHash})`);
+        }
+        events.push('the board restarted');
+        continue;
+      }
+      if (answer.payload.length !== 4 + outputBytes) {
+        throw new EdgecError('tool', `${this.transport.name}: ${what}: the board answered ${answer.payload.length - 4} output bytes, its HELLO promised ${outputBytes}`);
+      }
+      this.slowestMs = Math.max(this.slowestMs, Date.now() - sent);
+      const view = new DataView(answer.payload.buffer, answer.payload.byteOffset, 4);
+      return { cycles: view.getUint32(0, true), outputs: answer.payload.slice(4) };
+    }
+    throw new EdgecError('tool', `${this.transport.name}: ${what}: no good answer after ${this.attempts} sends; the board may have hung`, [
+      ...events.map((e, i) => `send ${i + 1}: ${e}`),
+      ...this.garbageDetail(),
+    ]);
+  }
+
+  close(): void {
+    this.detach();
+  }
+}
