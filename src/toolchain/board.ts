@@ -75,10 +75,6 @@ export function loadBoard(name: string, dir: string = boardsDir()): Board {
     throw new EdgecError('usage', `${file} is not valid JSON: ${(e as Error).message}`);
   }
   const fields = new FieldReader(json, file);
-  const flash = fields.region('flash');
-  const flashMethod = fields.oneOf('flashMethod', FLASH_METHODS);
-  // The ROM bootloader flasher checks the device it talks to and erases sector by sector.
-  const bootloaderNeeds = flashMethod === 'stm32-rom-bootloader' ? `with flashMethod '${flashMethod}'` : undefined;
   const board: Board = {
     name: fields.string('name'),
     description: fields.string('description'),
@@ -86,7 +82,7 @@ export function loadBoard(name: string, dir: string = boardsDir()): Board {
     cpu: fields.oneOf('cpu', CPUS),
     fpu: fields.oneOf('fpu', FPUS),
     floatAbi: fields.oneOf('floatAbi', FLOAT_ABIS),
-    flash,
+    flash: fields.region('flash'),
     ram: fields.region('ram'),
     clockHz: fields.positiveInteger('clockHz'),
     console: {
@@ -94,13 +90,15 @@ export function loadBoard(name: string, dir: string = boardsDir()): Board {
       baud: fields.positiveInteger('console.baud'),
       ...fields.optionalStrings('console.tx', 'console.rx'),
     },
-    flashMethod,
-    ...(fields.present('productId', bootloaderNeeds) ? { productId: fields.productId('productId') } : {}),
-    ...(fields.present('flashSectors', bootloaderNeeds) ? { flashSectors: fields.sectorMap('flashSectors', flash) } : {}),
+    flashMethod: fields.oneOf('flashMethod', FLASH_METHODS),
     qemu: fields.isNull('qemu')
       ? null
       : { machine: fields.string('qemu.machine'), extraArgs: fields.stringList('qemu.extraArgs') },
   };
+  // The ROM bootloader flasher checks the device it talks to, and erases sector by sector.
+  const bootloaderNeeds = board.flashMethod === 'stm32-rom-bootloader' ? `with flashMethod '${board.flashMethod}'` : undefined;
+  if (fields.present('productId', bootloaderNeeds)) board.productId = fields.productId('productId');
+  if (fields.present('flashSectors', bootloaderNeeds)) board.flashSectors = fields.sectorMap('flashSectors', board.flash);
   if (board.name !== '' && board.name !== name) fields.problem(`name: '${board.name}' does not match the folder name '${name}'`);
   if (board.fpu === 'none' && board.floatAbi === 'hard') fields.problem(`floatAbi: 'hard' needs an fpu`);
   fields.throwIfAny();
