@@ -1,55 +1,32 @@
-// The `qemu` target: samples built into a firmware for the board, run in the QEMU machine that
-// stands in for it; outputs and per-inference instruction counts come back over the UART.
+// The `qemu` target: the model built once into a HIL firmware for the board, booted in the QEMU
+// machine that stands in for it, and every sample streamed to it over the console UART.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GeneratedModel } from '../codegen/generate.ts';
-import { embeddedRunner } from '../codegen/runners.ts';
-import { dataBytes } from '../ir/dtype.ts';
-import { EdgecError } from '../ir/errors.ts';
-import type { Graph, TensorData } from '../ir/types.ts';
-import { runQemu } from '../toolchain/index.ts';
-import { buildProject, writeFirmwareProject } from './firmware.ts';
-import { unpackOutputs } from './samples.ts';
-
-/** Flash kept for samples in one firmware; more samples are split over several runs. */
-const SAMPLE_BYTES_PER_RUN = 256 * 1024;
-
-export interface QemuResult {
-  outputs: TensorData[][];
-  /** Instructions (cycles on silicon) of each inference, as the board's counter measured them. */
-  cycles: number[];
-}
+import { startEmulatedBoard } from '../device/qemu-board.ts';
+import type { Graph } from '../ir/types.ts';
+import type { TensorData } from '../ir/types.ts';
+import { loadBoard } from '../toolchain/index.ts';
+import { buildForBoard } from './build.ts';
+import { runOnBoard, type BoardRun } from './hil.ts';
 
 export async function runModelQemu(
   graph: Graph,
-  model: GeneratedModel,
   boardName: string,
   samples: TensorData[][],
-  onBatch: (done: number, total: number) => void = () => {},
-): Promise<QemuResult> {
-  const perSample = samples[0]?.reduce((n, s) => n + s.byteLength, 0) ?? 1;
-  const batch = Math.max(1, Math.floor(SAMPLE_BYTES_PER_RUN / Math.max(1, perSample)));
-  const result: QemuResult = { outputs: [], cycles: [] };
-  for (let start = 0; start < samples.length; start += batch) {
-    const part = samples.slice(start, start + batch);
-    const dir = mkdtempSync(join(tmpdir(), 'edgec-qemu-'));
+  onProgress: (done: number, total: number) => void = () => {},
+): Promise<BoardRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'edgec-qemu-'));
+  try {
+    const { firmware, report } = await buildForBoard(graph, boardName, dir, { firmware: 'hil' });
+    const board = startEmulatedBoard(loadBoard(boardName), firmware.elf);
     try {
-      const runner = { name: 'main.c', text: embeddedRunner(graph, model.prefix, part.map((s) => s.map(dataBytes))) };
-      const project = writeFirmwareProject(dir, "firmware", boardName, model, [runner]);
-      const firmware = await buildProject(project);
-      const run = await runQemu({ board: project.board, elf: firmware.elf, timeoutMs: 120_000 + 1000 * part.length });
-      if (run.exitCode !== 0) {
-        throw new EdgecError('tool', `the firmware for ${boardName} stopped with exit code ${run.exitCode} in QEMU`, run.stderr ? [run.stderr] : []);
-      }
-      const { outputs, trailers } = unpackOutputs(graph, run.stdout, part.length, 4);
-      result.outputs.push(...outputs);
-      result.cycles.push(...trailers);
+      return await runOnBoard(board, graph, samples, { modelHash: report.modelHash, onProgress });
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      await board.close();
     }
-    onBatch(Math.min(samples.length, start + batch), samples.length);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  return result;
 }

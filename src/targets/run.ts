@@ -11,8 +11,6 @@ import { PORTABLE_TARGET } from '../codegen/target.ts';
 import { usageError } from '../ir/errors.ts';
 import type { Graph, TensorData } from '../ir/types.ts';
 import { executeGraph } from '../ref/execute.ts';
-import { loadBoard } from '../toolchain/index.ts';
-import { generateForBoard } from './build.ts';
 import { buildHost, runHost } from './host.ts';
 import { runModelQemu } from './qemu.ts';
 import { packSamples, unpackOutputs } from './samples.ts';
@@ -58,7 +56,7 @@ export async function runOnTarget(graph: Graph, target: string, samples: TensorD
         const model = generateC(graph, { target: PORTABLE_TARGET, emitter: kernelEmitter });
         const tree = writeSourceTree(dir, model, [{ name: 'main_host.c', text: hostRunner(graph, model.prefix) }]);
         const exe = buildHost(tree, { sanitize: options.sanitize });
-        return { outputs: unpackOutputs(graph, runHost(exe, packSamples(samples)), samples.length).outputs };
+        return { outputs: unpackOutputs(graph, runHost(exe, packSamples(samples)), samples.length) };
       });
     case 'wasm':
       return inTempDir('edgec-wasm-', async (dir) => {
@@ -67,9 +65,7 @@ export async function runOnTarget(graph: Graph, target: string, samples: TensorD
         return { outputs: await runWasm(buildWasm(tree, model), graph, model.prefix, samples) };
       });
     case 'qemu': {
-      const boardName = options.board ?? 'stm32f4';
-      const model = generateForBoard(graph, loadBoard(boardName));
-      const { outputs, cycles } = await runModelQemu(graph, model, boardName, samples, progress);
+      const { outputs, cycles } = await runModelQemu(graph, options.board ?? 'stm32f4', samples, progress);
       return { outputs, cycles };
     }
     default:

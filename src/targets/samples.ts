@@ -14,18 +14,14 @@ export function packSamples(samples: TensorData[][]): Uint8Array {
   return out;
 }
 
-/**
- * Splits a runner's output stream into per-sample outputs; `trailer` bytes after each sample
- * (the device's cycle count) are returned separately as little-endian uint32 values.
- */
-export function unpackOutputs(graph: Graph, stream: Uint8Array, samples: number, trailer = 0): { outputs: TensorData[][]; trailers: number[] } {
+/** Splits a host runner's output stream into per-sample outputs. */
+export function unpackOutputs(graph: Graph, stream: Uint8Array, samples: number): TensorData[][] {
   const sizes = graph.outputs.map((t) => numel(graph.tensors[t].shape) * DTYPE_BYTES[graph.tensors[t].dtype]);
-  const per = sizes.reduce((a, b) => a + b, 0) + trailer;
+  const per = sizes.reduce((a, b) => a + b, 0);
   if (stream.length !== per * samples) {
     throw new Error(`expected ${samples} sample(s) of ${per} bytes from the model, got ${stream.length} bytes`);
   }
   const outputs: TensorData[][] = [];
-  const trailers: number[] = [];
   for (let i = 0; i < samples; i++) {
     let at = i * per;
     outputs.push(
@@ -35,7 +31,6 @@ export function unpackOutputs(graph: Graph, stream: Uint8Array, samples: number,
         return part;
       }),
     );
-    if (trailer) trailers.push(new DataView(stream.buffer, stream.byteOffset + at, 4).getUint32(0, true));
   }
-  return { outputs, trailers };
+  return outputs;
 }

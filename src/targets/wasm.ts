@@ -62,5 +62,5 @@ export async function runWasm(wasmPath: string, graph: Graph, prefix: string, sa
       stream.push(new Uint8Array(exports.memory.buffer, call('output', k), size).slice());
     });
   }
-  return unpackOutputs(graph, new Uint8Array(Buffer.concat(stream)), samples.length).outputs;
+  return unpackOutputs(graph, new Uint8Array(Buffer.concat(stream)), samples.length);
 }
