@@ -77,6 +77,18 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       return `${layerReportText(quantized!)}\n\nwrote ${out}`;
     },
   },
+  emulate: {
+    summary: "Boot a build in its board's QEMU machine with the console UART on a pseudo-terminal, until Ctrl-C.",
+    usage: 'edgec emulate <build-dir> [--pty <link>]',
+    positionals: [1, 1],
+    flags: {
+      pty: { value: true, help: 'also make this path a symbolic link to the pty (removed when emulation stops)' },
+    },
+    action: async (args) => {
+      const { emulateCommand } = await import('./emulate.ts');
+      return emulateCommand(args.positionals[0], args.values.get('pty')?.[0], (line) => process.stdout.write(line + '\n'));
+    },
+  },
   build: {
     summary: 'Generate static C for a board, build the firmware, and report its flash and RAM use.',
     usage:
