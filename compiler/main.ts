@@ -129,6 +129,25 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       return buildReportText(result.report, outDir) + note;
     },
   },
+  flash: {
+    summary: 'Write firmware to an STM32 through its ROM bootloader over a serial port (BOOT0 high, then reset), read it back, start it.',
+    usage:
+      'edgec flash <build-dir | image.bin | image.elf> --port <path> [--baud 115200] [--parity even|none] [--board <name>] [--no-verify] [--no-go] [--unprotect]',
+    positionals: [1, 1],
+    flags: {
+      port: { value: true, help: "the serial port wired to the bootloader's USART (USART1 PA9/PA10 on stm32f4), e.g. /dev/ttyUSB0" },
+      baud: { value: true, help: 'baud rate, 1200 to 115200 (default 115200)' },
+      parity: { value: true, help: "even (default: the ROM's 8E1) or none (pseudo-terminals and simulators, which cannot do parity)" },
+      board: { value: true, help: 'board of a bare .bin or .elf (default stm32f4); a build folder names its own' },
+      'no-verify': { help: 'do not read the image back' },
+      'no-go': { help: 'leave the bootloader running instead of starting the image' },
+      unprotect: { help: 'if read protection is active, remove it (READOUT_UNPROTECT erases the whole flash)' },
+    },
+    action: async (args) => {
+      const { flashCommand } = await import('./flash.ts');
+      return flashCommand(args, VERBS.flash.usage);
+    },
+  },
 };
 
 function overview(): string {
