@@ -15,7 +15,10 @@ const HIL_AGENTS = ['agent', 'mlperf-tiny'] as const;
 
 // Code generation and the toolchain load only for the verbs that use them, so `inspect` starts fast.
 
-const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseArgs>) => Promise<string> }> = {
+/** What a verb prints, and its exit code when that is not 0 although nothing went wrong (a HIL mismatch). */
+type VerbResult = string | { output: string; exitCode: number };
+
+const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseArgs>) => Promise<VerbResult> }> = {
   inspect: {
     summary: 'Print every op of a model with its shapes, quantization, MACs and parameter bytes.',
     usage: 'edgec inspect <model.tflite> [--json]',
@@ -129,6 +132,41 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       return buildReportText(result.report, outDir) + note;
     },
   },
+  hil: {
+    summary: 'Stream a test set to a HIL build on the board or in QEMU: accuracy, bit-exactness with the host, cycles.',
+    usage: 'edgec hil <build-dir> (--qemu | --port <path> [--baud N]) --data <x.npy> [--labels <y.npy>] [--json <file>] [--junit <file>]',
+    positionals: [1, 1],
+    flags: {
+      qemu: { help: "boot the build in its board's QEMU machine" },
+      port: { value: true, help: 'the serial port of a board running the build (flash it first: edgec flash)' },
+      baud: { value: true, help: "the console's baud rate (default: the board's, 115200 for stm32f4)" },
+      data: { value: true, repeat: true, help: 'test samples as .npy, first axis = sample, one file per model input (float32 is quantized)' },
+      labels: { value: true, help: 'class index per sample (.npy of integers): accuracy is reported against them' },
+      json: { value: true, help: 'write the report as JSON here' },
+      junit: { value: true, help: 'write JUnit XML here: one testcase per sample, failed where board and host differ' },
+    },
+    action: async (args) => {
+      const port = args.values.get('port')?.[0];
+      const qemu = args.switches.has('qemu');
+      const data = args.values.get('data');
+      if (qemu === (port !== undefined)) throw usageError('edgec hil: give one of --qemu or --port <path>\nusage: ' + VERBS.hil.usage);
+      if (!data) throw usageError('edgec hil: --data <x.npy> is required\nusage: ' + VERBS.hil.usage);
+      const baudText = args.values.get('baud')?.[0];
+      const baud = baudText === undefined ? undefined : Number(baudText);
+      if (baud !== undefined && (!Number.isInteger(baud) || baud <= 0)) throw usageError(`edgec hil: --baud ${baudText} is not a baud rate`);
+      const { hilCommand } = await import('./hil.ts');
+      return hilCommand({
+        buildDir: args.positionals[0],
+        qemu,
+        port,
+        baud,
+        data,
+        labels: args.values.get('labels')?.[0],
+        json: args.values.get('json')?.[0],
+        junit: args.values.get('junit')?.[0],
+      });
+    },
+  },
   flash: {
     summary: 'Write firmware to an STM32 through its ROM bootloader over a serial port (BOOT0 high, then reset), read it back, start it.',
     usage:
@@ -180,9 +218,10 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(helpText(spec) + '\n');
     return 0;
   }
-  const output = await spec.action(parseArgs(verb, spec, rest));
+  const result = await spec.action(parseArgs(verb, spec, rest));
+  const { output, exitCode } = typeof result === 'string' ? { output: result, exitCode: 0 } : result;
   if (output) process.stdout.write(output + '\n');
-  return 0;
+  return exitCode;
 }
 
 function report(error: unknown): number {

@@ -3,7 +3,7 @@
 
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { generateC, type GeneratedModel } from '../codegen/generate.ts';
 import { kernelEmitter } from '../codegen/ops/index.ts';
 import { embeddedRunner } from '../codegen/runners.ts';
@@ -128,13 +128,39 @@ export async function buildForBoard(graph: Graph, boardName: string, outDir: str
   return { model, firmware, report };
 }
 
+export interface BuildFolder {
+  dir: string;
+  report: BuildReport;
+  /** The model the folder was built from. */
+  graph: Graph;
+  /** The firmware, found in the folder itself (it may have moved since it was built). */
+  elf: string;
+  bin: string;
+}
+
+/** A folder made by `edgec build`: its report, its model and its firmware. */
+export async function loadBuild(dir: string): Promise<BuildFolder> {
+  const reportFile = join(dir, 'report.json');
+  if (!existsSync(reportFile)) throw usageError(`${dir} is a folder but not an edgec build (no report.json); give a folder made by edgec build`);
+  let report: BuildReport;
+  try {
+    report = JSON.parse(readFileSync(reportFile, 'utf8')) as BuildReport;
+  } catch (e) {
+    throw usageError(`${reportFile} is not valid JSON (${(e as Error).message}): rebuild the folder with edgec build`);
+  }
+  const elf = join(dir, basename(report.files.elf));
+  const bin = join(dir, basename(report.files.bin));
+  for (const file of [elf, bin]) {
+    if (!existsSync(file)) throw usageError(`${dir}: ${basename(file)} is missing: rebuild with edgec build, or run make in the folder`);
+  }
+  return { dir, report, graph: await loadModel(join(dir, BUILD_MODEL_FILE)), elf, bin };
+}
+
 /** A model file, or a build folder (its kept model and the board it was built for). */
 export async function loadModelOrBuild(path: string): Promise<{ graph: Graph; board?: string }> {
   if (!existsSync(path) || !statSync(path).isDirectory()) return { graph: await loadModel(path) };
-  const reportFile = join(path, 'report.json');
-  if (!existsSync(reportFile)) throw usageError(`${path} is a folder but not an edgec build (no report.json); give a model file or a folder made by edgec build`);
-  const report = JSON.parse(readFileSync(reportFile, 'utf8')) as BuildReport;
-  return { graph: await loadModel(join(path, BUILD_MODEL_FILE)), board: report.board };
+  const { graph, report } = await loadBuild(path);
+  return { graph, board: report.board };
 }
 
 /** A graph as a standard .tflite file (the form `edgec quantize` gives and a build folder keeps). */
