@@ -36,7 +36,7 @@ export interface SimFaults {
   nackWriteBlock?: { address: number; times: number };
   /** Flip a bit of this address in the first `times` READ_MEMORY answers that include it. */
   flipReadBit?: { address: number; times: number };
-  /** Lose the first byte after the address of the first `times` WRITE_MEMORY commands, as a noisy line would. */
+  /** Lose the first data byte of the first `times` WRITE_MEMORY frames, as a noisy line would. */
   dropWriteByte?: { times: number };
   /** Each sector erase takes this long (a mass erase too). */
   eraseMs?: number;
@@ -164,8 +164,8 @@ export class Stm32RomSim {
     [COMMANDS.WRITE_MEMORY]: async () => {
       const address = await this.protectedAddress('WRITE_MEMORY');
       if (address === null) return;
-      if (this.fault(this.faults.dropWriteByte !== undefined, 'dropWriteByte', this.faults.dropWriteByte?.times)) await this.take(1);
       const [n] = await this.take(1);
+      if (this.fault(this.faults.dropWriteByte !== undefined, 'dropWriteByte', this.faults.dropWriteByte?.times)) await this.take(1);
       const data = await this.take(n + 1);
       const [checksum] = await this.take(1);
       const memory = this.memory(address, n + 1);

@@ -233,8 +233,9 @@ class Session {
       } catch (e) {
         if (!(e instanceof CommandError) || tries === ATTEMPTS) throw e;
         this.retries++;
-        // A refusal leaves the device waiting for a command; silence may leave it inside a frame.
-        if (e.failure !== 'nack' && !(await this.bootloader.recover(SYNC_ROUNDS))) throw this.stoppedAnswering(e);
+        // Silence may have left the device inside a frame, and a refusal may come from a stray
+        // byte ahead of the command: either way, realign before sending it again.
+        if (!(await this.bootloader.recover(SYNC_ROUNDS))) throw this.stoppedAnswering(e);
       }
     }
   }

@@ -31,12 +31,22 @@ export class ByteReader {
     if (this.waiter) throw new Error('ByteReader: one read at a time');
     if (this.buffered.length < n) {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.waiter = null;
-          reject(new ReadTimeout(n, this.buffered.length, timeoutMs));
-        }, timeoutMs);
+        let settled = false;
+        // Timers run before pending input is read: when the process was busy past the deadline,
+        // look at what arrived meanwhile (setImmediate comes after the input) before giving up.
+        const timer = setTimeout(
+          () =>
+            setImmediate(() => {
+              if (settled) return;
+              settled = true;
+              this.waiter = null;
+              reject(new ReadTimeout(n, this.buffered.length, timeoutMs));
+            }),
+          timeoutMs,
+        );
         this.waiter = () => {
           if (this.buffered.length < n) return;
+          settled = true;
           clearTimeout(timer);
           this.waiter = null;
           resolve();

@@ -7,7 +7,7 @@
 //   128 KiB sector erase       4,000 ms at x8           (2,000 ms at x32)
 //   mass erase                    32 s at x8               (16 s at x32)
 // The parallelism the ROM uses depends on the supply voltage, so the waits take the slowest (x8)
-// figures and double them. Bytes in flight count too: Transport.write only queues them.
+// figures and triples them. Bytes in flight count too: Transport.write only queues them.
 
 /** Answers that need no flash work; covers USB-serial adapters' latency (16 ms on an FTDI) many times over. */
 export const ANSWER_MS = 1000;
@@ -19,7 +19,7 @@ const WORD_PROGRAM_MAX_MS = 0.1;
 const SECTOR_128K_ERASE_MAX_MS = 4000;
 const SMALLEST_SECTOR_ERASE_MAX_MS = 800;
 const MASS_ERASE_MAX_MS = 32_000;
-const MARGIN = 2;
+const MARGIN = 3;
 
 /** Time the line needs for `bytes` at `baud`, with a start bit, 8 data bits, a parity bit and a stop bit. */
 export function lineMs(bytes: number, baud: number): number {
