@@ -1,16 +1,20 @@
 // Builds a probe firmware for every board and runs it under QEMU: console output and input
 // (binary-clean), the exit code, the cycle counter's linearity and determinism, the fault
-// report, the no-heap guard, and stopping a hung board.
+// report, the no-heap guard, and stopping a hung board. Also the descriptor fields the ROM
+// bootloader flasher reads: product id and flash sectors.
 
 import test from 'ava';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkFlashable } from '../src/device/an3155/index.ts';
 import { EdgecError } from '../src/ir/errors.ts';
 import type { Board, Firmware } from '../src/toolchain/index.ts';
 import {
   BOARD_EXIT_FAULT,
+  boardsDir,
   buildFirmware,
+  coveredSectors,
   findTool,
   listBoards,
   loadBoard,
@@ -95,6 +99,60 @@ interface Probe {
   board: Board;
   firmware: Firmware;
 }
+
+const KIB = 1024;
+
+test('stm32f4: product id 0x413 and the F405 sectors (4 x 16, 1 x 64, 7 x 128 KiB) over the whole flash', (t) => {
+  const board = loadBoard('stm32f4');
+  t.is(board.productId, 0x413);
+  const sectors = board.flashSectors ?? [];
+  t.deepEqual(
+    sectors.map((s) => s.size / KIB),
+    [16, 16, 16, 16, 64, 128, 128, 128, 128, 128, 128, 128],
+  );
+  sectors.forEach((s, i) => t.is(s.origin, i === 0 ? board.flash.origin : sectors[i - 1].origin + sectors[i - 1].size));
+  t.is(sectors.at(-1)!.origin + sectors.at(-1)!.size, board.flash.origin + board.flash.size);
+  t.deepEqual(coveredSectors(sectors, 0x08000000, 27 * KIB), [0, 1]);
+  t.deepEqual(coveredSectors(sectors, 0x0800c000, 16 * KIB + 1), [3, 4]);
+  t.deepEqual(coveredSectors(sectors, 0x080fffff, 1), [11]);
+});
+
+test("mps2-an386 has flashMethod 'none' and no bootloader fields: edgec flash refuses it", (t) => {
+  const board = loadBoard('mps2-an386');
+  t.is(board.flashMethod, 'none');
+  t.is(board.productId, undefined);
+  t.is(board.flashSectors, undefined);
+  const error = t.throws(() => checkFlashable(board), { instanceOf: EdgecError });
+  t.is(error?.kind, 'usage');
+  t.regex(error?.message ?? '', /^board mps2-an386 has flashMethod 'none' in its board\.json: edgec flash only programs boards through the STM32 ROM bootloader/);
+  t.like(checkFlashable(loadBoard('stm32f4')), { productId: 0x413 });
+});
+
+test('a board flashed by the ROM bootloader needs a 16-bit product id and sectors that cover its flash', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgec-board-fields-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const stm32 = JSON.parse(readFileSync(join(boardsDir(), 'stm32f4', 'board.json'), 'utf8'));
+  const write = (name: string, fields: Record<string, unknown>) => {
+    mkdirSync(join(dir, name));
+    writeFileSync(join(dir, name, 'board.json'), JSON.stringify({ ...stm32, name, ...fields }));
+  };
+  write('bare', { productId: undefined, flashSectors: undefined });
+  write('wrong', { productId: '0x12345', flashSectors: [{ count: 4, size: '0x4000' }, { count: 0, size: '0x10000' }] });
+  write('nonsense', { flashSectors: 'all of it' });
+  write('none', { flashMethod: 'none', productId: undefined, flashSectors: undefined });
+
+  t.deepEqual(t.throws(() => loadBoard('bare', dir), { instanceOf: EdgecError })?.details, [
+    "productId: required on a board with flashMethod 'stm32-rom-bootloader'",
+    "flashSectors: required on a board with flashMethod 'stm32-rom-bootloader'",
+  ]);
+  t.deepEqual(t.throws(() => loadBoard('wrong', dir), { instanceOf: EdgecError })?.details, [
+    'productId: a product id has 16 bits, got 0x12345',
+    'flashSectors.1.count: must be positive, got 0',
+    'flashSectors: the sectors cover 131072 bytes, the flash has 1048576',
+  ]);
+  t.deepEqual(t.throws(() => loadBoard('nonsense', dir), { instanceOf: EdgecError })?.details, ['flashSectors: expected a list of { "count", "size" } groups, got "all of it"']);
+  t.like(loadBoard('none', dir), { flashMethod: 'none', productId: undefined, flashSectors: undefined });
+});
 
 const missing = missingTools();
 if (missing !== null) {
