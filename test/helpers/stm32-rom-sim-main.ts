@@ -1,7 +1,7 @@
 // Runs the simulated STM32F405 ROM bootloader on a pty, for trying a client by hand:
-//   socat pty,raw,echo=0,link=/tmp/dev pty,raw,echo=0,link=/tmp/host &
-//   node --import=tsx test/helpers/stm32-rom-sim-main.ts /tmp/dev [--read-protected] [--erase-ms 1500] [--flash-fill 0x00]
-//   stm32flash -m 8n1 -b 115200 -w firmware.bin -v -g 0x08000000 /tmp/host
+//   socat pty,raw,echo=0,link=sim-device pty,raw,echo=0,link=sim-host &
+//   node --import=tsx test/helpers/stm32-rom-sim-main.ts sim-device [--read-protected] [--erase-ms 1500] [--flash-fill 0x00]
+//   stm32flash -m 8n1 -b 115200 -w firmware.bin -v -g 0x08000000 sim-host
 // It prints each command it serves; Ctrl-C ends it.
 
 import { parseArgs } from 'node:util';
