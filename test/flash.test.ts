@@ -306,6 +306,21 @@ testWith([missingSocat], 'a device that is not the board: a usage error naming b
   t.deepEqual(sim.erasedSectors, []);
 });
 
+testWith([missingSocat], 'serial port errors name the port and what to check: busy, not a serial port, missing', async (t) => {
+  const { host } = await ptyPair(t);
+  const first = await openSerialPort(host, { baud: BAUD, parity: 'none' });
+  t.teardown(() => first.close());
+  const busy = await t.throwsAsync(openSerialPort(host, { baud: BAUD, parity: 'none' }), { instanceOf: EdgecError });
+  t.is(busy?.kind, 'tool');
+  t.regex(busy?.message ?? '', new RegExp(`^cannot open serial port ${host.replace(/[.]/g, '\\.')}: the port is busy: another program has it open`));
+  const file = join(scratch, 'not-a-port');
+  writeFileSync(file, '');
+  const notPort = await t.throwsAsync(openSerialPort(file, { baud: BAUD, parity: 'even' }), { instanceOf: EdgecError });
+  t.regex(notPort?.message ?? '', /: this is not a serial port$/);
+  const missing = await t.throwsAsync(openSerialPort(join(scratch, 'ttyUSB9'), { baud: BAUD, parity: 'even' }), { instanceOf: EdgecError });
+  t.regex(missing?.message ?? '', /ttyUSB9: no such device: check the path, and that the adapter is plugged in/);
+});
+
 test('a board without the ROM bootloader, a missing port and bad flags are refused before anything is sent', async (t) => {
   const bin = join(scratch, 'refused.bin');
   writeFileSync(bin, image);

@@ -12,7 +12,6 @@ export {
   boardsDir,
   commonDir,
   coveredSectors,
-  FLASH_METHODS,
   listBoards,
   loadBoard,
   MIN_STACK_BYTES,
