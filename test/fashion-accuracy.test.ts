@@ -13,6 +13,9 @@ test('int8 accuracy over the 10,000 test images is within 0.5 points of float, a
   t.is(e.testImages, 10000);
   t.true(e.floatAccuracy > 0.8, `float accuracy ${e.floatAccuracy}`);
   t.true(Math.abs(e.int8Accuracy - e.floatAccuracy) <= 0.005, `float ${e.floatAccuracy} vs int8 ${e.int8Accuracy}`);
-  t.is(e.board!.agreement, e.board!.images);
-  t.true(e.board!.instructions.every((n) => n > 0));
+  const hil = e.board!.hil;
+  t.is(hil.samples, 100);
+  t.is(hil.agreement.bitExact, 100);
+  t.is(hil.accuracy, hil.referenceAccuracy);
+  t.true(hil.cycles.min > 0);
 });

@@ -8,13 +8,17 @@ import { fileURLToPath } from 'node:url';
 import {
   affineOf,
   buildForBoard,
-  dataBytes,
+  hilReport,
+  loadBoard,
   prepareModel,
   quantizeValues,
   runFloat,
+  runOnBoard,
   runOnTarget,
+  startEmulatedBoard,
   writeNpy,
   type BuildReport,
+  type HilReport,
   type Graph,
   type TensorData,
 } from '../../src/index.ts';
@@ -30,12 +34,10 @@ export interface Evaluation {
   calibrationSamples: number;
   board?: {
     name: string;
+    /** The HIL firmware's build report. */
     report: BuildReport;
-    images: number;
-    accuracy: number;
-    /** Samples whose int8 outputs on the board equal the host's byte for byte. */
-    agreement: number;
-    instructions: number[];
+    /** Test images streamed to the board in QEMU, compared with the host int8 reference. */
+    hil: HilReport;
   };
 }
 
@@ -65,6 +67,7 @@ export interface EvaluateOptions {
   board?: string;
   boardImages?: number;
   log?: (line: string) => void;
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** The trained model quantized to int8, calibrated on the first training images (written to `workDir` as calib.npy). */
@@ -92,18 +95,18 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   const evaluation: Evaluation = { testImages: test.count, floatAccuracy, int8Accuracy, calibrationSamples: calibrated };
   if (!options.board) return evaluation;
 
-  const count = options.boardImages ?? 300;
-  const { report } = await buildForBoard(graph, options.board, join(options.workDir, options.board));
-  log(`built for ${options.board}: flash ${report.flash.total} bytes (weights ${report.flash.weights}), arena ${report.ram.arena} bytes; running ${count} test images in QEMU`);
-  const board = await runOnTarget(graph, 'qemu', samples.slice(0, count), { board: options.board });
-  const agreement = board.outputs.filter((o, i) => Buffer.from(dataBytes(o[0])).equals(dataBytes(host.outputs[i][0]))).length;
-  evaluation.board = {
-    name: options.board,
-    report,
-    images: count,
-    accuracy: accuracy(predictInt8(board.outputs), test.labels.subarray(0, count)),
-    agreement,
-    instructions: board.cycles ?? [],
-  };
+  const count = options.boardImages ?? 1000;
+  const { report, firmware } = await buildForBoard(graph, options.board, join(options.workDir, options.board), { firmware: 'hil' });
+  log(`built for ${options.board} with the HIL agent: flash ${report.flash.total} bytes (weights ${report.flash.weights}), arena ${report.ram.arena} bytes`);
+  log(`streaming the first ${count} test images to ${options.board} in QEMU (the UART moves about 10 KB/s)`);
+  const board = startEmulatedBoard(loadBoard(options.board), firmware.elf);
+  const boardSamples = samples.slice(0, count);
+  try {
+    const run = await runOnBoard(board, graph, boardSamples, { modelHash: report.modelHash, onProgress: options.onProgress });
+    const hil = hilReport(graph, boardSamples, run, board.name, Array.from(test.labels.subarray(0, count)));
+    evaluation.board = { name: options.board, report, hil };
+  } finally {
+    await board.close();
+  }
   return evaluation;
 }

@@ -91,10 +91,18 @@ export class HilLink {
     if (text.trim()) this.lastGarbage = (this.lastGarbage + text).slice(-200);
   }
 
+  /** A frame nobody waits for: an answer to a send already answered, an ERROR drawn by the
+   *  pieces of a damaged frame, a HELLO after a reset between samples, or the HELLO at boot. */
   private unwanted(frame: Frame): void {
     if (frame.type === MSG.output) this.stats.staleAnswers++;
+    else if (frame.type === MSG.error) this.stats.boardErrors++;
     else if (frame.type === MSG.hello && this.hello) this.stats.resets++;
-    else this.backlog.push(frame);
+    else if (frame.type === MSG.hello) this.backlog.push(frame);
+  }
+
+  /** About one round trip: how long the pieces of one damaged frame take to be answered. */
+  private settleMs(): number {
+    return this.slowestMs === 0 ? this.firstTimeoutMs / 20 : Math.max(50, this.slowestMs);
   }
 
   private timeoutMs(): number {
@@ -102,14 +110,14 @@ export class HilLink {
   }
 
   /** The next frame `wanted` accepts, or null after the timeout. */
-  private next(wanted: Wanted): Promise<Frame | null> {
+  private next(wanted: Wanted, timeoutMs = this.timeoutMs()): Promise<Frame | null> {
     const queued = this.backlog.findIndex(wanted);
     if (queued >= 0) return Promise.resolve(this.backlog.splice(queued, 1)[0]);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiter = null;
         resolve(null);
-      }, this.timeoutMs());
+      }, timeoutMs);
       this.waiter = {
         wanted,
         resolve: (frame) => {
@@ -175,7 +183,7 @@ export class HilLink {
       this.checkGone();
       const sent = Date.now();
       this.send(frame, attempt);
-      const answer = await this.next(wanted);
+      let answer = await this.next(wanted);
       this.checkGone();
       if (!answer) {
         this.stats.timeouts++;
@@ -185,7 +193,15 @@ export class HilLink {
       if (answer.type === MSG.error) {
         this.stats.boardErrors++;
         events.push(`the board reported: ${Buffer.from(answer.payload.subarray(1)).toString('latin1')}`);
-        continue;
+        // Each piece of a damaged frame between two zeros draws its own ERROR, and the good
+        // answer may still be on its way: let the link settle (more ERRORs are counted and
+        // dropped meanwhile) before sending again, so one damaged frame costs one resend.
+        const late = await this.next((f) => (f.type === MSG.output && f.seq === frame.seq) || f === GONE, this.settleMs());
+        this.checkGone();
+        if (!late) continue;
+        answer = late;
+      } else if (answer.type === MSG.output) {
+        this.slowestMs = Math.max(this.slowestMs, Date.now() - sent);
       }
       if (answer.type === MSG.hello) {
         this.stats.resets++;
@@ -199,7 +215,6 @@ export class HilLink {
       if (answer.payload.length !== 4 + outputBytes) {
         throw new EdgecError('tool', `${this.transport.name}: ${what}: the board answered ${answer.payload.length - 4} output bytes, its HELLO promised ${outputBytes}`);
       }
-      this.slowestMs = Math.max(this.slowestMs, Date.now() - sent);
       const view = new DataView(answer.payload.buffer, answer.payload.byteOffset, 4);
       return { cycles: view.getUint32(0, true), outputs: answer.payload.slice(4) };
     }
