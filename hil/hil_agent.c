@@ -176,7 +176,9 @@ static void rx_commit(uint32_t at, uint8_t byte) {
         rx.seq = (uint16_t)(at == 1u ? byte : rx.seq | (uint16_t)(byte << 8));
     } else {
         if (rx.type == HIL_MSG_INPUT && rx.payload < input_bytes) {
-            if (rx.dst_left == 0u) {
+            /* A loop, not an if: an input of no bytes (a zero dimension) takes none. One with
+             * bytes follows, since fewer than input_bytes have been stored. */
+            while (rx.dst_left == 0u) {
                 rx.dst = hil_model.input((int)rx.next_input);
                 rx.dst_left = hil_model.inputs[rx.next_input].bytes;
                 rx.next_input++;
