@@ -214,7 +214,11 @@ static void rx_frame_end(void) {
     }
     switch (rx.type) {
     case HIL_MSG_HELLO_REQUEST:
-        send_hello();
+        if (rx.payload != 0u) {
+            send_error(rx.seq, HIL_ERROR_LENGTH, "hello request carries no payload");
+        } else {
+            send_hello();
+        }
         break;
     case HIL_MSG_INPUT:
         if (rx.payload != input_bytes) {

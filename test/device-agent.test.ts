@@ -238,7 +238,7 @@ function expectedReplies(stream: Uint8Array): string[] {
     const type = body[0];
     const seq = b.readUInt16LE(1);
     const payload = body.subarray(3, body.length - 4);
-    if (type === MSG.helloRequest) lines.push(HELLO_LINE);
+    if (type === MSG.helloRequest) lines.push(payload.length === 0 ? HELLO_LINE : errorLine(seq, BOARD_ERROR.length));
     else if (type !== MSG.input) lines.push(errorLine(seq, BOARD_ERROR.type));
     else if (payload.length !== INPUT_TOTAL) lines.push(errorLine(seq, BOARD_ERROR.length));
     else lines.push(outputLine(seq, payload, outputs++));

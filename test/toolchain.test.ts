@@ -313,8 +313,5 @@ if (hasArmToolchain()) {
     t.true(error?.details.some((d) => d.includes('-no-such-option')));
   });
 } else {
-  test.serial('builds and QEMU runs (skipped: toolchain missing)', (t) => {
-    t.log('SKIPPED: arm-none-eabi-gcc is not installed');
-    t.pass();
-  });
+  test.skip('builds and QEMU runs (skipped: arm-none-eabi-gcc is not installed)', () => {});
 }

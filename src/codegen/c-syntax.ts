@@ -37,8 +37,12 @@ export function cInitializer(values: ArrayLike<number>, ctype: CType, perLine = 
   return lines.join('\n');
 }
 
+/** Text that cannot end the comment it is put in (model and tensor names come from users' files). */
+export const cCommentText = (text: string) => text.replace(/\*\//g, '* /');
+
 /** A block comment, one ` * ` line per entry. */
-export function cComment(lines: string[], indent = ''): string {
+export function cComment(given: string[], indent = ''): string {
+  const lines = given.map(cCommentText);
   if (lines.length === 1) return `${indent}/* ${lines[0]} */`;
   return [`${indent}/* ${lines[0]}`, ...lines.slice(1).map((l) => `${indent} * ${l}`), `${indent} */`].join('\n');
 }

@@ -3,7 +3,7 @@
 
 import { DTYPE_BYTES, numel } from '../ir/dtype.ts';
 import type { Graph } from '../ir/types.ts';
-import { cInitializer } from './c-syntax.ts';
+import { cCommentText, cInitializer } from './c-syntax.ts';
 
 const ioBytes = (graph: Graph, list: number[]) => list.map((t) => numel(graph.tensors[t].shape) * DTYPE_BYTES[graph.tensors[t].dtype]);
 
@@ -12,7 +12,7 @@ export function hostRunner(graph: Graph, prefix: string): string {
   const inputs = ioBytes(graph, graph.inputs);
   const outputs = ioBytes(graph, graph.outputs);
   return [
-    `/* Host runner for ${graph.name}: raw samples on stdin, raw outputs on stdout. */`,
+    `/* Host runner for ${cCommentText(graph.name)}: raw samples on stdin, raw outputs on stdout. */`,
     '#include <stdio.h>',
     `#include "${prefix}.h"`,
     '',
@@ -46,7 +46,7 @@ export function embeddedRunner(graph: Graph, prefix: string, givenSamples: Uint8
     return `static const uint8_t sample_input${k}[${all.length}] = {\n${cInitializer(all, 'uint8_t')}\n};`;
   });
   return [
-    `/* Firmware runner for ${graph.name}: ${samples.length} built-in sample(s); per sample the outputs`,
+    `/* Firmware runner for ${cCommentText(graph.name)}: ${samples.length} built-in sample(s); per sample the outputs`,
     ' * and the cycle count of the inference go out on the console UART. */',
     '#include <stdint.h>',
     '#include <string.h>',
