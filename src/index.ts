@@ -25,7 +25,7 @@ export { executeGraph, createExecutor } from './ref/execute.ts';
 export { planMemory, type MemoryPlan } from './plan/plan.ts';
 export { generateC, type GeneratedModel } from './codegen/generate.ts';
 
-export { buildForBoard, loadBuild, loadModelOrBuild, type BuildReport, type BuildResult, type BuildFolder } from './targets/build.ts';
+export { buildForBoard, loadBuild, loadModelOrBuild, type BuildReport, type BuildResult, type Build } from './targets/build.ts';
 export { runOnBoard, hilReport, junitXml, type BoardRun, type HilReport } from './targets/hil.ts';
 export { startEmulatedBoard, type EmulatedBoard } from './device/qemu-board.ts';
 export { HilLink, type LinkStats } from './device/hil-link.ts';

@@ -382,5 +382,5 @@ test('images: ELF segments at their load addresses, and anything outside the fla
   writeFileSync(hex, ':00000001FF\n');
   t.is(t.throws(() => loadFlashImage(hex), { instanceOf: EdgecError })?.kind, 'usage');
   const notBuild = mkdtempSync(join(scratch, 'not-a-build-'));
-  t.regex(t.throws(() => loadFlashImage(notBuild))?.message ?? '', /not an edgec build \(no report\.json\)/);
+  t.regex(t.throws(() => loadFlashImage(notBuild))?.message ?? '', /not an edgec build folder \(no report\.json\)/);
 });

@@ -6,8 +6,9 @@
 // while no client has the pty open is lost (so a boot banner is usually missed), and QEMU looks
 // for a client about once a second, so the first bytes sent can wait that long.
 
-import { existsSync, lstatSync, readFileSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { lstatSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { readBuildFolder } from './build-folder.ts';
 import { EdgecError, usageError } from '../ir/errors.ts';
 import { loadBoard } from '../toolchain/board.ts';
 import { startQemu } from '../toolchain/qemu.ts';
@@ -30,22 +31,6 @@ export interface Emulation {
   exited: Promise<number | null>;
   /** Stops QEMU, removes the link, and waits for both. */
   stop(): Promise<void>;
-}
-
-interface BuildFacts {
-  model: string;
-  board: string;
-  files: { elf: string };
-}
-
-function readBuild(dir: string): BuildFacts & { elf: string } {
-  const reportFile = join(dir, 'report.json');
-  if (!existsSync(reportFile)) throw usageError(`${dir} is not an edgec build folder (no report.json): give a folder made by edgec build`);
-  const report = JSON.parse(readFileSync(reportFile, 'utf8')) as BuildFacts;
-  // The folder may have moved since it was built: its firmware is beside its report.
-  const elf = join(dir, basename(report.files.elf));
-  if (!existsSync(elf)) throw usageError(`${dir} has no firmware ${basename(elf)}: rebuild it with edgec build (or make in that folder)`);
-  return { ...report, elf };
 }
 
 /** The link is ours to replace only if it is a symbolic link; anything else there is the user's. */
@@ -73,9 +58,9 @@ const PTY_MESSAGE = /char device redirected to (\S+)/;
 
 /** Boots the build and resolves once its console UART is on a pty (and the link made). */
 export async function emulateBuild(o: EmulateOptions): Promise<Emulation> {
-  const build = readBuild(o.buildDir);
+  const build = readBuildFolder(o.buildDir);
   // The folder's own copy of the board support, as it was built with.
-  const board = loadBoard(build.board, join(o.buildDir, 'board'));
+  const board = loadBoard(build.report.board, join(o.buildDir, 'board'));
   const session = startQemu({ board, elf: build.elf, serial: 'pty' });
   session.endInput();
 
@@ -123,7 +108,7 @@ export async function emulateBuild(o: EmulateOptions): Promise<Emulation> {
 
   return {
     pty,
-    model: build.model,
+    model: build.report.model,
     board: board.name,
     machine: board.qemu?.machine ?? '',
     exited,

@@ -1,9 +1,9 @@
 // `edgec build`: a graph to a firmware folder for a board, with a report of what it uses of the
 // board's flash and RAM. A model that cannot fit fails before the compiler runs, with numbers.
 
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { generateC, type GeneratedModel } from '../codegen/generate.ts';
 import { kernelEmitter } from '../codegen/ops/index.ts';
 import { embeddedRunner } from '../codegen/runners.ts';
@@ -18,6 +18,7 @@ import { loadBoard, MIN_STACK_BYTES, type Board, type Firmware } from '../toolch
 import { hilAgentFiles, hilFirmwareFiles, type FirmwareKind, type SourceFile } from '../device/firmware-sources.ts';
 import { mlperfTinyFiles, type MlperfModel } from '../device/mlperf-tiny.ts';
 import { modelHash } from '../device/protocol.ts';
+import { readBuildFolder, type BuildFolder } from '../device/build-folder.ts';
 import { buildProject, writeFirmwareProject } from './firmware.ts';
 
 export interface BuildReport {
@@ -132,32 +133,15 @@ export async function buildForBoard(graph: Graph, boardName: string, outDir: str
   return { model, firmware, report };
 }
 
-export interface BuildFolder {
-  dir: string;
-  report: BuildReport;
+export interface Build extends BuildFolder<BuildReport> {
   /** The model the folder was built from. */
   graph: Graph;
-  /** The firmware, found in the folder itself (it may have moved since it was built). */
-  elf: string;
-  bin: string;
 }
 
 /** A folder made by `edgec build`: its report, its model and its firmware. */
-export async function loadBuild(dir: string): Promise<BuildFolder> {
-  const reportFile = join(dir, 'report.json');
-  if (!existsSync(reportFile)) throw usageError(`${dir} is a folder but not an edgec build (no report.json); give a folder made by edgec build`);
-  let report: BuildReport;
-  try {
-    report = JSON.parse(readFileSync(reportFile, 'utf8')) as BuildReport;
-  } catch (e) {
-    throw usageError(`${reportFile} is not valid JSON (${(e as Error).message}): rebuild the folder with edgec build`);
-  }
-  const elf = join(dir, basename(report.files.elf));
-  const bin = join(dir, basename(report.files.bin));
-  for (const file of [elf, bin]) {
-    if (!existsSync(file)) throw usageError(`${dir}: ${basename(file)} is missing: rebuild with edgec build, or run make in the folder`);
-  }
-  return { dir, report, graph: await loadModel(join(dir, BUILD_MODEL_FILE)), elf, bin };
+export async function loadBuild(dir: string): Promise<Build> {
+  const folder = readBuildFolder<BuildReport>(dir);
+  return { ...folder, graph: await loadModel(join(dir, BUILD_MODEL_FILE)) };
 }
 
 /** A model file, or a build folder (its kept model and the board it was built for). */

@@ -2,7 +2,8 @@
 // was built for), an ELF file (its loadable segments), or a raw .bin (at the board's flash origin).
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { extname } from 'node:path';
+import { readBuildFolder } from '../build-folder.ts';
 import { dataError, usageError } from '../../ir/errors.ts';
 import { loadBoard, type Board } from '../../toolchain/index.ts';
 import { isElf, loadSegments, type Segment } from './elf.ts';
@@ -41,20 +42,12 @@ export function loadFlashImage(path: string, boardName?: string): FlashImage {
 }
 
 function fromBuildFolder(dir: string, boardName: string | undefined): FlashImage {
-  const reportFile = join(dir, 'report.json');
-  if (!existsSync(reportFile)) throw usageError(`${dir} is a folder but not an edgec build (no report.json); give a folder made by edgec build, an .elf or a .bin`);
-  const report = JSON.parse(readFileSync(reportFile, 'utf8')) as { board?: unknown; files?: { bin?: unknown } };
-  if (typeof report.board !== 'string' || typeof report.files?.bin !== 'string') {
-    throw dataError(`${reportFile} does not name the board and the .bin it built; rebuild with edgec build`);
-  }
+  const { report, bin } = readBuildFolder(dir);
   if (boardName !== undefined && boardName !== report.board) {
     throw usageError(`${dir} was built for ${report.board}, not ${boardName}: leave out --board, or rebuild for ${boardName}`);
   }
-  // The folder may have moved since it was built: its .bin is beside report.json.
-  const file = join(dir, basename(report.files.bin));
-  if (!existsSync(file)) throw dataError(`${file} is missing from the build folder: run make in ${dir}, or edgec build again`);
   const board = loadBoard(report.board);
-  return checked({ bytes: new Uint8Array(readFileSync(file)), address: board.flash.origin, board, file });
+  return checked({ bytes: new Uint8Array(readFileSync(bin)), address: board.flash.origin, board, file: bin });
 }
 
 /**
