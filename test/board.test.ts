@@ -4,6 +4,7 @@
 // bootloader flasher reads: product id and flash sectors.
 
 import test from 'ava';
+import { missingTool } from './helpers/tools.ts';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,6 @@ import {
   boardsDir,
   buildFirmware,
   coveredSectors,
-  findTool,
   listBoards,
   loadBoard,
   runQemu,
@@ -81,16 +81,6 @@ function parseSpins(report: string): { n: number; cycles: number }[] {
   return [...report.matchAll(/^spin (\d+) (\d+)$/gm)].map((m) => ({ n: Number(m[1]), cycles: Number(m[2]) }));
 }
 
-function missingTools(): string | null {
-  try {
-    findTool('arm-none-eabi-gcc');
-    findTool('qemu-system-arm');
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-
 function input(mode: string, code: number, echo: Uint8Array): Uint8Array {
   return new Uint8Array([mode.charCodeAt(0), code, echo.length & 0xff, echo.length >> 8, ...echo]);
 }
@@ -154,7 +144,7 @@ test('a board flashed by the ROM bootloader needs a 16-bit product id and sector
   t.like(loadBoard('none', dir), { flashMethod: 'none', productId: undefined, flashSectors: undefined });
 });
 
-const missing = missingTools();
+const missing = missingTool('arm-none-eabi-gcc', 'qemu-system-arm');
 if (missing !== null) {
   test.skip(`boards under QEMU (skipped: ${missing})`, () => {});
 } else {

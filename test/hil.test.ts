@@ -18,7 +18,8 @@ import type { Graph, TensorData } from '../src/ir/types.ts';
 import { executeGraph } from '../src/ref/execute.ts';
 import { buildForBoard, type BuildResult } from '../src/targets/build.ts';
 import { runOnBoard } from '../src/targets/hil.ts';
-import { findTool, loadBoard } from '../src/toolchain/index.ts';
+import { loadBoard } from '../src/toolchain/index.ts';
+import { missingTool } from './helpers/tools.ts';
 import { faultProxy, type Faults } from './helpers/fault-proxy.ts';
 
 /** Samples per fault case; EDGEC_HIL_SAMPLES=1000 runs the issue's full check. */
@@ -26,12 +27,8 @@ const SAMPLES = Number(process.env.EDGEC_HIL_SAMPLES ?? 100);
 const edgec = fileURLToPath(new URL('../compiler/edgec.js', import.meta.url));
 
 function missing(): string | null {
-  try {
-    findTool('arm-none-eabi-gcc');
-    findTool('qemu-system-arm');
-  } catch (e) {
-    return (e as Error).message;
-  }
+  const tool = missingTool('arm-none-eabi-gcc', 'qemu-system-arm');
+  if (tool) return tool;
   return existsSync(join(fashionMnistDir(), 't10k-images-idx3-ubyte.gz')) ? null : `no Fashion-MNIST in ${fashionMnistDir()} (Debian package dataset-fashion-mnist)`;
 }
 

@@ -6,6 +6,7 @@
 // usable; `edgec emulate` must keep its link only while QEMU runs and stop cleanly on SIGTERM.
 
 import test from 'ava';
+import { missingTool } from './helpers/tools.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ import type { Graph, TensorData } from '../src/ir/types.ts';
 import { affineOf, dequantizeValues, quantizeValues } from '../src/quant/params.ts';
 import { executeGraph } from '../src/ref/execute.ts';
 import { buildForBoard } from '../src/targets/build.ts';
-import { boardsDir, buildFirmware, findTool, loadBoard, startQemu, type QemuSession } from '../src/toolchain/index.ts';
+import { boardsDir, buildFirmware, loadBoard, startQemu, type QemuSession } from '../src/toolchain/index.ts';
 
 const oracles = fileURLToPath(new URL('../../shared/oracles/', import.meta.url));
 const edgec = fileURLToPath(new URL('../compiler/edgec.js', import.meta.url));
@@ -147,22 +148,9 @@ class DutClient {
   }
 }
 
-function missingTools(): string | null {
-  try {
-    findTool('arm-none-eabi-gcc');
-    findTool('qemu-system-arm');
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-
-const missing = missingTools();
+const missing = missingTool('arm-none-eabi-gcc', 'qemu-system-arm');
 if (missing !== null) {
-  test('MLPerf Tiny DUT under QEMU (skipped: toolchain missing)', (t) => {
-    t.log(`SKIPPED: ${missing}`);
-    t.pass();
-  });
+  test.skip(`MLPerf Tiny DUT under QEMU (skipped: ${missing})`, () => {});
 } else {
   const board = loadBoard('stm32f4');
 
