@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { flashImage, loadFlashImage, type FlashOptions, type FlashProgress, type FlashReport } from '../src/device/an3155/index.ts';
 import { openSerialPort } from '../src/device/serial.ts';
 import { EdgecError } from '../src/ir/errors.ts';
-import { findTool, loadBoard } from '../src/toolchain/index.ts';
+import { loadBoard } from '../src/toolchain/index.ts';
+import { missingTool } from './helpers/tools.ts';
 import { FLASH_ORIGIN, SECTOR_SIZES, SIM_PRODUCT_ID, Stm32RomSim, type SimOptions } from './helpers/stm32-rom-sim.ts';
 
 const edgec = fileURLToPath(new URL('../compiler/edgec.js', import.meta.url));
@@ -28,15 +29,6 @@ const board = loadBoard('stm32f4');
 
 function installed(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
-}
-
-function toolchainMissing(): string | null {
-  try {
-    findTool('arm-none-eabi-gcc');
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
 }
 
 /** A synthetic image over sectors 0 and 1, its length not a whole number of words. */
@@ -106,15 +98,35 @@ function assertFlashed(t: ExecutionContext, sim: Stm32RomSim, bytes: Uint8Array,
   t.is(wrong, -1, `flash differs at 0x${(FLASH_ORIGIN + wrong).toString(16)}`);
 }
 
-const missingToolchain = toolchainMissing();
+const missingToolchain = missingTool('arm-none-eabi-gcc');
 const missingSocat = installed('socat') ? null : 'socat is not installed (apt-get install socat)';
 const missingStm32flash = installed('stm32flash') ? null : 'stm32flash is not installed (apt-get install stm32flash)';
+
+/** Runs at most `n` jobs at once, the others waiting their turn. */
+function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (job) => {
+    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await job();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+// Each test runs a socat and a simulator, and the simulator shares this process with the
+// library's client: a few at a time keep a two-core machine answering as a device would.
+const slot = limiter(4);
 
 /** Registers a test that needs tools, or a skipped test that names the missing one. */
 function testWith(missing: (string | null)[], title: string, body: (t: ExecutionContext) => Promise<void>): void {
   const reason = missing.find((m) => m !== null);
   if (reason) test.skip(`${title} (skipped: ${reason})`, () => {});
-  else test(title, body);
+  else test(title, (t) => slot(() => body(t)));
 }
 
 // A real firmware: TFLite Micro's micro_speech model built for stm32f4 (about 27 KB), by the CLI

@@ -18,7 +18,7 @@ import {
   type CommandName,
 } from './protocol.ts';
 import { ByteReader, ReadTimeout } from './reader.ts';
-import { ANSWER_MS, lineMs, readBlockMs, SYNC_ANSWER_MS, UNPROTECT_MS, writeBlockMs } from './timing.ts';
+import { ANSWER_MS, lineMs, readBlockMs, SETTLE_MAX_MS, SYNC_ANSWER_MS, UNPROTECT_MS, writeBlockMs } from './timing.ts';
 
 /** Which frame of a command went unanswered or was refused. */
 export type Stage = 'command' | 'address' | 'length' | 'data' | 'answer';
@@ -60,16 +60,20 @@ export class Bootloader {
    * Returns false when nothing answered.
    */
   async sync(rounds: number): Promise<boolean> {
+    let unanswered = false;
     for (let round = 0; round < rounds; round++) {
       // A synced device waits for a command's second byte after one sync byte, and refuses the
       // pair after a second: so one unanswered byte earns a second before the round counts as lost.
       for (let tries = 0; tries < 2; tries++) {
-        this.reader.discard();
+        // An answer that missed its deadline must not pass for the answer to the next byte.
+        if (unanswered) await this.reader.settle(SYNC_ANSWER_MS, SETTLE_MAX_MS);
+        else this.reader.discard();
         this.transport.write(Uint8Array.of(SYNC));
         const answer = await this.reader.read(1, SYNC_ANSWER_MS).catch((e) => {
           if (e instanceof ReadTimeout) return null;
           throw e;
         });
+        unanswered = answer === null;
         if (answer === null) continue;
         if (answer[0] === ACK || answer[0] === NACK) return true;
         break;
@@ -81,13 +85,14 @@ export class Bootloader {
   /**
    * Brings a device back to waiting for a command after an answer went missing, which may have
    * left it inside a frame: enough sync bytes to complete any frame (it refuses the result),
-   * then a sync.
+   * then, once its answers to them have stopped, a sync.
    */
   async recover(rounds: number): Promise<boolean> {
     const flood = MAX_BLOCK + 2;
     this.reader.discard();
     this.transport.write(new Uint8Array(flood).fill(SYNC));
-    await sleep(lineMs(flood, this.baud) + SYNC_ANSWER_MS);
+    await sleep(lineMs(flood, this.baud));
+    await this.reader.settle(SYNC_ANSWER_MS, SETTLE_MAX_MS);
     return this.sync(rounds);
   }
 
@@ -175,7 +180,8 @@ export class Bootloader {
     } catch (e) {
       if (!(e instanceof ReadTimeout)) throw e;
       const what = stage === 'answer' ? 'its answer' : `ACK to the ${stage}`;
-      throw new CommandError(name, stage, 'timeout', address, `no ${what} within ${Math.ceil(timeoutMs)} ms (${e.message})`);
+      const partial = e.got > 0 ? ` (${e.got} of ${e.wanted} bytes came)` : '';
+      throw new CommandError(name, stage, 'timeout', address, `no ${what} within ${Math.ceil(timeoutMs)} ms${partial}`);
     }
   }
 }

@@ -1,6 +1,7 @@
 // Bytes from a Transport, read a given number at a time with a deadline for each read: the
 // bootloader answers in fixed-size pieces, and a piece that does not come is the error.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Transport } from '../transport.ts';
 
 /** No answer (or not all of it) within the time allowed. */
@@ -10,7 +11,7 @@ export class ReadTimeout extends Error {
     readonly got: number,
     readonly timeoutMs: number,
   ) {
-    super(`got ${got} of ${wanted} bytes within ${timeoutMs} ms`);
+    super(`${got} of ${wanted} bytes within ${Math.ceil(timeoutMs)} ms`);
   }
 }
 
@@ -59,6 +60,22 @@ export class ByteReader {
   /** Discards whatever has arrived and not been read (a late answer to an abandoned command). */
   discard(): number {
     return this.buffered.splice(0).length;
+  }
+
+  /**
+   * Discards input until none has come for `quietMs` (or `maxMs` have passed): answers still on
+   * their way to abandoned commands, which would otherwise be taken for answers to the next.
+   */
+  async settle(quietMs: number, maxMs: number): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    let heard: number;
+    do {
+      this.discard();
+      await sleep(quietMs);
+      await new Promise((resolve) => setImmediate(resolve));
+      heard = this.buffered.length;
+    } while (heard > 0 && Date.now() < deadline);
+    this.discard();
   }
 
   /** Stops listening; the transport stays open. */

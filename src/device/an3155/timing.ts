@@ -9,11 +9,17 @@
 // The parallelism the ROM uses depends on the supply voltage, so the waits take the slowest (x8)
 // figures and triples them. Bytes in flight count too: Transport.write only queues them.
 
-/** Answers that need no flash work; covers USB-serial adapters' latency (16 ms on an FTDI) many times over. */
-export const ANSWER_MS = 1000;
+/**
+ * Answers that need no flash work: the ROM's come within microseconds; the wait covers a USB-serial
+ * adapter's latency (16 ms on an FTDI) and a host too busy to read them for a while.
+ */
+export const ANSWER_MS = 2000;
 
-/** One wait for the answer to a sync byte; the ROM answers it at once (it only measures the baud rate). */
+/** One wait for the answer to a sync byte; the UART ROM answers it at once (it only measures the baud rate). */
 export const SYNC_ANSWER_MS = 300;
+
+/** The longest wait for a line to fall quiet before a sync: a started firmware may talk on. */
+export const SETTLE_MAX_MS = 3000;
 
 const WORD_PROGRAM_MAX_MS = 0.1;
 const SECTOR_128K_ERASE_MAX_MS = 4000;
