@@ -53,7 +53,7 @@ export interface FlashReport {
 
 /** Tries of one command before its failure is reported. */
 const ATTEMPTS = 3;
-/** Sync rounds before the device counts as absent: about two seconds. */
+/** Sync rounds before the device counts as absent: a few seconds. */
 const SYNC_ROUNDS = 3;
 /** After READOUT_UNPROTECT the device resets and the ROM starts again: allow it longer. */
 const RESET_SYNC_ROUNDS = 10;
