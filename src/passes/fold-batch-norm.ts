@@ -6,9 +6,7 @@
 import { broadcastShapes } from '../ir/shape.ts';
 import type { Graph, Op, Tensor } from '../ir/types.ts';
 import { compact, copyOp, isFloat, onlyReadBy, readersOf } from './graph-edit.ts';
-
-/** The weights axis that holds the output channel, for each op kind that can absorb a scale and offset. */
-const CHANNEL_AXIS: Partial<Record<Op['kind'], number>> = { conv2d: 0, depthwise_conv2d: 3, fully_connected: 0 };
+import { outputChannelAxis } from '../ir/op-traits.ts';
 
 /** A constant that changes each channel (the last axis) of `shape` without broadcasting it further. */
 function perChannel(constant: number[], shape: number[]): boolean {
@@ -27,7 +25,7 @@ function scaleChannels(data: Float32Array, shape: number[], axis: number, factor
 function foldOnce(graph: Graph): Graph | undefined {
   const readers = readersOf(graph);
   for (const [pi, p] of graph.ops.entries()) {
-    const axis = CHANNEL_AXIS[p.kind];
+    const axis = outputChannelAxis(p.kind);
     if (axis === undefined || !('activation' in p.attrs) || p.attrs.activation !== 'none' || !isFloat(graph, p)) continue;
     const t = p.outputs[0];
     const qi = readers[t][0];

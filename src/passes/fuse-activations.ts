@@ -5,8 +5,7 @@
 
 import type { Activation, Graph, Op } from '../ir/types.ts';
 import { compact, copyOp, isFloat, onlyReadBy, readersOf } from './graph-edit.ts';
-
-const FUSES_INTO = new Set<Op['kind']>(['conv2d', 'depthwise_conv2d', 'fully_connected', 'add', 'sub', 'mul']);
+import { opTraits } from '../ir/op-traits.ts';
 
 /** The one fused activation equal to `first` then `then`, if there is one. */
 function combine(first: Activation, then: 'relu' | 'relu6'): Activation | undefined {
@@ -24,7 +23,7 @@ export function fuseActivations(graph: Graph): Graph {
     const t = a.inputs[0];
     const pi = producer.get(t);
     const p = pi === undefined ? undefined : ops[pi];
-    if (pi === undefined || !p || !FUSES_INTO.has(p.kind) || !('activation' in p.attrs) || !isFloat(graph, p) || !onlyReadBy(graph, readers, t, ai)) return;
+    if (pi === undefined || !p || !opTraits(p).fusesActivation || !('activation' in p.attrs) || !isFloat(graph, p) || !onlyReadBy(graph, readers, t, ai)) return;
     const activation = combine(p.attrs.activation, a.kind);
     if (!activation) return;
     ops[pi] = { ...p, outputs: [...a.outputs], attrs: { ...p.attrs, activation } } as Op;

@@ -3,6 +3,7 @@
 
 import { DTYPE_BYTES, numel } from '../ir/dtype.ts';
 import type { Graph, Op } from '../ir/types.ts';
+import { opTraits } from '../ir/op-traits.ts';
 
 /** One region of the arena: a tensor and every tensor aliased onto it. */
 export interface Buffer {
@@ -16,9 +17,6 @@ export interface Buffer {
   /** For an op's scratch buffer, that op's index. */
   scratchOf?: number;
 }
-
-/** Ops whose output may be written over their first input, element by element. */
-const ELEMENTWISE = new Set<Op['kind']>(['relu', 'relu6', 'leaky_relu', 'logistic', 'tanh', 'hard_swish', 'quantize', 'add', 'sub', 'mul']);
 
 /** Ops that are a new view of the same bytes and so need no memory and no code. */
 export function isAlias(op: Op): boolean {
@@ -63,7 +61,7 @@ export function computeLifetimes(graph: Graph, scratchBytes: (op: Op, index: num
       buffers[sourceBuffer].tensors.push(out);
       extend(sourceBuffer, lastUse.get(out) ?? i);
     } else {
-      const reusable = ELEMENTWISE.has(op.kind) ? inPlaceCandidate(graph, op, i, bufferOf, buffers, lastUse) : -1;
+      const reusable = opTraits(op).elementwise ? inPlaceCandidate(graph, op, i, bufferOf, buffers, lastUse) : -1;
       if (reusable >= 0) {
         const b = bufferOf.get(op.inputs[reusable])!;
         inPlace.set(i, reusable);

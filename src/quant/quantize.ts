@@ -19,6 +19,7 @@ import { checkFiniteConstants } from './finite.ts';
 import { MinMaxObserver } from './observers.ts';
 import { type Affine, affineFromRange, biasScaleFloor, perTensor, quantizeBias, quantizeValues, quantizeWeights } from './params.ts';
 import type { Range } from './range.ts';
+import { opTraits, outputChannelAxis } from '../ir/op-traits.ts';
 
 export interface QuantizeOptions {
   /**
@@ -28,16 +29,11 @@ export interface QuantizeOptions {
   io?: 'int8' | 'float';
 }
 
-/** The output channel axis of each weighted op's filter. */
-const WEIGHT_AXIS = { conv2d: 0, depthwise_conv2d: 3, fully_connected: 0 } as const;
-
 const FIXED_OUTPUT: Partial<Record<Op['kind'], Affine>> = {
   softmax: { scale: 1 / 256, zeroPoint: -128 },
   logistic: { scale: 1 / 256, zeroPoint: -128 },
   tanh: { scale: 1 / 128, zeroPoint: 0 },
 };
-
-const KEEPS_INPUT_QUANTIZATION = new Set<Op['kind']>(['avg_pool2d', 'max_pool2d', 'reshape', 'squeeze', 'pad', 'relu6']);
 
 /** `ranges`: real [min, max] of every activation tensor (graph inputs and op outputs), by index. */
 export function quantizeGraph(graph: Graph, ranges: Map<number, Range>, options: QuantizeOptions = {}): Graph {
@@ -106,7 +102,7 @@ class Quantizer {
         const fixed = FIXED_OUTPUT[op.kind];
         let quant: Quantization;
         if (fixed) quant = perTensor(fixed);
-        else if (KEEPS_INPUT_QUANTIZATION.has(op.kind)) quant = this.tensors[inputs[0]].quant!;
+        else if (opTraits(op).keepsInputQuantization) quant = this.tensors[inputs[0]].quant!;
         else quant = this.calibratedOutput(op, where);
         this.ops.push({ ...op, inputs, outputs: [this.output(op, quant)] } as Op);
       }
@@ -121,7 +117,7 @@ class Quantizer {
     const bias = biasIndex === undefined ? undefined : this.graph.tensors[biasIndex];
     const biasData = bias?.data as Float32Array | undefined;
     const floor = biasData && biasScaleFloor(biasData, inputScale);
-    const w = quantizeWeights(weights.data as Float32Array, weights.shape, WEIGHT_AXIS[op.kind], floor);
+    const w = quantizeWeights(weights.data as Float32Array, weights.shape, outputChannelAxis(op.kind)!, floor);
     const inputs = [input, this.constant(weightsIndex, { ...weights, dtype: 'int8', ...w })];
     if (bias && biasData) inputs.push(this.constant(biasIndex, { ...bias, dtype: 'int32', ...quantizeBias(biasData, inputScale, w.quant.scale) }));
     this.ops.push({ ...op, inputs, outputs: [this.output(op, this.calibratedOutput(op, where))] });

@@ -1,0 +1,101 @@
+// What every stage needs to know about an op kind, in one place: where the output channel sits in
+// its weights, how channels flow from its inputs to its output, whether it may write over its
+// input, whether an activation fuses into it, and whether its output keeps its input's
+// quantization. Passes, quantization, the planner and pruning read this instead of keeping lists.
+
+import type { Op, OpKind } from './types.ts';
+
+/**
+ * How the channels (last axis, NHWC) of an op's data inputs reach its output:
+ * - 'none': the output's channels are new (a conv's filters, a dense layer's units); the input's
+ *   channels are consumed by the weights (`weightInputAxis`).
+ * - 'same': channel c of every data input is channel c of the output (element-wise ops, pools,
+ *   depthwise with multiplier 1, padding in space); all inputs' channels are tied together.
+ * - 'concat': the inputs' channels are stacked along the concatenation axis.
+ * - 'reshape': the shape changes; a channel maps to a strided set of output features when the
+ *   op flattens NHWC to features (the reshape or squeeze after the last conv), else it is opaque.
+ * - 'reduce': a reduction over space keeps channels one to one (global pooling); over the
+ *   channel axis it ends them.
+ * - 'opaque': channels cannot be followed through it (softmax over channels ties them to the
+ *   output, which is never pruned).
+ */
+export type ChannelFlow = 'none' | 'same' | 'concat' | 'reshape' | 'reduce' | 'opaque';
+
+export interface OpTraits {
+  /** Input index of the weights and the axis of the weights that is the output channel. */
+  weights?: { input: number; outputAxis: number; inputAxis?: number };
+  /** Input index of the bias (one value per output channel). */
+  bias?: number;
+  /** The data inputs (not weights or bias), whose channels `channelFlow` describes. */
+  dataInputs: (op: Op) => number[];
+  channelFlow: ChannelFlow | ((op: Op) => ChannelFlow);
+  /** Output may share the input's bytes: every output element depends only on the same input element. */
+  elementwise: boolean;
+  /** A following relu/relu6/relu_n1_to_1 can move into its `activation` attribute. */
+  fusesActivation: boolean;
+  /** In int8, the output takes the input's scale and zero point (TFLite's rule for these kinds). */
+  keepsInputQuantization: boolean;
+}
+
+const data0 = (op: Op) => [op.inputs[0]];
+const allInputs = (op: Op) => op.inputs;
+
+const WEIGHTED: Omit<OpTraits, 'weights' | 'channelFlow'> = {
+  bias: 2,
+  dataInputs: data0,
+  elementwise: false,
+  fusesActivation: true,
+  keepsInputQuantization: false,
+};
+
+const ELEMENTWISE_UNARY: OpTraits = { dataInputs: data0, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: false };
+
+export const OP_TRAITS: Record<OpKind, OpTraits> = {
+  // filter OHWI: output channel on axis 0, input channel on axis 3.
+  conv2d: { ...WEIGHTED, weights: { input: 1, outputAxis: 0, inputAxis: 3 }, channelFlow: 'none' },
+  // filter 1HW(C*M): output channel on axis 3; with multiplier 1 each channel stays itself.
+  depthwise_conv2d: {
+    ...WEIGHTED,
+    weights: { input: 1, outputAxis: 3 },
+    channelFlow: (op) => (op.kind === 'depthwise_conv2d' && op.attrs.depthMultiplier === 1 ? 'same' : 'opaque'),
+  },
+  // weights [N, K]: output unit on axis 0, input feature on axis 1.
+  fully_connected: { ...WEIGHTED, weights: { input: 1, outputAxis: 0, inputAxis: 1 }, channelFlow: 'none' },
+  avg_pool2d: { dataInputs: data0, channelFlow: 'same', elementwise: false, fusesActivation: false, keepsInputQuantization: true },
+  max_pool2d: { dataInputs: data0, channelFlow: 'same', elementwise: false, fusesActivation: false, keepsInputQuantization: true },
+  add: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
+  sub: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
+  mul: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
+  reshape: { dataInputs: data0, channelFlow: 'reshape', elementwise: false, fusesActivation: false, keepsInputQuantization: true },
+  squeeze: { dataInputs: data0, channelFlow: 'reshape', elementwise: false, fusesActivation: false, keepsInputQuantization: true },
+  softmax: { dataInputs: data0, channelFlow: 'opaque', elementwise: false, fusesActivation: false, keepsInputQuantization: false },
+  logistic: ELEMENTWISE_UNARY,
+  tanh: ELEMENTWISE_UNARY,
+  relu: ELEMENTWISE_UNARY,
+  relu6: { ...ELEMENTWISE_UNARY, keepsInputQuantization: true },
+  hard_swish: ELEMENTWISE_UNARY,
+  quantize: ELEMENTWISE_UNARY,
+  dequantize: { ...ELEMENTWISE_UNARY, elementwise: false },
+  leaky_relu: ELEMENTWISE_UNARY,
+  pad: { dataInputs: data0, channelFlow: 'same', elementwise: false, fusesActivation: false, keepsInputQuantization: true },
+  concatenation: {
+    dataInputs: allInputs,
+    channelFlow: 'concat',
+    elementwise: false,
+    fusesActivation: false,
+    keepsInputQuantization: false,
+  },
+  mean: { dataInputs: data0, channelFlow: 'reduce', elementwise: false, fusesActivation: false, keepsInputQuantization: false },
+};
+
+export const opTraits = (op: Op | OpKind): OpTraits => OP_TRAITS[typeof op === 'string' ? op : op.kind];
+
+export function channelFlowOf(op: Op): ChannelFlow {
+  const flow = OP_TRAITS[op.kind].channelFlow;
+  return typeof flow === 'function' ? flow(op) : flow;
+}
+
+/** The weights axis holding the output channel, for kinds that have weights. */
+export function outputChannelAxis(kind: OpKind): number | undefined {
+  return OP_TRAITS[kind].weights?.outputAxis;
+}
