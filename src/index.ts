@@ -30,6 +30,10 @@ export { runOnBoard, hilReport, junitXml, type BoardRun, type HilReport } from '
 export { startEmulatedBoard, type EmulatedBoard } from './device/qemu-board.ts';
 export { HilLink, type LinkStats } from './device/hil-link.ts';
 export type { Transport } from './device/transport.ts';
+export { openSerialPort, type SerialOptions } from './device/serial.ts';
+export { flashImage, type FlashOptions, type FlashReport } from './device/an3155/flash.ts';
+export { loadFlashImage, type FlashImage } from './device/an3155/image.ts';
+export { emulateBuild, type Emulation } from './device/emulate.ts';
 export { runOnTarget, type TargetRun } from './targets/run.ts';
 export { TARGETS } from './targets/names.ts';
 export { loadBoard, listBoards } from './toolchain/index.ts';
