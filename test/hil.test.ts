@@ -4,7 +4,7 @@
 // error once the retry budget is spent; never a wrong result.
 
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,4 +178,28 @@ qemuTest(`edgec hil refuses a build that does not speak the protocol${suffix}`, 
   const r = cli('hil', plain, '--qemu', '--data', join(plain, 'none.npy'));
   t.is(r.code, 2);
   t.regex(r.stderr, /holds a 'samples' firmware, which does not speak the HIL protocol: rebuild it with edgec build --hil/);
+});
+
+qemuTest(`edgec hil --port talks to the board through a serial port: the emulated board's pty${suffix}`, async (t) => {
+  const { dir } = await setup();
+  const images = join(dir, 'x-port.npy');
+  writeFashionMnistNpy(loadFashionMnist('test', { limit: 10 }), images, join(dir, 'y-port.npy'));
+  const link = join(mkdtempSync(join(tmpdir(), 'edgec-hil-pty-')), 'board');
+  const emulate = spawn(process.execPath, [edgec, 'emulate', dir, '--pty', link], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => emulate.kill('SIGTERM'));
+  await new Promise<void>((resolve, reject) => {
+    emulate.stdout.on('data', () => existsSync(link) && resolve());
+    emulate.on('exit', (code) => reject(new Error(`edgec emulate ended with ${code}`)));
+  });
+  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const hil = spawn(process.execPath, [edgec, 'hil', dir, '--port', link, '--data', images], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    hil.stdout.on('data', (b) => (stdout += b));
+    hil.stderr.on('data', (b) => (stderr += b));
+    hil.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, new RegExp(`via ${link.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  t.regex(r.stdout, /bit-exact with the host int8 reference\s+10\/10/);
 });
