@@ -1,0 +1,174 @@
+// How many channels each group keeps. A sensitivity scan prunes one group at a time, least
+// important units first, and measures on held-out data how far the outputs move from the
+// unpruned model's (and the accuracy); then, step by step, the group whose next step costs the
+// least output error per unit of budget saved gives up channels, until every budget is met.
+// Layers differ a lot in how much they tolerate, so this prunes non-uniformly.
+
+import { numel } from '../ir/dtype.ts';
+import type { Graph } from '../ir/types.ts';
+import { runFloat } from '../float/run.ts';
+import { applyPruning } from './apply.ts';
+import type { BudgetMeter } from './budget.ts';
+import { keptChannels, type ChannelGroup } from './groups.ts';
+import type { GroupImportance } from './importance.ts';
+import type { Dataset } from './types.ts';
+
+export interface Evaluation {
+  /** Squared distance of the outputs from the unpruned model's, over their squared size. */
+  error: number;
+  /** Top-1 against the labels, or agreement with the unpruned model's top-1 without labels. */
+  accuracy: number;
+}
+
+export type Evaluator = (graph: Graph) => Promise<Evaluation>;
+
+const argmax = (values: Float32Array, at: number, n: number) => {
+  let best = 0;
+  for (let k = 1; k < n; k++) if (values[at + k] > values[at + best]) best = k;
+  return best;
+};
+
+/** Scores graphs (the original or pruned ones: same inputs and outputs) on held-out samples. */
+export async function createEvaluator(original: Graph, data: Dataset): Promise<Evaluator> {
+  const reference = await runFloat(original, data.inputs);
+  const first = original.outputs[0];
+  // Top-1 over everything the first output holds for a sample.
+  const classes = numel(original.tensors[first].shape);
+  const rows = data.count;
+  const truth = data.labels ?? Int32Array.from({ length: rows }, (_, r) => argmax(reference.get(first)!, r * classes, classes));
+  let norm = 0;
+  for (const values of reference.values()) for (const v of values) norm += v * v;
+  return async (graph) => {
+    const outputs = await runFloat(graph, data.inputs);
+    let distance = 0;
+    for (const [t, values] of outputs) {
+      const ref = reference.get(t)!;
+      for (let i = 0; i < values.length; i++) distance += (values[i] - ref[i]) ** 2;
+    }
+    const scores = outputs.get(first)!;
+    let right = 0;
+    for (let r = 0; r < rows; r++) if (argmax(scores, r * classes, classes) === truth[r]) right++;
+    return { error: norm > 0 ? distance / norm : distance, accuracy: right / rows };
+  };
+}
+
+export interface SensitivityPoint extends Evaluation {
+  removed: number;
+}
+
+/** One group's scan: points by units removed, from 0 (the unpruned model) up. */
+export interface Sensitivity {
+  group: number;
+  points: SensitivityPoint[];
+}
+
+/** Units removed at each scan point: every count for small groups, eighths of the group else. */
+function scanCounts(size: number): number[] {
+  if (size <= 9) return Array.from({ length: size - 1 }, (_, i) => i + 1);
+  return [...new Set(Array.from({ length: 7 }, (_, i) => Math.min(size - 1, Math.max(1, Math.round(((i + 1) * size) / 8)))))];
+}
+
+export async function sensitivityScan(
+  graph: Graph,
+  groups: ChannelGroup[],
+  importance: Map<number, GroupImportance>,
+  evaluate: Evaluator,
+  onProgress: (done: number, total: number) => void = () => {},
+): Promise<Sensitivity[]> {
+  const base = await evaluate(graph);
+  const plans = groups.filter((g) => g.prunable).map((g) => ({ group: g, counts: scanCounts(g.size) }));
+  const total = plans.reduce((n, p) => n + p.counts.length, 0);
+  let done = 0;
+  const result: Sensitivity[] = [];
+  for (const { group, counts } of plans) {
+    const points: SensitivityPoint[] = [{ removed: 0, ...base }];
+    const order = new Map([[group.id, importance.get(group.id)!.order]]);
+    for (const removed of counts) {
+      const pruned = applyPruning(graph, keptChannels(graph, groups, new Map([[group.id, group.size - removed]]), order));
+      points.push({ removed, ...(await evaluate(pruned)) });
+      onProgress(++done, total);
+    }
+    result.push({ group: group.id, points });
+  }
+  return result;
+}
+
+/** The scan's error at `removed` units, interpolated, never below the error at fewer units removed. */
+function errorAt(curve: Sensitivity, removed: number): number {
+  let best = 0;
+  let previous = curve.points[0];
+  for (const point of curve.points) {
+    if (point.removed <= removed) {
+      best = Math.max(best, point.error);
+      previous = point;
+      continue;
+    }
+    const f = (removed - previous.removed) / (point.removed - previous.removed);
+    return Math.max(best, previous.error + f * (point.error - previous.error));
+  }
+  return best;
+}
+
+export interface Allocation {
+  /** Units each prunable group keeps. */
+  keep: Map<number, number>;
+  /** Each meter's value for the allocation. */
+  values: number[];
+}
+
+/**
+ * Greedy allocation: while a budget is unmet, the group whose next step (one unit, or a 32nd of
+ * a large group) adds the least scanned error per part of the remaining way to the budgets saved
+ * gives it up. A step that saves nothing now (an arena set by another tensor) is taken only when
+ * no step saves anything.
+ */
+export function allocate(
+  graph: Graph,
+  groups: ChannelGroup[],
+  importance: Map<number, GroupImportance>,
+  curves: Sensitivity[],
+  meters: BudgetMeter[],
+): Allocation {
+  const order = new Map([...importance].map(([id, imp]) => [id, imp.order]));
+  const keep = new Map(groups.filter((g) => g.prunable).map((g) => [g.id, g.size]));
+  const curveOf = new Map(curves.map((c) => [c.group, c]));
+  const measureAll = (k: Map<number, number>) => {
+    const pruned = applyPruning(graph, keptChannels(graph, groups, k, order));
+    return meters.map((m) => m.measure(pruned));
+  };
+  let values = measureAll(keep);
+  const unmet = () => meters.some((m, i) => values[i] > m.target);
+  while (unmet()) {
+    let best: { id: number; next: number; values: number[]; score: number; saves: boolean } | undefined;
+    for (const [id, kept] of keep) {
+      if (kept <= 1) continue;
+      const group = groups[id];
+      const next = Math.max(1, kept - Math.max(1, Math.floor(group.size / 32)));
+      const trial = measureAll(new Map(keep).set(id, next));
+      // Progress toward each unmet budget, as a share of the way still to go.
+      const progress = meters.reduce((sum, m, i) => (values[i] > m.target ? sum + (values[i] - trial[i]) / (values[i] - m.target) : sum), 0);
+      const curve = curveOf.get(id)!;
+      const added = errorAt(curve, group.size - next) - errorAt(curve, group.size - kept) + 1e-9;
+      const saves = progress > 0;
+      const score = saves ? added / progress : added;
+      if (!best || (saves && !best.saves) || (saves === best.saves && score < best.score)) best = { id, next, values: trial, score, saves };
+    }
+    // budgetMeters checked that every group at one unit meets the budgets, so a step always remains.
+    if (!best) break;
+    keep.set(best.id, best.next);
+    values = best.values;
+  }
+  return { keep, values };
+}
+
+/** Held-out samples [start, end) of a data set. */
+export function sliceDataset(graph: Graph, data: Dataset, start: number, end: number): Dataset {
+  return {
+    inputs: graph.inputs.map((t, k) => {
+      const size = numel(graph.tensors[t].shape);
+      return data.inputs[k].subarray(start * size, end * size);
+    }),
+    count: end - start,
+    ...(data.labels ? { labels: data.labels.subarray(start, end) } : {}),
+  };
+}

