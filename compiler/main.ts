@@ -10,6 +10,8 @@ import { MLPERF_MODELS, type MlperfModel } from '../src/device/mlperf-tiny.ts';
 import { helpText, parseArgs, type VerbSpec } from './args.ts';
 import { CALIB_FLAGS, quantizeRequest } from './calib-flags.ts';
 import { inspectJson, inspectText } from './inspect.ts';
+import { PRUNE_BUDGET_FLAGS, PRUNE_DATA_FLAGS } from './prune.ts';
+import type { Graph } from '../src/ir/types.ts';
 
 const HIL_AGENTS = ['agent', 'mlperf-tiny'] as const;
 
@@ -80,6 +82,32 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       return `${layerReportText(quantized!)}\n\nwrote ${out}`;
     },
   },
+  prune: {
+    summary: 'Remove channels to a budget (MACs, parameters, flash or RAM), recover accuracy on your data, and write a smaller float .tflite.',
+    usage:
+      'edgec prune <model> --data <x.npy> [--labels <y.npy>] (--macs R | --params R | --flash B | --ram B) [--board <name>] [--epochs N] [--criterion l1|l2|bn|activation] [--val-data <x.npy> --val-labels <y.npy>] -o <out.tflite>',
+    positionals: [1, 1],
+    flags: {
+      ...PRUNE_DATA_FLAGS,
+      ...PRUNE_BUDGET_FLAGS,
+      board: { value: true, help: 'the board --flash and --ram are measured on (default stm32f4)' },
+      o: { value: true, help: 'the pruned float .tflite file to write' },
+      output: { value: true, help: 'same as -o' },
+    },
+    action: async (args) => {
+      const out = args.values.get('o')?.[0] ?? args.values.get('output')?.[0];
+      if (!out) throw usageError('edgec prune: -o <out.tflite> is required\nusage: ' + VERBS.prune.usage);
+      const { budgetsFrom, loadFloatModel, pruneReportText, pruneRequest, runPrune } = await import('./prune.ts');
+      const budgets = budgetsFrom(args);
+      if (budgets.length === 0) throw usageError('edgec prune: give a budget: --macs R, --params R, --flash B or --ram B\nusage: ' + VERBS.prune.usage);
+      const { writeModelFile } = await import('../src/targets/build.ts');
+      const loaded = await loadFloatModel(args.positionals[0]);
+      const request = await pruneRequest('prune', args, loaded.graph, budgets);
+      const result = await runPrune({ model: args.positionals[0], ...request }, loaded);
+      await writeModelFile(result.graph, out);
+      return `${await pruneReportText(result)}\n\nwrote ${out}`;
+    },
+  },
   emulate: {
     summary: "Boot a build in its board's QEMU machine with the console UART on a pseudo-terminal, until Ctrl-C.",
     usage: 'edgec emulate <build-dir> [--pty <link>]',
@@ -95,7 +123,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
   build: {
     summary: 'Generate static C for a board, build the firmware, and report its flash and RAM use.',
     usage:
-      'edgec build <model> --board <name> -o <dir> [--calib <data> ...] [--input <samples.npy> | --hil [agent|mlperf-tiny] [--mlperf-model kws01|ic01|vww01|ad01]]',
+      'edgec build <model> --board <name> -o <dir> [--calib <data> ...] [--prune <budget> --data <x.npy> [--labels <y.npy>] ...] [--input <samples.npy> | --hil [agent|mlperf-tiny] [--mlperf-model kws01|ic01|vww01|ad01]]',
     positionals: [1, 1],
     flags: {
       board: { value: true, help: 'target board: stm32f4, mps2-an386, or any folder name under boards/' },
@@ -108,15 +136,17 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       },
       'mlperf-model': { value: true, help: `with --hil mlperf-tiny, how the DUT takes its input bytes: ${MLPERF_MODELS.join(', ')} (default kws01)` },
       ...CALIB_FLAGS,
+      prune: { value: true, help: 'prune to a budget before quantizing: macs=R, params=R, flash=B or ram=B (B bytes on --board), comma-separated for several' },
+      ...PRUNE_DATA_FLAGS,
     },
     action: async (args) => {
       const board = args.values.get('board')?.[0];
       const outDir = args.values.get('o')?.[0] ?? args.values.get('output')?.[0];
       if (!board || !outDir) throw usageError('edgec build: --board <name> and -o <dir> are required\nusage: ' + VERBS.build.usage);
-      const { prepareModel, isFloatGraph } = await import('../src/pipeline.ts');
+      const { isFloatGraph } = await import('../src/pipeline.ts');
       const { buildForBoard } = await import('../src/targets/build.ts');
       const { buildReportText } = await import('./build.ts');
-      const { graph } = await prepareModel(args.positionals[0], quantizeRequest('build', args));
+      const { graph, pruned } = await preparePruned(args, board);
       const inputs = args.values.get('input') ?? [];
       const hil = args.switches.has('hil') ? (args.values.get('hil')?.[0] ?? 'agent') : undefined;
       const mlperfModel = args.values.get('mlperf-model')?.[0];
@@ -129,7 +159,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       const firmware = hil === undefined ? 'samples' : hil === 'agent' ? 'hil' : 'mlperf-tiny';
       const result = await buildForBoard(graph, board, outDir, { samples, firmware, mlperfModel: mlperfModel as MlperfModel | undefined });
       const note = isFloatGraph(graph) ? '\nnote: the model is float32 and no --calib was given, so it runs float kernels; give --calib <data> to quantize it to int8' : '';
-      return buildReportText(result.report, outDir) + note;
+      return (pruned ? pruned + '\n\n' : '') + buildReportText(result.report, outDir) + note;
     },
   },
   hil: {
@@ -187,6 +217,27 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
     },
   },
 };
+
+/**
+ * The graph `edgec build` compiles: with --prune, the model pruned on --data and then quantized
+ * on --calib, and the pruning report; else the model as --calib makes it.
+ */
+async function preparePruned(args: ReturnType<typeof parseArgs>, board: string): Promise<{ graph: Graph; pruned?: string }> {
+  const { prepareModel, quantizeModel } = await import('../src/pipeline.ts');
+  const quantize = quantizeRequest('build', args);
+  if (!args.values.has('prune')) {
+    const stray = Object.keys(PRUNE_DATA_FLAGS).filter((f) => args.values.has(f));
+    if (stray.length > 0) throw usageError(`edgec build: ${stray.map((f) => `--${f}`).join(', ')} go with --prune <budget>`);
+    return { graph: (await prepareModel(args.positionals[0], quantize)).graph };
+  }
+  if (!quantize) throw usageError('edgec build: --prune goes with --calib <data>: the pruned model is quantized to int8 before it is built');
+  const { budgetsFrom, loadFloatModel, pruneReportText, pruneRequest, runPrune } = await import('./prune.ts');
+  const budgets = budgetsFrom(args);
+  const loaded = await loadFloatModel(args.positionals[0]);
+  const request = await pruneRequest('build', args, loaded.graph, budgets);
+  const result = await runPrune({ model: args.positionals[0], ...request, board }, loaded);
+  return { graph: (await quantizeModel(result.graph, quantize)).graph, pruned: await pruneReportText(result) };
+}
 
 function overview(): string {
   const version = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;

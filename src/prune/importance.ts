@@ -8,7 +8,6 @@ import { numel } from '../ir/dtype.ts';
 import { usageError } from '../ir/errors.ts';
 import { channelFlowOf, opTraits } from '../ir/op-traits.ts';
 import type { Graph } from '../ir/types.ts';
-import { runFloat } from '../float/run.ts';
 import type { ChannelGroup } from './groups.ts';
 import type { Dataset } from './types.ts';
 
@@ -24,9 +23,13 @@ export interface GroupImportance {
   source: string;
 }
 
+/** Runs a float graph on samples and returns the `keep` activations (runFloat's contract). */
+export type ActivationRunner = (graph: Graph, inputs: Float32Array[], keep: number[]) => Promise<Map<number, Float32Array>>;
+
 export interface ImportanceOptions {
-  /** Samples for 'activation' (at most `samples` of them are used). */
+  /** Samples for 'activation' (at most `samples` of them are used), and what runs the graph on them. */
   data?: Dataset;
+  run?: ActivationRunner;
   samples?: number;
   /** The graph as imported, before batch norms were folded, for 'bn'. */
   imported?: Graph;
@@ -112,12 +115,12 @@ function batchNormScales(imported: Graph, graph: Graph, group: ChannelGroup): Fl
 }
 
 /** Mean |activation| of every member tensor, per unit, over the samples. */
-async function activationMeans(graph: Graph, groups: ChannelGroup[], data: Dataset, samples: number): Promise<Map<number, Float64Array[]>> {
+async function activationMeans(graph: Graph, groups: ChannelGroup[], data: Dataset, samples: number, run: ActivationRunner): Promise<Map<number, Float64Array[]>> {
   const count = Math.min(samples, data.count);
   const inputs = graph.inputs.map((t, k) => data.inputs[k].subarray(0, count * numel(graph.tensors[t].shape)));
   const written = new Set(graph.ops.map((op) => op.outputs[0]));
   const tensors = [...new Set(groups.flatMap((g) => g.members.map((m) => m.tensor)))].filter((t) => written.has(t));
-  const values = await runFloat(graph, inputs, { keep: tensors });
+  const values = await run(graph, inputs, tensors);
   const perChannel = new Map<number, Float64Array>();
   for (const t of tensors) {
     const shape = graph.tensors[t].shape;
@@ -154,8 +157,8 @@ export async function groupImportance(
       result.set(g.id, scales.length > 0 ? ranked(combine(g.size, scales), 'bn') : ranked(combine(g.size, weightNorms(graph, g, 2)), 'l2 (no batch norm)'));
     }
   } else {
-    if (!options.data || options.data.count === 0) throw usageError("the 'activation' criterion needs samples of the model's inputs");
-    const means = await activationMeans(graph, prunable, options.data, options.samples ?? 256);
+    if (!options.data || options.data.count === 0 || !options.run) throw usageError("the 'activation' criterion needs samples of the model's inputs and a float executor");
+    const means = await activationMeans(graph, prunable, options.data, options.samples ?? 256, options.run);
     for (const g of prunable) result.set(g.id, ranked(combine(g.size, means.get(g.id)!), 'activation'));
   }
   return result;

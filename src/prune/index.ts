@@ -2,6 +2,7 @@
 // and allocation -> channels removed -> recovery on the user's data. The result is a smaller
 // float graph with the original's op and tensor indices, ready for quantization.
 
+import { runFloat } from '../float/run.ts';
 import { opMacs } from '../ir/cost.ts';
 import { numel } from '../ir/dtype.ts';
 import { dataError } from '../ir/errors.ts';
@@ -47,6 +48,7 @@ export interface BudgetOutcome {
 }
 
 export interface PruneResult {
+  criterion: Criterion;
   original: Graph;
   /** Channels removed, before recovery. */
   pruned: Graph;
@@ -109,7 +111,12 @@ export async function pruneModel(graph: Graph, options: PruneOptions): Promise<P
   const { train, heldOut, from } = split(graph, options);
 
   progress('importance', 0, 1);
-  const importance = await groupImportance(graph, groups, options.criterion ?? 'activation', { data: train, imported: options.imported });
+  const criterion = options.criterion ?? 'activation';
+  const importance = await groupImportance(graph, groups, criterion, {
+    data: train,
+    run: (g, inputs, keep) => runFloat(g, inputs, { keep }),
+    imported: options.imported,
+  });
   progress('importance', 1, 1);
 
   const evaluate = await createEvaluator(graph, heldOut);
@@ -126,6 +133,7 @@ export async function pruneModel(graph: Graph, options: PruneOptions): Promise<P
   const recovered = await recover(graph, pruned, kept, train, options);
   const [before, afterPruning, afterRecovery] = [await evaluate(graph), await evaluate(pruned), await evaluate(recovered.graph)];
   return {
+    criterion,
     original: graph,
     pruned,
     graph: recovered.graph,
