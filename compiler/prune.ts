@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { numel } from '../src/ir/dtype.ts';
-import { dataError, modelError, usageError } from '../src/ir/errors.ts';
+import { dataError, usageError } from '../src/ir/errors.ts';
 import type { Graph } from '../src/ir/types.ts';
 import { BUDGET_KINDS, budgetOf, parseBudgets, type BoardSizer, type Budget } from '../src/prune/budget.ts';
 import { CRITERIA, type Criterion } from '../src/prune/importance.ts';
@@ -102,7 +102,7 @@ export async function loadFloatModel(path: string): Promise<{ imported: Graph; g
   const { isFloatGraph } = await import('../src/pipeline.ts');
   const imported = await loadModel(path);
   const graph = runPasses(imported);
-  if (!isFloatGraph(graph)) throw modelError(`${graph.name} is quantized already; prune the float model, then quantize it`);
+  if (!isFloatGraph(graph)) throw usageError(`${graph.name} is already quantized; prune the float model, then quantize it`);
   return { imported, graph };
 }
 

@@ -47,16 +47,20 @@ function axisSums(data: Float32Array, shape: number[], axis: number, p: 1 | 2): 
   return sums;
 }
 
-/** Per unit, the mean over sources of the source's value scaled to a mean of 1 over the units. */
+/**
+ * Per unit, the geometric mean over sources of the source's value scaled to a mean of 1 over the
+ * units, then scaled so the group's mean is 1. Geometric, because a channel matters through the
+ * weights that make it and those that read it together: either at zero silences it.
+ */
 function combine(size: number, sources: Float64Array[]): Float64Array {
-  const scores = new Float64Array(size);
+  const scores = new Float64Array(size).fill(1);
   const used = sources.filter((s) => s.some((v) => v > 0));
   for (const source of used) {
     const mean = source.reduce((a, b) => a + b, 0) / size;
-    source.forEach((v, u) => (scores[u] += v / mean / used.length));
+    source.forEach((v, u) => (scores[u] *= (v / mean) ** (1 / used.length)));
   }
-  if (used.length === 0) scores.fill(1);
-  return scores;
+  const mean = scores.reduce((a, b) => a + b, 0) / size;
+  return mean > 0 ? scores.map((v) => v / mean) : scores.fill(1);
 }
 
 function channelsIn(group: ChannelGroup, tensor: number): number[][] | undefined {
