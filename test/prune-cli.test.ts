@@ -1,0 +1,112 @@
+// `edgec prune` and `edgec build --prune` as a user runs them: the report, the file written, and
+// the exit codes (0 done, 1 a problem with the model or data, 2 bad usage).
+
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fashionMnistNpy, loadFashionMnist } from '../examples/fashion-mnist/data.ts';
+import { importTflite } from '../src/import/tflite.ts';
+import { writeNpy } from '../src/npy/npy.ts';
+import { missingTool } from './helpers/tools.ts';
+
+const edgec = fileURLToPath(new URL('../compiler/edgec.js', import.meta.url));
+const model = fileURLToPath(new URL('../examples/fashion-mnist/model/model.json', import.meta.url));
+const int8Model = fileURLToPath(new URL('../../shared/oracles/hello_world_int8/model.tflite', import.meta.url));
+const scratch = mkdtempSync(join(tmpdir(), 'edgec-prune-cli-'));
+test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
+
+const files = (name: string, split: 'train' | 'test', limit: number) => {
+  const { images, labels } = fashionMnistNpy(loadFashionMnist(split, { limit }));
+  const [x, y] = [join(scratch, `${name}_x.npy`), join(scratch, `${name}_y.npy`)];
+  writeFileSync(x, images);
+  writeFileSync(y, labels);
+  return { x, y };
+};
+const train = files('train', 'train', 400);
+const val = files('val', 'test', 200);
+const shortLabels = join(scratch, 'short_y.npy');
+writeFileSync(shortLabels, writeNpy({ dtype: 'int32', shape: [3], data: new Int32Array(3) }));
+
+function run(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [edgec, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('edgec prune writes a smaller float .tflite and reports layers, budget and accuracy', async (t) => {
+  const out = join(scratch, 'pruned.tflite');
+  const r = await run('prune', model, '--data', train.x, '--labels', train.y, '--val-data', val.x, '--val-labels', val.y, '--macs', '0.5', '--criterion', 'l2', '-o', out);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /criterion l2/);
+  t.regex(r.stdout, /conv2d\s+conv3\s+32 -> \d+/);
+  t.regex(r.stdout, /total\s+132,160 -> [\d,]+ \(0\.[0-4]\d*\)/);
+  t.regex(r.stdout, /budget: MACs 132,160 -> [\d,]+, at most 66,080/);
+  t.regex(r.stdout, /accuracy on the 200 --val-data samples:\n  before pruning \d+\.\d\d%, after pruning \d+\.\d\d%, after recovery \d+\.\d\d%/);
+  const graph = importTflite(readFileSync(out), 'pruned.tflite');
+  t.true(graph.ops.every((op) => graph.tensors[op.outputs[0]].dtype === 'float32'));
+  const conv3 = graph.tensors.find((x) => x.name.includes('conv3') && x.shape.length === 4 && !x.data)!;
+  t.true(conv3.shape[3] < 32);
+});
+
+test('edgec prune: bad usage exits 2, with the smallest model for a budget out of reach', async (t) => {
+  const base = ['prune', model, '--data', train.x];
+  const cases: [string[], RegExp][] = [
+    [[...base, '--macs', '0.5'], /-o <out.tflite> is required/],
+    [[...base, '-o', join(scratch, 'x.tflite')], /give a budget/],
+    [[...base, '--macs', '1.5', '-o', join(scratch, 'x.tflite')], /at most 1; the smallest model the channel groups allow .* has \d+ MACs/],
+    [[...base, '--params', '0.001', '-o', join(scratch, 'x.tflite')], /out of reach/],
+    [[...base, '--macs', '0.5', '--criterion', 'random', '-o', join(scratch, 'x.tflite')], /--criterion must be one of/],
+    [['prune', model, '--macs', '0.5', '-o', join(scratch, 'x.tflite')], /needs --data/],
+    [['prune', int8Model, '--data', train.x, '--macs', '0.5', '-o', join(scratch, 'x.tflite')], /already quantized/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await run(...args);
+    t.is(r.code, 2, args.join(' '));
+    t.regex(r.stderr, message);
+  }
+});
+
+test('edgec prune: data that does not fit is exit 1', async (t) => {
+  const out = join(scratch, 'x.tflite');
+  const labels = await run('prune', model, '--data', train.x, '--labels', shortLabels, '--macs', '0.5', '-o', out);
+  t.is(labels.code, 1);
+  t.regex(labels.stderr, /not one label for each of the 400 samples/);
+  const missing = await run('prune', model, '--data', join(scratch, 'absent.npy'), '--macs', '0.5', '-o', out);
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /absent\.npy: cannot read/);
+});
+
+test('edgec build: prune flags without --prune, and --prune without --calib, are usage errors', async (t) => {
+  const out = join(scratch, 'b');
+  const stray = await run('build', model, '--board', 'stm32f4', '-o', out, '--data', train.x);
+  t.is(stray.code, 2);
+  t.regex(stray.stderr, /--data go with --prune/);
+  const noCalib = await run('build', model, '--board', 'stm32f4', '-o', out, '--prune', 'macs=0.5', '--data', train.x);
+  t.is(noCalib.code, 2);
+  t.regex(noCalib.stderr, /--prune goes with --calib/);
+  const bad = await run('build', model, '--board', 'stm32f4', '-o', out, '--calib', train.x, '--prune', 'speed=2', '--data', train.x);
+  t.is(bad.code, 2);
+});
+
+const missingGcc = missingTool('arm-none-eabi-gcc');
+if (missingGcc !== null) {
+  test.skip(`edgec build --prune flash=B builds within the budget (skipped: ${missingGcc})`, () => {});
+} else {
+  test('edgec build --prune flash=B prunes, quantizes and builds within the budget', async (t) => {
+    const out = join(scratch, 'build');
+    const r = await run('build', model, '--board', 'stm32f4', '-o', out, '--calib', train.x, '--prune', 'flash=19000', '--data', train.x, '--labels', train.y);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stdout, /budget: flash bytes on stm32f4 \(weights \+ code\) [\d,]+ -> [\d,]+, at most 19,000/);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    t.true(report.flash.total <= 19000, `flash ${report.flash.total}`);
+    t.true(report.macs < 132160);
+  });
+}
