@@ -220,6 +220,7 @@ export async function pruneReportText(result: PruneResult): Promise<string> {
     ...result.budgets.map((b) => `budget: ${b.label} ${arrow(Math.round(b.before), Math.round(b.after))}, at most ${thousands(Math.floor(b.target))}`),
     `${what} on ${where}:`,
     `  before pruning ${percent(e.before.accuracy)}, after pruning ${percent(e.pruned.accuracy)}, after recovery ${percent(e.recovered.accuracy)}`,
+    `output error (squared distance from the unpruned outputs over their squared size): after pruning ${e.pruned.error.toPrecision(3)}, after recovery ${e.recovered.error.toPrecision(3)}`,
     `recovery: ${result.recovery.length > 0 ? result.recovery.join('; ') : 'none'}`,
   ].join('\n');
 }

@@ -77,7 +77,10 @@ function meterOf(graph: Graph, budget: Budget, sizer?: BoardSizer): BudgetMeter 
     case 'ram': {
       if (!sizer) throw usageError(`--${budget.kind} needs a board (--board) to measure bytes on`);
       const measure = budget.kind === 'flash' ? (g: Graph) => sizer.size(g).weightBytes + sizer.codeBytes : (g: Graph) => sizer.size(g).arenaBytes;
-      const label = budget.kind === 'flash' ? `flash bytes on ${sizer.board} (weights + code)` : `arena bytes on ${sizer.board}`;
+      const label =
+        budget.kind === 'flash'
+          ? `flash bytes on ${sizer.board} (int8 weights as generated for it + ${sizer.codeBytes} bytes of code, measured by building the unpruned model)`
+          : `arena bytes on ${sizer.board}`;
       return { budget, label, target: budget.value, original: measure(graph), measure };
     }
   }
