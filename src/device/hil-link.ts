@@ -12,7 +12,7 @@ export interface LinkOptions {
   /** Sends of one frame before the link gives up (default 6). */
   attempts?: number;
   /** Longest wait for an answer before the first one has arrived (default 10 s); afterwards the
-   *  wait is four times the slowest answer seen, at least `minTimeoutMs`. */
+   *  wait is four times the slowest of the last answers, at least `minTimeoutMs`. */
   firstTimeoutMs?: number;
   minTimeoutMs?: number;
 }
@@ -39,6 +39,9 @@ export interface Answer {
 
 type Wanted = (frame: Frame) => boolean;
 
+/** How many recent round trips pace the waits. */
+const RECENT_ANSWERS = 32;
+
 /** Stands in for a frame when the transport reports the device gone, to wake whoever waits. */
 const GONE: Frame = { type: -1, seq: NO_SEQ, payload: new Uint8Array() };
 
@@ -50,7 +53,8 @@ export class HilLink {
   private waiter: { wanted: Wanted; resolve: (f: Frame) => void } | null = null;
   /** Frames that arrived while nobody waited (a HELLO at boot, before connect()). */
   private backlog: Frame[] = [];
-  private slowestMs = 0;
+  /** Round trips of the latest clean answers: the link's pace now, not its worst moment ever. */
+  private recentMs: number[] = [];
   private goneReason: string | null = null;
   private readonly attempts: number;
   private readonly firstTimeoutMs: number;
@@ -102,11 +106,13 @@ export class HilLink {
 
   /** About one round trip: how long the pieces of one damaged frame take to be answered. */
   private settleMs(): number {
-    return this.slowestMs === 0 ? this.firstTimeoutMs / 20 : Math.max(50, this.slowestMs);
+    if (this.recentMs.length === 0) return this.firstTimeoutMs / 20;
+    const sorted = [...this.recentMs].sort((a, b) => a - b);
+    return Math.max(50, 1.5 * sorted[sorted.length >> 1]);
   }
 
   private timeoutMs(): number {
-    return this.slowestMs === 0 ? this.firstTimeoutMs : Math.max(this.minTimeoutMs, 4 * this.slowestMs);
+    return this.recentMs.length === 0 ? this.firstTimeoutMs : Math.max(this.minTimeoutMs, 4 * Math.max(...this.recentMs));
   }
 
   /** The next frame `wanted` accepts, or null after the timeout. */
@@ -201,7 +207,7 @@ export class HilLink {
         if (!late) continue;
         answer = late;
       } else if (answer.type === MSG.output) {
-        this.slowestMs = Math.max(this.slowestMs, Date.now() - sent);
+        this.recentMs = [...this.recentMs.slice(-(RECENT_ANSWERS - 1)), Date.now() - sent];
       }
       if (answer.type === MSG.hello) {
         this.stats.resets++;
