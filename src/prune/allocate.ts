@@ -116,11 +116,27 @@ export interface Allocation {
   values: number[];
 }
 
+interface Step {
+  id: number;
+  next: number;
+  values: number[];
+  /** Whether the step brings an unmet budget closer. */
+  saves: boolean;
+  /** Scanned error added per share of the way to the budgets saved (error alone when it saves nothing). */
+  score: number;
+  /** Measured against the current allocation. */
+  fresh: boolean;
+}
+
+const better = (a: Step, b: Step) => (a.saves !== b.saves ? a.saves : a.score < b.score);
+
 /**
  * Greedy allocation: while a budget is unmet, the group whose next step (one unit, or a 32nd of
- * a large group) adds the least scanned error per part of the remaining way to the budgets saved
- * gives it up. A step that saves nothing now (an arena set by another tensor) is taken only when
- * no step saves anything.
+ * a large group) adds the least scanned error per share of the way to the budgets gives
+ * it up. A step that saves nothing now (an arena set by another tensor) is taken only when no
+ * step saves anything. Steps are measured lazily: after each one only the best candidate is
+ * measured again, and taken if it stays best, so a large model costs a few measurements per step
+ * rather than one per group.
  */
 export function allocate(
   graph: Graph,
@@ -132,31 +148,47 @@ export function allocate(
   const order = new Map([...importance].map(([id, imp]) => [id, imp.order]));
   const keep = new Map(groups.filter((g) => g.prunable).map((g) => [g.id, g.size]));
   const curveOf = new Map(curves.map((c) => [c.group, c]));
-  const measureAll = (k: Map<number, number>) => {
+  const measure = (k: Map<number, number>) => {
     const pruned = applyPruning(graph, keptChannels(graph, groups, k, order));
     return meters.map((m) => m.measure(pruned));
   };
-  let values = measureAll(keep);
-  const unmet = () => meters.some((m, i) => values[i] > m.target);
-  while (unmet()) {
-    let best: { id: number; next: number; values: number[]; score: number; saves: boolean } | undefined;
-    for (const [id, kept] of keep) {
-      if (kept <= 1) continue;
-      const group = groups[id];
-      const next = Math.max(1, kept - Math.max(1, Math.floor(group.size / 32)));
-      const trial = measureAll(new Map(keep).set(id, next));
-      // Progress toward each unmet budget, as a share of the way still to go.
-      const progress = meters.reduce((sum, m, i) => (values[i] > m.target ? sum + (values[i] - trial[i]) / (values[i] - m.target) : sum), 0);
-      const curve = curveOf.get(id)!;
-      const added = errorAt(curve, group.size - next) - errorAt(curve, group.size - kept) + 1e-9;
-      const saves = progress > 0;
-      const score = saves ? added / progress : added;
-      if (!best || (saves && !best.saves) || (saves === best.saves && score < best.score)) best = { id, next, values: trial, score, saves };
-    }
+  let values = measure(keep);
+  const step = (id: number): Step | undefined => {
+    const kept = keep.get(id)!;
+    if (kept <= 1) return undefined;
+    const group = groups[id];
+    const next = Math.max(1, kept - Math.max(1, Math.floor(group.size / 32)));
+    const trial = measure(new Map(keep).set(id, next));
+    // Progress toward each unmet budget, as a share of the whole way from the original model (a
+    // fixed scale, so that scores measured at different steps compare).
+    const progress = meters.reduce((sum, m, i) => (values[i] > m.target ? sum + (values[i] - trial[i]) / (m.original - m.target) : sum), 0);
+    const curve = curveOf.get(id)!;
+    const added = errorAt(curve, group.size - next) - errorAt(curve, group.size - kept) + 1e-9;
+    return { id, next, values: trial, saves: progress > 0, score: progress > 0 ? added / progress : added, fresh: true };
+  };
+  const candidates = new Map<number, Step>();
+  const refresh = (id: number) => {
+    const s = step(id);
+    if (s) candidates.set(id, s);
+    else candidates.delete(id);
+  };
+  for (const id of keep.keys()) refresh(id);
+  while (meters.some((m, i) => values[i] > m.target)) {
+    let best: Step | undefined;
+    for (const c of candidates.values()) if (!best || better(c, best)) best = c;
     // budgetMeters checked that every group at one unit meets the budgets, so a step always remains.
     if (!best) break;
+    if (!best.fresh) {
+      refresh(best.id);
+      continue;
+    }
+    const unmet = meters.map((m, i) => values[i] > m.target);
     keep.set(best.id, best.next);
     values = best.values;
+    for (const c of candidates.values()) c.fresh = false;
+    // A budget just met no longer counts toward any step's progress: every score is out of date.
+    if (meters.some((m, i) => unmet[i] !== values[i] > m.target)) for (const id of candidates.keys()) refresh(id);
+    else refresh(best.id);
   }
   return { keep, values };
 }
