@@ -37,3 +37,7 @@ export { emulateBuild, type Emulation } from './device/emulate.ts';
 export { runOnTarget, type TargetRun } from './targets/run.ts';
 export { TARGETS } from './targets/names.ts';
 export { loadBoard, listBoards } from './toolchain/index.ts';
+
+export { pruneModel, parseBudgets, layerChanges, type PruneOptions, type PruneResult, type Dataset } from './prune/index.ts';
+export { measureVariant, variantTable, type Variant } from './targets/variants.ts';
+export { formatTable, thousands } from './text-table.ts';
