@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { useFastConvBackpropFilter } from '../examples/fashion-mnist/conv-backprop.ts';
+import { useFastConvBackpropFilter } from '../src/float/conv-backprop.ts';
 import {
   DEFAULT_FASHION_MNIST_DIR,
   FASHION_MNIST_CLASSES,

@@ -5,7 +5,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfc from '@tensorflow/tfjs-core';
 import { fileURLToPath } from 'node:url';
-import { useFastConvBackpropFilter } from './conv-backprop.ts';
+import { useFastConvBackpropFilter } from '../../src/float/conv-backprop.ts';
 import { loadFashionMnist } from './data.ts';
 import { accuracyOf, predictClasses, trainEpoch } from './fit.ts';
 import { buildModel } from './model.ts';

@@ -71,21 +71,27 @@ function alignRanks(inputs: tf.Tensor[], rank: number): tf.Tensor[] {
   });
 }
 
-const constant = (graph: Graph, index: number | undefined): tf.Tensor | undefined => {
-  if (index === undefined) return undefined;
-  const t = graph.tensors[index];
-  return tf.tensor(t.data as Float32Array, t.shape, 'float32');
-};
+/** The value of a constant input (weights, bias) as a tfjs tensor. */
+export type ConstantSource = (tensor: number) => tf.Tensor;
+
+/** Constants as the graph holds them; the trainer passes its variables instead, so gradients reach them. */
+export const graphConstants =
+  (graph: Graph): ConstantSource =>
+  (index) => {
+    const t = graph.tensors[index];
+    return tf.tensor(t.data as Float32Array, t.shape, 'float32');
+  };
 
 /** Compiles one op; the weight tensors it makes live until the caller's tidy scope ends. */
-export function compileFloatOp(graph: Graph, op: Op, index: number): FloatKernel {
+export function compileFloatOp(graph: Graph, op: Op, index: number, constants: ConstantSource = graphConstants(graph)): FloatKernel {
+  const constant = (t: number | undefined) => (t === undefined ? undefined : constants(t));
   const outRank = graph.tensors[op.outputs[0]].shape.length;
   const all = (run: (inputs: tf.Tensor[]) => tf.Tensor): FloatKernel => ({ dataInputs: op.inputs.length, run });
   switch (op.kind) {
     case 'conv2d': {
-      const ohwi = constant(graph, op.inputs[1]) as tf.Tensor4D;
+      const ohwi = constant(op.inputs[1]) as tf.Tensor4D;
       const filter = tf.transpose(ohwi, [1, 2, 3, 0]);
-      const bias = constant(graph, op.inputs[2]);
+      const bias = constant(op.inputs[2]);
       const kernel: Pair = [ohwi.shape[1], ohwi.shape[2]];
       return {
         dataInputs: 1,
@@ -101,8 +107,8 @@ export function compileFloatOp(graph: Graph, op: Op, index: number): FloatKernel
       const [, h, w, channels] = graph.tensors[op.inputs[1]].shape;
       const m = op.attrs.depthMultiplier;
       // 1HW(C*M) and HWCM hold the same values in the same order.
-      const filter = tf.reshape(constant(graph, op.inputs[1]) as tf.Tensor, [h, w, channels / m, m]) as tf.Tensor4D;
-      const bias = constant(graph, op.inputs[2]);
+      const filter = tf.reshape(constant(op.inputs[1]) as tf.Tensor, [h, w, channels / m, m]) as tf.Tensor4D;
+      const bias = constant(op.inputs[2]);
       return {
         dataInputs: 1,
         run: ([x]) => {
@@ -115,8 +121,8 @@ export function compileFloatOp(graph: Graph, op: Op, index: number): FloatKernel
     }
     case 'fully_connected': {
       // [depth, units]: the wasm backend's fused matMul adds the bias wrongly with transposeB (tfjs 4.22).
-      const weights = tf.transpose(constant(graph, op.inputs[1]) as tf.Tensor2D);
-      const bias = constant(graph, op.inputs[2]);
+      const weights = tf.transpose(constant(op.inputs[1]) as tf.Tensor2D);
+      const bias = constant(op.inputs[2]);
       const depth = weights.shape[0];
       return {
         dataInputs: 1,
