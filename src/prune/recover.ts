@@ -2,7 +2,11 @@
 // whose input lost channels): bias compensation folds the mean contribution the removed input
 // channels made into the layer's bias; a least-squares refit then re-solves the layer's weights
 // on the kept channels so that its pre-activation output matches the unpruned model's on the
-// user's data. Both only need the float executor and a few hundred samples.
+// user's data. Layers are taken in graph order and each is measured on the pruned graph as the
+// layers before it left it, so what they could not restore is corrected too. Both need only the
+// float executor and a thousand or so samples. On the Fashion-MNIST example the refit recovers
+// most of what pruning lost; the bias alone lowers each layer's error but not the accuracy (a
+// removed channel's contribution after a ReLU is sparse, and its mean added everywhere is not).
 
 import { runFloat } from '../float/run.ts';
 import { seededRandom, shuffled } from '../float/train.ts';
@@ -132,14 +136,6 @@ function gather(rows: Rows, values: Float32Array, chosen: Int32Array): Float64Ar
   return out;
 }
 
-/** Column j of the pruned layer's rows is column columns[j] of the unpruned one's. */
-function keptColumns(original: Rows, channels: number, keptInputs: number[]): number[] {
-  const taps = original.width / channels;
-  const columns: number[] = [];
-  for (let tap = 0; tap < taps; tap++) for (const c of keptInputs) columns.push(tap * channels + c);
-  return columns;
-}
-
 /** Pre-activation outputs [rows, outputs.length] of weights [O, width] and bias on row matrix x. */
 function preActivation(x: Float64Array, width: number, weights: ArrayLike<number>, bias: ArrayLike<number> | undefined, outputs: number[]): Float64Array {
   const rows = x.length / width;
@@ -257,32 +253,24 @@ export async function compensate(original: Graph, pruned: Graph, kept: KeptChann
     const w = original.tensors[op.inputs[1]].data as Float32Array;
     const b = op.inputs[2] === undefined ? undefined : (original.tensors[op.inputs[2]].data as Float32Array);
     const target = preActivation(x, full.width, w, b, outputs);
-    const columns = keptColumns(full, channels, keptInputs);
-    const keptSet = new Set(columns);
 
-    // The removed columns' mean, times their weights, moves into the bias.
-    const means = new Float64Array(full.width);
-    for (let r = 0; r < chosen.length; r++) for (let j = 0; j < full.width; j++) means[j] += x[r * full.width + j];
-    const biasIndex = ownBias(graph, index, outputs.length);
-    const bias = Float32Array.from(graph.tensors[biasIndex].data as Float32Array);
-    outputs.forEach((o, k) => {
-      let shift = 0;
-      for (let j = 0; j < full.width; j++) if (!keptSet.has(j)) shift += (w[o * full.width + j] * means[j]) / chosen.length;
-      bias[k] += shift;
-    });
-
+    // Rows as the pruned graph sees them, through the layers compensated before this one.
     const narrow = layerRows(graph, graph.ops[index] as Layer);
+    const xPruned = gather(narrow, (await runFloat(graph, inputs, { keep: [inputTensor] })).get(inputTensor)!, chosen);
     const weightsIndex = graph.ops[index].inputs[1];
     const prunedWeights = graph.tensors[weightsIndex].data as Float32Array;
+    const biasIndex = ownBias(graph, index, outputs.length);
     const indices = outputs.map((_, k) => k);
-    // Rows as the pruned graph sees them: with refit, through the layers refit before this one.
-    const xPruned = options.refit
-      ? gather(narrow, (await runFloat(graph, inputs, { keep: [inputTensor] })).get(inputTensor)!, chosen)
-      : Float64Array.from({ length: chosen.length * columns.length }, (_, i) => x[Math.floor(i / columns.length) * full.width + columns[i % columns.length]]);
-    const error = {
-      pruned: relativeError(preActivation(xPruned, narrow.width, prunedWeights, graph.tensors[graph.ops[index].inputs[2]]?.data as Float32Array | undefined, indices), target),
-      compensated: relativeError(preActivation(xPruned, narrow.width, prunedWeights, bias, indices), target),
-    } as CompensatedLayer['error'];
+    const y = preActivation(xPruned, narrow.width, prunedWeights, graph.tensors[biasIndex].data as Float32Array, indices);
+    // What the output lost on average moves into the bias: with the layers before unchanged, the
+    // removed channels' mean activation (per tap) times their weights.
+    const shift = new Float64Array(outputs.length);
+    for (let i = 0; i < y.length; i++) shift[i % outputs.length] += (target[i] - y[i]) / chosen.length;
+    const bias = Float32Array.from(graph.tensors[biasIndex].data as Float32Array, (v, k) => v + shift[k]);
+    const error: CompensatedLayer['error'] = {
+      pruned: relativeError(y, target),
+      compensated: relativeError(y.map((v, i) => v + shift[i % outputs.length]), target),
+    };
     graph.tensors[biasIndex] = { ...graph.tensors[biasIndex], data: bias };
 
     if (options.refit) {
