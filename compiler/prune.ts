@@ -25,7 +25,8 @@ export const PRUNE_DATA_FLAGS: Record<string, FlagSpec> = {
   'val-data': { value: true, repeat: true, help: 'held-out samples for the sensitivity scan and the accuracy report (default: the last fifth of --data, at most 1,000)' },
   'val-labels': { value: true, help: 'class index per sample of --val-data' },
   criterion: { value: true, help: `channel importance: ${CRITERIA.join(', ')} (default activation)` },
-  epochs: { value: true, help: 'fine-tuning epochs of the recovery' },
+  epochs: { value: true, help: 'distillation epochs over --data after pruning (default 2; 0: compensation and refit only)' },
+  'time-limit': { value: true, help: 'seconds distillation may take at most (default: no limit)' },
 };
 
 export const PRUNE_BUDGET_FLAGS: Record<string, FlagSpec> = {
@@ -43,6 +44,7 @@ export interface PruneRequest {
   validation?: Dataset;
   criterion?: Criterion;
   epochs?: number;
+  timeLimit?: number;
 }
 
 const value = (args: ParsedArgs, flag: string) => args.values.get(flag)?.[0];
@@ -85,6 +87,9 @@ export async function pruneRequest(verb: string, args: ParsedArgs, graph: Graph,
   const epochsText = value(args, 'epochs');
   const epochs = epochsText === undefined ? undefined : Number(epochsText);
   if (epochs !== undefined && !(Number.isInteger(epochs) && epochs >= 0)) throw usageError(`edgec ${verb}: --epochs takes a whole number, got '${epochsText}'`);
+  const limitText = value(args, 'time-limit');
+  const timeLimit = limitText === undefined ? undefined : Number(limitText);
+  if (timeLimit !== undefined && !(timeLimit > 0)) throw usageError(`edgec ${verb}: --time-limit takes a positive number of seconds, got '${limitText}'`);
   return {
     budgets,
     board: value(args, 'board'),
@@ -92,6 +97,7 @@ export async function pruneRequest(verb: string, args: ParsedArgs, graph: Graph,
     ...(valData ? { validation: await readDataset(graph, valData, value(args, 'val-labels')) } : {}),
     ...(criterion ? { criterion: criterion as Criterion } : {}),
     ...(epochs !== undefined ? { epochs } : {}),
+    ...(timeLimit !== undefined ? { timeLimit } : {}),
   };
 }
 
@@ -143,7 +149,7 @@ const seconds = (s: number) => (s >= 90 ? `${Math.floor(s / 60)}m${String(Math.r
  * Progress on stderr, phase by phase, with the time left once a phase has run a few seconds: a
  * rewritten line on a terminal, a line every five seconds in a log.
  */
-export function pruneProgress(): { onProgress: (phase: PrunePhase, done: number, total: number) => void; end(): void } {
+export function pruneProgress(): { onProgress: (phase: PrunePhase, done: number, total: number, eta?: number) => void; end(): void } {
   const tty = process.stderr.isTTY;
   let phase = '';
   let started = 0;
@@ -154,7 +160,7 @@ export function pruneProgress(): { onProgress: (phase: PrunePhase, done: number,
     open = false;
   };
   return {
-    onProgress(next, done, total) {
+    onProgress(next, done, total, known) {
       const now = Date.now();
       if (next !== phase) {
         end();
@@ -165,7 +171,8 @@ export function pruneProgress(): { onProgress: (phase: PrunePhase, done: number,
       if (done < total && now - last < (tty ? 100 : 5000)) return;
       last = now;
       const elapsed = (now - started) / 1000;
-      const eta = done > 0 && done < total && elapsed > 2 ? `, about ${seconds((elapsed * (total - done)) / done)} left` : '';
+      const left = known ?? (done > 0 ? (elapsed * (total - done)) / done : undefined);
+      const eta = left !== undefined && done < total && elapsed > 2 ? `, about ${seconds(left)} left` : '';
       const text = `${phase}: ${done}/${total} (${Math.floor((100 * done) / total)}%${eta})`;
       if (tty) {
         process.stderr.write(`\r${text}\x1b[K`);
@@ -190,6 +197,7 @@ export async function runPrune(request: PruneRequest, loaded: { imported: Graph;
       ...(request.validation ? { validation: request.validation } : {}),
       ...(request.criterion ? { criterion: request.criterion } : {}),
       ...(request.epochs !== undefined ? { epochs: request.epochs } : {}),
+      ...(request.timeLimit !== undefined ? { timeLimit: request.timeLimit } : {}),
       imported: loaded.imported,
       ...(sizer ? { sizer } : {}),
       onProgress: progress.onProgress,

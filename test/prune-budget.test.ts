@@ -138,7 +138,7 @@ test('allocation takes channels where the scanned error grows slowest per MAC sa
 
 for (const budgets of ['macs=0.5', 'params=0.4', 'macs=0.5,params=0.45', 'flash=17500', 'ram=3000']) {
   test(`pruneModel meets ${budgets} on Fashion-MNIST`, async (t) => {
-    const result = await pruneModel(graph, { budgets: parseBudgets(budgets), data: train, validation, imported, sizer });
+    const result = await pruneModel(graph, { budgets: parseBudgets(budgets), data: train, validation, imported, sizer, epochs: 0 });
     const whole = graphCost(graph);
     const after = graphCost(result.graph);
     const size = sizer.size(result.graph);
@@ -162,12 +162,31 @@ for (const budgets of ['macs=0.5', 'params=0.4', 'macs=0.5,params=0.45', 'flash=
 
 test('without labels, accuracy is agreement with the unpruned model, 100% before pruning', async (t) => {
   const unlabelled = { inputs: train.inputs, count: train.count };
-  const result = await pruneModel(graph, { budgets: parseBudgets('macs=0.7'), data: unlabelled });
+  const result = await pruneModel(graph, { budgets: parseBudgets('macs=0.7'), data: unlabelled, epochs: 0 });
   t.is(result.evaluation.metric, 'agreement');
   t.is(result.evaluation.heldOutFrom, 'data');
   t.is(result.evaluation.samples, 120);
   t.is(result.evaluation.before.accuracy, 1);
   t.is(result.evaluation.before.error, 0);
+});
+
+test('recovery refits the layers that read pruned channels and distills: the outputs come closer to the unpruned model', async (t) => {
+  const phases = new Set<string>();
+  const result = await pruneModel(graph, {
+    budgets: parseBudgets('macs=0.5'),
+    data: train,
+    validation,
+    epochs: 1,
+    onProgress: (phase) => phases.add(phase),
+  });
+  t.deepEqual([...phases], ['importance', 'sensitivity', 'allocation', 'compensation', 'distillation']);
+  t.is(result.recovery.length, 2);
+  t.regex(result.recovery[0], /^bias compensation and least-squares refit of \d layer\(s\)/);
+  t.regex(result.recovery[1], /^distillation from the unpruned model with the labels: 1 epoch\(s\) over 600 samples/);
+  const { pruned, recovered } = result.evaluation;
+  t.true(recovered.error < pruned.error / 2, `output error ${pruned.error} -> ${recovered.error}`);
+  // Recovery changes weights, never shapes.
+  result.graph.tensors.slice(0, graph.tensors.length).forEach((tensor, i) => t.deepEqual(tensor.shape, result.pruned.tensors[i].shape));
 });
 
 test('data that does not fit the model is a data error', async (t) => {

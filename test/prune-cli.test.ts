@@ -43,12 +43,13 @@ function run(...args: string[]): Promise<{ code: number | null; stdout: string; 
 
 test('edgec prune writes a smaller float .tflite and reports layers, budget and accuracy', async (t) => {
   const out = join(scratch, 'pruned.tflite');
-  const r = await run('prune', model, '--data', train.x, '--labels', train.y, '--val-data', val.x, '--val-labels', val.y, '--macs', '0.5', '--criterion', 'l2', '-o', out);
+  const r = await run('prune', model, '--data', train.x, '--labels', train.y, '--val-data', val.x, '--val-labels', val.y, '--macs', '0.5', '--criterion', 'l2', '--epochs', '1', '-o', out);
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /criterion l2/);
   t.regex(r.stdout, /conv2d\s+conv3\s+32 -> \d+/);
   t.regex(r.stdout, /total\s+132,160 -> [\d,]+ \(0\.[0-4]\d*\)/);
   t.regex(r.stdout, /budget: MACs 132,160 -> [\d,]+, at most 66,080/);
+  t.regex(r.stdout, /recovery: bias compensation and least-squares refit .*; distillation from the unpruned model with the labels: 1 epoch\(s\) over 400 samples/);
   t.regex(r.stdout, /output error \(.*\): after pruning \d\.\d+(e-\d+)?, after recovery/);
   t.regex(r.stdout, /accuracy on the 200 --val-data samples:\n  before pruning \d+\.\d\d%, after pruning \d+\.\d\d%, after recovery \d+\.\d\d%/);
   const graph = importTflite(readFileSync(out), 'pruned.tflite');
@@ -103,7 +104,7 @@ if (missingGcc !== null) {
 } else {
   test('edgec build --prune flash=B prunes, quantizes and builds within the budget', async (t) => {
     const out = join(scratch, 'build');
-    const r = await run('build', model, '--board', 'stm32f4', '-o', out, '--calib', train.x, '--prune', 'flash=19000', '--data', train.x, '--labels', train.y);
+    const r = await run('build', model, '--board', 'stm32f4', '-o', out, '--calib', train.x, '--prune', 'flash=19000', '--data', train.x, '--labels', train.y, '--epochs', '0');
     t.is(r.code, 0, r.stderr);
     t.regex(r.stdout, /budget: flash bytes on stm32f4 \(int8 weights as generated for it \+ \d+ bytes of code, measured by building the unpruned model\) [\d,]+ -> [\d,]+, at most 19,000/);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));

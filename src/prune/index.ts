@@ -5,14 +5,16 @@
 import { runFloat } from '../float/run.ts';
 import { opMacs } from '../ir/cost.ts';
 import { numel } from '../ir/dtype.ts';
-import { dataError } from '../ir/errors.ts';
+import { dataError, EdgecError } from '../ir/errors.ts';
 import { opTraits } from '../ir/op-traits.ts';
 import type { Graph } from '../ir/types.ts';
 import { allocate, createEvaluator, sensitivityScan, sliceDataset, type Evaluation, type Sensitivity } from './allocate.ts';
 import { applyPruning } from './apply.ts';
 import { budgetMeters, type BoardSizer, type Budget } from './budget.ts';
+import { distill } from './distill.ts';
 import { channelGroups, keptChannels, type ChannelGroup } from './groups.ts';
 import { groupImportance, type Criterion, type GroupImportance } from './importance.ts';
+import { compensate } from './recover.ts';
 import type { Dataset, KeptChannels } from './types.ts';
 
 export { applyPruning } from './apply.ts';
@@ -21,7 +23,7 @@ export { channelGroups, graphCost, keptChannels, type ChannelGroup } from './gro
 export { CRITERIA, groupImportance, type Criterion } from './importance.ts';
 export type { Dataset, KeptChannels } from './types.ts';
 
-export type PrunePhase = 'importance' | 'sensitivity' | 'allocation' | 'recovery';
+export type PrunePhase = 'importance' | 'sensitivity' | 'allocation' | 'compensation' | 'distillation';
 
 export interface PruneOptions {
   budgets: Budget[];
@@ -35,9 +37,14 @@ export interface PruneOptions {
   imported?: Graph;
   /** Measures int8 bytes on a board, for flash and RAM budgets. */
   sizer?: BoardSizer;
-  /** Fine-tuning epochs of the recovery. */
+  /** Distillation epochs over the training samples; 0 leaves recovery to compensation and refit. Default 2. */
   epochs?: number;
-  onProgress?: (phase: PrunePhase, done: number, total: number) => void;
+  /** Seconds distillation may take at most. Default: no limit. */
+  timeLimit?: number;
+  /** Seeds distillation's sample order. Default 1. */
+  seed?: number;
+  /** `eta`: seconds left, when the phase knows better than its progress so far tells. */
+  onProgress?: (phase: PrunePhase, done: number, total: number, eta?: number) => void;
 }
 
 export interface BudgetOutcome {
@@ -94,12 +101,46 @@ function split(graph: Graph, options: PruneOptions): { train: Dataset; heldOut: 
   return { train: sliceDataset(graph, data, 0, cut), heldOut: sliceDataset(graph, data, cut, data.count), from: 'data' };
 }
 
+const DEFAULT_EPOCHS = 2;
+
+const fixed = (x: number) => x.toPrecision(3);
+
 /**
- * Recovers what pruning lost, on the training samples. This is the one place the pipeline calls
- * for it, so recovery methods slot in here.
+ * Recovers what pruning lost, on the training samples: bias compensation and a least-squares
+ * refit of every layer that reads pruned channels (no training), then knowledge distillation
+ * from the unpruned model (labels joining in when given).
  */
-async function recover(_original: Graph, pruned: Graph, _kept: KeptChannels, _train: Dataset, _options: PruneOptions): Promise<{ graph: Graph; steps: string[] }> {
-  return { graph: pruned, steps: [] };
+async function recover(original: Graph, pruned: Graph, kept: KeptChannels, train: Dataset, options: PruneOptions): Promise<{ graph: Graph; steps: string[] }> {
+  if (kept.size === 0) return { graph: pruned, steps: [] };
+  const progress = options.onProgress ?? (() => {});
+  const steps: string[] = [];
+  progress('compensation', 0, 1);
+  const compensated = await compensate(original, pruned, kept, train, { refit: true });
+  progress('compensation', 1, 1);
+  const layers = compensated.layers;
+  if (layers.length > 0) {
+    const detail = layers.map((l) => `${l.name} ${fixed(l.error.pruned)} -> ${fixed(l.error.refit ?? l.error.compensated)}`).join(', ');
+    steps.push(`bias compensation and least-squares refit of ${layers.length} layer(s) reading pruned channels (relative output error: ${detail})`);
+  }
+  const epochs = options.epochs ?? DEFAULT_EPOCHS;
+  if (epochs === 0) return { graph: compensated.graph, steps };
+  try {
+    const tuned = await distill(original, compensated.graph, train, {
+      epochs,
+      ...(options.timeLimit !== undefined ? { timeLimit: options.timeLimit } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      onProgress: (p) => progress('distillation', p.step, p.steps, p.eta),
+    });
+    const cut = tuned.stoppedBy === 'time' ? `, stopped by the ${options.timeLimit} s limit` : '';
+    steps.push(
+      `distillation from the unpruned model${train.labels ? ' with the labels' : ''}: ${tuned.losses.length} epoch(s) over ${train.count} samples in ${Math.round(tuned.seconds)} s${cut} (loss ${tuned.losses.map(fixed).join(' -> ')})`,
+    );
+    return { graph: tuned.graph, steps };
+  } catch (error) {
+    // A model tfjs cannot differentiate keeps the compensated weights, unless epochs were asked for.
+    if (options.epochs !== undefined || !(error instanceof EdgecError) || error.kind !== 'usage') throw error;
+    return { graph: compensated.graph, steps: [...steps, `no distillation: ${error.message}`] };
+  }
 }
 
 export async function pruneModel(graph: Graph, options: PruneOptions): Promise<PruneResult> {
