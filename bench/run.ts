@@ -15,6 +15,8 @@ import { runOnTarget } from '../src/targets/run.ts';
 import type { Graph, TensorData } from '../src/ir/types.ts';
 import { loadFashionMnist } from '../examples/fashion-mnist/data.ts';
 import { int8Samples, quantizedExample } from '../examples/fashion-mnist/evaluate.ts';
+import { fashionVariants } from '../examples/fashion-mnist/variants.ts';
+import { variantTable } from '../src/targets/variants.ts';
 
 const oracles = fileURLToPath(new URL('../../shared/oracles/', import.meta.url));
 const BOARD = 'stm32f4';
@@ -90,3 +92,13 @@ console.log(
     new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]),
   ),
 );
+
+// The variant table of issue 9's report: the example float, int8, pruned float and pruned int8.
+const variantsWork = mkdtempSync(join(tmpdir(), 'edgec-bench-variants-'));
+try {
+  const { variants } = await fashionVariants({ workDir: variantsWork, board: BOARD, log: (line) => process.stderr.write(`${line}\n`) });
+  console.log(`\nFashion-MNIST variants on ${BOARD}: accuracy over the 10,000 test images, instructions in QEMU (ratios to float)\n`);
+  console.log(variantTable(variants));
+} finally {
+  rmSync(variantsWork, { recursive: true, force: true });
+}
