@@ -88,6 +88,9 @@ export class TrainableGraph {
 
   constructor(readonly graph: Graph) {
     verifyGraph(graph);
+    // tfjs's fused convolutions compute their weights' gradients with every backward pass.
+    useFastConvBackpropFilter();
+    useFastDepthwiseBackpropFilter();
     const fromGraph = graphConstants(graph);
     for (const t of trainableTensors(graph)) {
       const { data, shape, dtype, name } = graph.tensors[t];
@@ -97,8 +100,12 @@ export class TrainableGraph {
     this.constants = (t) => this.variables.get(t) ?? fromGraph(t);
   }
 
-  /** The values of `wanted` (graph inputs or op outputs) for a batch: [samples, ...IR shape] each. */
-  forward(inputs: tf.Tensor[], wanted: number[]): Map<number, tf.Tensor> {
+  /**
+   * The values of `wanted` (graph inputs or op outputs) for a batch: [samples, ...IR shape] each.
+   * `added` values are added to op outputs as they are computed: zeros there make the gradient
+   * with respect to them the gradient with respect to those activations.
+   */
+  forward(inputs: tf.Tensor[], wanted: number[], added?: Map<number, tf.Tensor>): Map<number, tf.Tensor> {
     const { graph } = this;
     const count = inputs[0]?.shape[0] ?? 1;
     const values = new Map<number, tf.Tensor>(graph.inputs.map((t, k) => [t, inputs[k]]));
@@ -109,7 +116,9 @@ export class TrainableGraph {
       const op = graph.ops[i];
       const kernel = compileFloatOp(graph, op, i, this.constants);
       const output = op.outputs[0];
-      values.set(output, tf.reshape(kernel.run(op.inputs.slice(0, kernel.dataInputs).map(sampled)), [count, ...graph.tensors[output].shape]));
+      const value = tf.reshape(kernel.run(op.inputs.slice(0, kernel.dataInputs).map(sampled)), [count, ...graph.tensors[output].shape]);
+      const extra = added?.get(output);
+      values.set(output, extra ? tf.add(value, extra) : value);
     }
     return new Map(wanted.map((t) => [t, values.get(t)!]));
   }
@@ -227,8 +236,6 @@ export async function trainGraph(graph: Graph, samples: Samples, wanted: number[
   if (!(peak > 0)) throw usageError(`learning rate must be positive, got ${peak}`);
   if (!(timeLimit > 0)) throw usageError(`time limit must be positive, got ${timeLimit}`);
   checkTrainable(graph);
-  useFastConvBackpropFilter();
-  useFastDepthwiseBackpropFilter();
 
   const random = seededRandom(options.seed ?? 1);
   const perEpoch = Math.ceil(samples.count / batchSize);
