@@ -143,7 +143,10 @@ async function boardSizer(graph: Graph, data: Dataset, board: string, needCode: 
   return { board, size, codeBytes };
 }
 
-const seconds = (s: number) => (s >= 90 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
+const seconds = (s: number) => {
+  const whole = Math.round(s);
+  return whole >= 90 ? `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s` : `${whole}s`;
+};
 
 /**
  * Progress on stderr, phase by phase, with the time left once a phase has run a few seconds: a
