@@ -15,6 +15,7 @@ import { budgetMeters, parseBudgets, smallestModel, type BoardSizer } from '../s
 import { channelGroups, graphCost } from '../src/prune/groups.ts';
 import { groupImportance, type GroupImportance } from '../src/prune/importance.ts';
 import { layerChanges, pruneModel } from '../src/prune/index.ts';
+import { taylorImportance } from '../src/prune/taylor.ts';
 import type { Dataset } from '../src/prune/types.ts';
 import { quantizeGraph } from '../src/quant/quantize.ts';
 import { recordRanges } from '../src/quant/record.ts';
@@ -95,12 +96,12 @@ function silenced(): Graph {
   return { ...graph, tensors };
 }
 
-test('l1, l2 and activation rank silenced filters last; scores have a mean of 1 in every group', async (t) => {
+test('l1, l2, activation and taylor rank silenced filters last; scores have a mean of 1 in every group', async (t) => {
   const quiet = silenced();
-  for (const criterion of ['l1', 'l2', 'activation'] as const) {
-    const importance = await groupImportance(quiet, groups, criterion, { data: train, run });
+  for (const criterion of ['l1', 'l2', 'activation', 'taylor'] as const) {
+    const importance = await groupImportance(quiet, groups, criterion, { data: train, run, taylor: (g, data) => taylorImportance(g, data, { samples: 64 }) });
     const { scores } = importance.get(g3.id)!;
-    // (The trained model has dead conv3 channels of its own, which tie with them under 'activation'.)
+    // (The trained model has dead conv3 channels of its own, which tie with them under 'activation' and 'taylor'.)
     t.true(scores.every((v, u) => v >= Math.max(scores[3], scores[17]) || [3, 17].includes(u)), criterion);
     t.true(scores[3] < 0.01 && scores[17] < 0.01, criterion);
     for (const [, imp] of importance) t.true(Math.abs(imp.scores.reduce((a, b) => a + b, 0) / imp.scores.length - 1) < 1e-9);

@@ -1,6 +1,6 @@
 // How much each removable unit of a group matters, by one of several criteria: the norms of the
 // weights that make and read it, the batch-norm scale the imported model gave it, or how strongly
-// it fires on the user's data. Scores are normalised per source (each layer's weights, each
+// it fires on the user's data, or first-order Taylor (activation times gradient). Scores are normalised per source (each layer's weights, each
 // tensor's activations) to a mean of 1 before they are combined, so a group spanning layers of
 // different sizes and scales is not ruled by its largest layer, and groups compare on one scale.
 
@@ -11,7 +11,7 @@ import type { Graph } from '../ir/types.ts';
 import type { ChannelGroup } from './groups.ts';
 import type { Dataset } from './types.ts';
 
-export const CRITERIA = ['l1', 'l2', 'bn', 'activation'] as const;
+export const CRITERIA = ['l1', 'l2', 'bn', 'activation', 'taylor'] as const;
 export type Criterion = (typeof CRITERIA)[number];
 
 export interface GroupImportance {
@@ -26,10 +26,14 @@ export interface GroupImportance {
 /** Runs a float graph on samples and returns the `keep` activations (runFloat's contract). */
 export type ActivationRunner = (graph: Graph, inputs: Float32Array[], keep: number[]) => Promise<Map<number, Float32Array>>;
 
+/** Per output tensor of every layer with weights, a raw score per channel (src/prune/taylor.ts computes them with gradients). */
+export type TaylorScores = (graph: Graph, data: Dataset) => Promise<Map<number, Float32Array>>;
+
 export interface ImportanceOptions {
-  /** Samples for 'activation' (at most `samples` of them are used), and what runs the graph on them. */
+  /** Samples for 'activation' and 'taylor' (at most `samples` of them for 'activation'), and what runs the graph on them. */
   data?: Dataset;
   run?: ActivationRunner;
+  taylor?: TaylorScores;
   samples?: number;
   /** The graph as imported, before batch norms were folded, for 'bn'. */
   imported?: Graph;
@@ -159,6 +163,13 @@ export async function groupImportance(
     for (const g of prunable) {
       const scales = batchNormScales(options.imported, graph, g);
       result.set(g.id, scales.length > 0 ? ranked(combine(g.size, scales), 'bn') : ranked(combine(g.size, weightNorms(graph, g, 2)), 'l2 (no batch norm)'));
+    }
+  } else if (criterion === 'taylor') {
+    if (!options.data || options.data.count === 0 || !options.taylor) throw usageError("the 'taylor' criterion needs samples of the model's inputs and a gradient executor");
+    const scores = await options.taylor(graph, options.data);
+    for (const g of prunable) {
+      const sources = g.members.filter((m) => scores.has(m.tensor)).map((m) => Float64Array.from(m.channels, (cs) => cs.reduce((s, c) => s + scores.get(m.tensor)![c], 0)));
+      result.set(g.id, ranked(combine(g.size, sources), 'taylor'));
     }
   } else {
     if (!options.data || options.data.count === 0 || !options.run) throw usageError("the 'activation' criterion needs samples of the model's inputs and a float executor");

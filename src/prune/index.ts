@@ -15,6 +15,7 @@ import { distill } from './distill.ts';
 import { channelGroups, keptChannels, type ChannelGroup } from './groups.ts';
 import { groupImportance, type Criterion, type GroupImportance } from './importance.ts';
 import { compensate } from './recover.ts';
+import { taylorImportance } from './taylor.ts';
 import type { Dataset, KeptChannels } from './types.ts';
 
 export { applyPruning } from './apply.ts';
@@ -156,6 +157,7 @@ export async function pruneModel(graph: Graph, options: PruneOptions): Promise<P
   const importance = await groupImportance(graph, groups, criterion, {
     data: train,
     run: (g, inputs, keep) => runFloat(g, inputs, { keep }),
+    taylor: (g, data) => taylorImportance(g, data),
     imported: options.imported,
   });
   progress('importance', 1, 1);
