@@ -17,6 +17,7 @@ import { groupImportance, type GroupImportance } from '../src/prune/importance.t
 import { layerChanges, pruneModel } from '../src/prune/index.ts';
 import { taylorImportance } from '../src/prune/taylor.ts';
 import type { Dataset } from '../src/prune/types.ts';
+import { GraphBuilder, random } from './helpers/op-graphs.ts';
 import { quantizeGraph } from '../src/quant/quantize.ts';
 import { recordRanges } from '../src/quant/record.ts';
 import { generateForBoard } from '../src/targets/build.ts';
@@ -188,6 +189,27 @@ test('recovery refits the layers that read pruned channels and distills: the out
   t.true(recovered.error < pruned.error / 2, `output error ${pruned.error} -> ${recovered.error}`);
   // Recovery changes weights, never shapes.
   result.graph.tensors.slice(0, graph.tensors.length).forEach((tensor, i) => t.deepEqual(tensor.shape, result.pruned.tensors[i].shape));
+});
+
+test('a budget holds for the compensated model even when compensation gives a bias-less layer a bias', async (t) => {
+  const g = new GraphBuilder();
+  const rand = random(5);
+  const w = (n: number) => Float32Array.from({ length: n }, () => rand() * 2 - 1);
+  const x = g.input([1, 6, 6, 2], 'float32');
+  const a = g.op('conv2d', { stride: [1, 1], dilation: [1, 1], padding: 'same', activation: 'relu' }, [x, g.constant([8, 3, 3, 2], 'float32', w(144))], [1, 6, 6, 8], 'float32', undefined, true);
+  const b = g.op('conv2d', { stride: [1, 1], dilation: [1, 1], padding: 'same', activation: 'relu' }, [a, g.constant([8, 1, 1, 8], 'float32', w(64))], [1, 6, 6, 8], 'float32', undefined, true);
+  const m = g.op('mean', { axes: [1, 2], keepDims: false }, [b], [1, 8], 'float32', undefined, true);
+  const logits = g.op('fully_connected', { activation: 'none', keepNumDims: false }, [m, g.constant([3, 8], 'float32', w(24)), g.constant([3], 'float32', w(3))], [1, 3], 'float32', undefined, true);
+  g.op('softmax', { beta: 1 }, [logits], [1, 3], 'float32');
+  const small = g.graph('biasless');
+  const data = { inputs: [Float32Array.from({ length: 200 * 72 }, () => rand() * 2 - 1)], count: 200 };
+  // At half the parameters, the first allocation lands 3 over once the bias is added; the retry fits.
+  const result = await pruneModel(small, { budgets: parseBudgets('params=0.5'), data, epochs: 0 });
+  const params = graphCost(result.graph).params;
+  t.true(params <= 0.5 * graphCost(small).params, `${params} parameters`);
+  t.is(result.budgets[0].after, params);
+  // The second conv lost input channels and gained a bias: the budget made room for it.
+  t.is(result.graph.ops[1].inputs.length, 3);
 });
 
 test('data that does not fit the model is a data error', async (t) => {

@@ -5,7 +5,7 @@
 import { runFloat } from '../float/run.ts';
 import { opMacs } from '../ir/cost.ts';
 import { numel } from '../ir/dtype.ts';
-import { dataError, EdgecError } from '../ir/errors.ts';
+import { dataError, EdgecError, modelError } from '../ir/errors.ts';
 import { opTraits } from '../ir/op-traits.ts';
 import type { Graph } from '../ir/types.ts';
 import { allocate, createEvaluator, sensitivityScan, sliceDataset, type Evaluation, type Sensitivity } from './allocate.ts';
@@ -60,7 +60,7 @@ export interface PruneResult {
   original: Graph;
   /** Channels removed, before recovery. */
   pruned: Graph;
-  /** After recovery: what to quantize. */
+  /** After recovery: what to quantize. Same ops and shapes as `pruned`; compensation may add a bias tensor. */
   graph: Graph;
   kept: KeptChannels;
   groups: ChannelGroup[];
@@ -68,6 +68,7 @@ export interface PruneResult {
   sensitivity: Sensitivity[];
   /** Units each prunable group keeps. */
   keep: Map<number, number>;
+  /** Measured on the recovered graph. */
   budgets: BudgetOutcome[];
   /** On the held-out samples: top-1 against labels ('accuracy') or against the unpruned model ('agreement'). */
   evaluation: { metric: 'accuracy' | 'agreement'; samples: number; heldOutFrom: 'validation' | 'data'; before: Evaluation; pruned: Evaluation; recovered: Evaluation };
@@ -106,43 +107,43 @@ const DEFAULT_EPOCHS = 2;
 
 const fixed = (x: number) => x.toPrecision(3);
 
-/**
- * Recovers what pruning lost, on the training samples: bias compensation and a least-squares
- * refit of every layer that reads pruned channels (no training), then knowledge distillation
- * from the unpruned model (labels joining in when given).
- */
-async function recover(original: Graph, pruned: Graph, kept: KeptChannels, train: Dataset, options: PruneOptions): Promise<{ graph: Graph; steps: string[] }> {
+/** Bias compensation and least-squares refit of every layer that reads pruned channels, described. */
+async function compensateLayers(original: Graph, pruned: Graph, kept: KeptChannels, train: Dataset): Promise<{ graph: Graph; steps: string[] }> {
   if (kept.size === 0) return { graph: pruned, steps: [] };
-  const progress = options.onProgress ?? (() => {});
-  const steps: string[] = [];
-  progress('compensation', 0, 1);
-  const compensated = await compensate(original, pruned, kept, train, { refit: true });
-  progress('compensation', 1, 1);
-  const layers = compensated.layers;
-  if (layers.length > 0) {
-    const detail = layers.map((l) => `${l.name} ${fixed(l.error.pruned)} -> ${fixed(l.error.refit ?? l.error.compensated)}`).join(', ');
-    steps.push(`bias compensation and least-squares refit of ${layers.length} layer(s) reading pruned channels (relative output error: ${detail})`);
-  }
+  const { graph, layers } = await compensate(original, pruned, kept, train, { refit: true });
+  if (layers.length === 0) return { graph, steps: [] };
+  const detail = layers.map((l) => `${l.name} ${fixed(l.error.pruned)} -> ${fixed(l.error.refit ?? l.error.compensated)}`).join(', ');
+  return { graph, steps: [`bias compensation and least-squares refit of ${layers.length} layer(s) reading pruned channels (relative output error: ${detail})`] };
+}
+
+/** Knowledge distillation from the unpruned model (labels joining in when given), described. */
+async function distillLayers(original: Graph, compensated: Graph, train: Dataset, options: PruneOptions): Promise<{ graph: Graph; steps: string[] }> {
   const epochs = options.epochs ?? DEFAULT_EPOCHS;
-  if (epochs === 0) return { graph: compensated.graph, steps };
+  if (epochs === 0) return { graph: compensated, steps: [] };
+  const progress = options.onProgress ?? (() => {});
   try {
-    const tuned = await distill(original, compensated.graph, train, {
+    const tuned = await distill(original, compensated, train, {
       epochs,
       ...(options.timeLimit !== undefined ? { timeLimit: options.timeLimit } : {}),
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       onProgress: (p) => progress('distillation', p.step, p.steps, p.eta),
     });
     const cut = tuned.stoppedBy === 'time' ? `, stopped by the ${options.timeLimit} s limit` : '';
-    steps.push(
-      `distillation from the unpruned model${train.labels ? ' with the labels' : ''}: ${tuned.losses.length} epoch(s) over ${train.count} samples in ${Math.round(tuned.seconds)} s${cut} (loss ${tuned.losses.map(fixed).join(' -> ')})`,
-    );
-    return { graph: tuned.graph, steps };
+    return {
+      graph: tuned.graph,
+      steps: [
+        `distillation from the unpruned model${train.labels ? ' with the labels' : ''}: ${tuned.losses.length} epoch(s) over ${train.count} samples in ${Math.round(tuned.seconds)} s${cut} (loss ${tuned.losses.map(fixed).join(' -> ')})`,
+      ],
+    };
   } catch (error) {
     // A model tfjs cannot differentiate keeps the compensated weights, unless epochs were asked for.
     if (options.epochs !== undefined || !(error instanceof EdgecError) || error.kind !== 'usage') throw error;
-    return { graph: compensated.graph, steps: [...steps, `no distillation: ${error.message}`] };
+    return { graph: compensated, steps: [`no distillation: ${error.message}`] };
   }
 }
+
+/** Tries at allocation: compensation may give a layer without a bias one, which a retry makes room for. */
+const ALLOCATION_TRIES = 3;
 
 export async function pruneModel(graph: Graph, options: PruneOptions): Promise<PruneResult> {
   checkDataset(graph, options.data, 'the pruning data');
@@ -166,20 +167,38 @@ export async function pruneModel(graph: Graph, options: PruneOptions): Promise<P
   const scanEvaluate = heldOut.count > SCAN_SAMPLES ? await createEvaluator(graph, sliceDataset(graph, heldOut, 0, SCAN_SAMPLES)) : evaluate;
   const sensitivity = await sensitivityScan(graph, groups, importance, scanEvaluate, (done, total) => progress('sensitivity', done, total));
 
-  progress('allocation', 0, 1);
-  const { keep, values } = allocate(graph, groups, importance, sensitivity, meters);
+  // Allocate, remove, compensate; the budgets hold for the compensated graph, which is what ships.
   const order = new Map([...importance].map(([id, imp]) => [id, imp.order]));
-  const kept = keptChannels(graph, groups, keep, order);
-  const pruned = applyPruning(graph, kept);
-  progress('allocation', 1, 1);
-
-  const recovered = await recover(graph, pruned, kept, train, options);
-  const [before, afterPruning, afterRecovery] = [await evaluate(graph), await evaluate(pruned), await evaluate(recovered.graph)];
+  const slack = meters.map(() => 0);
+  let attempt: { keep: Map<number, number>; kept: KeptChannels; pruned: Graph; compensated: { graph: Graph; steps: string[] }; values: number[] };
+  for (let tries = 1; ; tries++) {
+    progress('allocation', 0, 1);
+    const tightened = meters.map((m, i) => ({ ...m, target: m.target - slack[i] }));
+    const { keep } = allocate(graph, groups, importance, sensitivity, tightened);
+    const kept = keptChannels(graph, groups, keep, order);
+    const pruned = applyPruning(graph, kept);
+    progress('allocation', 1, 1);
+    progress('compensation', 0, 1);
+    const compensated = await compensateLayers(graph, pruned, kept, train);
+    progress('compensation', 1, 1);
+    const values = meters.map((m) => m.measure(compensated.graph));
+    attempt = { keep, kept, pruned, compensated, values };
+    const over = meters.map((m, i) => values[i] - m.target);
+    if (over.every((x) => x <= 0)) break;
+    if (tries === ALLOCATION_TRIES) {
+      const m = meters[over.findIndex((x) => x > 0)];
+      throw modelError(`the compensated model needs ${m.label} ${values[meters.indexOf(m)]}, over the budget of ${Math.floor(m.target)}: bias compensation gave layers without a bias one; try a smaller budget`);
+    }
+    over.forEach((x, i) => (slack[i] += Math.max(0, x)));
+  }
+  const { keep, kept, pruned, compensated, values } = attempt;
+  const distilled = await distillLayers(graph, compensated.graph, train, options);
+  const [before, afterPruning, afterRecovery] = [await evaluate(graph), await evaluate(pruned), await evaluate(distilled.graph)];
   return {
     criterion,
     original: graph,
     pruned,
-    graph: recovered.graph,
+    graph: distilled.graph,
     kept,
     groups,
     importance,
@@ -194,7 +213,7 @@ export async function pruneModel(graph: Graph, options: PruneOptions): Promise<P
       pruned: afterPruning,
       recovered: afterRecovery,
     },
-    recovery: recovered.steps,
+    recovery: [...compensated.steps, ...distilled.steps],
   };
 }
 
