@@ -30,6 +30,8 @@ export interface VariantOptions {
   pruneImages?: number;
   /** `edgec prune`'s budget syntax. */
   budget?: string;
+  /** Distillation epochs over the pruning images. */
+  epochs?: number;
   /** Test images each variant runs in QEMU for its instruction count. */
   boardImages?: number;
   log?: (line: string) => void;
@@ -61,11 +63,12 @@ export async function fashionVariants(options: VariantOptions): Promise<{ varian
   const board = options.board ?? 'stm32f4';
   const { graph: int8, floatGraph } = await quantizedExample(options.workDir);
   const calib = join(options.workDir, 'calib.npy');
-  const train = loadFashionMnist('train', { limit: options.pruneImages ?? 5000 });
+  const train = loadFashionMnist('train', { limit: options.pruneImages ?? 10000 });
   const test = loadFashionMnist('test');
   const started = Date.now();
   const pruning = await pruneModel(floatGraph, {
-    budgets: parseBudgets(options.budget ?? 'macs=0.45,params=0.45'),
+    budgets: parseBudgets(options.budget ?? 'macs=0.45,params=0.4'),
+    epochs: options.epochs ?? 6,
     data: { inputs: [train.images], count: train.count, labels: Int32Array.from(train.labels) },
     onProgress: (phase, done, total) => done === total && log(`  ${phase} done (${((Date.now() - started) / 1000).toFixed(0)} s)`),
   });
