@@ -11,8 +11,7 @@ import { opTraits } from '../ir/op-traits.ts';
 import type { Graph } from '../ir/types.ts';
 import { describeOp, verifyGraph } from '../ir/verify.ts';
 import { onBackend } from './backend.ts';
-import { useFastConvBackpropFilter } from './conv-backprop.ts';
-import { useFastDepthwiseBackpropFilter } from './depthwise-backprop.ts';
+import { useFastTrainingKernels } from './fast-kernels.ts';
 import { compileFloatOp, graphConstants } from './kernels.ts';
 // tfjs-core registers the gradients of its ops only from its ES module build, which Node cannot
 // load; the Node build of tfjs-layers carries and registers all of them.
@@ -89,8 +88,7 @@ export class TrainableGraph {
   constructor(readonly graph: Graph) {
     verifyGraph(graph);
     // tfjs's fused convolutions compute their weights' gradients with every backward pass.
-    useFastConvBackpropFilter();
-    useFastDepthwiseBackpropFilter();
+    useFastTrainingKernels();
     const fromGraph = graphConstants(graph);
     for (const t of trainableTensors(graph)) {
       const { data, shape, dtype, name } = graph.tensors[t];
