@@ -4,7 +4,7 @@
 // on the kept channels so that its pre-activation output matches the unpruned model's on the
 // user's data. Layers are taken in graph order and each is measured on the pruned graph as the
 // layers before it left it, so what they could not restore is corrected too. Both need only the
-// float executor and a thousand or so samples. On the Fashion-MNIST example the refit recovers
+// float executor and a few thousand samples. On the Fashion-MNIST example the refit recovers
 // most of what pruning lost; the bias alone lowers each layer's error but not the accuracy (a
 // removed channel's contribution after a ReLU is sparse, and its mean added everywhere is not).
 
@@ -22,11 +22,14 @@ import type { Dataset, KeptChannels } from './types.ts';
 export interface CompensateOptions {
   /** Also re-solve the weights by least squares (default: bias compensation only). */
   refit?: boolean;
-  /** Samples of the data used (the first ones). Default 1024. */
+  /**
+   * Samples of the data used (the first ones). Default: up to 4,096, fewer when the activations
+   * the layers read would hold more than 16M values (64 MB).
+   */
   samples?: number;
   /** Rows (output positions of a conv, input rows of a dense layer) a layer's statistics use at most, drawn at random. Default 30,000. */
   rows?: number;
-  /** Ridge of the refit, relative to the mean diagonal of the normal equations; it pulls toward the compensated weights. Default 1e-3. */
+  /** Ridge of the refit, relative to the mean diagonal of the normal equations; it pulls toward the compensated weights. Default 1e-2. */
   ridge?: number;
   /** Seeds the choice of rows. Default 1. */
   seed?: number;
@@ -228,13 +231,15 @@ function checkSamples(graph: Graph, data: Dataset, count: number): Float32Array[
  * ops and tensor indices (plus a bias tensor appended for a layer that had none).
  */
 export async function compensate(original: Graph, pruned: Graph, kept: KeptChannels, data: Dataset, options: CompensateOptions = {}): Promise<CompensationResult> {
-  const count = Math.min(data.count, options.samples ?? 1024);
+  const readers = readersOfPruned(original, kept);
+  const perSample = readers.reduce((n, i) => n + numel(original.tensors[original.ops[i].inputs[0]].shape), 0);
+  // A dense layer has one row per sample: the more samples, the better posed its refit.
+  const count = Math.min(data.count, options.samples ?? Math.min(4096, Math.max(256, Math.floor(16_000_000 / Math.max(1, perSample)))));
   const limit = options.rows ?? 30_000;
-  const ridge = options.ridge ?? 1e-3;
+  const ridge = options.ridge ?? 1e-2;
   if (count < 1) throw usageError('bias compensation needs at least one sample');
   const inputs = checkSamples(original, data, count);
   const graph: Graph = { ...pruned, tensors: [...pruned.tensors], ops: [...pruned.ops] };
-  const readers = readersOfPruned(original, kept);
   const random = seededRandom(options.seed ?? 1);
   const before = await runFloat(original, inputs, { keep: readers.map((i) => original.ops[i].inputs[0]) });
   const layers: CompensatedLayer[] = [];
