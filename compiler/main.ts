@@ -85,7 +85,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
   prune: {
     summary: 'Remove channels to a budget (MACs, parameters, flash or RAM), recover accuracy on your data (refit, distillation), and write a smaller float .tflite.',
     usage:
-      'edgec prune <model> --data <x.npy> [--labels <y.npy>] (--macs R | --params R | --flash B | --ram B) [--board <name>] [--epochs N] [--time-limit S] [--criterion l1|l2|bn|activation|taylor] [--val-data <x.npy> --val-labels <y.npy>] -o <out.tflite>',
+      'edgec prune <model> --data <x.npy> [--labels <y.npy>] (--macs R | --params R | --flash B | --ram B) [--board <name>] [--epochs N] [--time-limit S] [--criterion l1|l2|bn|activation|taylor] [--low-rank] [--val-data <x.npy> --val-labels <y.npy>] -o <out.tflite>',
     positionals: [1, 1],
     flags: {
       ...PRUNE_DATA_FLAGS,

@@ -27,6 +27,7 @@ export const PRUNE_DATA_FLAGS: Record<string, FlagSpec> = {
   criterion: { value: true, help: `channel importance: ${CRITERIA.join(', ')} (default activation)` },
   epochs: { value: true, help: 'distillation epochs over --data after pruning (default 2; 0: compensation and refit only)' },
   'time-limit': { value: true, help: 'seconds distillation may take at most (default: no limit)' },
+  'low-rank': { help: 'first factorize dense layers and 1x1 convolutions by truncated SVD where the outputs stay within 1% (relative squared error)' },
 };
 
 export const PRUNE_BUDGET_FLAGS: Record<string, FlagSpec> = {
@@ -45,6 +46,7 @@ export interface PruneRequest {
   criterion?: Criterion;
   epochs?: number;
   timeLimit?: number;
+  lowRank?: boolean;
 }
 
 const value = (args: ParsedArgs, flag: string) => args.values.get(flag)?.[0];
@@ -98,6 +100,7 @@ export async function pruneRequest(verb: string, args: ParsedArgs, graph: Graph,
     ...(criterion ? { criterion: criterion as Criterion } : {}),
     ...(epochs !== undefined ? { epochs } : {}),
     ...(timeLimit !== undefined ? { timeLimit } : {}),
+    ...(args.switches.has('low-rank') ? { lowRank: true } : {}),
   };
 }
 
@@ -128,7 +131,11 @@ async function boardSizer(graph: Graph, data: Dataset, board: string, needCode: 
   const inputs = graph.inputs.map((t, k) => data.inputs[k].subarray(0, count * numel(graph.tensors[t].shape)));
   const ranges = await recordRanges(graph, { inputs, count }, (g, i, keep) => runFloat(g, i, { keep }));
   const size = (g: Graph) => {
-    const model = generateForBoard(quantizeGraph(g, ranges), spec);
+    // Activations the unpruned graph lacks (a factorized layer's middle) get a stand-in range:
+    // the bytes depend on shapes only.
+    const all = new Map(ranges);
+    for (const op of g.ops) if (!all.has(op.outputs[0])) all.set(op.outputs[0], [-1, 1]);
+    const model = generateForBoard(quantizeGraph(g, all), spec);
     return { weightBytes: model.weightBytes, arenaBytes: model.plan.arenaBytes };
   };
   let codeBytes = 0;
@@ -201,6 +208,7 @@ export async function runPrune(request: PruneRequest, loaded: { imported: Graph;
       ...(request.criterion ? { criterion: request.criterion } : {}),
       ...(request.epochs !== undefined ? { epochs: request.epochs } : {}),
       ...(request.timeLimit !== undefined ? { timeLimit: request.timeLimit } : {}),
+      ...(request.lowRank ? { lowRank: {} } : {}),
       imported: loaded.imported,
       ...(sizer ? { sizer } : {}),
       onProgress: progress.onProgress,
@@ -228,6 +236,7 @@ export async function pruneReportText(result: PruneResult): Promise<string> {
     '',
     formatTable(['op', 'kind', 'layer', 'channels', 'MACs', 'parameters'], rows, new Set([0, 3, 4, 5])),
     '',
+    ...(result.factorized.length > 0 ? ['factorized first:', ...result.factorized.map((line) => `  ${line}`)] : []),
     ...result.budgets.map((b) => `budget: ${b.label} ${arrow(Math.round(b.before), Math.round(b.after))}, at most ${thousands(Math.floor(b.target))}`),
     `${what} on ${where}:`,
     `  before pruning ${percent(e.before.accuracy)}, after pruning ${percent(e.pruned.accuracy)}, after recovery ${percent(e.recovered.accuracy)}`,

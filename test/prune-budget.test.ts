@@ -191,6 +191,20 @@ test('recovery refits the layers that read pruned channels and distills: the out
   result.graph.tensors.slice(0, graph.tensors.length).forEach((tensor, i) => t.deepEqual(tensor.shape, result.pruned.tensors[i].shape));
 });
 
+test('with lowRank, the dense layer is factorized first and channel pruning goes the rest of the way', async (t) => {
+  const result = await pruneModel(graph, { budgets: parseBudgets('macs=0.5'), data: train, validation, epochs: 0, lowRank: { tolerance: 0.02 } });
+  t.is(result.factorized.length, 1);
+  t.regex(result.factorized[0], /^logits\/linear: \[10, 512\] as rank \d/);
+  t.is(result.graph.ops.length, graph.ops.length + 1);
+  t.true(graphCost(result.graph).macs <= 0.5 * graphCost(graph).macs);
+  t.is(result.budgets[0].before, graphCost(graph).macs);
+  // The factor's layer is new: nothing before; the dense layer's output keeps its tensor and its row.
+  const layers = layerChanges(graph, result.graph);
+  t.true(layers.some((l) => l.kind === 'fully_connected' && l.macs[0] === 0 && l.macs[1] > 0));
+  t.true(layers.some((l) => l.name === 'logits/linear' && l.macs[0] === 5120));
+  t.true(result.evaluation.pruned.accuracy > 0.5);
+});
+
 test('a budget holds for the compensated model even when compensation gives a bias-less layer a bias', async (t) => {
   const g = new GraphBuilder();
   const rand = random(5);

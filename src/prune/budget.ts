@@ -108,16 +108,18 @@ function smallestText(graph: Graph, smallest: Graph, sizer?: BoardSizer): string
 
 /**
  * One meter per budget, after checking each budget makes sense and can be met: a ratio in (0, 1],
- * a positive whole number of bytes, at least what the smallest model needs.
+ * a positive whole number of bytes, at least what the smallest model needs. `groups` are those
+ * of `graph`; ratios are of `reference`, the model as the user gave it, when `graph` was already
+ * changed (factorized) on the way.
  */
-export function budgetMeters(graph: Graph, groups: ChannelGroup[], budgets: Budget[], sizer?: BoardSizer): BudgetMeter[] {
+export function budgetMeters(graph: Graph, groups: ChannelGroup[], budgets: Budget[], sizer?: BoardSizer, reference: Graph = graph): BudgetMeter[] {
   if (budgets.length === 0) throw usageError('give a budget: --macs R, --params R, --flash B or --ram B');
   const smallest = smallestModel(graph, groups);
-  const refuse = (why: string) => usageError(`${why}; ${smallestText(graph, smallest, sizer)}`);
+  const refuse = (why: string) => usageError(`${why}; ${smallestText(reference, smallest, sizer)}`);
   return budgets.map((budget) => {
     if (isRatio(budget.kind) && !(budget.value > 0 && budget.value <= 1)) throw refuse(`${describe(budget)}: a ratio of the original must be above 0 and at most 1`);
     if (!isRatio(budget.kind) && !(Number.isInteger(budget.value) && budget.value > 0)) throw refuse(`${describe(budget)}: a budget in bytes must be a positive whole number`);
-    const meter = meterOf(graph, budget, sizer);
+    const meter = meterOf(reference, budget, sizer);
     const least = meter.measure(smallest);
     if (least > meter.target) {
       throw refuse(`${describe(budget)} is out of reach: ${meter.label} cannot go below ${least} (the budget allows ${Math.floor(meter.target)})`);

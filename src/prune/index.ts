@@ -14,6 +14,7 @@ import { budgetMeters, type BoardSizer, type Budget } from './budget.ts';
 import { distill } from './distill.ts';
 import { channelGroups, keptChannels, type ChannelGroup } from './groups.ts';
 import { groupImportance, type Criterion, type GroupImportance } from './importance.ts';
+import { chooseRank, lowRankCandidates } from './low-rank.ts';
 import { compensate } from './recover.ts';
 import { taylorImportance } from './taylor.ts';
 import type { Dataset, KeptChannels } from './types.ts';
@@ -24,7 +25,7 @@ export { channelGroups, graphCost, keptChannels, type ChannelGroup } from './gro
 export { CRITERIA, groupImportance, type Criterion } from './importance.ts';
 export type { Dataset, KeptChannels } from './types.ts';
 
-export type PrunePhase = 'importance' | 'sensitivity' | 'allocation' | 'compensation' | 'distillation';
+export type PrunePhase = 'factorization' | 'importance' | 'sensitivity' | 'allocation' | 'compensation' | 'distillation';
 
 export interface PruneOptions {
   budgets: Budget[];
@@ -38,6 +39,12 @@ export interface PruneOptions {
   imported?: Graph;
   /** Measures int8 bytes on a board, for flash and RAM budgets. */
   sizer?: BoardSizer;
+  /**
+   * Factorize dense layers and 1x1 convolutions by truncated SVD first, each at the smallest rank
+   * whose outputs stay within `tolerance` (relative squared error, default 0.01) of the model's;
+   * channel pruning then goes the rest of the way to the budget.
+   */
+  lowRank?: { tolerance?: number };
   /** Distillation epochs over the training samples; 0 leaves recovery to compensation and refit. Default 2. */
   epochs?: number;
   /** Seconds distillation may take at most. Default: no limit. */
@@ -72,6 +79,8 @@ export interface PruneResult {
   budgets: BudgetOutcome[];
   /** On the held-out samples: top-1 against labels ('accuracy') or against the unpruned model ('agreement'). */
   evaluation: { metric: 'accuracy' | 'agreement'; samples: number; heldOutFrom: 'validation' | 'data'; before: Evaluation; pruned: Evaluation; recovered: Evaluation };
+  /** Layers factorized before channel pruning, one line each. */
+  factorized: string[];
   /** What recovery did, one line per step. */
   recovery: string[];
 }
@@ -145,13 +154,43 @@ async function distillLayers(original: Graph, compensated: Graph, train: Dataset
 /** Tries at allocation: compensation may give a layer without a bias one, which a retry makes room for. */
 const ALLOCATION_TRIES = 3;
 
-export async function pruneModel(graph: Graph, options: PruneOptions): Promise<PruneResult> {
-  checkDataset(graph, options.data, 'the pruning data');
-  if (options.validation) checkDataset(graph, options.validation, 'the validation data');
+/**
+ * Every dense layer and 1x1 convolution factorized at the smallest rank that keeps the outputs
+ * within tolerance on the training samples, one after the other (each sees the ones before).
+ */
+async function factorize(graph: Graph, train: Dataset, tolerance: number | undefined, progress: NonNullable<PruneOptions['onProgress']>): Promise<{ graph: Graph; steps: string[] }> {
+  let current = graph;
+  const steps: string[] = [];
+  // Weights tensors keep their indices through a factorization; the new first factor is appended.
+  const tried = new Set<number>();
+  const total = lowRankCandidates(graph).length;
+  const next = () => lowRankCandidates(current).find((c) => !tried.has(current.ops[c.op].inputs[1]));
+  for (let candidate = next(); candidate; candidate = next()) {
+    const op = current.ops[candidate.op];
+    tried.add(op.inputs[1]);
+    progress('factorization', tried.size - 1, total);
+    const choice = await chooseRank(current, candidate.op, train, tolerance === undefined ? {} : { tolerance });
+    if (!choice) continue;
+    tried.add(choice.graph.tensors.length - 2);
+    current = choice.graph;
+    steps.push(
+      `${current.tensors[op.outputs[0]].name}: [${candidate.n}, ${candidate.k}] as rank ${choice.rank} (output error ${fixed(choice.error)}), ${choice.saved.macs} MACs and ${choice.saved.params} parameters fewer`,
+    );
+  }
+  progress('factorization', total, total);
+  return { graph: current, steps };
+}
+
+export async function pruneModel(original: Graph, options: PruneOptions): Promise<PruneResult> {
+  checkDataset(original, options.data, 'the pruning data');
+  if (options.validation) checkDataset(original, options.validation, 'the validation data');
   const progress = options.onProgress ?? (() => {});
+  const { train, heldOut, from } = split(original, options);
+  // Channels are pruned from `graph`: the model as given, or factorized first.
+  const factorized = options.lowRank ? await factorize(original, train, options.lowRank.tolerance, progress) : { graph: original, steps: [] };
+  const graph = factorized.graph;
   const groups = channelGroups(graph);
-  const meters = budgetMeters(graph, groups, options.budgets, options.sizer);
-  const { train, heldOut, from } = split(graph, options);
+  const meters = budgetMeters(graph, groups, options.budgets, options.sizer, original);
 
   progress('importance', 0, 1);
   const criterion = options.criterion ?? 'activation';
@@ -163,8 +202,9 @@ export async function pruneModel(graph: Graph, options: PruneOptions): Promise<P
   });
   progress('importance', 1, 1);
 
-  const evaluate = await createEvaluator(graph, heldOut);
-  const scanEvaluate = heldOut.count > SCAN_SAMPLES ? await createEvaluator(graph, sliceDataset(graph, heldOut, 0, SCAN_SAMPLES)) : evaluate;
+  // Errors and agreement are against the model as given.
+  const evaluate = await createEvaluator(original, heldOut);
+  const scanEvaluate = heldOut.count > SCAN_SAMPLES ? await createEvaluator(original, sliceDataset(original, heldOut, 0, SCAN_SAMPLES)) : evaluate;
   const sensitivity = await sensitivityScan(graph, groups, importance, scanEvaluate, (done, total) => progress('sensitivity', done, total));
 
   // Allocate, remove, compensate; the budgets hold for the compensated graph, which is what ships.
@@ -192,11 +232,11 @@ export async function pruneModel(graph: Graph, options: PruneOptions): Promise<P
     over.forEach((x, i) => (slack[i] += Math.max(0, x)));
   }
   const { keep, kept, pruned, compensated, values } = attempt;
-  const distilled = await distillLayers(graph, compensated.graph, train, options);
-  const [before, afterPruning, afterRecovery] = [await evaluate(graph), await evaluate(pruned), await evaluate(distilled.graph)];
+  const distilled = await distillLayers(original, compensated.graph, train, options);
+  const [before, afterPruning, afterRecovery] = [await evaluate(original), await evaluate(pruned), await evaluate(distilled.graph)];
   return {
     criterion,
-    original: graph,
+    original,
     pruned,
     graph: distilled.graph,
     kept,
@@ -213,36 +253,44 @@ export async function pruneModel(graph: Graph, options: PruneOptions): Promise<P
       pruned: afterPruning,
       recovered: afterRecovery,
     },
+    factorized: factorized.steps,
     recovery: [...compensated.steps, ...distilled.steps],
   };
 }
 
 export interface LayerChange {
+  /** The op's index in the pruned graph. */
   op: number;
   kind: string;
   /** The layer's output tensor name. */
   name: string;
+  /** 0 before for a layer that factorization added. */
   channels: [before: number, after: number];
   macs: [before: number, after: number];
   params: [before: number, after: number];
 }
 
-/** Every layer with weights, before and after: output channels, MACs, parameters. */
+/**
+ * Every layer with weights, before and after: output channels, MACs, parameters. Layers are
+ * matched by their output tensor, whose index pruning and factorization keep.
+ */
 export function layerChanges(original: Graph, pruned: Graph): LayerChange[] {
   const params = (g: Graph, i: number) => g.ops[i].inputs.reduce((n, t) => n + (g.tensors[t].data ? numel(g.tensors[t].shape) : 0), 0);
   const channels = (g: Graph, i: number) => g.tensors[g.ops[i].outputs[0]].shape.at(-1) ?? 1;
-  return original.ops.flatMap((op, i) =>
-    opTraits(op).weights
-      ? [
-          {
-            op: i,
-            kind: op.kind,
-            name: original.tensors[op.outputs[0]].name,
-            channels: [channels(original, i), channels(pruned, i)],
-            macs: [opMacs(original, op), opMacs(pruned, pruned.ops[i])],
-            params: [params(original, i), params(pruned, i)],
-          },
-        ]
-      : [],
-  );
+  const before = new Map(original.ops.map((op, i) => [op.outputs[0], i]));
+  return pruned.ops.flatMap((op, i) => {
+    if (!opTraits(op).weights) return [];
+    const was = before.get(op.outputs[0]);
+    const old = (f: (g: Graph, i: number) => number) => (was === undefined ? 0 : f(original, was));
+    return [
+      {
+        op: i,
+        kind: op.kind,
+        name: pruned.tensors[op.outputs[0]].name,
+        channels: [old(channels), channels(pruned, i)],
+        macs: [old((g, j) => opMacs(g, g.ops[j])), opMacs(pruned, op)],
+        params: [old(params), params(pruned, i)],
+      },
+    ];
+  });
 }
