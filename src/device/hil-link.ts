@@ -40,6 +40,9 @@ export interface Answer {
 
 type Wanted = (frame: Frame) => boolean;
 
+/** The longest wait after repeated silence, in units of the usual one. */
+const MAX_PATIENCE = 8;
+
 /** How many recent round trips pace the waits. */
 const RECENT_ANSWERS = 32;
 
@@ -199,15 +202,20 @@ export class HilLink {
     const frame = { type: MSG.input, seq: seq & 0xffff, payload: input };
     const wanted: Wanted = (f) => (f.type === MSG.output && f.seq === frame.seq) || f.type === MSG.error || f.type === MSG.hello || f === GONE;
     const events: string[] = [];
+    // Each silence doubles the next wait (up to 8 times): a stalled host or emulator catches up
+    // instead of being buried under resends of frames it has not read yet.
+    let patience = 1;
     for (let attempt = 0; attempt < this.attempts; attempt++) {
       this.checkGone();
       const sent = Date.now();
       this.send(frame, attempt);
-      let answer = await this.next(wanted);
+      const waitMs = patience * this.timeoutMs();
+      let answer = await this.next(wanted, waitMs);
       this.checkGone();
       if (!answer) {
         this.stats.timeouts++;
-        events.push(`no answer within ${this.timeoutMs()} ms`);
+        events.push(`no answer within ${waitMs} ms`);
+        patience = Math.min(MAX_PATIENCE, 2 * patience);
         continue;
       }
       if (answer.type === MSG.error) {
