@@ -38,6 +38,37 @@ test('Taylor scores of a dense layer equal sum over samples of |a * dL/da| compu
   scores.get(hidden)!.forEach((v, c) => t.true(Math.abs(v - expected[c]) < 1e-5 * Math.max(1, expected[c]), `channel ${c}: ${v} vs ${expected[c]}`));
 });
 
+/** x [1, 3] -> dense (4, relu; unit 3 has zero weights and a negative bias: it never fires) -> dense (2) [-> softmax]. */
+function smallNetwork(softmax: boolean) {
+  const b = new GraphBuilder('small');
+  const x = b.activation('x', [1, 3]);
+  const w1 = values(12, 1).fill(0, 9);
+  const hidden = b.op({ kind: 'fully_connected', inputs: [x, b.constant('w1', [4, 3], w1), b.constant('b1', [4], Float32Array.of(0.1, 0.2, 0.3, -1))], attrs: { activation: 'relu', keepNumDims: false } }, 'hidden');
+  const out = b.op({ kind: 'fully_connected', inputs: [hidden, b.constant('w2', [2, 4], values(8, 3))], attrs: { activation: 'none', keepNumDims: false } }, 'out');
+  return { graph: b.finish([x], [softmax ? b.op({ kind: 'softmax', inputs: [out], attrs: { beta: 1 } }, 'probabilities') : out]), hidden };
+}
+
+test('without labels, a softmax output is scored against the model\'s own classes', async (t) => {
+  const { graph, hidden } = smallNetwork(true);
+  const inputs = [values(40 * 3, 5)];
+  const own = (await runFloat(graph, inputs)).get(graph.outputs[0])!;
+  const labels = Int32Array.from({ length: 40 }, (_, s) => (own[s * 2 + 1] > own[s * 2] ? 1 : 0));
+  const unlabelled = await taylorImportance(graph, { inputs, count: 40 });
+  t.deepEqual(unlabelled, await taylorImportance(graph, { inputs, count: 40, labels }));
+  t.is(unlabelled.get(hidden)![3], 0);
+});
+
+test('an output that is not a softmax is scored through a seeded projection: the same seed gives the same scores', async (t) => {
+  const { graph, hidden } = smallNetwork(false);
+  const data = { inputs: [values(40 * 3, 5)], count: 40 };
+  const scores = await taylorImportance(graph, data, { seed: 4 });
+  t.deepEqual(await taylorImportance(graph, data, { seed: 4 }), scores);
+  t.notDeepEqual(await taylorImportance(graph, data, { seed: 5 }), scores);
+  const unit = scores.get(hidden)!;
+  t.true(unit.subarray(0, 3).every((v) => v > 0));
+  t.is(unit[3], 0);
+});
+
 test('Fashion-MNIST: one score per channel of every layer with weights, zero for channels that never fire, the same on a second run', async (t) => {
   const graph = runPasses(await loadModel(new URL('../examples/fashion-mnist/model/model.json', import.meta.url).pathname));
   const set = loadFashionMnist('train', { limit: 96 });
