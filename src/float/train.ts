@@ -198,7 +198,11 @@ export interface TrainOptions {
   learningRate?: number;
   /** Seeds the sample order. Default 1. */
   seed?: number;
-  /** Seconds after which training stops at the end of the current step. Default: none. */
+  /**
+   * Seconds after which training stops at the end of the current step. Default: none. When it
+   * binds, how far training gets (and the schedule) depends on the machine's speed: only runs
+   * without a binding cap are reproducible.
+   */
   timeLimit?: number;
   onProgress?: (progress: TrainProgress) => void;
 }
