@@ -226,7 +226,7 @@ async function preparePruned(args: ReturnType<typeof parseArgs>, board: string):
   const { prepareModel, quantizeModel } = await import('../src/pipeline.ts');
   const quantize = quantizeRequest('build', args);
   if (!args.values.has('prune')) {
-    const stray = Object.keys(PRUNE_DATA_FLAGS).filter((f) => args.values.has(f));
+    const stray = Object.keys(PRUNE_DATA_FLAGS).filter((f) => args.values.has(f) || args.switches.has(f));
     if (stray.length > 0) throw usageError(`edgec build: ${stray.map((f) => `--${f}`).join(', ')} go with --prune <budget>`);
     return { graph: (await prepareModel(args.positionals[0], quantize)).graph };
   }

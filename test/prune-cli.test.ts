@@ -91,6 +91,9 @@ test('edgec build: prune flags without --prune, and --prune without --calib, are
   const stray = await run('build', model, '--board', 'stm32f4', '-o', out, '--data', train.x);
   t.is(stray.code, 2);
   t.regex(stray.stderr, /--data go with --prune/);
+  const lowRank = await run('build', model, '--board', 'stm32f4', '-o', out, '--low-rank');
+  t.is(lowRank.code, 2);
+  t.regex(lowRank.stderr, /--low-rank go with --prune/);
   const noCalib = await run('build', model, '--board', 'stm32f4', '-o', out, '--prune', 'macs=0.5', '--data', train.x);
   t.is(noCalib.code, 2);
   t.regex(noCalib.stderr, /--prune goes with --calib/);
