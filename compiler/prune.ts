@@ -22,7 +22,7 @@ import { formatTable, thousands } from './table.ts';
 export const PRUNE_DATA_FLAGS: Record<string, FlagSpec> = {
   data: { value: true, repeat: true, help: 'samples to prune with (.npy float32, first axis = sample; one file per model input)' },
   labels: { value: true, help: 'class index per sample of --data (.npy of integers); without it, accuracy is agreement with the unpruned model' },
-  'val-data': { value: true, repeat: true, help: 'held-out samples for the sensitivity scan and the accuracy report (default: the last fifth of --data, at most 1,000)' },
+  'val-data': { value: true, repeat: true, help: 'held-out samples for the sensitivity scan and the accuracy report (default: every fifth sample of --data, at most 1,000, spread over the file)' },
   'val-labels': { value: true, help: 'class index per sample of --val-data' },
   criterion: { value: true, help: `channel importance: ${CRITERIA.join(', ')} (default activation)` },
   epochs: { value: true, help: 'distillation epochs over --data after pruning (default 2; 0: compensation and refit only)' },

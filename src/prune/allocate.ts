@@ -193,14 +193,15 @@ export function allocate(
   return { keep, values };
 }
 
-/** Held-out samples [start, end) of a data set. */
-export function sliceDataset(graph: Graph, data: Dataset, start: number, end: number): Dataset {
-  return {
-    inputs: graph.inputs.map((t, k) => {
-      const size = numel(graph.tensors[t].shape);
-      return data.inputs[k].subarray(start * size, end * size);
-    }),
-    count: end - start,
-    ...(data.labels ? { labels: data.labels.subarray(start, end) } : {}),
-  };
+/** The samples at `indices` of a data set (ascending indices; a contiguous run stays a view). */
+export function pickSamples(graph: Graph, data: Dataset, indices: number[]): Dataset {
+  const contiguous = indices.every((v, i) => i === 0 || v === indices[i - 1] + 1);
+  const inputs = graph.inputs.map((t, k) => {
+    const size = numel(graph.tensors[t].shape);
+    if (contiguous) return data.inputs[k].subarray((indices[0] ?? 0) * size, ((indices.at(-1) ?? -1) + 1) * size);
+    const out = new Float32Array(indices.length * size);
+    indices.forEach((s, i) => out.set(data.inputs[k].subarray(s * size, (s + 1) * size), i * size));
+    return out;
+  });
+  return { inputs, count: indices.length, ...(data.labels ? { labels: Int32Array.from(indices, (s) => data.labels![s]) } : {}) };
 }

@@ -8,7 +8,7 @@ import { numel } from '../ir/dtype.ts';
 import { dataError, EdgecError, modelError } from '../ir/errors.ts';
 import { opTraits } from '../ir/op-traits.ts';
 import type { Graph } from '../ir/types.ts';
-import { allocate, createEvaluator, sensitivityScan, sliceDataset, type Evaluation, type Sensitivity } from './allocate.ts';
+import { allocate, createEvaluator, pickSamples, sensitivityScan, type Evaluation, type Sensitivity } from './allocate.ts';
 import { applyPruning } from './apply.ts';
 import { budgetMeters, type BoardSizer, type Budget } from './budget.ts';
 import { distill } from './distill.ts';
@@ -102,14 +102,18 @@ function checkDataset(graph: Graph, data: Dataset, what: string): void {
   if (bad >= 0) throw dataError(`${what}: label ${data.labels![bad]} of sample ${bad} is not a class of the model's ${classes} outputs`);
 }
 
-/** Training and held-out samples: the validation set when given, else the last fifth of the data (at most 1,000). */
+/**
+ * Training and held-out samples: the validation set when given, else every fifth sample of the
+ * data (at most 1,000; spread over the file, so data sorted by class is held out evenly).
+ */
 function split(graph: Graph, options: PruneOptions): { train: Dataset; heldOut: Dataset; from: 'validation' | 'data' } {
   const { data, validation } = options;
   if (validation) return { train: data, heldOut: validation, from: 'validation' };
   if (data.count < 10) return { train: data, heldOut: data, from: 'data' };
-  const held = Math.min(1000, Math.floor(data.count / 5));
-  const cut = data.count - held;
-  return { train: sliceDataset(graph, data, 0, cut), heldOut: sliceDataset(graph, data, cut, data.count), from: 'data' };
+  const stride = Math.max(5, Math.ceil(data.count / 1000));
+  const all = Array.from({ length: data.count }, (_, i) => i);
+  const held = all.filter((i) => i % stride === stride - 1);
+  return { train: pickSamples(graph, data, all.filter((i) => i % stride !== stride - 1)), heldOut: pickSamples(graph, data, held), from: 'data' };
 }
 
 const DEFAULT_EPOCHS = 2;
@@ -204,7 +208,7 @@ export async function pruneModel(original: Graph, options: PruneOptions): Promis
 
   // Errors and agreement are against the model as given.
   const evaluate = await createEvaluator(original, heldOut);
-  const scanEvaluate = heldOut.count > SCAN_SAMPLES ? await createEvaluator(original, sliceDataset(original, heldOut, 0, SCAN_SAMPLES)) : evaluate;
+  const scanEvaluate = heldOut.count > SCAN_SAMPLES ? await createEvaluator(original, pickSamples(original, heldOut, Array.from({ length: SCAN_SAMPLES }, (_, i) => i))) : evaluate;
   const sensitivity = await sensitivityScan(graph, groups, importance, scanEvaluate, (done, total) => progress('sensitivity', done, total));
 
   // Allocate, remove, compensate; the budgets hold for the compensated graph, which is what ships.
