@@ -84,24 +84,36 @@ export function svd(a: Float64Array, rows: number, cols: number): Svd {
   return { u, s, v: vOut, k: n };
 }
 
-/**
- * Solves A X = B for symmetric positive definite A [n, n] and B [n, m] by Cholesky; returns X
- * [n, m]. A is not changed. Fails on a matrix that is not positive definite (add a ridge).
- */
-export function solveSpd(a: Float64Array, n: number, b: Float64Array, m: number): Float64Array {
+/** The lower triangular L with A = L L^T of a symmetric positive definite A [n, n]; fails on one that is not (add a ridge). */
+export function cholesky(a: Float64Array, n: number): Float64Array {
   const l = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j <= i; j++) {
       let sum = a[i * n + j];
       for (let k = 0; k < j; k++) sum -= l[i * n + k] * l[j * n + k];
       if (i === j) {
-        if (!(sum > 0)) throw modelError(`the least-squares system is not positive definite (pivot ${i} is ${sum})`);
+        if (!(sum > 0)) throw modelError(`the matrix is not positive definite (pivot ${i} is ${sum})`);
         l[i * n + i] = Math.sqrt(sum);
       } else {
         l[i * n + j] = sum / l[j * n + j];
       }
     }
   }
+  return l;
+}
+
+/** Solves L^T x = b in place for the Cholesky factor L [n, n]; b is column c of an [n, m] matrix. */
+export function solveTransposed(l: Float64Array, n: number, b: Float64Array, m: number, c: number): void {
+  for (let i = n - 1; i >= 0; i--) {
+    let sum = b[i * m + c];
+    for (let k = i + 1; k < n; k++) sum -= l[k * n + i] * b[k * m + c];
+    b[i * m + c] = sum / l[i * n + i];
+  }
+}
+
+/** Solves A X = B for symmetric positive definite A [n, n] and B [n, m] by Cholesky; returns X [n, m]. */
+export function solveSpd(a: Float64Array, n: number, b: Float64Array, m: number): Float64Array {
+  const l = cholesky(a, n);
   const x = Float64Array.from(b);
   for (let c = 0; c < m; c++) {
     // L y = b, then L^T x = y.
@@ -110,11 +122,7 @@ export function solveSpd(a: Float64Array, n: number, b: Float64Array, m: number)
       for (let k = 0; k < i; k++) sum -= l[i * n + k] * x[k * m + c];
       x[i * m + c] = sum / l[i * n + i];
     }
-    for (let i = n - 1; i >= 0; i--) {
-      let sum = x[i * m + c];
-      for (let k = i + 1; k < n; k++) sum -= l[k * n + i] * x[k * m + c];
-      x[i * m + c] = sum / l[i * n + i];
-    }
+    solveTransposed(l, n, x, m, c);
   }
   return x;
 }

@@ -1,17 +1,22 @@
 // Low-rank factorization: a dense layer (or a 1x1 convolution) with weights W [N, K] becomes two
 // thinner ones, K -> r -> N, from W's truncated SVD: W ~ (U_r S_r^1/2)(S_r^1/2 V_r^T). It pays
-// when r (N + K) < N K, in MACs and parameters alike. Unlike channel pruning this adds an op and
+// when r (N + K) < N K, in MACs and parameters alike. Given the Gram matrix C = X^T X of the
+// layer's inputs on data, the SVD is taken of W L (C = L L^T) and mapped back through L^-1: that
+// truncation minimises the error of the layer's outputs on that data rather than of W itself,
+// which keeps directions the inputs use and drops those they do not. Unlike channel pruning this adds an op and
 // two tensors (appended, so existing tensor indices keep naming the same values); the layer's
 // weights tensor keeps its index and holds the second factor, which keeps the bias and the
 // activation. The first factor carries a 1x1 convolution's stride.
 
 import { runFloat } from '../float/run.ts';
+import { seededRandom } from '../float/train.ts';
 import { numel } from '../ir/dtype.ts';
 import { usageError } from '../ir/errors.ts';
 import type { Conv2DOp, FullyConnectedOp, Graph, Op } from '../ir/types.ts';
 import { describeOp, verifyGraph } from '../ir/verify.ts';
 import { distillTargets } from './distill.ts';
-import { svd } from './linalg.ts';
+import { chooseRows, gather, layerRows } from './layer-rows.ts';
+import { cholesky, solveTransposed, svd } from './linalg.ts';
 import type { Dataset } from './types.ts';
 
 type Factorable = FullyConnectedOp | Conv2DOp;
@@ -49,10 +54,71 @@ export function lowRankCandidates(graph: Graph): LowRankCandidate[] {
 }
 
 /**
- * The graph with op `index` replaced by two layers through `rank` channels. Any rank from 1 to
- * min(N, K) is accepted (at min(N, K) the factors reproduce W up to rounding).
+ * The Gram matrix [K, K] of the rows op `index` reads (see layer-rows.ts), on the first `samples`
+ * samples of the data (default 1,024) and at most 20,000 rows drawn at random (seeded).
  */
-export function factorizeLayer(graph: Graph, index: number, rank: number): Graph {
+export async function inputGram(graph: Graph, index: number, data: Dataset, options: { samples?: number; seed?: number } = {}): Promise<Float64Array> {
+  const op = graph.ops[index] as Factorable;
+  if (!matrixShape(graph, op)) throw usageError(`${graph.name}: ${describeOp(op, index)} is not a dense layer or a 1x1 convolution`);
+  const count = Math.min(data.count, options.samples ?? 1024);
+  const inputs = graph.inputs.map((t, k) => data.inputs[k].subarray(0, count * numel(graph.tensors[t].shape)));
+  const values = (await runFloat(graph, inputs, { keep: [op.inputs[0]] })).get(op.inputs[0])!;
+  const rows = layerRows(graph, op);
+  const x = gather(rows, values, chooseRows(count, rows.perSample, 20_000, seededRandom(options.seed ?? 1)));
+  const k = rows.width;
+  const gram = new Float64Array(k * k);
+  for (let r = 0; r < x.length; r += k) {
+    for (let i = 0; i < k; i++) {
+      const xi = x[r + i];
+      if (xi !== 0) for (let j = 0; j <= i; j++) gram[i * k + j] += xi * x[r + j];
+    }
+  }
+  for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) gram[j * k + i] = gram[i * k + j];
+  return gram;
+}
+
+/**
+ * W's factors [N, r] and [r, K]: of W's own SVD, or, given the inputs' Gram matrix, of the SVD of
+ * W L mapped back through L^-1, each factor taking the square root of the singular values (so
+ * both have the same scale, which int8 per-channel quantization treats alike).
+ */
+function factors(w: Float32Array, n: number, k: number, rank: number, gram?: Float64Array): { second: Float32Array; first: Float32Array } {
+  let l: Float64Array | undefined;
+  let m = Float64Array.from(w);
+  if (gram) {
+    // A ridge keeps C positive definite when some inputs never vary (dead channels).
+    let trace = 0;
+    for (let i = 0; i < k; i++) trace += gram[i * k + i];
+    const ridged = Float64Array.from(gram);
+    for (let i = 0; i < k; i++) ridged[i * k + i] += 1e-6 * (trace / k) + 1e-12;
+    l = cholesky(ridged, k);
+    m = new Float64Array(n * k);
+    for (let o = 0; o < n; o++) for (let j = 0; j < k; j++) {
+      let sum = 0;
+      for (let i = j; i < k; i++) sum += w[o * k + i] * l[i * k + j];
+      m[o * k + j] = sum;
+    }
+  }
+  const { u, s, v, k: full } = svd(m, n, k);
+  const first = new Float32Array(rank * k);
+  const second = new Float32Array(n * rank);
+  const column = new Float64Array(k);
+  for (let j = 0; j < rank; j++) {
+    const root = Math.sqrt(s[j]);
+    for (let c = 0; c < k; c++) column[c] = v[c * full + j];
+    if (l) solveTransposed(l, k, column, 1, 0);
+    for (let c = 0; c < k; c++) first[j * k + c] = root * column[c];
+    for (let o = 0; o < n; o++) second[o * rank + j] = root * u[o * full + j];
+  }
+  return { second, first };
+}
+
+/**
+ * The graph with op `index` replaced by two layers through `rank` channels. Any rank from 1 to
+ * min(N, K) is accepted (at min(N, K) the factors reproduce W up to rounding). `gram`, from
+ * inputGram, makes the truncation data-aware.
+ */
+export function factorizeLayer(graph: Graph, index: number, rank: number, gram?: Float64Array): Graph {
   const op = graph.ops[index] as Factorable;
   const where = `${graph.name}: ${describeOp(op, index)}`;
   const shape = op ? matrixShape(graph, op) : undefined;
@@ -62,16 +128,9 @@ export function factorizeLayer(graph: Graph, index: number, rank: number): Graph
   const weightsIndex = op.inputs[1];
   if (graph.ops.some((other, j) => j !== index && other.inputs.includes(weightsIndex))) throw usageError(`${where}: its weights are shared with another op`);
 
+  if (gram && gram.length !== k * k) throw usageError(`${where}: the Gram matrix must be ${k}x${k}`);
   const weights = graph.tensors[weightsIndex];
-  const { u, s, v, k: full } = svd(Float64Array.from(weights.data as Float32Array), n, k);
-  // Each factor takes the square root of the singular values, so both have the same scale (int8 per-channel quantization treats them alike).
-  const first = new Float32Array(rank * k);
-  const second = new Float32Array(n * rank);
-  for (let j = 0; j < rank; j++) {
-    const root = Math.sqrt(s[j]);
-    for (let c = 0; c < k; c++) first[j * k + c] = root * v[c * full + j];
-    for (let o = 0; o < n; o++) second[o * rank + j] = root * u[o * full + j];
-  }
+  const { first, second } = factors(weights.data as Float32Array, n, k, rank, gram);
 
   const tensors = [...graph.tensors];
   const output = graph.tensors[op.outputs[0]];
@@ -113,6 +172,8 @@ export interface RankOptions {
   tolerance?: number;
   /** Samples the error is measured on (the first ones). Default 512. */
   samples?: number;
+  /** Truncate for the layer's outputs on the data (default) or for the weights alone. */
+  dataAware?: boolean;
 }
 
 /**
@@ -130,8 +191,9 @@ export async function chooseRank(graph: Graph, index: number, data: Dataset, opt
   const reference = await runFloat(graph, inputs, { keep: compared });
   let norm = 0;
   for (const t of compared) for (const v of reference.get(t)!) norm += v * v;
+  const gram = options.dataAware === false ? undefined : await inputGram(graph, index, data, { samples: count });
   const measure = async (rank: number) => {
-    const factorized = factorizeLayer(graph, index, rank);
+    const factorized = factorizeLayer(graph, index, rank, gram);
     const outputs = await runFloat(factorized, inputs, { keep: compared });
     let distance = 0;
     for (const t of compared) {
