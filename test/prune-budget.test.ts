@@ -193,9 +193,9 @@ test('recovery refits the layers that read pruned channels and distills: the out
 
 test('with lowRank, the dense layer is factorized first and channel pruning goes the rest of the way', async (t) => {
   const result = await pruneModel(graph, { budgets: parseBudgets('macs=0.5'), data: train, validation, epochs: 0, lowRank: { tolerance: 0.02 } });
-  t.is(result.factorized.length, 1);
-  t.regex(result.factorized[0], /^logits\/linear: \[10, 512\] as rank \d/);
-  t.is(result.graph.ops.length, graph.ops.length + 1);
+  t.true(result.factorized.some((line) => /^logits\/linear: \[10, 512\] as rank \d/.test(line)), result.factorized.join('\n'));
+  // Each factorization adds one op.
+  t.is(result.graph.ops.length, graph.ops.length + result.factorized.length);
   t.true(graphCost(result.graph).macs <= 0.5 * graphCost(graph).macs);
   t.is(result.budgets[0].before, graphCost(graph).macs);
   // The factor's layer is new: nothing before; the dense layer's output keeps its tensor and its row.

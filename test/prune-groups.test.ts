@@ -123,6 +123,30 @@ test('a multiplier-2 depthwise conv and a softmax over channels make their chann
   t.regex(groups.find((gr) => gr.size === 3)!.reason!, /softmax \(op 3\) mixes channels/);
 });
 
+test('the registry refines flows by attributes: padding or a mean over channels mixes them, a concatenation along height ties them', (t) => {
+  const conv = (g: GraphBuilder, input: number, inC: number, outC: number, shape: number[], seed: number) =>
+    g.op('conv2d', { stride: [1, 1], dilation: [1, 1], padding: 'same', activation: 'none' },
+      [input, g.constant([outC, 1, 1, inC], 'float32', weights([outC, 1, 1, inC], seed))], shape, 'float32', undefined, true);
+  const g = new GraphBuilder();
+  const x = g.input([1, 4, 4, 2], 'float32');
+  const a = conv(g, x, 2, 4, [1, 4, 4, 4], 1);
+  const padded = g.op('pad', { paddings: [[0, 0], [0, 0], [0, 0], [0, 1]] }, [a], [1, 4, 4, 5], 'float32', undefined, true);
+  const b = conv(g, padded, 5, 3, [1, 4, 4, 3], 2);
+  const c = conv(g, x, 2, 3, [1, 4, 4, 3], 3);
+  const tall = g.op('concatenation', { axis: 1, activation: 'none' }, [b, c], [1, 8, 4, 3], 'float32', undefined, true);
+  const d = conv(g, tall, 3, 6, [1, 8, 4, 6], 4);
+  g.op('mean', { axes: [3], keepDims: true }, [d], [1, 8, 4, 1], 'float32');
+  const graph = g.graph('flows');
+  const groups = channelGroups(graph);
+  const of = (name: string) => groups.find((gr) => gr.members.some((m) => graph.tensors[m.tensor].name === name))!;
+  t.regex(of('conv2d0').reason!, /pad \(op 1\) mixes channels/);
+  // Both convs feeding the concatenation along height make the same three channels.
+  t.deepEqual(of('conv2d2').members.map((m) => graph.tensors[m.tensor].name), ['conv2d2', 'conv2d3', 'concatenation4']);
+  t.true(of('conv2d2').prunable);
+  t.deepEqual(of('conv2d2').producers, [2, 3]);
+  t.regex(of('conv2d5').reason!, /mean \(op 6\) mixes channels/);
+});
+
 /** Zeroes what the consumers of the removed units read, so the removed channels contribute nothing. */
 function silence(graph: Graph, groups: ChannelGroup[], kept: Map<number, number[]>): Graph {
   const tensors = [...graph.tensors];

@@ -10,14 +10,17 @@ import type { Op, OpKind } from './types.ts';
  * - 'none': the output's channels are new (a conv's filters, a dense layer's units); the input's
  *   channels are consumed by the weights (`weightInputAxis`).
  * - 'same': channel c of every data input is channel c of the output (element-wise ops, pools,
- *   depthwise with multiplier 1, padding in space); all inputs' channels are tied together.
- * - 'concat': the inputs' channels are stacked along the concatenation axis.
+ *   depthwise with multiplier 1, padding in space, concatenation along another axis); all
+ *   inputs' channels are tied together.
+ * - 'concat': the inputs' channels are stacked (concatenation along the channel axis).
  * - 'reshape': the shape changes; a channel maps to a strided set of output features when the
  *   op flattens NHWC to features (the reshape or squeeze after the last conv), else it is opaque.
  * - 'reduce': a reduction over space keeps channels one to one (global pooling); over the
  *   channel axis it ends them.
  * - 'opaque': channels cannot be followed through it (softmax over channels ties them to the
- *   output, which is never pruned).
+ *   output, which is never pruned; padding or a mean over the channel axis).
+ * A kind whose flow depends on its attributes gives a function of the op and the rank of its
+ * first input.
  */
 export type ChannelFlow = 'none' | 'same' | 'concat' | 'reshape' | 'reduce' | 'opaque';
 
@@ -28,7 +31,7 @@ export interface OpTraits {
   bias?: number;
   /** The data inputs (not weights or bias), whose channels `channelFlow` describes. */
   dataInputs: (op: Op) => number[];
-  channelFlow: ChannelFlow | ((op: Op) => ChannelFlow);
+  channelFlow: ChannelFlow | ((op: Op, rank: number) => ChannelFlow);
   /** Output may share the input's bytes: every output element depends only on the same input element. */
   elementwise: boolean;
   /** A following relu/relu6/relu_n1_to_1 can move into its `activation` attribute. */
@@ -77,22 +80,35 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
   quantize: ELEMENTWISE_UNARY,
   dequantize: { ...ELEMENTWISE_UNARY, elementwise: false },
   leaky_relu: ELEMENTWISE_UNARY,
-  pad: { dataInputs: data0, channelFlow: 'same', elementwise: false, fusesActivation: false, keepsInputQuantization: true },
+  pad: {
+    dataInputs: data0,
+    channelFlow: (op) => (op.kind === 'pad' && (op.attrs.paddings.at(-1) ?? [0, 0]).every((p) => p === 0) ? 'same' : 'opaque'),
+    elementwise: false,
+    fusesActivation: false,
+    keepsInputQuantization: true,
+  },
   concatenation: {
     dataInputs: allInputs,
-    channelFlow: 'concat',
+    channelFlow: (op, rank) => (op.kind === 'concatenation' && op.attrs.axis !== rank - 1 ? 'same' : 'concat'),
     elementwise: false,
     fusesActivation: false,
     keepsInputQuantization: false,
   },
-  mean: { dataInputs: data0, channelFlow: 'reduce', elementwise: false, fusesActivation: false, keepsInputQuantization: false },
+  mean: {
+    dataInputs: data0,
+    channelFlow: (op, rank) => (op.kind === 'mean' && op.attrs.axes.includes(rank - 1) ? 'opaque' : 'reduce'),
+    elementwise: false,
+    fusesActivation: false,
+    keepsInputQuantization: false,
+  },
 };
 
 export const opTraits = (op: Op | OpKind): OpTraits => OP_TRAITS[typeof op === 'string' ? op : op.kind];
 
-export function channelFlowOf(op: Op): ChannelFlow {
+/** How channels cross `op`, whose first input has `rank` axes. */
+export function channelFlowOf(op: Op, rank: number): ChannelFlow {
   const flow = OP_TRAITS[op.kind].channelFlow;
-  return typeof flow === 'function' ? flow(op) : flow;
+  return typeof flow === 'function' ? flow(op, rank) : flow;
 }
 
 /** The weights axis holding the output channel, for kinds that have weights. */

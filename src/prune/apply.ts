@@ -56,26 +56,14 @@ export function spreadChannels(kept: number[], channels: number, spread: number)
 }
 
 /**
- * How channels cross `op` in this graph: the registry's flow, refined by what only shapes and
- * attributes tell. A pad or mean over the channel axis, or a reshape that splits it, mixes
- * channels ('opaque'); a concatenation along another axis ties its inputs' channels ('same').
+ * How channels cross `op` in this graph: the registry's flow, and a reshape that splits or moves
+ * the channel axis (only shapes tell) mixes channels.
  */
 export function effectiveFlow(graph: Graph, op: Op): ChannelFlow {
-  const flow = channelFlowOf(op);
-  const rank = graph.tensors[op.inputs[0]].shape.length;
-  switch (op.kind) {
-    case 'pad': {
-      const [before, after] = op.attrs.paddings[rank - 1] ?? [0, 0];
-      return before === 0 && after === 0 ? flow : 'opaque';
-    }
-    case 'mean':
-      return op.attrs.axes.includes(rank - 1) ? 'opaque' : flow;
-    case 'concatenation':
-      return op.attrs.axis === rank - 1 ? flow : 'same';
-    default:
-      if (flow !== 'reshape') return flow;
-      return reshapeSpread(graph.tensors[op.inputs[0]].shape, graph.tensors[op.outputs[0]].shape) === undefined ? 'opaque' : flow;
-  }
+  const input = graph.tensors[op.inputs[0]].shape;
+  const flow = channelFlowOf(op, input.length);
+  if (flow !== 'reshape') return flow;
+  return reshapeSpread(input, graph.tensors[op.outputs[0]].shape) === undefined ? 'opaque' : flow;
 }
 
 /** Collects, per constant, the indices it keeps along each axis; two readers must agree. */

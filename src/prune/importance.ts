@@ -107,7 +107,7 @@ function batchNormScales(imported: Graph, graph: Graph, group: ChannelGroup): Fl
     for (let i = t === undefined ? undefined : writer.get(t); i !== undefined; i = t === undefined ? undefined : writer.get(t)) {
       const op = imported.ops[i];
       const data = op.inputs.filter((x) => !imported.tensors[x].data);
-      if (opTraits(op).weights || channelFlowOf(op) !== 'same' || data.length !== 1) break;
+      if (opTraits(op).weights || data.length !== 1 || channelFlowOf(op, imported.tensors[data[0]].shape.length) !== 'same') break;
       const constant = op.inputs.find((x) => imported.tensors[x].data);
       const channels = imported.tensors[op.outputs[0]].shape.at(-1);
       if (op.kind === 'mul' && constant !== undefined && imported.tensors[constant].shape.at(-1) === channels) {
