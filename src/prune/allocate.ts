@@ -144,6 +144,7 @@ export function allocate(
   importance: Map<number, GroupImportance>,
   curves: Sensitivity[],
   meters: BudgetMeter[],
+  onProgress: (done: number, total: number) => void = () => {},
 ): Allocation {
   const order = new Map([...importance].map(([id, imp]) => [id, imp.order]));
   const keep = new Map(groups.filter((g) => g.prunable).map((g) => [g.id, g.size]));
@@ -185,6 +186,9 @@ export function allocate(
     const unmet = meters.map((m, i) => values[i] > m.target);
     keep.set(best.id, best.next);
     values = best.values;
+    // Progress: the share of the way the furthest budget has come, in thousandths.
+    const way = Math.min(...meters.map((m, i) => (m.original > m.target ? Math.min(1, (m.original - values[i]) / (m.original - m.target)) : 1)));
+    onProgress(Math.floor(1000 * Math.max(0, way)), 1000);
     for (const c of candidates.values()) c.fresh = false;
     // A budget just met no longer counts toward any step's progress: every score is out of date.
     if (meters.some((m, i) => unmet[i] !== values[i] > m.target)) for (const id of candidates.keys()) refresh(id);

@@ -218,10 +218,10 @@ export async function pruneModel(original: Graph, options: PruneOptions): Promis
   for (let tries = 1; ; tries++) {
     progress('allocation', 0, 1);
     const tightened = meters.map((m, i) => ({ ...m, target: m.target - slack[i] }));
-    const { keep } = allocate(graph, groups, importance, sensitivity, tightened);
+    const { keep } = allocate(graph, groups, importance, sensitivity, tightened, (done, total) => progress('allocation', done, total));
     const kept = keptChannels(graph, groups, keep, order);
     const pruned = applyPruning(graph, kept);
-    progress('allocation', 1, 1);
+    progress('allocation', 1000, 1000);
     progress('compensation', 0, 1);
     const compensated = await compensateLayers(graph, pruned, kept, train);
     progress('compensation', 1, 1);
