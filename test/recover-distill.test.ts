@@ -1,9 +1,11 @@
 // Distillation: a pruned Fashion-MNIST model fine-tuned toward the unpruned one on a few hundred
 // training images agrees with it, and scores, better on held-out test images; labels are optional.
 
+import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { loadFashionMnist } from '../examples/fashion-mnist/data.ts';
 import { runFloat } from '../src/float/run.ts';
+import { importTflite } from '../src/import/tflite.ts';
 import { loadModel } from '../src/import/index.ts';
 import type { Graph } from '../src/ir/types.ts';
 import { verifyGraph } from '../src/ir/verify.ts';
@@ -12,6 +14,7 @@ import { applyPruning } from '../src/prune/apply.ts';
 import { distill, distillTargets } from '../src/prune/distill.ts';
 import { channelGroups, keptChannels } from '../src/prune/groups.ts';
 import { groupImportance } from '../src/prune/importance.ts';
+import { compensate } from '../src/prune/recover.ts';
 import type { Dataset } from '../src/prune/types.ts';
 
 const teacher = runPasses(await loadModel(new URL('../examples/fashion-mnist/model/model.json', import.meta.url).pathname));
@@ -75,4 +78,28 @@ test('a student identical to its teacher starts at zero distillation loss', asyn
   const data: Dataset = { inputs: [train.images.subarray(0, 32 * 784)], count: 32 };
   const result = await distill(teacher, teacher, data, { epochs: 1, batchSize: 32 });
   t.true(result.losses[0] < 1e-6, `loss ${result.losses[0]}`);
+});
+
+test('a float TFLite model (hello_world_float, a regression) is pruned, refit and distilled alike', async (t) => {
+  const bytes = readFileSync(new URL('../../shared/oracles/hello_world_float/model.tflite', import.meta.url));
+  const sine = runPasses(importTflite(new Uint8Array(bytes)));
+  t.deepEqual(distillTargets(sine).map((d) => d.kind), ['values']);
+  const sineGroups = channelGroups(sine);
+  const order = await groupImportance(sine, sineGroups, 'l1');
+  const keptUnits = keptChannels(sine, sineGroups, new Map(sineGroups.filter((g) => g.prunable).map((g) => [g.id, 6])), new Map([...order].map(([id, imp]) => [id, imp.order])));
+  const small = applyPruning(sine, keptUnits);
+  const points = (count: number, seed: number) => Float32Array.from({ length: count }, (_, i) => ((Math.sin(i * 12.9898 + seed) * 43758.5453) % 1 + 1) % 1 * 2 * Math.PI);
+  const data: Dataset = { inputs: [points(512, 1)], count: 512 };
+  const heldOut = [points(256, 2)];
+  const reference = (await runFloat(sine, heldOut)).get(sine.outputs[0])!;
+  const error = async (g: Graph) => {
+    const y = (await runFloat(g, heldOut)).get(g.outputs[0])!;
+    return y.reduce((sum, v, i) => sum + (v - reference[i]) ** 2, 0) / reference.reduce((sum, v) => sum + v * v, 0);
+  };
+  const refit = (await compensate(sine, small, keptUnits, data, { refit: true })).graph;
+  const tuned = await distill(sine, refit, data, { epochs: 10, batchSize: 16, learningRate: 3e-3 });
+  const [pruned, afterRefit, afterDistill] = [await error(small), await error(refit), await error(tuned.graph)];
+  t.log(`relative squared error on 256 held-out points: pruned ${pruned.toFixed(4)}, refit ${afterRefit.toFixed(4)}, distilled ${afterDistill.toFixed(4)}`);
+  t.true(afterRefit < pruned);
+  t.true(afterDistill < afterRefit);
 });
