@@ -27,6 +27,7 @@ export const PRUNE_DATA_FLAGS: Record<string, FlagSpec> = {
   criterion: { value: true, help: `channel importance: ${CRITERIA.join(', ')} (default activation)` },
   epochs: { value: true, help: 'distillation epochs over --data after pruning (default 2; 0: compensation and refit only)' },
   'time-limit': { value: true, help: 'seconds distillation may take at most (default: no limit)' },
+  seed: { value: true, help: 'seed of the shuffles and samples pruning draws (default 1): the same seed, data and flags give the same model' },
   'low-rank': { help: 'first factorize dense layers and 1x1 convolutions by truncated SVD where the outputs stay within 1% (relative squared error)' },
 };
 
@@ -47,6 +48,7 @@ export interface PruneRequest {
   epochs?: number;
   timeLimit?: number;
   lowRank?: boolean;
+  seed?: number;
 }
 
 const value = (args: ParsedArgs, flag: string) => args.values.get(flag)?.[0];
@@ -92,6 +94,9 @@ export async function pruneRequest(verb: string, args: ParsedArgs, graph: Graph,
   const limitText = value(args, 'time-limit');
   const timeLimit = limitText === undefined ? undefined : Number(limitText);
   if (timeLimit !== undefined && !(timeLimit > 0)) throw usageError(`edgec ${verb}: --time-limit takes a positive number of seconds, got '${limitText}'`);
+  const seedText = value(args, 'seed');
+  const seed = seedText === undefined ? undefined : Number(seedText);
+  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) throw usageError(`edgec ${verb}: --seed takes a whole number, got '${seedText}'`);
   return {
     budgets,
     board: value(args, 'board'),
@@ -101,6 +106,7 @@ export async function pruneRequest(verb: string, args: ParsedArgs, graph: Graph,
     ...(epochs !== undefined ? { epochs } : {}),
     ...(timeLimit !== undefined ? { timeLimit } : {}),
     ...(args.switches.has('low-rank') ? { lowRank: true } : {}),
+    ...(seed !== undefined ? { seed } : {}),
   };
 }
 
@@ -209,6 +215,7 @@ export async function runPrune(request: PruneRequest, loaded: { imported: Graph;
       ...(request.epochs !== undefined ? { epochs: request.epochs } : {}),
       ...(request.timeLimit !== undefined ? { timeLimit: request.timeLimit } : {}),
       ...(request.lowRank ? { lowRank: {} } : {}),
+      ...(request.seed !== undefined ? { seed: request.seed } : {}),
       imported: loaded.imported,
       ...(sizer ? { sizer } : {}),
       onProgress: progress.onProgress,

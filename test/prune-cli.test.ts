@@ -58,6 +58,15 @@ test('edgec prune writes a smaller float .tflite and reports layers, budget and 
   t.true(conv3.shape[3] < 32);
 });
 
+test('edgec prune: the same --seed, data and flags write the same model', async (t) => {
+  const outs = [join(scratch, 'seeded-a.tflite'), join(scratch, 'seeded-b.tflite')];
+  for (const out of outs) {
+    const r = await run('prune', model, '--data', train.x, '--labels', train.y, '--macs', '0.6', '--epochs', '1', '--seed', '7', '-o', out);
+    t.is(r.code, 0, r.stderr);
+  }
+  t.true(readFileSync(outs[0]).equals(readFileSync(outs[1])));
+});
+
 test('edgec prune: bad usage exits 2, with the smallest model for a budget out of reach', async (t) => {
   const base = ['prune', model, '--data', train.x];
   const cases: [string[], RegExp][] = [
@@ -66,6 +75,7 @@ test('edgec prune: bad usage exits 2, with the smallest model for a budget out o
     [[...base, '--macs', '1.5', '-o', join(scratch, 'x.tflite')], /at most 1; the smallest model the channel groups allow .* has \d+ MACs/],
     [[...base, '--params', '0.001', '-o', join(scratch, 'x.tflite')], /out of reach/],
     [[...base, '--macs', '0.5', '--criterion', 'random', '-o', join(scratch, 'x.tflite')], /--criterion must be one of/],
+    [[...base, '--macs', '0.5', '--seed', '-3', '-o', join(scratch, 'x.tflite')], /--seed takes a whole number/],
     [['prune', model, '--macs', '0.5', '-o', join(scratch, 'x.tflite')], /needs --data/],
     [['prune', int8Model, '--data', train.x, '--macs', '0.5', '-o', join(scratch, 'x.tflite')], /already quantized/],
   ];

@@ -121,9 +121,9 @@ const DEFAULT_EPOCHS = 2;
 const fixed = (x: number) => x.toPrecision(3);
 
 /** Bias compensation and least-squares refit of every layer that reads pruned channels, described. */
-async function compensateLayers(original: Graph, pruned: Graph, kept: KeptChannels, train: Dataset): Promise<{ graph: Graph; steps: string[] }> {
+async function compensateLayers(original: Graph, pruned: Graph, kept: KeptChannels, train: Dataset, seed: number | undefined): Promise<{ graph: Graph; steps: string[] }> {
   if (kept.size === 0) return { graph: pruned, steps: [] };
-  const { graph, layers } = await compensate(original, pruned, kept, train, { refit: true });
+  const { graph, layers } = await compensate(original, pruned, kept, train, { refit: true, ...(seed !== undefined ? { seed } : {}) });
   if (layers.length === 0) return { graph, steps: [] };
   const detail = layers.map((l) => `${l.name} ${fixed(l.error.pruned)} -> ${fixed(l.error.refit ?? l.error.compensated)}`).join(', ');
   return { graph, steps: [`bias compensation and least-squares refit of ${layers.length} layer(s) reading pruned channels (relative output error: ${detail})`] };
@@ -162,7 +162,7 @@ const ALLOCATION_TRIES = 3;
  * Every dense layer and 1x1 convolution factorized at the smallest rank that keeps the outputs
  * within tolerance on the training samples, one after the other (each sees the ones before).
  */
-async function factorize(graph: Graph, train: Dataset, tolerance: number | undefined, progress: NonNullable<PruneOptions['onProgress']>): Promise<{ graph: Graph; steps: string[] }> {
+async function factorize(graph: Graph, train: Dataset, options: { tolerance?: number; seed?: number }, progress: NonNullable<PruneOptions['onProgress']>): Promise<{ graph: Graph; steps: string[] }> {
   let current = graph;
   const steps: string[] = [];
   // Weights tensors keep their indices through a factorization; the new first factor is appended.
@@ -173,7 +173,7 @@ async function factorize(graph: Graph, train: Dataset, tolerance: number | undef
     const op = current.ops[candidate.op];
     tried.add(op.inputs[1]);
     progress('factorization', tried.size - 1, total);
-    const choice = await chooseRank(current, candidate.op, train, tolerance === undefined ? {} : { tolerance });
+    const choice = await chooseRank(current, candidate.op, train, options);
     if (!choice) continue;
     tried.add(choice.graph.tensors.length - 2);
     current = choice.graph;
@@ -191,7 +191,7 @@ export async function pruneModel(original: Graph, options: PruneOptions): Promis
   const progress = options.onProgress ?? (() => {});
   const { train, heldOut, from } = split(original, options);
   // Channels are pruned from `graph`: the model as given, or factorized first.
-  const factorized = options.lowRank ? await factorize(original, train, options.lowRank.tolerance, progress) : { graph: original, steps: [] };
+  const factorized = options.lowRank ? await factorize(original, train, { ...options.lowRank, ...(options.seed !== undefined ? { seed: options.seed } : {}) }, progress) : { graph: original, steps: [] };
   const graph = factorized.graph;
   const groups = channelGroups(graph);
   const meters = budgetMeters(graph, groups, options.budgets, options.sizer, original);
@@ -223,7 +223,7 @@ export async function pruneModel(original: Graph, options: PruneOptions): Promis
     const pruned = applyPruning(graph, kept);
     progress('allocation', 1000, 1000);
     progress('compensation', 0, 1);
-    const compensated = await compensateLayers(graph, pruned, kept, train);
+    const compensated = await compensateLayers(graph, pruned, kept, train, options.seed);
     progress('compensation', 1, 1);
     const values = meters.map((m) => m.measure(compensated.graph));
     attempt = { keep, kept, pruned, compensated, values };

@@ -174,6 +174,8 @@ export interface RankOptions {
   samples?: number;
   /** Truncate for the layer's outputs on the data (default) or for the weights alone. */
   dataAware?: boolean;
+  /** Seed of the rows the Gram matrix samples (default 1). */
+  seed?: number;
 }
 
 /**
@@ -191,7 +193,7 @@ export async function chooseRank(graph: Graph, index: number, data: Dataset, opt
   const reference = await runFloat(graph, inputs, { keep: compared });
   let norm = 0;
   for (const t of compared) for (const v of reference.get(t)!) norm += v * v;
-  const gram = options.dataAware === false ? undefined : await inputGram(graph, index, data, { samples: count });
+  const gram = options.dataAware === false ? undefined : await inputGram(graph, index, data, { samples: count, ...(options.seed !== undefined ? { seed: options.seed } : {}) });
   const measure = async (rank: number) => {
     const factorized = factorizeLayer(graph, index, rank, gram);
     const outputs = await runFloat(factorized, inputs, { keep: compared });
