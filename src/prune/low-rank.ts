@@ -15,7 +15,7 @@ import { usageError } from '../ir/errors.ts';
 import type { Conv2DOp, FullyConnectedOp, Graph, Op } from '../ir/types.ts';
 import { describeOp, verifyGraph } from '../ir/verify.ts';
 import { distillTargets } from './distill.ts';
-import { chooseRows, gather, layerRows } from './layer-rows.ts';
+import { chooseRows, gather, gramOf, layerRows } from '../float/layer-rows.ts';
 import { cholesky, solveTransposed, svd } from './linalg.ts';
 import type { Dataset } from './types.ts';
 
@@ -65,16 +65,7 @@ export async function inputGram(graph: Graph, index: number, data: Dataset, opti
   const values = (await runFloat(graph, inputs, { keep: [op.inputs[0]] })).get(op.inputs[0])!;
   const rows = layerRows(graph, op);
   const x = gather(rows, values, chooseRows(count, rows.perSample, 20_000, seededRandom(options.seed ?? 1)));
-  const k = rows.width;
-  const gram = new Float64Array(k * k);
-  for (let r = 0; r < x.length; r += k) {
-    for (let i = 0; i < k; i++) {
-      const xi = x[r + i];
-      if (xi !== 0) for (let j = 0; j <= i; j++) gram[i * k + j] += xi * x[r + j];
-    }
-  }
-  for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) gram[j * k + i] = gram[i * k + j];
-  return gram;
+  return gramOf(x, rows.width);
 }
 
 /**

@@ -15,7 +15,7 @@ import { usageError } from '../ir/errors.ts';
 import { opTraits } from '../ir/op-traits.ts';
 import type { Graph, Op, Tensor } from '../ir/types.ts';
 import { verifyGraph } from '../ir/verify.ts';
-import { chooseRows, gather, layerRows, type Layer } from './layer-rows.ts';
+import { chooseRows, gather, layerRows, type Layer } from '../float/layer-rows.ts';
 import { solveSpd } from './linalg.ts';
 import type { Dataset, KeptChannels } from './types.ts';
 

@@ -1,11 +1,11 @@
 // A layer's input as rows its weights see: for a conv, the receptive field of one output
-// position; for a dense layer, one input row. Least-squares refits and data-aware factorization
-// work on these rows, drawn at random when a layer has too many.
+// position; for a dense layer, one input row. Least-squares refits, data-aware factorization and
+// adaptive rounding work on these rows, drawn at random when a layer has too many.
 
-import { shuffled } from '../float/train.ts';
+import { shuffled } from './train.ts';
 import { numel } from '../ir/dtype.ts';
 import { windowOutputSize, windowPadBefore } from '../ir/shape.ts';
-import type { Conv2DOp, FullyConnectedOp, Graph } from '../ir/types.ts';
+import type { Conv2DOp, DepthwiseConv2DOp, FullyConnectedOp, Graph } from '../ir/types.ts';
 
 export type Layer = Conv2DOp | FullyConnectedOp;
 
@@ -13,7 +13,8 @@ export type Layer = Conv2DOp | FullyConnectedOp;
  * The rows of a layer's input as its weights see them: for a conv, the receptive field of one
  * output position (taps in filter order, channels innermost, zero where the window hangs over
  * the padding); for a dense layer, one input row. Weights [O, ...] are then [O, width] and the
- * pre-activation output of a row is weights times row plus bias.
+ * pre-activation output of a row is weights times row plus bias. A depthwise conv reads the same
+ * receptive field, each output channel only its own input channel's taps.
  */
 export interface Rows {
   /** Rows per sample. */
@@ -23,7 +24,7 @@ export interface Rows {
   read(values: Float32Array, sample: number, row: number, out: Float64Array, at: number): void;
 }
 
-export function layerRows(graph: Graph, op: Layer): Rows {
+export function layerRows(graph: Graph, op: Layer | DepthwiseConv2DOp): Rows {
   const input = graph.tensors[op.inputs[0]].shape;
   const weights = graph.tensors[op.inputs[1]].shape;
   const perSampleValues = numel(input);
@@ -82,4 +83,17 @@ export function gather(rows: Rows, values: Float32Array, chosen: Int32Array): Fl
   const out = new Float64Array(chosen.length * rows.width);
   chosen.forEach((r, i) => rows.read(values, Math.floor(r / rows.perSample), r % rows.perSample, out, i * rows.width));
   return out;
+}
+
+/** X^T X of rows [n, width] (row-major), symmetric [width, width]. */
+export function gramOf(x: Float64Array, width: number): Float64Array {
+  const gram = new Float64Array(width * width);
+  for (let r = 0; r < x.length; r += width) {
+    for (let i = 0; i < width; i++) {
+      const xi = x[r + i];
+      if (xi !== 0) for (let j = 0; j <= i; j++) gram[i * width + j] += xi * x[r + j];
+    }
+  }
+  for (let i = 0; i < width; i++) for (let j = 0; j < i; j++) gram[j * width + i] = gram[i * width + j];
+  return gram;
 }
