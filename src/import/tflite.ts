@@ -6,6 +6,8 @@ import { modelError } from '../ir/errors.ts';
 import { resolveReshape } from '../ir/shape.ts';
 import type { Activation, DType, Graph, Op, Padding, Tensor } from '../ir/types.ts';
 import { verifyGraph } from '../ir/verify.ts';
+import { decodeFloat16 } from './float16.ts';
+import { foldConstantQuantization } from './float-graph.ts';
 import type { BuiltinOptionsMap, TfliteModel, TfliteOperator, TfliteSubgraph, TfliteTensor } from '../tflite/model.ts';
 import { defaultOptions } from '../tflite/options.ts';
 import { readTflite } from '../tflite/reader.ts';
@@ -60,13 +62,14 @@ export function importTflite(bytes: Uint8Array, fileName = 'model.tflite'): Grap
   }
   const position = new Map(used.map((t, i) => [t, i]));
   const remap = (list: number[]) => list.map((t) => position.get(t)!);
-  const graph: Graph = {
+  // Dynamic-range and float16 models become float graphs here (./float-graph.ts); full-int8 ones stay as they are.
+  const graph = foldConstantQuantization({
     name: stem(fileName),
     tensors: tensors as Tensor[],
     ops: ops.map((op) => ({ ...op, inputs: remap(op.inputs), outputs: remap(op.outputs) })),
     inputs: remap(subgraph.inputs),
     outputs: remap(subgraph.outputs),
-  };
+  });
   verifyGraph(graph);
   return graph;
 }
@@ -80,6 +83,9 @@ function stem(fileName: string): string {
 function convertTensor(t: TfliteTensor, data: Uint8Array, index: number, problems: string[]): Tensor | undefined {
   const name = t.name || `t${index}`;
   const where = `tensor ${index} '${name}'`;
+  // float16 constants (what float16 conversion stores) are decoded; the operator checks made sure
+  // only a DEQUANTIZE reads them, and that DEQUANTIZE is folded away.
+  if (t.type === TensorType.FLOAT16 && data.length > 0 && !t.isVariable) return { name, shape: [...t.shape], dtype: 'float32', data: decodeFloat16(data) };
   const dtype = DTYPES[t.type];
   if (!dtype) return void problems.push(`${where}: type ${tensorTypeName(t.type)} is not supported`);
   if (t.isVariable) return void problems.push(`${where}: variable (stateful) tensors are not supported`);
@@ -421,25 +427,48 @@ function depthMultiplierOf(r: OperatorReader, input: number, filter: number, dec
 
 const ACTIVATION_TYPES: readonly number[] = [TensorType.INT8, TensorType.FLOAT32];
 
+/** What TFLite Micro's QUANTIZE converts, input type -> output types, among the types edgec runs. */
+const QUANTIZE_PAIRS: Partial<Record<number, number[]>> = {
+  [TensorType.FLOAT32]: [TensorType.INT8],
+  [TensorType.INT8]: [TensorType.INT8, TensorType.UINT8],
+  [TensorType.UINT8]: [TensorType.INT8],
+};
+
+/** DEQUANTIZE of a constant is folded on import (any quantized integer, or float16); at run time it takes 8-bit inputs. */
+const DEQUANTIZE_CONSTANT_TYPES: readonly number[] = [TensorType.INT8, TensorType.UINT8, TensorType.INT16, TensorType.FLOAT16];
+const DEQUANTIZE_TYPES: readonly number[] = [TensorType.INT8, TensorType.UINT8];
+
 /** Whether every operand has a type edgec supports in its position; reports each one that does not. */
 function checkTypes(r: OperatorReader, op: Op): boolean {
   const typeOf = (t: number) => r.tensor(t).type;
+  const isConstant = (t: number) => r.model.buffers[r.tensor(t).buffer].data.length > 0;
   const name = (type: number) => tensorTypeName(type);
   let ok = true;
-  const expect = (t: number, role: string, allowed: readonly number[]) => {
+  const expect = (t: number, role: string, allowed: readonly number[], note = '') => {
     if (allowed.includes(typeOf(t))) return;
     ok = false;
-    r.problem(`${role} (${r.describe(t)}) is ${name(typeOf(t))}, expected ${allowed.map(name).join(' or ')}`);
+    // A float16 constant read directly is a model edgec cannot take as it is: say what it needs.
+    const hint = typeOf(t) === TensorType.FLOAT16 && isConstant(t) ? ' (float16 constants are accepted only as the input of a DEQUANTIZE operator)' : note;
+    r.problem(`${role} (${r.describe(t)}) is ${name(typeOf(t))}, expected ${allowed.map(name).join(' or ')}${hint}`);
+  };
+  // A float operator of a dynamic-range model reads its weights as int8 constants with scales;
+  // the importer dequantizes them (./float-graph.ts). Anything else it reads must be float32.
+  const expectFloat = (t: number, role: string) => {
+    const q = r.tensor(t).quantization;
+    if (typeOf(t) === TensorType.INT8 && isConstant(t) && q && q.scale.length > 0) return;
+    const note = typeOf(t) === TensorType.INT8 ? ' (an int8 operand of a float operator must be a constant with quantization parameters, as dynamic-range models store weights)' : '';
+    expect(t, role, [TensorType.FLOAT32], note);
   };
   const [input] = op.inputs;
   const output = op.outputs[0];
   switch (op.kind) {
     case 'quantize':
-      expect(input, 'input', ACTIVATION_TYPES);
-      expect(output, 'output', [TensorType.INT8]);
+      expect(input, 'input', Object.keys(QUANTIZE_PAIRS).map(Number));
+      if (ok) expect(output, 'output', QUANTIZE_PAIRS[typeOf(input)]!);
       break;
     case 'dequantize':
-      expect(input, 'input', [TensorType.INT8]);
+      if (isConstant(input)) expect(input, 'input', DEQUANTIZE_CONSTANT_TYPES);
+      else expect(input, 'input', DEQUANTIZE_TYPES, ' (float16 and int16 are dequantized only from constants)');
       expect(output, 'output', [TensorType.FLOAT32]);
       break;
     case 'conv2d':
@@ -448,12 +477,21 @@ function checkTypes(r: OperatorReader, op: Op): boolean {
       expect(input, 'input', ACTIVATION_TYPES);
       if (!ok) break;
       const type = typeOf(input);
-      expect(op.inputs[1], 'weights', [type]);
-      if (op.inputs.length > 2) expect(op.inputs[2], 'bias', [type === TensorType.INT8 ? TensorType.INT32 : TensorType.FLOAT32]);
+      if (type === TensorType.FLOAT32) {
+        expectFloat(op.inputs[1], 'weights');
+        if (op.inputs.length > 2) expectFloat(op.inputs[2], 'bias');
+      } else {
+        expect(op.inputs[1], 'weights', [type]);
+        if (op.inputs.length > 2) expect(op.inputs[2], 'bias', [TensorType.INT32]);
+      }
       expect(output, 'output', [type]);
       break;
     }
     default:
+      if (typeOf(output) === TensorType.FLOAT32) {
+        op.inputs.forEach((t, i) => expectFloat(t, i === 0 ? 'input' : `input ${i}`));
+        break;
+      }
       expect(input, 'input', ACTIVATION_TYPES);
       if (!ok) break;
       op.inputs.slice(1).forEach((t, i) => expect(t, `input ${i + 1}`, [typeOf(input)]));
