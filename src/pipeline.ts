@@ -9,9 +9,8 @@ import { runPasses } from './passes/index.ts';
 import type { ActivationSource } from './quant/activations.ts';
 import { loadCalibrationData, type LoadOptions } from './quant/calibrate.ts';
 import type { ObserverOptions } from './quant/observers.ts';
-import { quantizeGraph } from './quant/quantize.ts';
-import { recordRanges } from './quant/record.ts';
-import { compareLayers, type LayerError } from './quant/report.ts';
+import { ptq, type PtqResult, type PtqTechniques } from './quant/ptq.ts';
+import type { LayerError } from './quant/report.ts';
 import { createExecutor } from './ref/execute.ts';
 
 export interface QuantizeRequest extends LoadOptions {
@@ -22,6 +21,8 @@ export interface QuantizeRequest extends LoadOptions {
   io?: 'int8' | 'float';
   /** Compare every int8 layer with its float layer on the calibration data. */
   report?: boolean;
+  /** Equalization, joint ranges, bias correction (each 'auto' by default), weight rounding. */
+  techniques?: PtqTechniques;
 }
 
 export interface QuantizeResult {
@@ -29,6 +30,8 @@ export interface QuantizeResult {
   graph: Graph;
   samples: number;
   layers?: LayerError[];
+  /** What the techniques did: per layer, and the output SQNR and agreement before and after. */
+  ptq: Pick<PtqResult, 'applied' | 'decisions' | 'baseline' | 'outputSqnrDb' | 'agreement'>;
 }
 
 const floatActivations: ActivationSource = (graph, inputs, keep) => runFloat(graph, inputs, { keep });
@@ -43,10 +46,21 @@ export async function quantizeModel(floatGraph: Graph, request: QuantizeRequest)
     throw usageError(`${floatGraph.name} is already quantized; --calib applies to float models only`);
   }
   const data = await loadCalibrationData(request.calib, floatGraph, request);
-  const ranges = await recordRanges(floatGraph, data, floatActivations, { observer: request.observer });
-  const graph = quantizeGraph(floatGraph, ranges, { io: request.io });
-  const layers = request.report ? await compareLayers(floatGraph, graph, data, floatActivations, createExecutor) : undefined;
-  return { floatGraph, graph, samples: data.count, layers };
+  const result = await ptq(floatGraph, data, {
+    observer: request.observer,
+    io: request.io,
+    techniques: request.techniques,
+    runner: createExecutor,
+    source: floatActivations,
+  });
+  const { applied, decisions, baseline, outputSqnrDb, agreement } = result;
+  return {
+    floatGraph: result.floatGraph,
+    graph: result.graph,
+    samples: data.count,
+    ...(request.report && { layers: result.layers }),
+    ptq: { applied, decisions, baseline, outputSqnrDb, agreement },
+  };
 }
 
 /** Loads a model and runs the graph passes; quantizes it when `quantize` is given. */

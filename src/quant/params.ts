@@ -48,23 +48,42 @@ export interface QuantizedConstant<T> {
 /**
  * Symmetric per-channel int8 weights along `axis`. Each channel's scale is its largest magnitude
  * over 127, raised to `minScales[c]` where given (so that the bias still fits in int32). A channel
- * of zeros gets a tiny scale and stays zeros.
+ * of zeros gets a tiny scale and stays zeros. `round` puts the values on that grid (default: to
+ * nearest); an adaptive rounding may round some values the other way.
  */
-export function quantizeWeights(weights: Float32Array, shape: number[], axis: number, minScales?: Float64Array): QuantizedConstant<Int8Array> {
+export function quantizeWeights(
+  weights: Float32Array,
+  shape: number[],
+  axis: number,
+  minScales?: Float64Array,
+  round: (weights: Float32Array, shape: number[], axis: number, scales: number[]) => Int8Array = roundWeights,
+): QuantizedConstant<Int8Array> {
+  const scale = weightScales(weights, shape, axis, minScales);
+  return { data: round(weights, shape, axis, scale), quant: { scale, zeroPoint: scale.map(() => 0), axis } };
+}
+
+/** Which channel along `axis` each element of a tensor of `shape` (row-major) is in. */
+export function channelIndexer(shape: number[], axis: number): (i: number) => number {
   const channels = shape[axis];
   const inner = numel(shape.slice(axis + 1));
-  const channelOf = (i: number) => Math.floor(i / inner) % channels;
-  const maxAbs = new Float64Array(channels);
+  return (i) => Math.floor(i / inner) % channels;
+}
+
+/** The per-channel scales of quantizeWeights. */
+export function weightScales(weights: Float32Array, shape: number[], axis: number, minScales?: Float64Array): number[] {
+  const channelOf = channelIndexer(shape, axis);
+  const maxAbs = new Float64Array(shape[axis]);
   weights.forEach((w, i) => {
     const c = channelOf(i);
     maxAbs[c] = Math.max(maxAbs[c], Math.abs(w));
   });
-  const scale = Array.from(maxAbs, (m, c) => Math.fround(Math.max(m > 0 ? m / 127 : MIN_SCALE, minScales?.[c] ?? 0)));
-  const data = new Int8Array(weights.length);
-  weights.forEach((w, i) => {
-    data[i] = clamp(roundHalfAway(w / scale[channelOf(i)]), -127, 127);
-  });
-  return { data, quant: { scale, zeroPoint: scale.map(() => 0), axis } };
+  return Array.from(maxAbs, (m, c) => Math.fround(Math.max(m > 0 ? m / 127 : MIN_SCALE, minScales?.[c] ?? 0)));
+}
+
+/** Round to nearest (half away from zero) on the per-channel grid, clamped to [-127, 127]. */
+export function roundWeights(weights: Float32Array, shape: number[], axis: number, scales: number[]): Int8Array {
+  const channelOf = channelIndexer(shape, axis);
+  return Int8Array.from(weights, (w, i) => clamp(roundHalfAway(w / scales[channelOf(i)]), -127, 127));
 }
 
 /** The weight scale each channel needs at least for round(bias / (input scale x weight scale)) to fit in int32. */

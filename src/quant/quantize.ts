@@ -27,7 +27,15 @@ export interface QuantizeOptions {
    * 'float': they stay float32, with QUANTIZE after each input and DEQUANTIZE before each output.
    */
   io?: 'int8' | 'float';
+  /** Puts a layer's weights on their per-channel grid; default round to nearest. Where adaptive rounding plugs in. */
+  roundWeights?: WeightRounding;
 }
+
+/**
+ * A weighted layer's int8 weights from its float ones and the per-channel scales already chosen:
+ * `op` is the layer's index in the float graph, `axis` the output channel axis of `shape`.
+ */
+export type WeightRounding = (layer: { op: number; weights: Float32Array; shape: number[]; axis: number; scales: number[] }) => Int8Array;
 
 const FIXED_OUTPUT: Partial<Record<Op['kind'], Affine>> = {
   softmax: { scale: 1 / 256, zeroPoint: -128 },
@@ -42,7 +50,7 @@ export function quantizeGraph(graph: Graph, ranges: Map<number, Range>, options:
   checkFiniteConstants(graph);
   const io = options.io ?? 'int8';
   if (io !== 'int8' && io !== 'float') throw usageError(`the model's input/output type must be 'int8' or 'float', got '${String(io)}'`);
-  const result = new Quantizer(graph, ranges, io).run();
+  const result = new Quantizer(graph, ranges, io, options.roundWeights).run();
   verifyGraph(result);
   return result;
 }
@@ -69,6 +77,7 @@ class Quantizer {
     private readonly graph: Graph,
     private readonly ranges: Map<number, Range>,
     private readonly io: 'int8' | 'float',
+    private readonly roundWeights?: WeightRounding,
   ) {
     this.tensors = graph.tensors.map((t) => ({ ...t }));
   }
@@ -80,7 +89,7 @@ class Quantizer {
       const int8 = this.int8Tensor(t, quant, this.io === 'float');
       if (int8 !== t) this.ops.push({ kind: 'quantize', inputs: [t], outputs: [int8], attrs: {}, origin: 'float input' });
     }
-    graph.ops.forEach((op, index) => this.convert(op, describeOp(op, index)));
+    graph.ops.forEach((op, index) => this.convert(op, index, describeOp(op, index)));
     if (this.io === 'float') {
       for (const t of graph.outputs) {
         this.ops.push({ kind: 'dequantize', inputs: [this.int8Of.get(t)!], outputs: [t], attrs: {}, origin: 'float output' });
@@ -89,12 +98,12 @@ class Quantizer {
     return { name: graph.name, tensors: this.tensors, ops: this.ops, inputs: [...graph.inputs], outputs: [...graph.outputs] };
   }
 
-  private convert(op: Op, where: string): void {
+  private convert(op: Op, index: number, where: string): void {
     switch (op.kind) {
       case 'conv2d':
       case 'depthwise_conv2d':
       case 'fully_connected':
-        return this.weighted(op, where);
+        return this.weighted(op, index, where);
       case 'concatenation':
         return this.concatenation(op, where);
       default: {
@@ -109,7 +118,7 @@ class Quantizer {
     }
   }
 
-  private weighted(op: Conv2DOp | DepthwiseConv2DOp | FullyConnectedOp, where: string): void {
+  private weighted(op: Conv2DOp | DepthwiseConv2DOp | FullyConnectedOp, index: number, where: string): void {
     const input = this.input(op.inputs[0], where);
     const inputScale = this.tensors[input].quant!.scale[0];
     const [, weightsIndex, biasIndex] = op.inputs;
@@ -117,7 +126,9 @@ class Quantizer {
     const bias = biasIndex === undefined ? undefined : this.graph.tensors[biasIndex];
     const biasData = bias?.data as Float32Array | undefined;
     const floor = biasData && biasScaleFloor(biasData, inputScale);
-    const w = quantizeWeights(weights.data as Float32Array, weights.shape, outputChannelAxis(op.kind)!, floor);
+    const rounding = this.roundWeights;
+    const round = rounding && ((values: Float32Array, shape: number[], axis: number, scales: number[]) => rounding({ op: index, weights: values, shape, axis, scales }));
+    const w = quantizeWeights(weights.data as Float32Array, weights.shape, outputChannelAxis(op.kind)!, floor, round);
     const inputs = [input, this.constant(weightsIndex, { ...weights, dtype: 'int8', ...w })];
     if (bias && biasData) inputs.push(this.constant(biasIndex, { ...bias, dtype: 'int32', ...quantizeBias(biasData, inputScale, w.quant.scale) }));
     this.ops.push({ ...op, inputs, outputs: [this.output(op, this.calibratedOutput(op, where))] });

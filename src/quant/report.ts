@@ -25,6 +25,18 @@ export interface LayerError {
 /** Prepares a graph for running one sample at a time; src/ref's createExecutor is the bit-exact one. */
 export type GraphRunner = (graph: Graph) => (inputs: TensorData[]) => TensorData[];
 
+/** How close a quantized model's outputs are to its float model's, over a set of samples. */
+export interface ModelScore {
+  /** SQNR over every graph output together (dB); Infinity when identical. */
+  outputSqnrDb: number;
+  /**
+   * Share of output rows (the last axis of every output with more than one element there: one
+   * row per sample for a classifier) whose largest element is at the same index in int8 and float.
+   * 1 when no output has such rows (a regression with one value per sample).
+   */
+  agreement: number;
+}
+
 /**
  * `int8Graph` must come from quantizeGraph(`floatGraph`, ...), which keeps every original
  * tensor's index. The float side comes from `source`, the int8 side from `runner`.
@@ -37,6 +49,18 @@ export async function compareLayers(
   runner: GraphRunner,
   batchSize = 32,
 ): Promise<LayerError[]> {
+  return (await compareModels(floatGraph, int8Graph, data, source, runner, batchSize)).layers;
+}
+
+/** compareLayers, and in the same pass the score of the model's outputs. */
+export async function compareModels(
+  floatGraph: Graph,
+  int8Graph: Graph,
+  data: CalibrationSet,
+  source: ActivationSource,
+  runner: GraphRunner,
+  batchSize = 32,
+): Promise<ModelScore & { layers: LayerError[] }> {
   const layers = floatGraph.ops.map((op) => op.outputs[0]);
   for (const t of layers) {
     const counterpart = int8Graph.tensors[t];
@@ -44,24 +68,49 @@ export async function compareLayers(
       throw usageError(`${int8Graph.name} is not the quantized form of ${floatGraph.name}: tensor ${t} '${floatGraph.tensors[t].name}' does not line up`);
     }
   }
+  const outputs = floatGraph.outputs.map((t) => layers.indexOf(t));
+  if (outputs.some((k) => k < 0)) throw usageError(`${floatGraph.name}: a graph output is not computed by an op`);
   const run = runner({ ...int8Graph, outputs: layers });
   const stats = layers.map(() => new ErrorStats());
+  const output = new ErrorStats();
+  let rows = 0;
+  let agreeing = 0;
   await forEachBatch(floatGraph, data, source, layers, batchSize, (values, start, count) => {
     for (let s = 0; s < count; s++) {
       const int8Outputs = run(int8Inputs(int8Graph, sliceSamples(floatGraph, data, start + s, start + s + 1)));
       layers.forEach((t, k) => {
         const size = numel(floatGraph.tensors[t].shape);
-        stats[k].add(values.get(t)!.subarray(s * size, (s + 1) * size), realValues(int8Graph, t, int8Outputs[k]));
+        const reference = values.get(t)!.subarray(s * size, (s + 1) * size);
+        const approximation = realValues(int8Graph, t, int8Outputs[k]);
+        stats[k].add(reference, approximation);
+        if (!outputs.includes(k)) return;
+        output.add(reference, approximation);
+        const width = floatGraph.tensors[t].shape.at(-1) ?? 1;
+        if (width < 2) return;
+        for (let at = 0; at < size; at += width) {
+          rows++;
+          if (argmax(reference, at, width) === argmax(approximation, at, width)) agreeing++;
+        }
       });
     }
   });
-  return floatGraph.ops.map((op, k) => ({
-    op: k,
-    kind: op.kind,
-    ...(op.origin !== undefined && { origin: op.origin }),
-    tensor: floatGraph.tensors[op.outputs[0]].name,
-    ...stats[k].result(),
-  }));
+  return {
+    layers: floatGraph.ops.map((op, k) => ({
+      op: k,
+      kind: op.kind,
+      ...(op.origin !== undefined && { origin: op.origin }),
+      tensor: floatGraph.tensors[op.outputs[0]].name,
+      ...stats[k].result(),
+    })),
+    outputSqnrDb: output.result().sqnrDb,
+    agreement: rows === 0 ? 1 : agreeing / rows,
+  };
+}
+
+function argmax(values: Float32Array, at: number, width: number): number {
+  let best = 0;
+  for (let k = 1; k < width; k++) if (values[at + k] > values[at + best]) best = k;
+  return best;
 }
 
 /** One float sample as the int8 graph takes it: quantized with each input's parameters, or as is for float inputs. */

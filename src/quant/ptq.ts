@@ -1,0 +1,195 @@
+// Post-training quantization as one call: calibrate, quantize, and on top of that the techniques
+// that bring an int8 model closer to its float model, each tried on the calibration data and kept
+// only where it helps (mode 'auto'), or forced on or off:
+//   equalization     cross-layer equalization of conv/depthwise/dense chains (equalize.ts);
+//   jointRanges      ranges of ADD and CONCATENATION inputs chosen with their output's (joint-ranges.ts);
+//   biasCorrection   the mean shift each quantized layer introduces, folded into its bias (bias-correction.ts).
+// They run in that order, each on top of the ones kept before it: equalization changes the float
+// graph (and so every range), joint ranges change ranges, and bias correction measures the error
+// of everything before it. Weight rounding (nearest, or adaptive) is the one place every int8
+// weight is made; bias correction then corrects what that rounding leaves.
+//
+// "Helps" means: the output SQNR against the float model rises and the top-1 agreement with it
+// does not fall, both measured on the calibration data with the bit-exact int8 runner.
+
+import { usageError } from '../ir/errors.ts';
+import type { Graph } from '../ir/types.ts';
+import { runFloat } from '../float/run.ts';
+import type { ActivationSource, CalibrationSet } from './activations.ts';
+import type { ObserverOptions } from './observers.ts';
+import { quantizeGraph, type WeightRounding } from './quantize.ts';
+import type { Range } from './range.ts';
+import { recordRanges } from './record.ts';
+import { compareModels, type GraphRunner, type LayerError, type ModelScore } from './report.ts';
+
+export type TechniqueMode = 'on' | 'off' | 'auto';
+export type Technique = 'equalization' | 'jointRanges' | 'biasCorrection';
+export type RoundingMode = 'nearest' | 'adaptive';
+
+/** The order techniques are tried in (each on top of those kept before it). */
+export const TECHNIQUES: Technique[] = ['equalization', 'jointRanges', 'biasCorrection'];
+
+export interface PtqTechniques {
+  /** Every technique defaults to 'auto'. */
+  equalization?: TechniqueMode;
+  jointRanges?: TechniqueMode;
+  biasCorrection?: TechniqueMode;
+  /** How float weights become int8 on their per-channel grid; default 'nearest'. */
+  rounding?: RoundingMode;
+}
+
+export interface PtqOptions {
+  /** Default { kind: 'minmax' }, what TFLite's converter does. */
+  observer?: ObserverOptions;
+  /** int8 (default) or float inputs and outputs, with QUANTIZE/DEQUANTIZE at the edges. */
+  io?: 'int8' | 'float';
+  techniques?: PtqTechniques;
+  /**
+   * Runs an int8 graph one sample at a time, bit-exactly: src/ref's createExecutor. Passed in
+   * because quantization may not import the reference (see DESIGN.md).
+   */
+  runner: GraphRunner;
+  /** The float graph's activations; default src/float's runFloat. */
+  source?: ActivationSource;
+}
+
+/** One technique's effect at one layer (an op of the float graph). */
+export interface AppliedTechnique {
+  op: number;
+  technique: Technique;
+  /** The layer's SQNR against float with the technique minus without it (dB). */
+  gainDb: number;
+}
+
+/** What was tried, what it measured, and whether it was kept. */
+export interface TechniqueDecision {
+  technique: Technique;
+  mode: TechniqueMode;
+  kept: boolean;
+  /** Layers (ops of the float graph) the technique changed; none means it found nothing to do. */
+  ops: number[];
+  before: ModelScore;
+  /** Absent when there was nothing to try. */
+  after?: ModelScore;
+}
+
+export interface PtqResult extends ModelScore {
+  /** The int8 graph. */
+  graph: Graph;
+  /** The float graph `graph` lines up with tensor by tensor (equalized when equalization was kept). */
+  floatGraph: Graph;
+  /** Per layer, each kept technique and its SQNR gain there. */
+  applied: AppliedTechnique[];
+  decisions: TechniqueDecision[];
+  /** Output SQNR and agreement of plain calibration and rounding to nearest, before any technique. */
+  baseline: ModelScore;
+  /** Every layer of `graph` against `floatGraph` on the calibration data. */
+  layers: LayerError[];
+}
+
+const floatSource: ActivationSource = (graph, inputs, keep) => runFloat(graph, inputs, { keep });
+
+/** One state of the search: a float graph, its ranges, and the int8 graph they give, measured. */
+interface Candidate {
+  float: Graph;
+  ranges: Map<number, Range>;
+  graph: Graph;
+  score: ModelScore & { layers: LayerError[] };
+}
+
+/** Full-integer int8 quantization of `floatGraph` calibrated on `data`, with the techniques that help. */
+export async function ptq(floatGraph: Graph, data: CalibrationSet, options: PtqOptions): Promise<PtqResult> {
+  const techniques = checkTechniques(options.techniques ?? {});
+  const source = options.source ?? floatSource;
+  const roundWeights = weightRounding(techniques.rounding);
+  const quantize = (float: Graph, ranges: Map<number, Range>) => quantizeGraph(float, ranges, { io: options.io, roundWeights });
+  const measure = (float: Graph, graph: Graph) => compareModels(float, graph, data, source, options.runner);
+  const candidate = async (float: Graph, ranges: Map<number, Range>, graph = quantize(float, ranges)): Promise<Candidate> => ({
+    float,
+    ranges,
+    graph,
+    score: await measure(float, graph),
+  });
+
+  const ranges = await recordRanges(floatGraph, data, source, { observer: options.observer });
+  let best = await candidate(floatGraph, ranges);
+  const baseline = scoreOf(best.score);
+  const decisions: TechniqueDecision[] = [];
+  const applied: AppliedTechnique[] = [];
+  for (const technique of TECHNIQUES) {
+    const mode = techniques[technique];
+    if (mode === 'off') continue;
+    const before = scoreOf(best.score);
+    const tried = await TRY[technique](best, { data, source, observer: options.observer, quantize, candidate, runner: options.runner });
+    if (!tried) {
+      decisions.push({ technique, mode, kept: false, ops: [], before });
+      continue;
+    }
+    const after = scoreOf(tried.next.score);
+    const kept = mode === 'on' || improves(after, before);
+    decisions.push({ technique, mode, kept, ops: tried.ops, before, after });
+    if (!kept) continue;
+    for (const op of tried.ops) {
+      applied.push({ op, technique, gainDb: tried.next.score.layers[op].sqnrDb - best.score.layers[op].sqnrDb });
+    }
+    best = tried.next;
+  }
+  return {
+    graph: best.graph,
+    floatGraph: best.float,
+    applied,
+    decisions,
+    baseline,
+    layers: best.score.layers,
+    ...scoreOf(best.score),
+  };
+}
+
+const scoreOf = ({ outputSqnrDb, agreement }: ModelScore): ModelScore => ({ outputSqnrDb, agreement });
+
+/** Better output SQNR and no less agreement; an identical model (Infinity dB) cannot improve. */
+export function improves(after: ModelScore, before: ModelScore): boolean {
+  return after.outputSqnrDb > before.outputSqnrDb && after.agreement >= before.agreement;
+}
+
+/** What a technique needs from the search. */
+interface Context {
+  data: CalibrationSet;
+  source: ActivationSource;
+  observer?: ObserverOptions;
+  runner: GraphRunner;
+  quantize: (float: Graph, ranges: Map<number, Range>) => Graph;
+  candidate: (float: Graph, ranges: Map<number, Range>, graph?: Graph) => Promise<Candidate>;
+}
+
+/** A technique applied on top of `current`: the new candidate and the float ops it changed, or undefined when it has nothing to do. */
+type Attempt = (current: Candidate, context: Context) => Promise<{ next: Candidate; ops: number[] } | undefined>;
+
+const TRY: Record<Technique, Attempt> = {
+  equalization: async () => undefined,
+  jointRanges: async () => undefined,
+  biasCorrection: async () => undefined,
+};
+
+function weightRounding(mode: RoundingMode): WeightRounding | undefined {
+  if (mode === 'nearest') return undefined;
+  throw usageError('adaptive rounding is not available yet; use rounding: nearest');
+}
+
+const MODES: TechniqueMode[] = ['on', 'off', 'auto'];
+
+function checkTechniques(given: PtqTechniques): Required<PtqTechniques> {
+  const resolved: Required<PtqTechniques> = {
+    equalization: given.equalization ?? 'auto',
+    jointRanges: given.jointRanges ?? 'auto',
+    biasCorrection: given.biasCorrection ?? 'auto',
+    rounding: given.rounding ?? 'nearest',
+  };
+  for (const technique of TECHNIQUES) {
+    if (!MODES.includes(resolved[technique])) throw usageError(`${technique} must be on, off or auto, got '${String(resolved[technique])}'`);
+  }
+  if (resolved.rounding !== 'nearest' && resolved.rounding !== 'adaptive') {
+    throw usageError(`rounding must be nearest or adaptive, got '${String(resolved.rounding)}'`);
+  }
+  return resolved;
+}
