@@ -15,6 +15,7 @@ export const CALIB_FLAGS: Record<string, FlagSpec> = {
   std: { value: true, help: 'preprocessing: then divide by this (one value, or comma-separated per channel)' },
   'channel-order': { value: true, help: 'PNG colour images: rgb (default) or bgr' },
   io: { value: true, help: 'int8 (default) or float model inputs and outputs' },
+  requantize: { help: 'the model is quantized already: turn it back into float (weights dequantized) and quantize it again from --calib' },
 };
 
 const OBSERVERS: ObserverKind[] = ['minmax', 'percentile', 'mse'];
@@ -35,7 +36,7 @@ export function quantizeRequest(verb: string, args: ParsedArgs): QuantizeRequest
   const value = (flag: string) => args.values.get(flag)?.[0];
   const calib = value('calib');
   if (calib === undefined) {
-    const stray = Object.keys(CALIB_FLAGS).filter((f) => args.values.has(f));
+    const stray = Object.keys(CALIB_FLAGS).filter((f) => args.values.has(f) || args.switches.has(f));
     if (stray.length > 0) throw usageError(`edgec ${verb}: ${stray.map((f) => `--${f}`).join(', ')} need --calib <data>`);
     return undefined;
   }
@@ -54,6 +55,7 @@ export function quantizeRequest(verb: string, args: ParsedArgs): QuantizeRequest
     observer: { kind: observer as ObserverKind, ...(value('percentile') ? { percentile: number(verb, 'percentile', value('percentile')!) } : {}) },
     io,
     channelOrder: order,
+    ...(args.switches.has('requantize') ? { requantize: true } : {}),
     ...(samples ? { maxSamples: Number(samples) } : {}),
     ...(value('scale') ? { scale: number(verb, 'scale', value('scale')!) } : {}),
     ...(value('mean') ? { mean: numbers(verb, 'mean', value('mean')!) } : {}),

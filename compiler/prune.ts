@@ -110,12 +110,16 @@ export async function pruneRequest(verb: string, args: ParsedArgs, graph: Graph,
   };
 }
 
-/** The imported graph (for the batch-norm criterion) and the folded float graph pruning works on. */
-export async function loadFloatModel(path: string): Promise<{ imported: Graph; graph: Graph }> {
+/**
+ * The imported graph (for the batch-norm criterion) and the folded float graph pruning works on;
+ * with `requantize` (edgec build --prune --requantize), a quantized model as the float graph it approximates.
+ */
+export async function loadFloatModel(path: string, requantize = false): Promise<{ imported: Graph; graph: Graph }> {
   const { loadModel } = await import('../src/import/index.ts');
+  const { dequantizeGraph } = await import('../src/import/float-graph.ts');
   const { runPasses } = await import('../src/passes/index.ts');
   const { isFloatGraph } = await import('../src/pipeline.ts');
-  const imported = await loadModel(path);
+  const imported = requantize ? dequantizeGraph(await loadModel(path)) : await loadModel(path);
   const graph = runPasses(imported);
   if (!isFloatGraph(graph)) throw usageError(`${graph.name} is already quantized; prune the float model, then quantize it`);
   return { imported, graph };

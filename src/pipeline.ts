@@ -2,6 +2,7 @@
 // that code generation takes: int8 when calibration data is given, else as the model is.
 
 import { runFloat } from './float/run.ts';
+import { dequantizeGraph, isQuantizedGraph } from './import/float-graph.ts';
 import { loadModel } from './import/index.ts';
 import { usageError } from './ir/errors.ts';
 import type { Graph } from './ir/types.ts';
@@ -23,6 +24,8 @@ export interface QuantizeRequest extends LoadOptions {
   report?: boolean;
   /** Equalization, joint ranges, bias correction (each 'auto' by default), weight rounding. */
   techniques?: PtqTechniques;
+  /** A model that is quantized already is turned back into float (weights dequantized) and quantized again. */
+  requantize?: boolean;
 }
 
 export interface QuantizeResult {
@@ -36,15 +39,29 @@ export interface QuantizeResult {
 
 const floatActivations: ActivationSource = (graph, inputs, keep) => runFloat(graph, inputs, { keep });
 
+/** No quantized tensor, no QUANTIZE or DEQUANTIZE (an int8 model with float inputs and outputs is not float). */
 export function isFloatGraph(graph: Graph): boolean {
-  return graph.inputs.some((t) => graph.tensors[t].dtype === 'float32') || graph.ops.some((op) => graph.tensors[op.outputs[0]].dtype === 'float32');
+  return !isQuantizedGraph(graph);
 }
 
-/** Full-integer quantization of a float graph, calibrated on the user's data. */
-export async function quantizeModel(floatGraph: Graph, request: QuantizeRequest): Promise<QuantizeResult> {
-  if (!isFloatGraph(floatGraph)) {
-    throw usageError(`${floatGraph.name} is already quantized; --calib applies to float models only`);
+/**
+ * The graph calibration runs on: a float graph as it is; a quantized one only when the user asked
+ * to re-quantize it, as the float graph it approximates (the passes again, for what
+ * QUANTIZE/DEQUANTIZE hid from them).
+ */
+export function floatGraphFor(graph: Graph, requantize = false): Graph {
+  if (isFloatGraph(graph)) return graph;
+  if (!requantize) {
+    throw usageError(
+      `${graph.name} is already quantized; --calib applies to float models only (add --requantize to turn its int8 weights back into float and quantize it again from the calibration data)`,
+    );
   }
+  return runPasses(dequantizeGraph(graph));
+}
+
+/** Full-integer quantization of a float graph (or of a quantized one, with `requantize`), calibrated on the user's data. */
+export async function quantizeModel(model: Graph, request: QuantizeRequest): Promise<QuantizeResult> {
+  const floatGraph = floatGraphFor(model, request.requantize);
   const data = await loadCalibrationData(request.calib, floatGraph, request);
   const result = await ptq(floatGraph, data, {
     observer: request.observer,

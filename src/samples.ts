@@ -1,11 +1,14 @@
 // Input arrays (first axis = sample) cut into samples for a graph, and per-sample outputs stacked back.
 
 import { readFile } from 'node:fs/promises';
-import { allocate, numel } from './ir/dtype.ts';
+import { allocate, DTYPE_RANGE, numel } from './ir/dtype.ts';
 import { dataError } from './ir/errors.ts';
-import type { Graph, TensorData } from './ir/types.ts';
+import type { Graph, Tensor, TensorData } from './ir/types.ts';
 import { readNpy, sampleOf, type NdArray } from './npy/npy.ts';
-import { affineOf, dequantizeValues, quantizeValues } from './quant/params.ts';
+import { dequantize, quantize } from './ref/quantize.ts';
+
+/** int8 and uint8 model inputs and outputs (an int8 model's, with uint8 I/O as TFLite's converter can write it). */
+const is8bit = (tensor: Tensor) => (tensor.dtype === 'int8' || tensor.dtype === 'uint8') && tensor.quant !== undefined;
 
 /** Checks that each array holds whole samples of the matching graph input; returns the sample count. */
 export function countSamples(graph: Graph, arrays: NdArray[], names: string[]): number {
@@ -34,25 +37,28 @@ export function countSamples(graph: Graph, arrays: NdArray[], names: string[]): 
 }
 
 /**
- * The arrays cut into samples: `[sample][input]`. Float32 data for an int8 input is quantized
- * with the input's scale and zero point, as TFLite's QUANTIZE does.
+ * The arrays cut into samples: `[sample][input]`. Float32 data for an int8 or uint8 input is
+ * quantized with the input's scale and zero point, as TFLite's QUANTIZE does.
  */
 export function splitSamples(graph: Graph, arrays: NdArray[], names: string[]): TensorData[][] {
   const ready = arrays.map((a, k) => {
     const tensor = graph.tensors[graph.inputs[k]];
-    if (!tensor || a.dtype !== 'float32' || tensor.dtype !== 'int8' || !tensor.quant) return a;
-    return { dtype: 'int8' as const, shape: a.shape, data: quantizeValues(a.data as Float32Array, affineOf(tensor.quant)) };
+    if (!tensor || a.dtype !== 'float32' || !is8bit(tensor)) return a;
+    const [min, max] = DTYPE_RANGE[tensor.dtype]!;
+    const params = { mode: 'affine' as const, scale: tensor.quant!.scale[0], zeroPoint: tensor.quant!.zeroPoint[0], min, max };
+    return { dtype: tensor.dtype, shape: a.shape, data: quantize(params, a.data as Float32Array, allocate(tensor.dtype, a.data.length) as Int8Array) };
   });
   const count = countSamples(graph, ready, names);
   return Array.from({ length: count }, (_, i) => ready.map((a) => sampleOf(a, i)));
 }
 
-/** int8 outputs as float32 through their scale and zero point; other outputs as they are. */
+/** int8 and uint8 outputs as float32 through their scale and zero point (TFLite's DEQUANTIZE); other outputs as they are. */
 export function dequantizeOutputs(graph: Graph, outputs: NdArray[]): NdArray[] {
   return outputs.map((o, k) => {
-    const quant = graph.tensors[graph.outputs[k]].quant;
-    if (o.dtype !== 'int8' || !quant) return o;
-    return { dtype: 'float32' as const, shape: o.shape, data: dequantizeValues(o.data as Int8Array, affineOf(quant)) };
+    const tensor = graph.tensors[graph.outputs[k]];
+    if (o.dtype !== tensor.dtype || !is8bit(tensor)) return o;
+    const params = { scale: tensor.quant!.scale[0], zeroPoint: tensor.quant!.zeroPoint[0] };
+    return { dtype: 'float32' as const, shape: o.shape, data: dequantize(params, o.data as Int8Array | Uint8Array) };
   });
 }
 

@@ -32,9 +32,9 @@ export function dequantizeConstant(tensor: Tensor): Tensor {
   return { name: tensor.name, shape: [...tensor.shape], dtype: 'float32', data: values };
 }
 
-/** Whether any tensor carries quantization parameters or any op converts between float and integers. */
+/** Whether any integer tensor carries quantization parameters or any op converts between float and integers. */
 export function isQuantizedGraph(graph: Graph): boolean {
-  return graph.tensors.some((t) => t.quant) || graph.ops.some((op) => op.kind === 'quantize' || op.kind === 'dequantize');
+  return graph.tensors.some((t) => t.quant && t.dtype !== 'float32') || graph.ops.some((op) => op.kind === 'quantize' || op.kind === 'dequantize');
 }
 
 /**
