@@ -41,7 +41,8 @@ export function hilText(r: HilReport): string {
   return [`${r.model} on ${r.board} via ${r.transport}`, '', formatTable(['figure', 'value'], rows)].join('\n');
 }
 
-async function openTransport(request: HilRequest, board: string, elf: string): Promise<Transport> {
+/** The board behind `--qemu` (the build booted in its QEMU machine) or `--port`. */
+export async function openTransport(request: Pick<HilRequest, 'qemu' | 'port' | 'baud'>, board: string, elf: string): Promise<Transport> {
   if (request.qemu) {
     const { startEmulatedBoard } = await import('../src/device/qemu-board.ts');
     return startEmulatedBoard(loadBoard(board), elf);

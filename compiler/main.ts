@@ -41,7 +41,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       output: { value: true, help: 'write the outputs here (.npy) instead of printing them' },
       target: { value: true, help: `where to run: ${TARGETS.join(', ')} (default ref)` },
       board: { value: true, help: "board whose QEMU machine runs --target qemu (default: the build's, or stm32f4)" },
-      dequantize: { help: 'give int8 outputs as float32, with the output scale and zero point' },
+      dequantize: { help: 'give int8 (or uint8) outputs as float32, with the output scale and zero point' },
     },
     action: async (args) => {
       const inputs = args.values.get('input');
@@ -63,7 +63,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
   },
   quantize: {
     summary: 'Quantize a float model to full int8, calibrated on your data, and write a standard int8 .tflite.',
-    usage: 'edgec quantize <model.tflite | model.json> --calib <data> -o <model_int8.tflite> [calibration options]',
+    usage: 'edgec quantize <model.tflite | model.json> --calib <data> -o <model_int8.tflite> [--requantize] [calibration options]',
     positionals: [1, 1],
     flags: {
       ...CALIB_FLAGS,
@@ -123,7 +123,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
   build: {
     summary: 'Generate static C for a board, build the firmware, and report its flash and RAM use.',
     usage:
-      'edgec build <model> --board <name> -o <dir> [--calib <data> ...] [--prune <budget> --data <x.npy> [--labels <y.npy>] ...] [--input <samples.npy> | --hil [agent|mlperf-tiny] [--mlperf-model kws01|ic01|vww01|ad01]]',
+      'edgec build <model> --board <name> -o <dir> [--calib <data> ...] [--prune <budget> --data <x.npy> [--labels <y.npy>] ...] [--input <samples.npy> | --hil [agent|mlperf-tiny] [--mlperf-model kws01|ic01|vww01|ad01] | --profile]',
     positionals: [1, 1],
     flags: {
       board: { value: true, help: 'target board: stm32f4, mps2-an386, or any folder name under boards/' },
@@ -135,6 +135,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
         help: 'link a HIL agent instead of the sample runner: agent (default; for edgec hil and edgec run) or mlperf-tiny (the MLPerf Tiny DUT protocol)',
       },
       'mlperf-model': { value: true, help: `with --hil mlperf-tiny, how the DUT takes its input bytes: ${MLPERF_MODELS.join(', ')} (default kws01)` },
+      profile: { help: 'a profiling build for edgec profile: the HIL agent, with the cycle counter read after every op' },
       ...CALIB_FLAGS,
       prune: { value: true, help: 'prune to a budget before quantizing: macs=R, params=R, flash=B or ram=B (B bytes on --board), comma-separated for several' },
       ...PRUNE_DATA_FLAGS,
@@ -148,7 +149,9 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       const { buildReportText } = await import('./build.ts');
       const { graph, pruned } = await preparePruned(args, board);
       const inputs = args.values.get('input') ?? [];
-      const hil = args.switches.has('hil') ? (args.values.get('hil')?.[0] ?? 'agent') : undefined;
+      const profile = args.switches.has('profile');
+      const hil = args.switches.has('hil') ? (args.values.get('hil')?.[0] ?? 'agent') : profile ? 'agent' : undefined;
+      if (profile && hil !== 'agent') throw usageError('edgec build: --profile builds the HIL agent (it reports the cycles per op over the HIL protocol), not --hil mlperf-tiny');
       const mlperfModel = args.values.get('mlperf-model')?.[0];
       if (hil && inputs.length) throw usageError('edgec build: --input builds samples into the firmware, --hil streams them over the UART: give one of them');
       if (mlperfModel !== undefined && hil !== 'mlperf-tiny') throw usageError('edgec build: --mlperf-model goes with --hil mlperf-tiny');
@@ -157,7 +160,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       }
       const samples = inputs.length ? splitSamples(graph, await readSampleFiles(inputs), inputs) : [];
       const firmware = hil === undefined ? 'samples' : hil === 'agent' ? 'hil' : 'mlperf-tiny';
-      const result = await buildForBoard(graph, board, outDir, { samples, firmware, mlperfModel: mlperfModel as MlperfModel | undefined });
+      const result = await buildForBoard(graph, board, outDir, { samples, firmware, mlperfModel: mlperfModel as MlperfModel | undefined, profile });
       const note = isFloatGraph(graph) ? '\nnote: the model is float32 and no --calib was given, so it runs float kernels; give --calib <data> to quantize it to int8' : '';
       return (pruned ? pruned + '\n\n' : '') + buildReportText(result.report, outDir) + note;
     },
@@ -181,9 +184,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       const data = args.values.get('data');
       if (qemu === (port !== undefined)) throw usageError('edgec hil: give one of --qemu or --port <path>\nusage: ' + VERBS.hil.usage);
       if (!data) throw usageError('edgec hil: --data <x.npy> is required\nusage: ' + VERBS.hil.usage);
-      const baudText = args.values.get('baud')?.[0];
-      const baud = baudText === undefined ? undefined : Number(baudText);
-      if (baud !== undefined && (!Number.isInteger(baud) || baud <= 0)) throw usageError(`edgec hil: --baud ${baudText} is not a baud rate`);
+      const baud = baudOf('hil', args);
       const { hilCommand } = await import('./hil.ts');
       return hilCommand({
         buildDir: args.positionals[0],
@@ -195,6 +196,26 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
         json: args.values.get('json')?.[0],
         junit: args.values.get('junit')?.[0],
       });
+    },
+  },
+  profile: {
+    summary: 'Cycles per op of a build on the board or in QEMU (instructions there), MACs per cycle, share, and the kernel each op uses.',
+    usage: 'edgec profile <build-dir> (--qemu | --port <path> [--baud N]) [--data <x.npy>] [--json <file>]',
+    positionals: [1, 1],
+    flags: {
+      qemu: { help: "run in the board's QEMU machine (a build that is not a profiling build is rebuilt as one, aside)" },
+      port: { value: true, help: 'the serial port of a board running a profiling build (edgec build --profile, then edgec flash)' },
+      baud: { value: true, help: "the console's baud rate (default: the board's)" },
+      data: { value: true, repeat: true, help: 'samples to run, .npy, first axis = sample (default: one seeded random sample); each op shows its median' },
+      json: { value: true, help: 'write the profile as JSON here' },
+    },
+    action: async (args) => {
+      const port = args.values.get('port')?.[0];
+      const qemu = args.switches.has('qemu');
+      if (qemu === (port !== undefined)) throw usageError('edgec profile: give one of --qemu or --port <path>\nusage: ' + VERBS.profile.usage);
+      const baud = baudOf('profile', args);
+      const { profileCommand } = await import('./profile.ts');
+      return profileCommand({ buildDir: args.positionals[0], qemu, port, baud, data: args.values.get('data'), json: args.values.get('json')?.[0] });
     },
   },
   flash: {
@@ -233,10 +254,18 @@ async function preparePruned(args: ReturnType<typeof parseArgs>, board: string):
   if (!quantize) throw usageError('edgec build: --prune goes with --calib <data>: the pruned model is quantized to int8 before it is built');
   const { budgetsFrom, loadFloatModel, pruneReportText, pruneRequest, runPrune } = await import('./prune.ts');
   const budgets = budgetsFrom(args);
-  const loaded = await loadFloatModel(args.positionals[0]);
+  const loaded = await loadFloatModel(args.positionals[0], quantize.requantize);
   const request = await pruneRequest('build', args, loaded.graph, budgets);
   const result = await runPrune({ model: args.positionals[0], ...request, board }, loaded);
   return { graph: (await quantizeModel(result.graph, quantize)).graph, pruned: await pruneReportText(result) };
+}
+
+/** --baud N, when given: a positive whole number. */
+function baudOf(verb: string, args: ReturnType<typeof parseArgs>): number | undefined {
+  const text = args.values.get('baud')?.[0];
+  const baud = text === undefined ? undefined : Number(text);
+  if (baud !== undefined && (!Number.isInteger(baud) || baud <= 0)) throw usageError(`edgec ${verb}: --baud ${text} is not a baud rate`);
+  return baud;
 }
 
 function overview(): string {

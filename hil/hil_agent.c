@@ -115,6 +115,7 @@ static void send_hello(void) {
     tx_name(hil_model.board);
     tx_name(hil_model.name);
     tx_name(board_cycles_source());
+    tx_u16((uint16_t)hil_model.layer_count);
     tx_end();
 }
 
@@ -135,6 +136,9 @@ static void run_sample(uint16_t seq) {
     tx_u32(cycles);
     for (uint32_t k = 0; k < hil_model.output_count; k++) {
         tx_put(hil_model.output((int)k), hil_model.outputs[k].bytes);
+    }
+    for (uint32_t k = 0; k < hil_model.layer_count; k++) {
+        tx_u32(hil_model.layer_cycles[k]);
     }
     tx_end();
 }

@@ -151,7 +151,7 @@ function expectedHello(): Uint8Array {
   const out: number[] = [];
   const u32 = (v: number) => out.push(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24);
   const name = (s: string) => out.push(s.length, ...Buffer.from(s, 'latin1'));
-  out.push(1, 0); // version
+  out.push(2, 0); // version
   out.push(...Buffer.from(MODEL_HASH, 'hex'));
   u32(ARENA_BYTES);
   u32(48_000_000);
@@ -167,6 +167,7 @@ function expectedHello(): Uint8Array {
   name(BOARD_NAME);
   name(MODEL_NAME);
   name('host');
+  out.push(0, 0); // profiled layers: not a profiling build
   return Uint8Array.from(out);
 }
 
@@ -323,7 +324,7 @@ if (compiler === null) {
     t.is(replies[0].seq, NO_SEQ);
     t.is(hex(replies[0].payload), hex(expectedHello()));
     t.deepEqual(parseHello(replies[0].payload), {
-      version: 1,
+      version: 2,
       modelHash: MODEL_HASH,
       arenaBytes: ARENA_BYTES,
       clockHz: 48_000_000,
@@ -338,6 +339,7 @@ if (compiler === null) {
       board: BOARD_NAME,
       model: MODEL_NAME,
       cyclesSource: 'host',
+      profiledLayers: 0,
     });
   });
 

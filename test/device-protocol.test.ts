@@ -347,6 +347,7 @@ function helloPayload(dtypes: number[] = [0, 4, 1]): Uint8Array {
   name('stm32f4');
   name('kws');
   name('dwt-cycles');
+  u16(37);
   return Uint8Array.from(out);
 }
 
@@ -364,15 +365,16 @@ test('parseHello reads a well-formed payload', (t) => {
     board: 'stm32f4',
     model: 'kws',
     cyclesSource: 'dwt-cycles',
+    profiledLayers: 37,
   });
   // A payload inside a larger buffer (as a decoded frame's is).
   const inside = concat(new Uint8Array(5).fill(0xee), helloPayload(), new Uint8Array(3));
   t.is(parseHello(inside.subarray(5, inside.length - 3))?.cyclesSource, 'dwt-cycles');
-  const empty = concat(helloPayload().subarray(0, 20), Uint8Array.of(0, 0, 0));
+  const empty = concat(helloPayload().subarray(0, 20), Uint8Array.of(0, 0, 0, 0, 0));
   empty[18] = 0;
   empty[19] = 0;
   t.deepEqual(parseHello(empty), {
-    version: 1, modelHash: '0123456789abcdef', arenaBytes: 123456, clockHz: 168_000_000, inputs: [], outputs: [], board: '', model: '', cyclesSource: '',
+    version: 1, modelHash: '0123456789abcdef', arenaBytes: 123456, clockHz: 168_000_000, inputs: [], outputs: [], board: '', model: '', cyclesSource: '', profiledLayers: 0,
   });
 });
 

@@ -31,6 +31,8 @@ export interface HilModelFacts {
   clockHz: number;
   /** The first 8 bytes of the SHA-256 of the model file, as hex. */
   modelHash: string;
+  /** A profiling build: the generated model counts cycles per op (GenerateOptions.profile). */
+  profile?: boolean;
 }
 
 function tensorTable(name: string, graph: Graph, list: number[]): string[] {
@@ -73,6 +75,7 @@ export function hilModelSource(m: HilModelFacts): string {
     `    .input = ${prefix}_input,`,
     `    .output = ${prefix}_output,`,
     `    .invoke = ${prefix}_invoke,`,
+    ...(m.profile ? [`    .layer_count = ${prefix.toUpperCase()}_PROFILED_LAYERS,`, `    .layer_cycles = ${prefix}_layer_cycles,`] : []),
     '};',
     '',
   ].join('\n');

@@ -36,6 +36,8 @@ export interface Answer {
   cycles: number;
   /** Every output tensor's bytes, concatenated. */
   outputs: Uint8Array;
+  /** A profiling build's cycles per op (empty otherwise). */
+  layerCycles: number[];
 }
 
 type Wanted = (frame: Frame) => boolean;
@@ -241,11 +243,13 @@ export class HilLink {
         events.push('the board restarted');
         continue;
       }
-      if (answer.payload.length !== 4 + outputBytes) {
-        throw new EdgecError('tool', `${this.transport.name}: ${what}: the board answered ${answer.payload.length - 4} output bytes, its HELLO promised ${outputBytes}`);
+      const layerBytes = 4 * hello.profiledLayers;
+      if (answer.payload.length !== 4 + outputBytes + layerBytes) {
+        throw new EdgecError('tool', `${this.transport.name}: ${what}: the board answered ${answer.payload.length - 4} bytes after the cycle count, its HELLO promised ${outputBytes} output bytes and ${layerBytes} of layer cycles`);
       }
-      const view = new DataView(answer.payload.buffer, answer.payload.byteOffset, 4);
-      return { cycles: view.getUint32(0, true), outputs: answer.payload.slice(4) };
+      const view = new DataView(answer.payload.buffer, answer.payload.byteOffset, answer.payload.byteLength);
+      const layers = Array.from({ length: hello.profiledLayers }, (_, k) => view.getUint32(4 + outputBytes + 4 * k, true));
+      return { cycles: view.getUint32(0, true), outputs: answer.payload.slice(4, 4 + outputBytes), layerCycles: layers };
     }
     throw new EdgecError('tool', `${this.transport.name}: ${what}: no good answer after ${this.attempts} sends; the board may have hung`, [
       ...events.map((e, i) => `send ${i + 1}: ${e}`),

@@ -13,7 +13,7 @@ import { crc32, crc32Step } from '../ir/crc32.ts';
 import type { DType } from '../ir/types.ts';
 import { cobsDecode, cobsEncode } from './cobs.ts';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export const MSG = {
   /** host -> board: say HELLO (a host that connects after boot missed the first one). */
@@ -22,7 +22,8 @@ export const MSG = {
   hello: 0x02,
   /** host -> board: every input tensor of one sample, concatenated in input order. */
   input: 0x03,
-  /** board -> host: the cycle count of the inference (u32 LE), then every output tensor. */
+  /** board -> host: the cycle count of the inference (u32 LE), every output tensor, then (a
+   *  profiling build) the cycles of each op (u32 LE each, as many as HELLO's layer count). */
   output: 0x04,
   /** board -> host: a frame it could not use. Payload: error code (u8), then text. */
   error: 0x05,
@@ -119,11 +120,14 @@ export interface Hello {
   model: string;
   /** What the board's cycle counter counts (board_cycles_source()). */
   cyclesSource: string;
+  /** Ops whose cycles every OUTPUT carries: a profiling build's op count, else 0. */
+  profiledLayers: number;
 }
 
 /** HELLO payload: version u16, hash[8], arena u32, clock u32, input count u8, output count u8,
  *  (bytes u32, dtype u8) per input then per output, then board, model and cycle-source names
- *  (each u8 length + bytes). Returns null for a payload that does not parse. */
+ *  (each u8 length + bytes), then the profiled layer count u16. Returns null for a payload that
+ *  does not parse. */
 export function parseHello(payload: Uint8Array): Hello | null {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   let at = 0;
@@ -153,7 +157,9 @@ export function parseHello(payload: Uint8Array): Hello | null {
     names.push(Buffer.from(payload.subarray(at + 1, at + 1 + payload[at])).toString('latin1'));
     at += 1 + payload[at];
   }
-  return { version, modelHash, arenaBytes, clockHz, inputs: lists[0], outputs: lists[1], board: names[0], model: names[1], cyclesSource: names[2] };
+  if (!need(2)) return null;
+  const profiledLayers = view.getUint16(at, true);
+  return { version, modelHash, arenaBytes, clockHz, inputs: lists[0], outputs: lists[1], board: names[0], model: names[1], cyclesSource: names[2], profiledLayers };
 }
 
 /** hil_protocol.h: the numbers above for the C agent. */

@@ -33,6 +33,8 @@ export interface BuildReport {
   /** What the firmware runs: samples built into it, the HIL agent, or the MLPerf Tiny DUT. */
   firmware: FirmwareKind;
   mlperfModel?: MlperfModel;
+  /** A profiling build: every OUTPUT carries the cycles of each op. */
+  profile?: boolean;
   /** Identifies the model to the HIL host (see src/device/protocol.ts). */
   modelHash: string;
   ops: GeneratedModel['ops'];
@@ -45,8 +47,8 @@ export interface BuildResult {
   report: BuildReport;
 }
 
-export function generateForBoard(graph: Graph, board: Board): GeneratedModel {
-  return generateC(graph, { target: codegenTarget(board.cpu), emitter: kernelEmitter });
+export function generateForBoard(graph: Graph, board: Board, profile = false): GeneratedModel {
+  return generateC(graph, { target: codegenTarget(board.cpu), emitter: kernelEmitter, profile });
 }
 
 /** Fails early, naming the layer that needs the most memory, when the model cannot fit the board. */
@@ -87,6 +89,8 @@ export interface BuildOptions {
   samples?: TensorData[][];
   /** The MLPerf Tiny network an 'mlperf-tiny' firmware stands for (how it takes its input bytes). */
   mlperfModel?: MlperfModel;
+  /** A 'hil' firmware that reports the cycles of every op (for edgec profile). */
+  profile?: boolean;
 }
 
 /** The C program around the model, by firmware kind. */
@@ -96,7 +100,7 @@ function programFiles(graph: Graph, model: GeneratedModel, board: Board, hash: s
     return [{ name: 'main.c', text: embeddedRunner(graph, model.prefix, (options.samples ?? []).map((s) => s.map(dataBytes))) }];
   }
   if (options.samples?.length) throw usageError(`samples are built only into a 'samples' firmware, not into a '${kind}' one, which receives them over the UART`);
-  const facts = { graph, prefix: model.prefix, arenaBytes: model.plan.arenaBytes, board: board.name, clockHz: board.clockHz, modelHash: hash };
+  const facts = { graph, prefix: model.prefix, arenaBytes: model.plan.arenaBytes, board: board.name, clockHz: board.clockHz, modelHash: hash, profile: options.profile };
   if (kind === 'hil') return hilFirmwareFiles(facts, hilAgentFiles());
   return hilFirmwareFiles(facts, mlperfTinyFiles(graph, options.mlperfModel ?? 'kws01'));
 }
@@ -104,7 +108,8 @@ function programFiles(graph: Graph, model: GeneratedModel, board: Board, hash: s
 /** The folder keeps the graph it was built from as a .tflite file (int8 after quantization). */
 export async function buildForBoard(graph: Graph, boardName: string, outDir: string, options: BuildOptions = {}): Promise<BuildResult> {
   const board = loadBoard(boardName);
-  const model = generateForBoard(graph, board);
+  if (options.profile && options.firmware !== 'hil') throw usageError(`a profiling build reports its cycles over the HIL protocol: build it with the HIL agent, not a '${options.firmware ?? 'samples'}' firmware`);
+  const model = generateForBoard(graph, board, options.profile);
   checkFits(graph, model, board);
   const tflite = modelFileBytes(graph);
   const hash = modelHash(tflite);
@@ -125,6 +130,7 @@ export async function buildForBoard(graph: Graph, boardName: string, outDir: str
     arenaStrategy: model.plan.strategy,
     firmware: options.firmware ?? 'samples',
     ...(options.firmware === 'mlperf-tiny' ? { mlperfModel: options.mlperfModel ?? 'kws01' } : {}),
+    ...(options.profile ? { profile: true } : {}),
     modelHash: hash,
     ops: model.ops,
     files: { elf: firmware.elf, bin: firmware.bin },

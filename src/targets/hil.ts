@@ -17,6 +17,8 @@ export interface BoardRun {
   outputs: TensorData[][];
   /** Cycles of each inference as the board's counter measured them (instructions under QEMU). */
   cycles: number[];
+  /** A profiling build's cycles per op, per sample (empty lists otherwise). */
+  layerCycles: number[][];
   stats: LinkStats;
   seconds: number;
 }
@@ -52,6 +54,7 @@ export async function runOnBoard(
     const started = Date.now();
     const outputs: TensorData[][] = [];
     const cycles: number[] = [];
+    const layerCycles: number[][] = [];
     for (let i = 0; i < samples.length; i++) {
       const input = packSamples([samples[i]]);
       const answer = await link.infer(i, input, `sample ${i}`);
@@ -64,9 +67,10 @@ export async function runOnBoard(
         }),
       );
       cycles.push(answer.cycles);
+      layerCycles.push(answer.layerCycles);
       options.onProgress?.(i + 1, samples.length);
     }
-    return { hello, outputs, cycles, stats: link.stats, seconds: (Date.now() - started) / 1000 };
+    return { hello, outputs, cycles, layerCycles, stats: link.stats, seconds: (Date.now() - started) / 1000 };
   } finally {
     link.close();
   }
