@@ -10,6 +10,7 @@ export function buildReportText(r: BuildReport, outDir: string): string {
   const rows = [
     ['flash', 'code', thousands(r.flash.code), ''],
     ['', 'weights and constants', thousands(r.flash.weights), ''],
+    ...(r.flash.testData ? [['', 'built-in test samples', thousands(r.flash.testData), '']] : []),
     ['', 'total', thousands(r.flash.total), `${pct(r.flash.total, r.flash.capacity)} of ${kib(r.flash.capacity)}`],
     ['RAM', `activation arena (${r.arenaStrategy})`, thousands(r.ram.arena), ''],
     ['', 'stack (deepest call chain)', thousands(r.ram.stack), ''],

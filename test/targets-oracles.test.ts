@@ -66,6 +66,18 @@ test('edgec build writes a folder that plain make rebuilds into the same firmwar
   t.deepEqual(readFileSync(firmware.bin), built);
 });
 
+test('built-in samples count as test data, not code: the code figure does not grow with them', async (t) => {
+  const graph = await loadModel(join(oracles, 'micro_speech', 'model.tflite'));
+  const sample = () => [new Int8Array(1960).fill(3)];
+  const build = (count: number) => buildForBoard(graph, 'stm32f4', mkdtempSync(join(tmpdir(), 'edgec-testdata-')), { samples: Array.from({ length: count }, sample) });
+  const [one, three] = [(await build(1)).report.flash, (await build(3)).report.flash];
+  t.is(one.testData, 1960);
+  t.is(three.testData, 3 * 1960);
+  // The runner's loop over one sample compiles a little differently from a loop over three.
+  t.true(Math.abs(three.code - one.code) <= 128, `code ${one.code} with one sample, ${three.code} with three`);
+  t.is(three.total, three.code + three.weights + three.testData);
+});
+
 test('a model that does not fit the board fails before compiling, naming the layer', async (t) => {
   const g = new GraphBuilder();
   const x = g.input([1, 160, 160, 3], 'int8', quant(0.1, 0));

@@ -27,7 +27,9 @@ export interface BuildReport {
   cpu: string;
   clockHz: number;
   macs: number;
-  flash: { capacity: number; code: number; weights: number; total: number };
+  /** code: instructions and their constants, without the model's weights or built-in samples;
+   *  testData: the input samples a 'samples' firmware carries (0 for the HIL firmwares). */
+  flash: { capacity: number; code: number; weights: number; testData: number; total: number };
   ram: { capacity: number; arena: number; stack: number; other: number; total: number };
   arenaStrategy: string;
   /** What the firmware runs: samples built into it, the HIL agent, or the MLPerf Tiny DUT. */
@@ -93,6 +95,12 @@ export interface BuildOptions {
   profile?: boolean;
 }
 
+/** Bytes of input samples a 'samples' firmware carries (one blank sample when none is given). */
+function builtInSampleBytes(graph: Graph, samples: TensorData[][]): number {
+  const perSample = graph.inputs.reduce((n, t) => n + numel(graph.tensors[t].shape) * DTYPE_BYTES[graph.tensors[t].dtype], 0);
+  return Math.max(1, samples.length) * perSample;
+}
+
 /** The C program around the model, by firmware kind. */
 function programFiles(graph: Graph, model: GeneratedModel, board: Board, hash: string, options: BuildOptions): SourceFile[] {
   const kind = options.firmware ?? 'samples';
@@ -119,13 +127,14 @@ export async function buildForBoard(graph: Graph, boardName: string, outDir: str
   const { text, data, bss } = firmware.size;
   const stack = stackEstimate(firmware, model.prefix);
   const flashTotal = text + data;
+  const testData = (options.firmware ?? 'samples') === 'samples' ? builtInSampleBytes(graph, options.samples ?? []) : 0;
   const report: BuildReport = {
     model: graph.name,
     board: board.name,
     cpu: board.cpu,
     clockHz: board.clockHz,
     macs: model.ops.reduce((s, o) => s + o.macs, 0),
-    flash: { capacity: board.flash.size, code: flashTotal - model.weightBytes, weights: model.weightBytes, total: flashTotal },
+    flash: { capacity: board.flash.size, code: flashTotal - model.weightBytes - testData, weights: model.weightBytes, testData, total: flashTotal },
     ram: { capacity: board.ram.size, arena: model.plan.arenaBytes, stack, other: data + bss - model.plan.arenaBytes, total: data + bss + stack },
     arenaStrategy: model.plan.strategy,
     firmware: options.firmware ?? 'samples',
