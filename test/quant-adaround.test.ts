@@ -7,8 +7,8 @@ import { runFloat } from '../src/float/run.ts';
 import { GraphBuilder } from '../src/import/tfjs-builder.ts';
 import { numel } from '../src/ir/dtype.ts';
 import type { Graph } from '../src/ir/types.ts';
-import { layerGram, roundChannel, roundLayer, type WeightedOp } from '../src/quant/adaround.ts';
-import { quantizeWeights } from '../src/quant/params.ts';
+import { adaptiveRounding, layerGram, roundChannel, roundLayer, type WeightedOp } from '../src/quant/adaround.ts';
+import { quantizeWeights, roundWeights } from '../src/quant/params.ts';
 import { random } from './helpers/op-graphs.ts';
 
 const source = (graph: Graph, inputs: Float32Array[], keep: number[]) => runFloat(graph, inputs, { keep });
@@ -141,4 +141,22 @@ test('a passed deadline leaves the remaining channels at nearest rounding, and s
   const rounded = roundLayer(op, weights.data as Float32Array, weights.shape, nearest, gram, Date.now() - 1);
   t.is(rounded.skippedChannels, 5);
   t.deepEqual(rounded.data, nearest.data);
+});
+
+test('adaptiveRounding: the quantizer hook rounds layers adaptively, or to nearest for layers past the time limit', async (t) => {
+  const graph = layer('conv2d', 13);
+  const weights = graph.tensors[graph.ops[0].inputs[1]];
+  const layerArgs = { op: 0, weights: weights.data as Float32Array, shape: weights.shape, axis: 0, scales: quantizeWeights(weights.data as Float32Array, weights.shape, 0).quant.scale };
+  const calibration = { inputs: [smoothImages(32, 4)], count: 32 };
+  const nearest = roundWeights(layerArgs.weights, layerArgs.shape, 0, layerArgs.scales);
+
+  const adaptive = await adaptiveRounding(graph, calibration, source);
+  const rounded = adaptive.round(layerArgs);
+  t.notDeepEqual(rounded, nearest);
+  const outcome = adaptive.outcomes.get(0)!;
+  t.true(outcome.adaptiveError < outcome.nearestError);
+
+  const late = await adaptiveRounding(graph, calibration, source, { timeLimit: 0 });
+  t.deepEqual(late.round(layerArgs), nearest);
+  t.is(late.outcomes.size, 0);
 });

@@ -15,7 +15,8 @@ import type { Conv2DOp, DepthwiseConv2DOp, FullyConnectedOp, Graph } from '../ir
 import { chooseRows, gather, gramOf, layerRows } from '../float/layer-rows.ts';
 import { seededRandom } from '../float/train.ts';
 import { type ActivationSource, type CalibrationSet, sliceSamples } from './activations.ts';
-import type { QuantizedConstant } from './params.ts';
+import { type QuantizedConstant, roundWeights } from './params.ts';
+import type { WeightRounding } from './quantize.ts';
 
 export type WeightedOp = Conv2DOp | DepthwiseConv2DOp | FullyConnectedOp;
 
@@ -134,4 +135,41 @@ export async function layerGram(graph: Graph, index: number, data: CalibrationSe
     }
   }
   return { width: taps, gram: (c) => grams[Math.floor(c / multiplier)] };
+}
+
+/** What adaptive rounding did to one layer. */
+export interface RoundingOutcome extends Omit<LayerRounding, 'data'> {
+  op: number;
+}
+
+export interface AdaptiveRounding {
+  /** The hook quantizeGraph takes: adaptive rounding for every layer whose Gram matrix was made in time. */
+  round: WeightRounding;
+  /** Per op rounded so far. */
+  outcomes: Map<number, RoundingOutcome>;
+}
+
+/**
+ * Adaptive rounding for the weighted layers of `graph` (a float graph), on the calibration data,
+ * within `timeLimit` seconds in all: the Gram matrices are made first, layer by layer; a layer
+ * reached after the deadline, and channels reached after it, keep nearest rounding.
+ */
+export async function adaptiveRounding(graph: Graph, data: CalibrationSet, source: ActivationSource, options: { timeLimit?: number; seed?: number } = {}): Promise<AdaptiveRounding> {
+  const deadline = Date.now() + 1000 * (options.timeLimit ?? Infinity);
+  const grams = new Map<number, LayerGram>();
+  for (const [index, op] of graph.ops.entries()) {
+    if (Date.now() > deadline) break;
+    if (op.kind === 'conv2d' || op.kind === 'depthwise_conv2d' || op.kind === 'fully_connected') grams.set(index, await layerGram(graph, index, data, source, options.seed));
+  }
+  const outcomes = new Map<number, RoundingOutcome>();
+  const round: WeightRounding = ({ op, weights, shape, axis, scales }) => {
+    const nearest = roundWeights(weights, shape, axis, scales);
+    const gram = grams.get(op);
+    if (!gram) return nearest;
+    const layer = graph.ops[op] as WeightedOp;
+    const { data: rounded, ...outcome } = roundLayer(layer, weights, shape, { data: nearest, quant: { scale: scales, zeroPoint: scales.map(() => 0), axis } }, gram, deadline);
+    outcomes.set(op, { op, ...outcome });
+    return rounded;
+  };
+  return { round, outcomes };
 }
