@@ -158,7 +158,7 @@ export async function adaptiveRounding(graph: Graph, data: CalibrationSet, sourc
   const deadline = Date.now() + 1000 * (options.timeLimit ?? Infinity);
   const grams = new Map<number, LayerGram>();
   for (const [index, op] of graph.ops.entries()) {
-    if (Date.now() > deadline) break;
+    if (Date.now() >= deadline) break;
     if (op.kind === 'conv2d' || op.kind === 'depthwise_conv2d' || op.kind === 'fully_connected') grams.set(index, await layerGram(graph, index, data, source, options.seed));
   }
   const outcomes = new Map<number, RoundingOutcome>();
