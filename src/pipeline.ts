@@ -34,7 +34,7 @@ export interface QuantizeResult {
   samples: number;
   layers?: LayerError[];
   /** What the techniques did: per layer, and the output SQNR and agreement before and after. */
-  ptq: Pick<PtqResult, 'applied' | 'decisions' | 'baseline' | 'outputSqnrDb' | 'agreement'>;
+  ptq: Pick<PtqResult, 'applied' | 'decisions' | 'baseline' | 'outputSqnrDb' | 'agreement' | 'agreementRows'>;
 }
 
 const floatActivations: ActivationSource = (graph, inputs, keep) => runFloat(graph, inputs, { keep });
@@ -70,13 +70,13 @@ export async function quantizeModel(model: Graph, request: QuantizeRequest): Pro
     runner: createExecutor,
     source: floatActivations,
   });
-  const { applied, decisions, baseline, outputSqnrDb, agreement } = result;
+  const { applied, decisions, baseline, outputSqnrDb, agreement, agreementRows } = result;
   return {
     floatGraph: result.floatGraph,
     graph: result.graph,
     samples: data.count,
     ...(request.report && { layers: result.layers }),
-    ptq: { applied, decisions, baseline, outputSqnrDb, agreement },
+    ptq: { applied, decisions, baseline, outputSqnrDb, agreement, agreementRows },
   };
 }
 

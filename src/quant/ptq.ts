@@ -16,6 +16,9 @@ import { usageError } from '../ir/errors.ts';
 import type { Graph } from '../ir/types.ts';
 import { runFloat } from '../float/run.ts';
 import type { ActivationSource, CalibrationSet } from './activations.ts';
+import { correctBiases } from './bias-correction.ts';
+import { equalize } from './equalize.ts';
+import { jointRanges } from './joint-ranges.ts';
 import type { ObserverOptions } from './observers.ts';
 import { quantizeGraph, type WeightRounding } from './quantize.ts';
 import type { Range } from './range.ts';
@@ -145,7 +148,7 @@ export async function ptq(floatGraph: Graph, data: CalibrationSet, options: PtqO
   };
 }
 
-const scoreOf = ({ outputSqnrDb, agreement }: ModelScore): ModelScore => ({ outputSqnrDb, agreement });
+const scoreOf = ({ outputSqnrDb, agreement, agreementRows }: ModelScore): ModelScore => ({ outputSqnrDb, agreement, agreementRows });
 
 /** Better output SQNR and no less agreement; an identical model (Infinity dB) cannot improve. */
 export function improves(after: ModelScore, before: ModelScore): boolean {
@@ -166,10 +169,27 @@ interface Context {
 type Attempt = (current: Candidate, context: Context) => Promise<{ next: Candidate; ops: number[] } | undefined>;
 
 const TRY: Record<Technique, Attempt> = {
-  equalization: async () => undefined,
-  jointRanges: async () => undefined,
-  biasCorrection: async () => undefined,
+  equalization: async (current, { data, source, observer, candidate }) => {
+    const { graph: float, chains } = await equalize(current.float, data, source);
+    if (chains.length === 0) return undefined;
+    const ranges = await recordRanges(float, data, source, { observer });
+    return { next: await candidate(float, ranges), ops: distinct(chains.flatMap((c) => [c.producer, c.consumer])) };
+  },
+  jointRanges: async (current, { candidate }) => {
+    const { ranges, ops } = jointRanges(current.float, current.ranges);
+    return ops.length === 0 ? undefined : { next: await candidate(current.float, ranges), ops };
+  },
+  // Last: it measures (and corrects) the error of everything before it. Its candidate's float graph
+  // is the uncorrected one, the function the int8 graph is compared against.
+  biasCorrection: async (current, { data, source, runner, quantize, candidate }) => {
+    const quantizeWith = (float: Graph) => quantize(float, current.ranges);
+    const { corrected, reference, shifts } = await correctBiases(current.float, data, source, quantizeWith, runner);
+    if (shifts.size === 0) return undefined;
+    return { next: await candidate(reference, current.ranges, quantizeWith(corrected)), ops: distinct([...shifts.keys()]) };
+  },
 };
+
+const distinct = (ops: number[]) => [...new Set(ops)].sort((a, b) => a - b);
 
 function weightRounding(mode: RoundingMode): WeightRounding | undefined {
   if (mode === 'nearest') return undefined;

@@ -37,7 +37,8 @@ export interface QuantizeOptions {
  */
 export type WeightRounding = (layer: { op: number; weights: Float32Array; shape: number[]; axis: number; scales: number[] }) => Int8Array;
 
-const FIXED_OUTPUT: Partial<Record<Op['kind'], Affine>> = {
+/** Output parameters that the int8 kernels fix whatever the calibration says. */
+export const FIXED_OUTPUT: Partial<Record<Op['kind'], Affine>> = {
   softmax: { scale: 1 / 256, zeroPoint: -128 },
   logistic: { scale: 1 / 256, zeroPoint: -128 },
   tanh: { scale: 1 / 128, zeroPoint: 0 },

@@ -30,11 +30,14 @@ export interface ModelScore {
   /** SQNR over every graph output together (dB); Infinity when identical. */
   outputSqnrDb: number;
   /**
-   * Share of output rows (the last axis of every output with more than one element there: one
-   * row per sample for a classifier) whose largest element is at the same index in int8 and float.
-   * 1 when no output has such rows (a regression with one value per sample).
+   * Top-1 agreement: the share of class-score rows (the last axis of every output a softmax
+   * computes: one row per sample for a classifier) whose largest score is at the same index in
+   * int8 and float. 1 when the model has no such output (a regression, an autoencoder: the
+   * largest of their outputs means nothing).
    */
   agreement: number;
+  /** How many rows `agreement` is over; 0 for a model without class scores. */
+  agreementRows: number;
 }
 
 /**
@@ -69,6 +72,7 @@ export async function compareModels(
     }
   }
   const outputs = floatGraph.outputs.map((t) => layers.indexOf(t));
+  const scores = new Set(floatGraph.ops.flatMap((op, k) => (op.kind === 'softmax' && outputs.includes(k) ? [k] : [])));
   if (outputs.some((k) => k < 0)) throw usageError(`${floatGraph.name}: a graph output is not computed by an op`);
   const run = runner({ ...int8Graph, outputs: layers });
   const stats = layers.map(() => new ErrorStats());
@@ -86,7 +90,7 @@ export async function compareModels(
         if (!outputs.includes(k)) return;
         output.add(reference, approximation);
         const width = floatGraph.tensors[t].shape.at(-1) ?? 1;
-        if (width < 2) return;
+        if (!scores.has(k) || width < 2) return;
         for (let at = 0; at < size; at += width) {
           rows++;
           if (argmax(reference, at, width) === argmax(approximation, at, width)) agreeing++;
@@ -104,6 +108,7 @@ export async function compareModels(
     })),
     outputSqnrDb: output.result().sqnrDb,
     agreement: rows === 0 ? 1 : agreeing / rows,
+    agreementRows: rows,
   };
 }
 
@@ -114,14 +119,14 @@ function argmax(values: Float32Array, at: number, width: number): number {
 }
 
 /** One float sample as the int8 graph takes it: quantized with each input's parameters, or as is for float inputs. */
-function int8Inputs(graph: Graph, sample: Float32Array[]): TensorData[] {
+export function int8Inputs(graph: Graph, sample: Float32Array[]): TensorData[] {
   return graph.inputs.map((t, k) => {
     const { dtype, quant } = graph.tensors[t];
     return dtype === 'int8' ? quantizeValues(sample[k], affineOf(quant!)) : sample[k];
   });
 }
 
-function realValues(graph: Graph, t: number, values: TensorData): Float32Array {
+export function realValues(graph: Graph, t: number, values: TensorData): Float32Array {
   const { dtype, quant } = graph.tensors[t];
   if (dtype !== 'int8') return values as Float32Array;
   return dequantizeValues(values as Int8Array, affineOf(quant!));
