@@ -292,6 +292,12 @@ test('--requantize quantizes a converter-written int8 model again from calibrati
   const alone = run('quantize', model, '--requantize', '-o', join(scratch, 'x.tflite'));
   t.is(alone.code, 2);
   t.regex(alone.stderr, /--requantize need --calib/);
+
+  // edgec build takes the flag too, also when it prunes the model first.
+  if (missingQemu) return t.log(`edgec build left out: ${missingQemu}`);
+  const built = run('build', model, '--board', 'stm32f4', '--calib', calib, '--requantize', '--prune', 'params=0.8', '--data', calib, '--epochs', '0', '-o', join(scratch, 'hello'));
+  t.is(built.code, 0, built.stderr);
+  t.regex(built.stdout, /parameters .* -> .*\n[\s\S]*built /);
 });
 
 test('an int8 model with float inputs and outputs counts as quantized and re-quantizes to int8 I/O', async (t) => {
