@@ -12,6 +12,7 @@ export { writeTflite } from './tflite/writer.ts';
 export { importTflite } from './import/tflite.ts';
 export { loadModel } from './import/index.ts';
 export { importTfjs } from './import/tfjs.ts';
+export { dequantizeGraph, isQuantizedGraph } from './import/float-graph.ts';
 export { exportTflite } from './tflite/export.ts';
 export { runPasses } from './passes/index.ts';
 export { runFloat } from './float/run.ts';
