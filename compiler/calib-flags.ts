@@ -3,7 +3,23 @@
 import { usageError } from '../src/ir/errors.ts';
 import type { QuantizeRequest } from '../src/pipeline.ts';
 import type { ObserverKind } from '../src/quant/observers.ts';
+import type { PtqTechniques, Technique, TechniqueMode } from '../src/quant/ptq.ts';
 import type { FlagSpec, ParsedArgs } from './args.ts';
+
+/** One flag per quantization technique (src/quant/ptq.ts), with the technique it sets. */
+const TECHNIQUE_FLAG_NAMES: Record<string, Technique> = { equalize: 'equalization', 'joint-ranges': 'jointRanges', 'bias-correction': 'biasCorrection' };
+const TECHNIQUE_HELP: Record<Technique, string> = {
+  equalization: 'cross-layer equalization of conv/depthwise/dense chains',
+  jointRanges: 'ADD and CONCATENATION input ranges chosen with their output',
+  biasCorrection: "each layer's mean int8 error folded into its bias",
+};
+
+const TECHNIQUE_FLAGS: Record<string, FlagSpec> = Object.fromEntries(
+  Object.entries(TECHNIQUE_FLAG_NAMES).map(([flag, technique]) => [
+    flag,
+    { value: true, help: `${TECHNIQUE_HELP[technique]}: on, off or auto (default: kept only if it raises the output SQNR on the calibration data without losing top-1 agreement)` },
+  ]),
+);
 
 export const CALIB_FLAGS: Record<string, FlagSpec> = {
   calib: { value: true, help: 'calibration data: .npy, .npz or a folder of PNG images (quantizes a float model to int8)' },
@@ -16,7 +32,21 @@ export const CALIB_FLAGS: Record<string, FlagSpec> = {
   'channel-order': { value: true, help: 'PNG colour images: rgb (default) or bgr' },
   io: { value: true, help: 'int8 (default) or float model inputs and outputs' },
   requantize: { help: 'the model is quantized already: turn it back into float (weights dequantized) and quantize it again from --calib' },
+  ...TECHNIQUE_FLAGS,
 };
+
+const MODES: TechniqueMode[] = ['on', 'off', 'auto'];
+
+function techniques(verb: string, value: (flag: string) => string | undefined): PtqTechniques {
+  const chosen: PtqTechniques = {};
+  for (const [flag, technique] of Object.entries(TECHNIQUE_FLAG_NAMES)) {
+    const mode = value(flag);
+    if (mode === undefined) continue;
+    if (!MODES.includes(mode as TechniqueMode)) throw usageError(`edgec ${verb}: --${flag} must be on, off or auto, got '${mode}'`);
+    chosen[technique] = mode as TechniqueMode;
+  }
+  return chosen;
+}
 
 const OBSERVERS: ObserverKind[] = ['minmax', 'percentile', 'mse'];
 
@@ -56,6 +86,7 @@ export function quantizeRequest(verb: string, args: ParsedArgs): QuantizeRequest
     io,
     channelOrder: order,
     ...(args.switches.has('requantize') ? { requantize: true } : {}),
+    techniques: techniques(verb, value),
     ...(samples ? { maxSamples: Number(samples) } : {}),
     ...(value('scale') ? { scale: number(verb, 'scale', value('scale')!) } : {}),
     ...(value('mean') ? { mean: numbers(verb, 'mean', value('mean')!) } : {}),

@@ -1,9 +1,18 @@
-// `edgec quantize`: what the quantizer reports, layer by layer.
+// `edgec quantize`: what the quantizer reports, layer by layer, and what each technique did.
 
 import type { QuantizeResult } from '../src/pipeline.ts';
+import type { ModelScore } from '../src/quant/report.ts';
+import type { Technique, TechniqueDecision } from '../src/quant/ptq.ts';
 import { formatTable } from './table.ts';
 
+const TECHNIQUE_NAMES: Record<Technique, string> = { equalization: 'equalization', jointRanges: 'joint ranges', biasCorrection: 'bias correction' };
+
+const decibels = (db: number) => (Number.isFinite(db) ? `${db.toFixed(1)} dB` : 'exact');
+const signed = (db: number) => (Number.isFinite(db) ? `${db >= 0 ? '+' : ''}${db.toFixed(1)}` : db > 0 ? '+inf' : '-inf');
+const percent = (share: number) => `${(100 * share).toFixed(2)}%`;
+
 export function layerReportText(result: QuantizeResult): string {
+  const applied = result.ptq.applied;
   const rows = (result.layers ?? []).map((l) => [
     String(l.op),
     l.kind,
@@ -11,13 +20,38 @@ export function layerReportText(result: QuantizeResult): string {
     Number.isFinite(l.sqnrDb) ? l.sqnrDb.toFixed(1) : 'exact',
     l.cosine.toFixed(5),
     l.maxAbsError.toPrecision(3),
+    applied
+      .filter((a) => a.op === l.op)
+      .map((a) => `${TECHNIQUE_NAMES[a.technique]} ${signed(a.gainDb)}`)
+      .join(', '),
   ]);
   const worst = (result.layers ?? []).filter((l) => Number.isFinite(l.sqnrDb)).sort((a, b) => a.sqnrDb - b.sqnrDb)[0];
   return [
     `quantized ${result.floatGraph.name} to int8, calibrated on ${result.samples} sample(s)`,
     '',
-    'each int8 layer against its float layer on the calibration data:',
-    formatTable(['op', 'kind', 'output', 'SQNR dB', 'cosine', 'max |error|'], rows, new Set([0, 3, 4, 5])),
+    'each int8 layer against its float layer on the calibration data (techniques: SQNR gained at that layer, dB):',
+    formatTable(['op', 'kind', 'output', 'SQNR dB', 'cosine', 'max |error|', 'techniques'], rows, new Set([0, 3, 4, 5])),
     ...(worst ? ['', `lowest SQNR: op ${worst.op} (${worst.kind}, '${worst.tensor}') at ${worst.sqnrDb.toFixed(1)} dB`] : []),
+    '',
+    ...summaryLines(result),
   ].join('\n');
+}
+
+/** The model's output against float before and after the techniques, and what was decided for each. */
+function summaryLines({ ptq }: QuantizeResult): string[] {
+  const score = (s: ModelScore) => `SQNR ${decibels(s.outputSqnrDb)}${s.agreementRows > 0 ? `, top-1 agreement ${percent(s.agreement)}` : ''}`;
+  const rows = ptq.agreementRows > 0 ? ` (${ptq.agreementRows} row(s) of class scores)` : '';
+  return [
+    `output against float on the calibration data${rows}: before the techniques ${score(ptq.baseline)}; after ${score(ptq)}`,
+    ...ptq.decisions.map((d) => `  ${TECHNIQUE_NAMES[d.technique].padEnd(16)}${decisionText(d)}`),
+  ];
+}
+
+function decisionText(d: TechniqueDecision): string {
+  if (!d.after) return `${d.mode}: nothing to do in this model`;
+  const change = `output SQNR ${decibels(d.before.outputSqnrDb)} -> ${decibels(d.after.outputSqnrDb)}${
+    d.after.agreementRows > 0 ? `, agreement ${percent(d.before.agreement)} -> ${percent(d.after.agreement)}` : ''
+  }`;
+  const verdict = d.mode === 'on' ? 'applied (forced on)' : d.kept ? 'kept' : 'not kept';
+  return `${verdict}: ${d.ops.length} layer(s), ${change}`;
 }

@@ -41,14 +41,14 @@ export async function correctBiases(
   graph: Graph,
   data: CalibrationSet,
   source: ActivationSource,
-  quantize: (float: Graph) => Graph,
+  quantize: (float: Graph) => Promise<Graph>,
   runner: GraphRunner,
 ): Promise<BiasCorrection> {
   const reference = withBiases(graph);
   const layers = reference.ops.flatMap((op, k) => (isLayer(op) ? [k] : []));
   const floatMeans = await floatPreActivationMeans(reference, layers, data, source);
   const corrected: Graph = { ...reference, tensors: [...reference.tensors] };
-  const int8 = quantize(reference);
+  const int8 = await quantize(reference);
   const tensors = [...int8.tensors];
   const quantized: Graph = { ...int8, tensors };
   const int8Layer = int8LayerOf(quantized);

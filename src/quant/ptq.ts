@@ -16,6 +16,7 @@ import { usageError } from '../ir/errors.ts';
 import type { Graph } from '../ir/types.ts';
 import { runFloat } from '../float/run.ts';
 import type { ActivationSource, CalibrationSet } from './activations.ts';
+import { adaptiveRounding } from './adaround.ts';
 import { correctBiases } from './bias-correction.ts';
 import { equalize } from './equalize.ts';
 import { jointRanges } from './joint-ranges.ts';
@@ -84,7 +85,7 @@ export interface PtqResult extends ModelScore {
   /** Per layer, each kept technique and its SQNR gain there. */
   applied: AppliedTechnique[];
   decisions: TechniqueDecision[];
-  /** Output SQNR and agreement of plain calibration and rounding to nearest, before any technique. */
+  /** Output SQNR and agreement of plain calibration (with the chosen weight rounding), before any technique. */
   baseline: ModelScore;
   /** Every layer of `graph` against `floatGraph` on the calibration data. */
   layers: LayerError[];
@@ -104,15 +105,14 @@ interface Candidate {
 export async function ptq(floatGraph: Graph, data: CalibrationSet, options: PtqOptions): Promise<PtqResult> {
   const techniques = checkTechniques(options.techniques ?? {});
   const source = options.source ?? floatSource;
-  const roundWeights = weightRounding(techniques.rounding);
-  const quantize = (float: Graph, ranges: Map<number, Range>) => quantizeGraph(float, ranges, { io: options.io, roundWeights });
+  const rounding = weightRounding(techniques.rounding, data, source);
+  const quantize = async (float: Graph, ranges: Map<number, Range>, roundAs = float) =>
+    quantizeGraph(float, ranges, { io: options.io, roundWeights: await rounding(roundAs) });
   const measure = (float: Graph, graph: Graph) => compareModels(float, graph, data, source, options.runner);
-  const candidate = async (float: Graph, ranges: Map<number, Range>, graph = quantize(float, ranges)): Promise<Candidate> => ({
-    float,
-    ranges,
-    graph,
-    score: await measure(float, graph),
-  });
+  const candidate = async (float: Graph, ranges: Map<number, Range>, quantized?: Graph): Promise<Candidate> => {
+    const graph = quantized ?? (await quantize(float, ranges));
+    return { float, ranges, graph, score: await measure(float, graph) };
+  };
 
   const ranges = await recordRanges(floatGraph, data, source, { observer: options.observer });
   let best = await candidate(floatGraph, ranges);
@@ -161,7 +161,8 @@ interface Context {
   source: ActivationSource;
   observer?: ObserverOptions;
   runner: GraphRunner;
-  quantize: (float: Graph, ranges: Map<number, Range>) => Graph;
+  /** The int8 graph of `float` with `ranges`, its weights rounded as for the float graph `roundAs` (default `float`). */
+  quantize: (float: Graph, ranges: Map<number, Range>, roundAs?: Graph) => Promise<Graph>;
   candidate: (float: Graph, ranges: Map<number, Range>, graph?: Graph) => Promise<Candidate>;
 }
 
@@ -182,18 +183,27 @@ const TRY: Record<Technique, Attempt> = {
   // Last: it measures (and corrects) the error of everything before it. Its candidate's float graph
   // is the uncorrected one, the function the int8 graph is compared against.
   biasCorrection: async (current, { data, source, runner, quantize, candidate }) => {
-    const quantizeWith = (float: Graph) => quantize(float, current.ranges);
+    // Weights are rounded as for the uncorrected graph: adaptive rounding fits a layer to the inputs the float model gives it.
+    const quantizeWith = (float: Graph) => quantize(float, current.ranges, current.float);
     const { corrected, reference, shifts } = await correctBiases(current.float, data, source, quantizeWith, runner);
     if (shifts.size === 0) return undefined;
-    return { next: await candidate(reference, current.ranges, quantizeWith(corrected)), ops: distinct([...shifts.keys()]) };
+    return { next: await candidate(reference, current.ranges, await quantizeWith(corrected)), ops: distinct([...shifts.keys()]) };
   },
 };
 
 const distinct = (ops: number[]) => [...new Set(ops)].sort((a, b) => a - b);
 
-function weightRounding(mode: RoundingMode): WeightRounding | undefined {
-  if (mode === 'nearest') return undefined;
-  throw usageError('adaptive rounding is not available yet; use rounding: nearest');
+/**
+ * The weight rounding of each float graph: none (to nearest), or adaptive rounding fitted to the
+ * calibration inputs of that graph's layers, made once per graph.
+ */
+function weightRounding(mode: RoundingMode, data: CalibrationSet, source: ActivationSource): (float: Graph) => Promise<WeightRounding | undefined> {
+  const made = new WeakMap<Graph, Promise<WeightRounding>>();
+  return async (float) => {
+    if (mode === 'nearest') return undefined;
+    if (!made.has(float)) made.set(float, adaptiveRounding(float, data, source).then((r) => r.round));
+    return made.get(float);
+  };
 }
 
 const MODES: TechniqueMode[] = ['on', 'off', 'auto'];
