@@ -3,7 +3,6 @@
 // edgec imports; a training step on the zoo's data lowers the loss; the faster broadcast kernels
 // compute what tfjs's do. No model is trained to completion here.
 
-import '@tensorflow/tfjs-backend-cpu';
 import * as tfc from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import test from 'ava';
@@ -11,16 +10,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadFashionMnist } from '../examples/fashion-mnist/data.ts';
-import { useFastTrainingKernels } from '../src/float/fast-kernels.ts';
+// Registers and starts the wasm backend (and the cpu one).
+import '../src/float/backend.ts';
 import { tfjsFileHandler } from '../src/import/tfjs-io.ts';
 import { opMacs } from '../src/ir/cost.ts';
 import { numel } from '../src/ir/dtype.ts';
 import type { Graph, OpKind } from '../src/ir/types.ts';
 import { verifyGraph } from '../src/ir/verify.ts';
 import { CLASSES, INPUT_SHAPES, zooSamples } from '../bench/zoo/data.ts';
-import { useFastBroadcastKernels } from '../bench/zoo/fast-broadcast.ts';
 import { dsCnn, fcAutoencoder, mobilenetV1, resnet8, type ZooModelName } from '../bench/zoo/models.ts';
 import { buildZooModel, rocAuc, zooGraph } from '../bench/zoo/train.ts';
+import { useFastBroadcastKernels } from '../bench/zoo/fast-broadcast.ts';
+import { bridgeMissingWasmKernels } from '../bench/zoo/wasm-training.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'edgec-zoo-test-'));
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
@@ -94,28 +95,7 @@ test("the zoo's samples have each model's input shape and labels", (t) => {
   }
 });
 
-test('a training step on the zoo data lowers the loss of every model', async (t) => {
-  await tfc.setBackend('cpu');
-  useFastTrainingKernels();
-  useFastBroadcastKernels();
-  const set = loadFashionMnist('train', { limit: 8 });
-  for (const name of ['resnet8', 'ds-cnn', 'mobilenet-v1-0.25', 'fc-autoencoder'] as ZooModelName[]) {
-    const model = buildZooModel(name, 1);
-    const samples = zooSamples(name, set, 0);
-    const classes = CLASSES[name];
-    model.compile({ optimizer: tfc.train.adam(0.003), loss: classes > 0 ? 'categoricalCrossentropy' : 'meanSquaredError' });
-    const x = tfc.tensor(samples.inputs, [samples.count, ...INPUT_SHAPES[name]]);
-    const y = classes > 0 ? tfc.cast(tfc.oneHot(tfc.tensor1d(Int32Array.from(samples.labels), 'int32'), classes), 'float32') : x;
-    // Dropout draws from Math.random; trainOnBatch reports the loss before its update.
-    const before = (await model.trainOnBatch(x, y)) as number;
-    const after = (await model.trainOnBatch(x, y)) as number;
-    t.true(after < before, `${name}: loss ${before} then ${after}`);
-    tfc.dispose([x, y]);
-    model.dispose();
-  }
-});
-
-// Serial tests run first: the stock kernels are measured before any test installs the fast ones.
+// Serial tests run first, in order: the stock kernels are measured before any test installs the fast ones.
 test.serial('the broadcast kernels compute what the stock ones do', async (t) => {
   await tfc.setBackend('cpu');
   const a = tfc.randomUniform([2, 3, 4, 5], -2, 2, 'float32', 7);
@@ -130,6 +110,46 @@ test.serial('the broadcast kernels compute what the stock ones do', async (t) =>
   t.deepEqual(tfc.tile(a, [1, 2, 1, 3]).dataSync(), stockTile);
   const mean = tfc.mean(a, [0, 1, 2]).dataSync();
   mean.forEach((m, i) => t.true(Math.abs(m - stockMean[i]) < 1e-6));
+});
+
+test.serial('a training step on the wasm backend, as the zoo trains, lowers the loss of every model', async (t) => {
+  await tfc.setBackend('wasm');
+  t.true(bridgeMissingWasmKernels().includes('Conv2DBackpropFilter'));
+  const set = loadFashionMnist('train', { limit: 8 });
+  try {
+    for (const name of ['resnet8', 'ds-cnn', 'mobilenet-v1-0.25', 'fc-autoencoder'] as ZooModelName[]) {
+      const model = buildZooModel(name, 1);
+      const samples = zooSamples(name, set, 0);
+      const classes = CLASSES[name];
+      model.compile({ optimizer: tfc.train.adam(0.003), loss: classes > 0 ? 'categoricalCrossentropy' : 'meanSquaredError' });
+      const x = tfc.tensor(samples.inputs, [samples.count, ...INPUT_SHAPES[name]]);
+      const y = classes > 0 ? tfc.cast(tfc.oneHot(tfc.tensor1d(Int32Array.from(samples.labels), 'int32'), classes), 'float32') : x;
+      // trainOnBatch reports the loss before its update.
+      const before = (await model.trainOnBatch(x, y)) as number;
+      const after = (await model.trainOnBatch(x, y)) as number;
+      t.true(after < before, `${name}: loss ${before} then ${after}`);
+      tfc.dispose([x, y]);
+      model.dispose();
+    }
+  } finally {
+    await tfc.setBackend('cpu');
+  }
+});
+
+test.serial('gradients through the bridged kernels on wasm are the cpu backend\'s', async (t) => {
+  const x = tfc.randomUniform([2, 9, 9, 4], -1, 1, 'float32', 3);
+  const w = tfc.randomUniform([3, 3, 4, 6], -1, 1, 'float32', 4);
+  const dw = tfc.randomUniform([3, 3, 4, 1], -1, 1, 'float32', 5);
+  const loss = (x: tfc.Tensor4D, w: tfc.Tensor4D, dw: tfc.Tensor4D) =>
+    tfc.add(tfc.sum(tfc.square(tfc.conv2d(x, w, 2, 'same'))), tfc.sum(tfc.square(tfc.avgPool(tfc.depthwiseConv2d(x, dw, 1, 'same'), 2, 2, 'valid'))));
+  const grads = () => tfc.grads(loss as (...args: tfc.Tensor[]) => tfc.Tensor)([x, w, dw]).map((g) => g.dataSync());
+  await tfc.setBackend('cpu');
+  const onCpu = grads();
+  await tfc.setBackend('wasm');
+  bridgeMissingWasmKernels();
+  const onWasm = grads();
+  await tfc.setBackend('cpu');
+  onCpu.forEach((g, k) => g.forEach((v, i) => t.true(Math.abs(v - onWasm[k][i]) <= 1e-4 * Math.max(1, Math.abs(v)), `gradient ${k}[${i}]: ${v} and ${onWasm[k][i]}`)));
 });
 
 test('ROC AUC counts pairs ranked right, ties as half', (t) => {
