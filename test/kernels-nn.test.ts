@@ -141,6 +141,14 @@ const CONV: WindowCase[] = [
   // Multipliers above 1 (left shifts) and biases near 2^30: the requantization's slow path.
   { kind: 'conv2d', input: [1, 4, 4, 3], filter: [3, 3], channels: 4, outQ: q(1e-5, 0), decades: 1, bias: 2 ** 30 },
   { kind: 'conv2d', input: [1, 3, 4, 8], filter: [1, 1], channels: 5, inQ: q(1, 0), outQ: q(0.002, -3), decades: 0, bias: 2 ** 31 - 1 },
+  // One input channel: ec_conv2d_c1_s8. Stride 1 (odd columns start mid-word), two images, channels
+  // not a multiple of 4, ReLU6 over the int8 range (no sign correction), saturation at both ends.
+  { kind: 'conv2d', input: [2, 9, 11, 1], filter: [3, 3], channels: 6, inQ: q(0.05, 127), activation: 'relu6', outQ: q(6 / 255, -128) },
+  // micro_speech's shape, smaller: a 10x8 filter, stride 2, SAME padding on every side.
+  { kind: 'conv2d', input: [1, 13, 10, 1], filter: [10, 8], channels: 8, stride: [2, 2], inQ: q(0.1, -128) },
+  // 1xN with an odd width, VALID, ReLU above -128 (a clamp); 1x1 with stride 2.
+  { kind: 'conv2d', input: [1, 7, 6, 1], filter: [1, 5], channels: 3, padding: 'valid', activation: 'relu' },
+  { kind: 'conv2d', input: [1, 5, 5, 1], filter: [1, 1], channels: 5, stride: [2, 2], inQ: q(0.2, 0) },
 ];
 
 const DEPTHWISE: WindowCase[] = [
@@ -155,6 +163,8 @@ const DEPTHWISE: WindowCase[] = [
   { kind: 'depthwise_conv2d', input: [1, 5, 5, 12], filter: [5, 3], inQ: q(0.2, 0) },
   { kind: 'depthwise_conv2d', input: [1, 2, 2, 4], filter: [2, 2], dilation: [2, 2] },
   { kind: 'depthwise_conv2d', input: [1, 4, 4, 4], filter: [3, 3], outQ: q(1e-6, 3), decades: 1, bias: 2 ** 31 - 1 },
+  // One input channel with dilation: the general conv kernel.
+  { kind: 'depthwise_conv2d', input: [1, 8, 8, 1], filter: [3, 3], channels: 4, dilation: [2, 2] },
 ];
 
 const POOL: WindowCase[] = [
@@ -171,6 +181,13 @@ const FULLY_CONNECTED: FcCase[] = [
   { input: [2, 40], units: 7 },
   { input: [1, 400], units: 4, decades: 2 },
   { input: [1, 9], units: 3, inQ: q(1, 0), outQ: q(1e-3, 0), bias: 2 ** 31 - 1, decades: 1 },
+  // ec_fully_connected_w16_s8: a wide layer with units not a multiple of 4 and a depth that is not
+  // one either; ReLU6 whose range is the int8 range (no sign correction), ReLU with its lower bound
+  // above -128 (a clamp), zero points at both limits, several rows; a shift too large for it.
+  { input: [1, 643], units: 130, activation: 'relu6', inQ: q(0.05, -128), outQ: q(6 / 255, -128), decades: 2 },
+  { input: [3, 66], units: 6, activation: 'relu', inQ: q(0.05, 127), outQ: q(0.4, 5), decades: 3 },
+  { input: [2, 5], units: 1, inQ: q(0.5, -128), outQ: q(0.1, 127), bias: 'none' },
+  { input: [1, 32], units: 4, outQ: q(1e5, 3), bias: 100 },
 ];
 
 /** Floats with infinities here and there (one sign per input, so that no window adds +inf and -inf). */
@@ -248,15 +265,29 @@ test('the generator picks the specialised kernels where they apply', (t) => {
   t.is(kernelOf(CONV[4]), 'ec_conv2d_1x1_s8', '1x1 with a depth that is not a multiple of 4');
   t.is(kernelOf(CONV[5]), 'ec_conv2d_s8', '1x1 stride 2 needs the general kernel');
   t.is(kernelOf(DEPTHWISE[0]), 'ec_depthwise_conv2d_s8');
-  t.is(kernelOf(DEPTHWISE[2]), 'ec_conv2d_s8', 'a single input channel is a conv');
+  t.is(kernelOf(DEPTHWISE[2]), 'ec_conv2d_c1_s8', 'a single input channel is a conv');
+  for (const c of CONV.slice(12, 16)) t.is(kernelOf(c), 'ec_conv2d_c1_s8', `${c.input} ${c.filter}`);
+  t.is(kernelOf(DEPTHWISE[10]), 'ec_conv2d_s8', 'a single input channel with dilation');
+  t.is(kernelOf(CONV[11]), 'ec_conv2d_1x1_s8', 'an accumulator that may leave [-2^30, 2^30)');
   t.is(kernelOf(DEPTHWISE[3]), 'ec_depthwise_conv2d_mult_s8', 'depth multiplier 2');
-  t.is(kernelOf(FULLY_CONNECTED[0]), 'ec_fully_connected_s8');
+  t.is(kernelOf(FULLY_CONNECTED[0]), 'ec_fully_connected_w16_s8');
+  t.is(kernelOf(FULLY_CONNECTED[4]), 'ec_fully_connected_s8', 'an accumulator that may leave [-2^30, 2^30)');
+  t.is(kernelOf(FULLY_CONNECTED[8]), 'ec_fully_connected_s8', 'a right shift beyond 21');
   t.is(kernelOf(POOL[0]), 'ec_avgpool_s8');
 });
 
 test('requantization skips its range checks only where the weights prove them unnecessary', (t) => {
   for (const c of [CONV[10], CONV[11], DEPTHWISE[9], FULLY_CONNECTED[4]]) t.is(fastOf(c), 0, `${c.input}`);
-  for (const c of [CONV[1], CONV[7], DEPTHWISE[0], DEPTHWISE[2], FULLY_CONNECTED[0]]) t.is(fastOf(c), 1, `${c.input}`);
+  for (const c of [CONV[1], CONV[7], DEPTHWISE[0]]) t.is(fastOf(c), 1, `${c.input}`);
+});
+
+const modeOf = (c: WindowCase | FcCase) => Number(new RegExp(`nn_op${int8Op.get(c)}_params = \\{[^;]*?\\.mode = (\\d)`).exec(source)?.[1]);
+
+test('doubled-accumulator requantization skips the sign correction only where the activation makes it irrelevant', (t) => {
+  t.is(modeOf(FULLY_CONNECTED[5]), 0, 'ReLU6 over the int8 range with output zero point -128');
+  t.is(modeOf(FULLY_CONNECTED[2]), 1, 'no activation');
+  t.is(modeOf(FULLY_CONNECTED[6]), 2, 'ReLU above -128: a clamp');
+  t.deepEqual(CONV.slice(12, 16).map(modeOf), [0, 1, 2, 1]);
 });
 
 test('the scratch the generator reserves is what the kernels ask for', (t) => {

@@ -167,6 +167,41 @@ EC_INLINE int8_t ec_sat_s8(int32_t v) { return (int8_t)__ssat(v, 8); }
 EC_INLINE int8_t ec_sat_s8(int32_t v) { return (int8_t)ec_clamp_s32(v, -128, 127); }
 #endif
 
+/* (acc * 2^32 + a * b + 2^31) >> 32: ARM's SMMLAR, the rounded high word of a product plus acc. */
+EC_INLINE int32_t ec_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+#if EC_USE_DSP
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+#else
+    return (int32_t)(uint32_t)((uint64_t)(((int64_t)a * b + (INT64_C(1) << 31)) >> 32) + (uint32_t)acc);
+#endif
+}
+
+/* Requantization in one multiply for kernels whose accumulators come out doubled (their weights and
+ * bias are stored times two), given per channel q = {multiplier m, rz = (2z + 1) * 2^(r - 1), r} for
+ * a right shift r in [1, 21] and output zero point z. The generator uses it only where, as for
+ * ec_requantize_fast, every |acc| < 2^30. Then ec_smmlar(2 acc, m, rz) = rz + x with x = ec_srdhm(acc, m)
+ * exactly, and TFLite's rounding of x / 2^r half away from zero, plus z, is (x + rz - (x < 0)) >> r.
+ * x < 0 implies acc < 0, and acc < 0 with x >= 0 means x = 0, where the - 1 changes nothing; so the
+ * correction may test acc instead (`fix`). It may be left out altogether (fix = 0) when the
+ * activation's lower bound is at least z: a negative acc gives at most z either way, and is clamped
+ * to that bound. |rz + x| < 2^29 + 2^30: no overflow. */
+EC_INLINE int32_t ec_requantize2(int32_t acc2, const int32_t *q, int32_t fix)
+{
+    int32_t t = ec_smmlar(acc2, q[0], q[1]);
+    if (fix) t += acc2 >> 31;
+    return t >> q[2];
+}
+
+/* ec_requantize2 clamped: with `full` (a constant) to the int8 range in one SSAT, else to [lo, hi]. */
+EC_INLINE int8_t ec_output2(int32_t acc2, const int32_t *q, int32_t fix, int32_t full, int32_t lo, int32_t hi)
+{
+    const int32_t y = ec_requantize2(acc2, q, fix);
+    return full ? ec_sat_s8(y) : (int8_t)ec_clamp_s32(y, lo, hi);
+}
+
 /* acc + a * b, wrapping like the accumulators of the packed helpers. */
 EC_INLINE int32_t ec_mla(int32_t a, int32_t b, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(a * b)); }
 

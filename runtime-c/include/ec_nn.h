@@ -112,6 +112,18 @@ EC_INLINE void ec_output_row(const ec_output_s8 *o, const int32_t *acc, int32_t 
 
 /* ---- int8 ---- */
 
+/* The output stage of the kernels whose accumulators come out doubled (ec_requantize2): per channel
+ * four words {2 * bias', multiplier, (2z + 1) * 2^(r - 1), r}, bias' being the bias with the input
+ * zero point folded in (bias - input_zero_point * sum of the channel's weights, so that the kernels
+ * multiply raw input bytes). `mode`: 0 clamps with one SSAT and needs no sign correction (the
+ * activation's lower bound is at least the output zero point, and its range is the int8 range),
+ * 1 clamps with one SSAT, 2 clamps to [act_min, act_max]. */
+typedef struct {
+    const int32_t *channels;
+    int32_t act_min, act_max;
+    int32_t mode;
+} ec_output2_s8;
+
 typedef struct {
     ec_window window;
     /* Each OHWI filter flattened to n = filter_height * filter_width * in_channels values and
@@ -129,6 +141,23 @@ void ec_conv2d_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *out
 /* 1x1 filter, stride 1 (so no padding): a matrix product over the pixels. */
 size_t ec_conv2d_1x1_s8_scratch_size(const ec_conv2d_s8_params *p);
 void ec_conv2d_1x1_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+
+/* A convolution of a single input channel (or a depthwise convolution of one), dilation 1, filter
+ * height at most EC_C1_MAX_ROWS: the input rows a row of outputs reads are widened once to int16
+ * (minus the zero point, zeros in the padding) and each output's filter row is a run of int16 pairs.
+ * Weights: output channels in blocks of four (the last padded with zero channels); per block, filter
+ * row and pair of taps (the filter width rounded up to even, with zero taps), the four channels'
+ * pairs (w[kx], w[kx + 1]), doubled. output.channels' biases have no zero point folded in. */
+#define EC_C1_MAX_ROWS 16
+typedef struct {
+    ec_window window;
+    const int16_t *weights;
+    int32_t input_zero_point;
+    ec_output2_s8 output;
+} ec_conv2d_c1_s8_params;
+
+size_t ec_conv2d_c1_s8_scratch_size(const ec_conv2d_c1_s8_params *p);
+void ec_conv2d_c1_s8(const ec_conv2d_c1_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
 typedef struct {
     ec_window window;
@@ -157,6 +186,17 @@ typedef struct {
 } ec_fully_connected_s8_params;
 
 void ec_fully_connected_s8(const ec_fully_connected_s8_params *p, const int8_t *input, int8_t *output);
+
+/* Fully connected with int16 weights: units in blocks of four (the last one padded with zero units);
+ * per block and per group of four input values (depth padded with zeros to a multiple of 4), for
+ * each of the four units the pairs (w0, w2) and (w1, w3), doubled. Word-aligned. */
+typedef struct {
+    int32_t rows, depth, units;
+    const int16_t *weights;
+    ec_output2_s8 output;
+} ec_fully_connected_w16_s8_params;
+
+void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output);
 
 /* Input and output share their quantization; the window never lies wholly in the padding. */
 typedef struct {

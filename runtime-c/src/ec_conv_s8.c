@@ -221,3 +221,140 @@ void ec_conv2d_1x1_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t 
         multiply(p, cols, output + q * out_c, output + q1 * out_c);
     }
 }
+
+/* ---- a single input channel (ec_conv2d_c1_s8) ---- */
+
+/* Filter taps rounded up to whole pairs. */
+static int32_t c1_pairs(const ec_window *w)
+{
+    return (w->filter_width + 1) >> 1;
+}
+
+/* int16 values per widened input row: every column the outputs read, rounded up to whole words. */
+static int32_t c1_row_length(const ec_window *w)
+{
+    return ((w->out_width - 1) * w->stride_width + 2 * c1_pairs(w) + 1) & ~1;
+}
+
+static int32_t c1_blocks(const ec_window *w)
+{
+    return (w->out_channels + 3) >> 2;
+}
+
+/* The widened rows, then the accumulators of one row of outputs. */
+size_t ec_conv2d_c1_s8_scratch_size(const ec_conv2d_c1_s8_params *p)
+{
+    const ec_window *w = &p->window;
+    return (size_t)w->filter_height * (size_t)c1_row_length(w) * sizeof(int16_t) +
+           (size_t)w->out_width * 4u * (size_t)c1_blocks(w) * sizeof(int32_t);
+}
+
+/* Input row iy (which may lie in the padding) minus the zero point, from column -pad_left on. */
+static void c1_widen_row(const ec_window *w, const int8_t *image, int32_t iy, int32_t zero_point, int16_t *d, int32_t n)
+{
+    int32_t c = 0;
+    if (iy >= 0 && iy < w->in_height) {
+        const int8_t *src = image + iy * w->in_width;
+        const int32_t first = w->pad_left < n ? w->pad_left : n;
+        int32_t end = w->pad_left + w->in_width;
+        if (end > n) end = n;
+        for (; c < first; c++) d[c] = 0;
+        for (; c < end; c++) d[c] = (int16_t)(src[c - w->pad_left] - zero_point);
+    }
+    for (; c < n; c++) d[c] = 0;
+}
+
+/* Four channels of one output: `rows` filter rows of `pairs` int16 pairs each. */
+EC_INLINE void c1_block(int16_t *const *row, int32_t col, int32_t rows, int32_t pairs, const ec_word *w, const int32_t *bias, int32_t *acc)
+{
+    int32_t a0 = bias[0], a1 = bias[4], a2 = bias[8], a3 = bias[12];
+    for (int32_t ky = 0; ky < rows; ky++) {
+        const int16_t *x = row[ky] + col;
+        for (int32_t k = 0; k < pairs; k++, w += 4) {
+            const int32_t v = ec_load4(x + 2 * k);
+            a0 = ec_smlad(v, w[0], a0);
+            a1 = ec_smlad(v, w[1], a1);
+            a2 = ec_smlad(v, w[2], a2);
+            a3 = ec_smlad(v, w[3], a3);
+        }
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* The accumulators of a row of outputs, four channels after another; `pairs` a constant where it can be. */
+EC_INLINE void c1_row(const ec_conv2d_c1_s8_params *p, int16_t *const *row, int32_t pairs, const int32_t *bias4, int32_t *acc)
+{
+    const ec_window *w = &p->window;
+    const int32_t blocks = c1_blocks(w);
+    const int32_t block_words = 4 * w->filter_height * pairs;
+    for (int32_t x = 0; x < w->out_width; x++) {
+        const ec_word *wt = (const ec_word *)p->weights;
+        for (int32_t b = 0; b < blocks; b++, acc += 4, wt += block_words) {
+            c1_block(row, x * w->stride_width, w->filter_height, pairs, wt, bias4 + 16 * b, acc);
+        }
+    }
+}
+
+static EC_NOINLINE void c1_accumulate(const ec_conv2d_c1_s8_params *p, int16_t *const *row, const int32_t *bias4, int32_t *acc)
+{
+    switch (c1_pairs(&p->window)) {
+    case 2: c1_row(p, row, 2, bias4, acc); break;
+    case 4: c1_row(p, row, 4, bias4, acc); break;
+    default: c1_row(p, row, c1_pairs(&p->window), bias4, acc); break;
+    }
+}
+
+EC_INLINE void c1_output(const ec_conv2d_c1_s8_params *p, const int32_t *acc, int8_t *out, int32_t fix, int32_t full)
+{
+    const ec_window *w = &p->window;
+    const int32_t channels = w->out_channels, stride = 4 * c1_blocks(w);
+    const int32_t lo = p->output.act_min, hi = p->output.act_max;
+    for (int32_t x = 0; x < w->out_width; x++, acc += stride) {
+        const int32_t *q = p->output.channels + 1;
+        for (int32_t c = 0; c < channels; c++, q += 4) *out++ = ec_output2(acc[c], q, fix, full, lo, hi);
+    }
+}
+
+static EC_NOINLINE void c1_outputs(const ec_conv2d_c1_s8_params *p, const int32_t *acc, int8_t *out)
+{
+    switch (p->output.mode) {
+    case 0: c1_output(p, acc, out, 0, 1); break;
+    case 1: c1_output(p, acc, out, 1, 1); break;
+    default: c1_output(p, acc, out, 1, 0); break;
+    }
+}
+
+void ec_conv2d_c1_s8(const ec_conv2d_c1_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    const ec_window *w = &p->window;
+    const int32_t n = c1_row_length(w);
+    const int32_t rows = w->filter_height;
+    int16_t *const buffer = (int16_t *)scratch;
+    int32_t *const acc = (int32_t *)(void *)(buffer + rows * n);
+    int16_t *row[EC_C1_MAX_ROWS];
+    int32_t held[EC_C1_MAX_ROWS];
+    /* The bias of channel c is word 4c of output.channels; past the last channel, zero channels. */
+    const int32_t *bias4 = p->output.channels;
+    for (int32_t b = 0; b < w->batches; b++) {
+        const int8_t *image = input + b * w->in_height * w->in_width;
+        /* Slot iy mod rows holds input row iy: a row is widened once however many outputs read it. */
+        for (int32_t k = 0; k < rows; k++) held[k] = INT32_MIN;
+        for (int32_t y = 0; y < w->out_height; y++) {
+            const int32_t iy0 = y * w->stride_height - w->pad_top;
+            for (int32_t ky = 0; ky < rows; ky++) {
+                const int32_t iy = iy0 + ky;
+                const int32_t slot = ((iy % rows) + rows) % rows;
+                row[ky] = buffer + slot * n;
+                if (held[slot] != iy) {
+                    c1_widen_row(w, image, iy, p->input_zero_point, row[ky], n);
+                    held[slot] = iy;
+                }
+            }
+            c1_accumulate(p, row, bias4, acc);
+            c1_outputs(p, acc, output + (b * w->out_height + y) * w->out_width * w->out_channels);
+        }
+    }
+}

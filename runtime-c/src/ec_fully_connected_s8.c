@@ -46,3 +46,73 @@ void ec_fully_connected_s8(const ec_fully_connected_s8_params *p, const int8_t *
         fully_connected(p, input, output, 0);
     }
 }
+
+/* Four input bytes, the last `n` < 4 of them read one at a time (the rest zero: their weights are). */
+EC_INLINE int32_t load_tail(const int8_t *x, int32_t n)
+{
+    uint32_t v = 0;
+    for (int32_t k = 0; k < n; k++) v |= (uint32_t)(uint8_t)x[k] << (8 * k);
+    return (int32_t)v;
+}
+
+/* Four units' dot products with a row of raw input bytes: each input word is split once into its
+ * even and odd bytes and serves the four units, whose weights are already int16. */
+typedef struct {
+    int32_t a0, a1, a2, a3;
+} acc4;
+
+EC_INLINE void step4(acc4 *a, int32_t x, const ec_word *w)
+{
+    const int32_t even = ec_sxtb16(x), odd = ec_sxtb16_odd(x);
+    a->a0 = ec_smlad(even, w[0], a->a0);
+    a->a0 = ec_smlad(odd, w[1], a->a0);
+    a->a1 = ec_smlad(even, w[2], a->a1);
+    a->a1 = ec_smlad(odd, w[3], a->a1);
+    a->a2 = ec_smlad(even, w[4], a->a2);
+    a->a2 = ec_smlad(odd, w[5], a->a2);
+    a->a3 = ec_smlad(even, w[6], a->a3);
+    a->a3 = ec_smlad(odd, w[7], a->a3);
+}
+
+EC_INLINE void fully_connected_w16(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, int32_t fix, int32_t full)
+{
+    const int32_t depth = p->depth, units = p->units;
+    const int32_t groups = depth >> 2, tail = depth & 3;
+    const int32_t lo = p->output.act_min, hi = p->output.act_max;
+    for (int32_t r = 0; r < p->rows; r++, input += depth) {
+        const ec_word *w = (const ec_word *)p->weights;
+        const int32_t *q = p->output.channels;
+        for (int32_t u = 0; u < units; u += 4, q += 16) {
+            const int32_t left = units - u;
+            acc4 a = {q[0], left > 1 ? q[4] : 0, left > 2 ? q[8] : 0, left > 3 ? q[12] : 0};
+            const int8_t *x = input;
+            int32_t g = groups;
+            for (; g >= 2; g -= 2, x += 8, w += 16) {
+                step4(&a, ec_load4(x), w);
+                step4(&a, ec_load4(x + 4), w + 8);
+            }
+            if (g) {
+                step4(&a, ec_load4(x), w);
+                x += 4;
+                w += 8;
+            }
+            if (tail) {
+                step4(&a, load_tail(x, tail), w);
+                w += 8;
+            }
+            *output++ = ec_output2(a.a0, q + 1, fix, full, lo, hi);
+            if (left > 1) *output++ = ec_output2(a.a1, q + 5, fix, full, lo, hi);
+            if (left > 2) *output++ = ec_output2(a.a2, q + 9, fix, full, lo, hi);
+            if (left > 3) *output++ = ec_output2(a.a3, q + 13, fix, full, lo, hi);
+        }
+    }
+}
+
+void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output)
+{
+    switch (p->output.mode) {
+    case 0: fully_connected_w16(p, input, output, 0, 1); break;
+    case 1: fully_connected_w16(p, input, output, 1, 1); break;
+    default: fully_connected_w16(p, input, output, 1, 0); break;
+    }
+}

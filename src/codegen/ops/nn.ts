@@ -33,6 +33,7 @@ export const nnEmitter: OpEmitter = {
   scratchBytes(graph: Graph, op: Op, _target: CodegenTarget): number {
     if (op.kind !== 'conv2d' && op.kind !== 'depthwise_conv2d') return 0;
     const plan = int8ConvPlan(graph, op);
+    if (plan && c1Applies(graph, op, plan)) return c1ScratchBytes(plan.geometry);
     if (plan) return convScratchBytes(plan.geometry);
     // The int8 depthwise kernels keep one output pixel's accumulators (ec_depthwise_conv2d_s8_scratch_size).
     const p = op.kind === 'depthwise_conv2d' ? lowerDepthwiseConv2D(graph, op) : undefined;
@@ -99,7 +100,70 @@ function interleaveRowPairs(values: ArrayLike<number>, rows: number, depth: numb
   return out;
 }
 
+// ---- a single input channel (ec_conv2d_c1_s8) ----
+
+/** EC_C1_MAX_ROWS */
+const C1_MAX_ROWS = 16;
+
+const c1Pairs = (g: WindowGeometry) => Math.ceil(g.filterWidth / 2);
+const c1Blocks = (g: WindowGeometry) => Math.ceil(g.outChannels / 4);
+
+/** As ec_conv2d_c1_s8_scratch_size: the widened input rows, then one row of outputs' accumulators. */
+function c1ScratchBytes(g: WindowGeometry): number {
+  const rowLength = ((g.outWidth - 1) * g.strideW + 2 * c1Pairs(g) + 1) & ~1;
+  return g.filterHeight * rowLength * 2 + g.outWidth * 4 * c1Blocks(g) * 4;
+}
+
+function c1Output(ctx: EmitContext, op: Op, plan: ConvPlan): CFields | undefined {
+  const g = plan.geometry;
+  return output2Fields(ctx, op, plan.requant, undefined, absRowSums(plan.rows, g.outChannels), 4 * c1Blocks(g));
+}
+
+/** Whether ec_conv2d_c1_s8 runs this conv: one input channel, dilation 1, a short filter, and ec_requantize2. */
+function c1Applies(graph: Graph, op: Op, plan: ConvPlan): boolean {
+  const g = plan.geometry;
+  if (g.inChannels !== 1 || g.dilationH !== 1 || g.dilationW !== 1 || g.filterHeight > C1_MAX_ROWS) return false;
+  return requant2Words(graph, op, plan.requant, undefined, absRowSums(plan.rows, g.outChannels), 4 * c1Blocks(g)) !== undefined;
+}
+
+/**
+ * The layout ec_conv2d_c1_s8_params.weights describes: channels in blocks of four (zero channels after
+ * the last); per block, filter row and pair of taps (a zero tap after an odd width), the four channels'
+ * pairs, doubled.
+ */
+function c1Weights(g: WindowGeometry, rows: ArrayLike<number>): Int16Array {
+  const pairs = c1Pairs(g);
+  const out = new Int16Array(c1Blocks(g) * g.filterHeight * pairs * 8);
+  for (let c = 0; c < g.outChannels; c++) {
+    for (let ky = 0; ky < g.filterHeight; ky++) {
+      for (let kx = 0; kx < g.filterWidth; kx++) {
+        const word = ((((c >> 2) * g.filterHeight + ky) * pairs + (kx >> 1)) * 4 + (c & 3)) * 2;
+        out[word + (kx & 1)] = 2 * rows[(c * g.filterHeight + ky) * g.filterWidth + kx];
+      }
+    }
+  }
+  return out;
+}
+
+function convC1(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp, plan: ConvPlan, output: CFields): OpCode {
+  const g = plan.geometry;
+  const weights = ctx.constant(
+    'weights',
+    'int16_t',
+    c1Weights(g, plan.rows),
+    `${describe(ctx, op)}: filters doubled, by blocks of four channels, rows and pairs of taps`,
+  );
+  const params = cStruct('ec_conv2d_c1_s8_params', `${ctx.opName}_params`, {
+    window: windowFields(g),
+    weights,
+    input_zero_point: cInt(-plan.requant.inputOffset),
+    output,
+  });
+  return call(ctx, op, 'ec_conv2d_c1_s8', params, true);
+}
+
 function convS8(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp, plan: ConvPlan): OpCode {
+  if (c1Applies(ctx.graph, op, plan)) return convC1(ctx, op, plan, c1Output(ctx, op, plan)!);
   const g = plan.geometry;
   const depth = g.filterHeight * g.filterWidth * g.inChannels;
   const n4 = depth4(g);
@@ -196,12 +260,48 @@ function fullyConnected(ctx: EmitContext, op: FullyConnectedOp): OpCode {
     });
     return call(ctx, op, 'ec_fully_connected_f32', params, false);
   }
+  const matrix = weightsOf(ctx.graph, op);
+  const output2 = output2Fields(ctx, op, p, rowSums(matrix, p.units), absRowSums(matrix, p.units));
+  if (output2) {
+    const params = cStruct('ec_fully_connected_w16_s8_params', `${ctx.opName}_params`, {
+      rows: cInt(p.rows),
+      depth: cInt(p.depth),
+      units: cInt(p.units),
+      weights: ctx.constant(
+        'weights',
+        'int16_t',
+        unitBlocksOfFour(matrix, p.units, p.depth),
+        `${describe(ctx, op)}: weights doubled, by blocks of four units and groups of four values, each unit's pairs (0, 2) and (1, 3)`,
+      ),
+      output: output2,
+    });
+    return call(ctx, op, 'ec_fully_connected_w16_s8', params, false);
+  }
   const params = cStruct('ec_fully_connected_s8_params', `${ctx.opName}_params`, {
     ...shape,
     input_zero_point: cInt(-p.inputOffset),
-    output: outputFields(ctx, op, p, absRowSums(weightsOf(ctx.graph, op), p.units)),
+    output: outputFields(ctx, op, p, absRowSums(matrix, p.units)),
   });
   return call(ctx, op, 'ec_fully_connected_s8', params, false);
+}
+
+/**
+ * The layout ec_fully_connected_w16_s8_params.weights describes: [units, depth] doubled as int16, units
+ * in blocks of four (zero units after the last), depth in groups of four (zeros after the last value),
+ * per block and group for each unit the pairs (w0, w2) and (w1, w3).
+ */
+function unitBlocksOfFour(matrix: ArrayLike<number>, units: number, depth: number): Int16Array {
+  const groups = Math.ceil(depth / 4);
+  const blocks = Math.ceil(units / 4);
+  const out = new Int16Array(blocks * groups * 16);
+  for (let u = 0; u < units; u++) {
+    const b = u >> 2, j = u & 3;
+    for (let k = 0; k < depth; k++) {
+      const g = k >> 2, lane = [0, 2, 1, 3][k & 3];
+      out[(b * groups + g) * 16 + j * 4 + lane] = 2 * matrix[u * depth + k];
+    }
+  }
+  return out;
 }
 
 function pool2d(ctx: EmitContext, op: Pool2DOp): OpCode {
@@ -281,6 +381,89 @@ function outputFields(ctx: EmitContext, op: Op, r: Int8Requant, absWeightSums: n
     act_max: cInt(r.actMax),
     fast: fast ? '1' : '0',
   };
+}
+
+/** Sum of w over each of `rows` rows of a row-major matrix. */
+function rowSums(values: ArrayLike<number>, rows: number): number[] {
+  const depth = values.length / rows;
+  const sums = new Array<number>(rows).fill(0);
+  for (let i = 0; i < values.length; i++) sums[Math.floor(i / depth)] += values[i];
+  return sums;
+}
+
+/** Sum of w over each column of a row-major matrix with `columns` columns. */
+export function columnSums(values: ArrayLike<number>, columns: number): number[] {
+  const sums = new Array<number>(columns).fill(0);
+  for (let i = 0; i < values.length; i++) sums[i % columns] += values[i];
+  return sums;
+}
+
+/** Largest right shift ec_requantize2 takes: (2z + 1) * 2^(r - 1) stays below 2^29 in magnitude. */
+const MAX_SHIFT2 = 21;
+
+/**
+ * ec_output2_s8 (see ec_requantize2), or undefined where it does not apply: it needs every shift a
+ * right shift of at most MAX_SHIFT2, every multiplier non-negative and every accumulator provably
+ * inside [-2^30, 2^30) (as ec_output_s8.fast). Per channel: twice the bias with the input zero point
+ * folded in (modulo 2^32, as the kernel's sums wrap), the multiplier, (2z + 1) * 2^(r - 1) and r.
+ * `mode` 0 when the activation's lower bound is at least z and its range is the int8 range.
+ */
+function output2Fields(
+  ctx: EmitContext,
+  op: Op,
+  r: Int8Requant,
+  weightSums: number[] | undefined,
+  absWeightSums: number[],
+  paddedChannels = absWeightSums.length,
+): CFields | undefined {
+  const words = requant2Words(ctx.graph, op, r, weightSums, absWeightSums, paddedChannels);
+  if (!words) return undefined;
+  const z = r.outputOffset;
+  const full = r.actMin === -128 && r.actMax === 127;
+  return {
+    channels: ctx.constant(
+      'channels',
+      'int32_t',
+      words,
+      `${describe(ctx, op)}: per channel 2 * (bias${weightSums ? ' - input zero point * sum of weights' : ''}), multiplier, (2 * output zero point + 1) << (shift - 1), shift${paddedChannels > absWeightSums.length ? '; zero channels after the last' : ''}`,
+    ),
+    act_min: cInt(r.actMin),
+    act_max: cInt(r.actMax),
+    mode: cInt(full ? (r.actMin >= z ? 0 : 1) : 2),
+  };
+}
+
+/** The words of ec_output2_s8.channels, or undefined where ec_requantize2 does not apply (see output2Fields). */
+function requant2Words(
+  graph: Graph,
+  op: Op,
+  r: Int8Requant,
+  weightSums: number[] | undefined,
+  absWeightSums: number[],
+  paddedChannels: number,
+): Int32Array | undefined {
+  const channels = absWeightSums.length;
+  const perChannel = (values: Int32Array) => (values.length === channels ? values : new Int32Array(channels).fill(values[0]));
+  const multipliers = perChannel(r.outputMultiplier);
+  const shifts = perChannel(r.outputShift);
+  const biasTensor = op.inputs[2];
+  const bias = biasTensor === undefined ? new Int32Array(channels) : (graph.tensors[biasTensor].data as Int32Array);
+  const ok = absWeightSums.every(
+    (sum, c) => shifts[c] < 0 && -shifts[c] <= MAX_SHIFT2 && multipliers[c] >= 0 && Math.abs(bias[c]) + 255 * sum < 2 ** 30,
+  );
+  if (!ok) return undefined;
+  const z = r.outputOffset;
+  const inputZeroPoint = -r.inputOffset;
+  const words = new Int32Array(4 * paddedChannels);
+  for (let c = 0; c < channels; c++) {
+    const shift = -shifts[c];
+    const folded = BigInt(bias[c]) - BigInt(inputZeroPoint) * BigInt(weightSums ? weightSums[c] : 0);
+    words[4 * c] = Number(BigInt.asIntN(32, 2n * folded));
+    words[4 * c + 1] = multipliers[c];
+    words[4 * c + 2] = (2 * z + 1) * 2 ** (shift - 1);
+    words[4 * c + 3] = shift;
+  }
+  return words;
 }
 
 /** The layout ec_output_s8.requant describes: each channel's multiplier, then the complement of its shift. */
