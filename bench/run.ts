@@ -1,6 +1,8 @@
 // `npm run bench`: per model, instructions per inference in QEMU, MACs per instruction, arena and
 // flash bytes, each next to TensorFlow Lite Micro's figure for the same model (from the oracles'
-// README: TFLM with CMSIS-NN kernels on a Cortex-M4 in QEMU) and the ratio ours / theirs.
+// README: TFLM with CMSIS-NN kernels on a Cortex-M4 in QEMU) and the ratio ours / theirs; then the
+// Fashion-MNIST variants; then post-training quantization on the MLPerf Tiny architectures
+// (bench/quant.ts). `npm run bench -- <section> ...` runs only the sections named: tflm, variants, quant.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,16 @@ import { loadFashionMnist } from '../examples/fashion-mnist/data.ts';
 import { int8Samples, quantizedExample } from '../examples/fashion-mnist/evaluate.ts';
 import { fashionVariants } from '../examples/fashion-mnist/variants.ts';
 import { variantTable } from '../src/targets/variants.ts';
+import { quantBench, quantReport } from './quant.ts';
+
+const SECTIONS = ['tflm', 'variants', 'quant'];
+const asked = process.argv.slice(2);
+const unknown = asked.filter((s) => !SECTIONS.includes(s));
+if (unknown.length > 0) {
+  console.error(`unknown bench section(s) ${unknown.join(', ')}; the sections are ${SECTIONS.join(', ')}`);
+  process.exit(2);
+}
+const wants = (section: string) => asked.length === 0 || asked.includes(section);
 
 const oracles = fileURLToPath(new URL('../../shared/oracles/', import.meta.url));
 const BOARD = 'stm32f4';
@@ -58,47 +70,57 @@ async function fashionCase(): Promise<Case> {
 
 const dash = '—';
 const rows: string[][] = [];
-for (const load of [...Object.keys(TFLM).map((name) => () => oracleCase(name)), fashionCase]) {
-  const { name, graph, samples, tflm } = await load();
-  const out = mkdtempSync(join(tmpdir(), 'edgec-bench-'));
-  try {
-    // A build with no samples built in, so that flash figures are the model's and the runtime's alone.
-    const { report } = await buildForBoard(graph, BOARD, out);
-    const { cycles } = await runOnTarget(graph, 'qemu', samples, { board: BOARD });
-    const instructions = median(cycles ?? []);
-    rows.push([
-      name,
-      thousands(report.macs),
-      thousands(instructions),
-      tflm ? ratio(instructions, tflm.instructions) : dash,
-      (report.macs / instructions).toFixed(3),
-      thousands(report.ram.arena),
-      tflm ? ratio(report.ram.arena, tflm.arena) : dash,
-      thousands(report.flash.code),
-      tflm ? ratio(report.flash.code, tflm.text) : dash,
-      thousands(report.flash.weights),
-    ]);
-  } finally {
-    rmSync(out, { recursive: true, force: true });
+if (wants('tflm')) {
+  for (const load of [...Object.keys(TFLM).map((name) => () => oracleCase(name)), fashionCase]) {
+    const { name, graph, samples, tflm } = await load();
+    const out = mkdtempSync(join(tmpdir(), 'edgec-bench-'));
+    try {
+      // A build with no samples built in, so that flash figures are the model's and the runtime's alone.
+      const { report } = await buildForBoard(graph, BOARD, out);
+      const { cycles } = await runOnTarget(graph, 'qemu', samples, { board: BOARD });
+      const instructions = median(cycles ?? []);
+      rows.push([
+        name,
+        thousands(report.macs),
+        thousands(instructions),
+        tflm ? ratio(instructions, tflm.instructions) : dash,
+        (report.macs / instructions).toFixed(3),
+        thousands(report.ram.arena),
+        tflm ? ratio(report.ram.arena, tflm.arena) : dash,
+        thousands(report.flash.code),
+        tflm ? ratio(report.flash.code, tflm.text) : dash,
+        thousands(report.flash.weights),
+      ]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+    process.stderr.write(`measured ${name}\n`);
   }
-  process.stderr.write(`measured ${name}\n`);
+
+  console.log(`edgec on ${BOARD} (Cortex-M4, QEMU -icount: instructions) vs TensorFlow Lite Micro + CMSIS-NN on Cortex-M4 (ratios: edgec / TFLM, lower is better)\n`);
+  console.log(
+    formatTable(
+      ['model', 'MACs', 'instructions', 'x TFLM', 'MACs/instr', 'arena B', 'x TFLM', 'code B', 'x TFLM', 'weights B'],
+      rows,
+      new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+    ),
+  );
 }
 
-console.log(`edgec on ${BOARD} (Cortex-M4, QEMU -icount: instructions) vs TensorFlow Lite Micro + CMSIS-NN on Cortex-M4 (ratios: edgec / TFLM, lower is better)\n`);
-console.log(
-  formatTable(
-    ['model', 'MACs', 'instructions', 'x TFLM', 'MACs/instr', 'arena B', 'x TFLM', 'code B', 'x TFLM', 'weights B'],
-    rows,
-    new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]),
-  ),
-);
-
 // The variant table of issue 9's report: the example float, int8, pruned float and pruned int8.
-const variantsWork = mkdtempSync(join(tmpdir(), 'edgec-bench-variants-'));
-try {
-  const { variants } = await fashionVariants({ workDir: variantsWork, board: BOARD, log: (line) => process.stderr.write(`${line}\n`) });
-  console.log(`\nFashion-MNIST variants on ${BOARD}: accuracy over the 10,000 test images, instructions in QEMU (ratios to float)\n`);
-  console.log(variantTable(variants));
-} finally {
-  rmSync(variantsWork, { recursive: true, force: true });
+if (wants('variants')) {
+  const variantsWork = mkdtempSync(join(tmpdir(), 'edgec-bench-variants-'));
+  try {
+    const { variants } = await fashionVariants({ workDir: variantsWork, board: BOARD, log: (line) => process.stderr.write(`${line}\n`) });
+    console.log(`\nFashion-MNIST variants on ${BOARD}: accuracy over the 10,000 test images, instructions in QEMU (ratios to float)\n`);
+    console.log(variantTable(variants));
+  } finally {
+    rmSync(variantsWork, { recursive: true, force: true });
+  }
+}
+
+// Issue 10: quantization quality of every post-training technique on the MLPerf Tiny architectures.
+if (wants('quant')) {
+  const result = await quantBench({ log: (line) => process.stderr.write(`${line}\n`) });
+  console.log(`\n${quantReport(result)}`);
 }
