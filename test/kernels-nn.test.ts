@@ -313,7 +313,7 @@ test('the scratch the generator reserves is what the kernels ask for', (t) => {
     writeFileSync(join(dir, 'scratch.c'), main);
     const exe = join(dir, 'scratch');
     const include = join(RUNTIME_DIR, 'include');
-    const sources = ['ec_conv_s8.c', 'ec_depthwise_s8.c'].map((f) => join(RUNTIME_DIR, 'src', f));
+    const sources = ['ec_conv_s8.c', 'ec_depthwise_s8.c', 'ec_fully_connected_s8.c'].map((f) => join(RUNTIME_DIR, 'src', f));
     const cc = spawnSync('cc', [...HOST_CFLAGS, '-Wno-unused-function', '-Wno-unused-variable', `-I${include}`, `-I${dir}`, join(dir, 'scratch.c'), join(dir, 'nn_weights.c'), ...sources, '-o', exe], {
       encoding: 'utf8',
     });

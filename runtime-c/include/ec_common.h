@@ -117,6 +117,19 @@ typedef int32_t __attribute__((may_alias)) ec_word;
 typedef int32_t ec_word;
 #endif
 
+/* Two words of constant data (weights) from a word-aligned address, *w advanced past them: one LDRD
+ * with post-increment on the DSP cores (gcc splits 64-bit loads into two LDRs for the Cortex-M4). */
+EC_INLINE void ec_load_words2(const ec_word **w, int32_t *lo, int32_t *hi)
+{
+#if defined(__ARM_ARCH_7EM__) && defined(__GNUC__)
+    __asm__("ldrd %0, %1, [%2], #8" : "=r"(*lo), "=r"(*hi), "+r"(*w));
+#else
+    *lo = (*w)[0];
+    *hi = (*w)[1];
+    *w += 2;
+#endif
+}
+
 #if EC_USE_DSP
 /* Bytes 0 and 2 of x sign-extended into the two lanes. */
 EC_INLINE int32_t ec_sxtb16(int32_t x) { return __sxtb16(x); }

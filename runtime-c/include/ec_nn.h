@@ -196,7 +196,9 @@ typedef struct {
     ec_output2_s8 output;
 } ec_fully_connected_w16_s8_params;
 
-void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output);
+/* With more than four units, the input row split into even and odd bytes once, in scratch. */
+size_t ec_fully_connected_w16_s8_scratch_size(const ec_fully_connected_w16_s8_params *p);
+void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
 /* Input and output share their quantization; the window never lies wholly in the padding. */
 typedef struct {

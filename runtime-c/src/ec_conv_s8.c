@@ -270,12 +270,18 @@ EC_INLINE void c1_block(int16_t *const *row, int32_t col, int32_t rows, int32_t 
     int32_t a0 = bias[0], a1 = bias[4], a2 = bias[8], a3 = bias[12];
     for (int32_t ky = 0; ky < rows; ky++) {
         const int16_t *x = row[ky] + col;
-        for (int32_t k = 0; k < pairs; k++, w += 4) {
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 8
+#endif
+        for (int32_t k = 0; k < pairs; k++) {
             const int32_t v = ec_load4(x + 2 * k);
-            a0 = ec_smlad(v, w[0], a0);
-            a1 = ec_smlad(v, w[1], a1);
-            a2 = ec_smlad(v, w[2], a2);
-            a3 = ec_smlad(v, w[3], a3);
+            int32_t w0, w1, w2, w3;
+            ec_load_words2(&w, &w0, &w1);
+            ec_load_words2(&w, &w2, &w3);
+            a0 = ec_smlad(v, w0, a0);
+            a1 = ec_smlad(v, w1, a1);
+            a2 = ec_smlad(v, w2, a2);
+            a3 = ec_smlad(v, w3, a3);
         }
     }
     acc[0] = a0;

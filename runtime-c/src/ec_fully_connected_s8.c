@@ -55,64 +55,118 @@ EC_INLINE int32_t load_tail(const int8_t *x, int32_t n)
     return (int32_t)v;
 }
 
-/* Four units' dot products with a row of raw input bytes: each input word is split once into its
- * even and odd bytes and serves the four units, whose weights are already int16. */
+/* Four units' dot products: each input word split into its even and odd bytes (by SXTB16, or once
+ * for the whole row into scratch) serves the four units, whose weights are already int16. */
 typedef struct {
     int32_t a0, a1, a2, a3;
 } acc4;
 
-EC_INLINE void step4(acc4 *a, int32_t x, const ec_word *w)
+EC_INLINE void step4(acc4 *a, int32_t even, int32_t odd, const ec_word **w)
 {
-    const int32_t even = ec_sxtb16(x), odd = ec_sxtb16_odd(x);
-    a->a0 = ec_smlad(even, w[0], a->a0);
-    a->a0 = ec_smlad(odd, w[1], a->a0);
-    a->a1 = ec_smlad(even, w[2], a->a1);
-    a->a1 = ec_smlad(odd, w[3], a->a1);
-    a->a2 = ec_smlad(even, w[4], a->a2);
-    a->a2 = ec_smlad(odd, w[5], a->a2);
-    a->a3 = ec_smlad(even, w[6], a->a3);
-    a->a3 = ec_smlad(odd, w[7], a->a3);
+    int32_t we, wo;
+    ec_load_words2(w, &we, &wo);
+    a->a0 = ec_smlad(even, we, a->a0);
+    a->a0 = ec_smlad(odd, wo, a->a0);
+    ec_load_words2(w, &we, &wo);
+    a->a1 = ec_smlad(even, we, a->a1);
+    a->a1 = ec_smlad(odd, wo, a->a1);
+    ec_load_words2(w, &we, &wo);
+    a->a2 = ec_smlad(even, we, a->a2);
+    a->a2 = ec_smlad(odd, wo, a->a2);
+    ec_load_words2(w, &we, &wo);
+    a->a3 = ec_smlad(even, we, a->a3);
+    a->a3 = ec_smlad(odd, wo, a->a3);
 }
 
-EC_INLINE void fully_connected_w16(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, int32_t fix, int32_t full)
+EC_INLINE void step4_raw(acc4 *a, int32_t x, const ec_word **w)
+{
+    step4(a, ec_sxtb16(x), ec_sxtb16_odd(x), w);
+}
+
+/* The accumulators of units u .. u + 3 (bias words q[0], q[4], ...; `left` of them real), from the
+ * raw row x or, when `wide` (a constant), from its even and odd bytes already split into xs. */
+EC_INLINE acc4 units4(const int8_t *x, const int32_t *xs, int32_t groups, int32_t tail, const ec_word **w, const int32_t *q, int32_t left,
+                      int32_t wide)
+{
+    acc4 a = {q[0], left > 1 ? q[4] : 0, left > 2 ? q[8] : 0, left > 3 ? q[12] : 0};
+    if (wide) {
+        const int32_t n = groups + (tail ? 1 : 0);
+        int32_t g = n;
+        for (; g >= 2; g -= 2, xs += 4) {
+            step4(&a, xs[0], xs[1], w);
+            step4(&a, xs[2], xs[3], w);
+        }
+        if (g) step4(&a, xs[0], xs[1], w);
+        return a;
+    }
+    int32_t g = groups;
+    for (; g >= 2; g -= 2, x += 8) {
+        step4_raw(&a, ec_load4(x), w);
+        step4_raw(&a, ec_load4(x + 4), w);
+    }
+    if (g) {
+        step4_raw(&a, ec_load4(x), w);
+        x += 4;
+    }
+    if (tail) step4_raw(&a, load_tail(x, tail), w);
+    return a;
+}
+
+EC_INLINE void fully_connected_w16(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, int32_t *xs, int32_t full)
 {
     const int32_t depth = p->depth, units = p->units;
     const int32_t groups = depth >> 2, tail = depth & 3;
     const int32_t lo = p->output.act_min, hi = p->output.act_max;
+    const int32_t wide = xs != NULL;
     for (int32_t r = 0; r < p->rows; r++, input += depth) {
-        const ec_word *w = (const ec_word *)p->weights;
-        const int32_t *q = p->output.channels;
-        for (int32_t u = 0; u < units; u += 4, q += 16) {
-            const int32_t left = units - u;
-            acc4 a = {q[0], left > 1 ? q[4] : 0, left > 2 ? q[8] : 0, left > 3 ? q[12] : 0};
-            const int8_t *x = input;
-            int32_t g = groups;
-            for (; g >= 2; g -= 2, x += 8, w += 16) {
-                step4(&a, ec_load4(x), w);
-                step4(&a, ec_load4(x + 4), w + 8);
-            }
-            if (g) {
-                step4(&a, ec_load4(x), w);
-                x += 4;
-                w += 8;
+        if (xs) {
+            /* The row's even and odd bytes, once for all the units. */
+            int32_t *d = xs;
+            for (int32_t g = 0; g < groups; g++, d += 2) {
+                const int32_t x = ec_load4(input + 4 * g);
+                d[0] = ec_sxtb16(x);
+                d[1] = ec_sxtb16_odd(x);
             }
             if (tail) {
-                step4(&a, load_tail(x, tail), w);
-                w += 8;
+                const int32_t x = load_tail(input + 4 * groups, tail);
+                d[0] = ec_sxtb16(x);
+                d[1] = ec_sxtb16_odd(x);
             }
-            *output++ = ec_output2(a.a0, q + 1, fix, full, lo, hi);
-            if (left > 1) *output++ = ec_output2(a.a1, q + 5, fix, full, lo, hi);
-            if (left > 2) *output++ = ec_output2(a.a2, q + 9, fix, full, lo, hi);
-            if (left > 3) *output++ = ec_output2(a.a3, q + 13, fix, full, lo, hi);
+        }
+        const ec_word *w = (const ec_word *)p->weights;
+        const int32_t *q = p->output.channels;
+        int32_t u = 0;
+        for (; u + 4 <= units; u += 4, q += 16) {
+            const acc4 a = wide ? units4(input, xs, groups, tail, &w, q, 4, 1) : units4(input, xs, groups, tail, &w, q, 4, 0);
+            *output++ = ec_output2(a.a0, q + 1, 1, full, lo, hi);
+            *output++ = ec_output2(a.a1, q + 5, 1, full, lo, hi);
+            *output++ = ec_output2(a.a2, q + 9, 1, full, lo, hi);
+            *output++ = ec_output2(a.a3, q + 13, 1, full, lo, hi);
+        }
+        if (u < units) {
+            const int32_t left = units - u;
+            const acc4 a = units4(input, NULL, groups, tail, &w, q, left, 0);
+            *output++ = ec_output2(a.a0, q + 1, 1, full, lo, hi);
+            if (left > 1) *output++ = ec_output2(a.a1, q + 5, 1, full, lo, hi);
+            if (left > 2) *output++ = ec_output2(a.a2, q + 9, 1, full, lo, hi);
         }
     }
 }
 
-void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output)
+size_t ec_fully_connected_w16_s8_scratch_size(const ec_fully_connected_w16_s8_params *p)
 {
-    switch (p->output.mode) {
-    case 0: fully_connected_w16(p, input, output, 0, 1); break;
-    case 1: fully_connected_w16(p, input, output, 1, 1); break;
-    default: fully_connected_w16(p, input, output, 1, 0); break;
+    return p->units > 4 ? (size_t)((p->depth + 3) >> 2) * 2u * sizeof(int32_t) : 0u;
+}
+
+/* The sign correction is always made (it is one instruction per output, and outputs are few). */
+void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    int32_t *xs = p->units > 4 ? (int32_t *)scratch : NULL;
+    if (p->output.mode != 2) {
+        if (xs) fully_connected_w16(p, input, output, xs, 1);
+        else fully_connected_w16(p, input, output, NULL, 1);
+    } else {
+        if (xs) fully_connected_w16(p, input, output, xs, 0);
+        else fully_connected_w16(p, input, output, NULL, 0);
     }
 }

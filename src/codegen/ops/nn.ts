@@ -31,6 +31,7 @@ export const nnEmitter: OpEmitter = {
     }
   },
   scratchBytes(graph: Graph, op: Op, _target: CodegenTarget): number {
+    if (op.kind === 'fully_connected') return fcW16ScratchBytes(graph, op);
     if (op.kind !== 'conv2d' && op.kind !== 'depthwise_conv2d') return 0;
     const plan = int8ConvPlan(graph, op);
     if (plan && c1Applies(graph, op, plan)) return c1ScratchBytes(plan.geometry);
@@ -263,6 +264,7 @@ function fullyConnected(ctx: EmitContext, op: FullyConnectedOp): OpCode {
   const matrix = weightsOf(ctx.graph, op);
   const output2 = output2Fields(ctx, op, p, rowSums(matrix, p.units), absRowSums(matrix, p.units));
   if (output2) {
+    const scratch = fcW16ScratchBytes(ctx.graph, op) > 0;
     const params = cStruct('ec_fully_connected_w16_s8_params', `${ctx.opName}_params`, {
       rows: cInt(p.rows),
       depth: cInt(p.depth),
@@ -275,7 +277,9 @@ function fullyConnected(ctx: EmitContext, op: FullyConnectedOp): OpCode {
       ),
       output: output2,
     });
-    return call(ctx, op, 'ec_fully_connected_w16_s8', params, false);
+    const code = call(ctx, op, 'ec_fully_connected_w16_s8', params, scratch);
+    if (!scratch) code.statements = code.statements.map((line) => line.replace(/\);$/, ', NULL);'));
+    return code;
   }
   const params = cStruct('ec_fully_connected_s8_params', `${ctx.opName}_params`, {
     ...shape,
@@ -283,6 +287,15 @@ function fullyConnected(ctx: EmitContext, op: FullyConnectedOp): OpCode {
     output: outputFields(ctx, op, p, absRowSums(matrix, p.units)),
   });
   return call(ctx, op, 'ec_fully_connected_s8', params, false);
+}
+
+/** As ec_fully_connected_w16_s8_scratch_size, when that kernel runs the layer: the input row split into even and odd bytes, with more than four units. */
+function fcW16ScratchBytes(graph: Graph, op: FullyConnectedOp): number {
+  const p = lowerFullyConnected(graph, op);
+  if (p.dtype !== 'int8' || p.units <= 4) return 0;
+  const matrix = weightsOf(graph, op);
+  const words = requant2Words(graph, op, p, rowSums(matrix, p.units), absRowSums(matrix, p.units), p.units);
+  return words ? Math.ceil(p.depth / 4) * 8 : 0;
 }
 
 /**
