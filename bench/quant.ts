@@ -1,6 +1,6 @@
 // The quantization-quality section of `npm run bench` (alone: `npm run bench:quant`, or
-// `npm run bench -- quant`): the four MLPerf Tiny architectures of bench/zoo, trained briefly
-// (cached in build/zoo/), each quantized to int8 by edgec's ptq() with every post-training
+// `npm run bench -- quant`; `npm run bench:quant -- resnet8 ...` for some of the models): the four
+// MLPerf Tiny architectures of bench/zoo, trained briefly (cached in build/zoo/), each quantized to int8 by edgec's ptq() with every post-training
 // technique alone and with the default choice ('auto'), then measured on held-out samples that
 // calibration never saw:
 //   SQNR       of the int8 model's logits (the softmax's input; the autoencoder's reconstruction)
@@ -9,12 +9,14 @@
 //   score      the int8 model's accuracy on the labels (the autoencoder: ROC AUC of its
 //              reconstruction error, anomalies against normal images), next to the float one.
 // int8 runs on src/ref's bit-exact executor, float on src/float's executor. A technique that
-// ptq() does not offer yet, or that changed no layer of any model, reads "not available".
+// ptq() does not offer reads "not available"; one that found nothing to change in a model (joint
+// ranges without an ADD or CONCATENATION) reads "nothing to do", with the baseline's numbers.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runFloat } from '../src/float/run.ts';
+import { crc32 } from '../src/ir/crc32.ts';
 import { numel } from '../src/ir/dtype.ts';
 import { EdgecError } from '../src/ir/errors.ts';
 import type { Graph, TensorData } from '../src/ir/types.ts';
@@ -25,7 +27,7 @@ import { createExecutor } from '../src/ref/execute.ts';
 import { formatTable } from '../src/text-table.ts';
 import { CLASSES, INPUT_SHAPES, type ZooSamples, loadZooSamples } from './zoo/data.ts';
 import type { ZooModelName } from './zoo/models.ts';
-import { ZOO_DIR, type ZooModel, argmaxRows, reconstructionErrors, rocAuc, trainZoo, zooGraph } from './zoo/train.ts';
+import { ZOO_DIR, ZOO_MODELS, type ZooModel, argmaxRows, reconstructionErrors, rocAuc, trainZoo, zooGraph } from './zoo/train.ts';
 
 /** Calibration samples: training-split images from this index on, never used for training. */
 const CALIBRATION_OFFSET = 50_000;
@@ -74,6 +76,8 @@ export interface QuantModelInfo {
   model: ZooModelName;
   params: number;
   trainSeconds: number;
+  /** Processor seconds of training (wall-clock seconds include the machine's other load). */
+  trainCpuSeconds?: number;
   floatMetric: 'accuracy' | 'auc';
   /** The float model on the same held-out samples. */
   floatScore: number;
@@ -115,6 +119,16 @@ function runInt8(graph: Graph, samples: ZooSamples): Float32Array {
   return values;
 }
 
+/** A digest of everything that decides an int8 graph's outputs: ops, shapes, constants, quantization. */
+function fingerprint(graph: Graph): string {
+  let crc = crc32(new TextEncoder().encode(JSON.stringify({ ops: graph.ops, inputs: graph.inputs, outputs: graph.outputs })));
+  for (const t of graph.tensors) {
+    crc = crc32(new TextEncoder().encode(JSON.stringify([t.shape, t.dtype, t.quant ?? null])), crc);
+    if (t.data && !(t.data instanceof BigInt64Array)) crc = crc32(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), crc);
+  }
+  return `${crc.toString(16)}:${graph.tensors.length}`;
+}
+
 function sqnrDb(reference: Float32Array, approximation: Float32Array): number {
   let signal = 0;
   let noise = 0;
@@ -143,7 +157,15 @@ const TECHNIQUE_NAMES: Record<string, string> = { equalization: 'equalization', 
 /** Which ptq decision a row is about, to tell whether the technique changed anything. */
 const DECISION_OF: Partial<Record<TechniqueKey, string>> = { biasCorrection: 'biasCorrection', equalization: 'equalization', jointRanges: 'jointRanges' };
 
-async function measure(model: ZooModelName, floatGraph: Graph, calibration: ZooSamples, heldOut: ZooSamples, reference: Float32Array, row: TechniqueRow): Promise<QuantMeasurement> {
+async function measure(
+  model: ZooModelName,
+  floatGraph: Graph,
+  calibration: ZooSamples,
+  heldOut: ZooSamples,
+  reference: Float32Array,
+  row: TechniqueRow,
+  heldOutCache: Map<string, Float32Array>,
+): Promise<QuantMeasurement> {
   const started = performance.now();
   let result: PtqResult;
   try {
@@ -152,7 +174,10 @@ async function measure(model: ZooModelName, floatGraph: Graph, calibration: ZooS
     if (e instanceof EdgecError && /not (available|implemented)/i.test(e.message)) return { model, technique: row.key, status: 'not available', reason: e.message };
     throw e;
   }
-  const values = runInt8(result.graph, heldOut);
+  // Techniques that change nothing give the same int8 graph: it is run on the held-out samples once.
+  const key = fingerprint(result.graph);
+  const values = heldOutCache.get(key) ?? runInt8(result.graph, heldOut);
+  heldOutCache.set(key, values);
   const classes = CLASSES[model];
   const decision = DECISION_OF[row.key] && result.decisions.find((d) => d.technique === DECISION_OF[row.key]);
   const kept = result.decisions.filter((d) => d.kept).map((d) => TECHNIQUE_NAMES[d.technique] ?? d.technique);
@@ -171,6 +196,8 @@ async function measure(model: ZooModelName, floatGraph: Graph, calibration: ZooS
 }
 
 export interface QuantBenchOptions {
+  /** Default: the whole zoo. */
+  names?: ZooModelName[];
   log?: (line: string) => void;
   /** Where the numbers go as JSON; default build/zoo/quant-bench.json. */
   json?: string;
@@ -179,7 +206,7 @@ export interface QuantBenchOptions {
 /** Trains or loads the zoo, quantizes each model with each technique, measures on held-out samples. */
 export async function quantBench(options: QuantBenchOptions = {}): Promise<QuantBenchResult> {
   const log = options.log ?? (() => {});
-  const zoo = await trainZoo({ log });
+  const zoo = await trainZoo({ names: options.names, log });
   const models: QuantModelInfo[] = [];
   const measurements: QuantMeasurement[] = [];
   for (const entry of zoo) {
@@ -191,13 +218,13 @@ export async function quantBench(options: QuantBenchOptions = {}): Promise<Quant
     const tensor = measuredTensor(floatGraph);
     const reference = (await runFloat(floatGraph, [heldOut.inputs], { keep: [tensor] })).get(tensor)!;
     models.push(modelInfo(entry, floatGraph, taskScore(name, reference, heldOut)));
+    const heldOutCache = new Map<string, Float32Array>();
     for (const row of TECHNIQUE_ROWS) {
-      const m = await measure(name, floatGraph, calibration, heldOut, reference, row);
+      const m = await measure(name, floatGraph, calibration, heldOut, reference, row, heldOutCache);
       measurements.push(m);
       log(`${name}, ${row.label}: ${m.status === 'not available' ? 'not available' : `${m.sqnrDb!.toFixed(2)} dB${m.agreement === undefined ? '' : `, agreement ${(100 * m.agreement).toFixed(1)}%`} (${m.seconds!.toFixed(0)} s)`}`);
     }
   }
-  markUnavailable(measurements);
   const result: QuantBenchResult = { calibrationSamples: CALIBRATION_SAMPLES, heldOutSamples: HELD_OUT_SAMPLES, models, measurements };
   const json = options.json ?? join(ZOO_DIR, 'quant-bench.json');
   mkdirSync(join(json, '..'), { recursive: true });
@@ -208,18 +235,7 @@ export async function quantBench(options: QuantBenchOptions = {}): Promise<Quant
 function modelInfo(entry: ZooModel, graph: Graph, floatScore: number): QuantModelInfo {
   let params = 0;
   for (const op of graph.ops) for (const t of op.inputs) if (graph.tensors[t].data) params += numel(graph.tensors[t].shape);
-  return { model: entry.name, params, trainSeconds: entry.trainSeconds, floatMetric: entry.float.metric, floatScore, floatTestScore: entry.float.value };
-}
-
-/** A technique that changed no layer of any model is one ptq() does not carry out yet: no numbers for it. */
-function markUnavailable(measurements: QuantMeasurement[]): void {
-  for (const key of Object.keys(DECISION_OF) as TechniqueKey[]) {
-    const rows = measurements.filter((m) => m.technique === key);
-    if (rows.length === 0 || !rows.every((m) => m.status === 'nothing to do')) continue;
-    for (const m of rows) {
-      Object.assign(m, { status: 'not available', reason: 'ptq() changed no layer of any model with it', sqnrDb: undefined, agreement: undefined, score: undefined, kept: undefined });
-    }
-  }
+  return { model: entry.name, params, trainSeconds: entry.trainSeconds, trainCpuSeconds: entry.cpuSeconds, floatMetric: entry.float.metric, floatScore, floatTestScore: entry.float.value };
 }
 
 const percent = (x: number | undefined) => (x === undefined ? '—' : `${(100 * x).toFixed(1)}%`);
@@ -256,13 +272,21 @@ export function quantReport(result: QuantBenchResult): string {
     quantTable(result),
     '',
     ...result.models.map(
-      (m) => `${m.model}: ${m.params.toLocaleString('en-US')} parameters after batch-norm folding, trained in ${m.trainSeconds.toFixed(0)} s, float ${m.floatMetric} ${percent(m.floatTestScore)} on 2,000 test images`,
+      (m) =>
+        `${m.model}: ${m.params.toLocaleString('en-US')} parameters after batch-norm folding, trained in ${m.trainSeconds.toFixed(0)} s` +
+        `${m.trainCpuSeconds === undefined ? '' : ` (${m.trainCpuSeconds.toFixed(0)} s of processor time)`}, float ${m.floatMetric} ${percent(m.floatTestScore)} on the first 2,000 test images`,
     ),
   ];
   return lines.join('\n');
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const result = await quantBench({ log: (line) => process.stderr.write(`${line}\n`) });
+  const names = process.argv.slice(2) as ZooModelName[];
+  const unknown = names.filter((n) => !ZOO_MODELS.includes(n));
+  if (unknown.length > 0) {
+    console.error(`unknown model(s) ${unknown.join(', ')}; the zoo has ${ZOO_MODELS.join(', ')}`);
+    process.exit(2);
+  }
+  const result = await quantBench({ names: names.length > 0 ? names : undefined, log: (line) => process.stderr.write(`${line}\n`) });
   console.log(quantReport(result));
 }
