@@ -149,6 +149,10 @@ const CONV: WindowCase[] = [
   // 1xN with an odd width, VALID, ReLU above -128 (a clamp); 1x1 with stride 2.
   { kind: 'conv2d', input: [1, 7, 6, 1], filter: [1, 5], channels: 3, padding: 'valid', activation: 'relu' },
   { kind: 'conv2d', input: [1, 5, 5, 1], filter: [1, 1], channels: 5, stride: [2, 2], inQ: q(0.2, 0) },
+  // Pointwise: more than 8192 weights keeps the two-by-two tile; few output channels (no scratch);
+  // ReLU6 over the int8 range with zero point 127 at the input.
+  { kind: 'conv2d', input: [1, 3, 5, 97], filter: [1, 1], channels: 90, inQ: q(0.05, 127) },
+  { kind: 'conv2d', input: [1, 4, 3, 9], filter: [1, 1], channels: 3, activation: 'relu6', inQ: q(0.05, 127), outQ: q(6 / 255, -128) },
 ];
 
 const DEPTHWISE: WindowCase[] = [
@@ -261,8 +265,10 @@ const kernelOf = (c: WindowCase | FcCase) => generated.ops[int8Op.get(c)!].kerne
 const fastOf = (c: WindowCase | FcCase) => Number(new RegExp(`nn_op${int8Op.get(c)}_params = \\{[^;]*?\\.fast = (\\d)`).exec(source)?.[1]);
 
 test('the generator picks the specialised kernels where they apply', (t) => {
-  t.is(kernelOf(CONV[3]), 'ec_conv2d_1x1_s8', '1x1 stride 1');
-  t.is(kernelOf(CONV[4]), 'ec_conv2d_1x1_s8', '1x1 with a depth that is not a multiple of 4');
+  t.is(kernelOf(CONV[3]), 'ec_fully_connected_w16_s8', '1x1 stride 1, few weights: a fully connected layer over the pixels');
+  t.is(kernelOf(CONV[4]), 'ec_fully_connected_w16_s8', '1x1 with a depth that is not a multiple of 4');
+  t.is(kernelOf(CONV[17]), 'ec_fully_connected_w16_s8', 'four output channels or fewer');
+  t.is(kernelOf(CONV[16]), 'ec_conv2d_1x1_s8', '1x1 with more than 8192 weights');
   t.is(kernelOf(CONV[5]), 'ec_conv2d_s8', '1x1 stride 2 needs the general kernel');
   t.is(kernelOf(DEPTHWISE[0]), 'ec_depthwise_conv2d_s8');
   t.is(kernelOf(DEPTHWISE[2]), 'ec_conv2d_c1_s8', 'a single input channel is a conv');

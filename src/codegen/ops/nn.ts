@@ -35,6 +35,7 @@ export const nnEmitter: OpEmitter = {
     if (op.kind !== 'conv2d' && op.kind !== 'depthwise_conv2d') return 0;
     const plan = int8ConvPlan(graph, op);
     if (plan && c1Applies(graph, op, plan)) return c1ScratchBytes(plan.geometry);
+    if (plan && pointwiseAsFc(graph, op, plan)) return plan.geometry.outChannels > 4 ? Math.ceil(plan.geometry.inChannels / 4) * 8 : 0;
     if (plan) return convScratchBytes(plan.geometry);
     // The int8 depthwise kernels keep one output pixel's accumulators (ec_depthwise_conv2d_s8_scratch_size).
     const p = op.kind === 'depthwise_conv2d' ? lowerDepthwiseConv2D(graph, op) : undefined;
@@ -163,8 +164,45 @@ function convC1(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp, plan: ConvPl
   return call(ctx, op, 'ec_conv2d_c1_s8', params, true);
 }
 
+// ---- 1x1 convs with few weights as fully connected layers over the pixels ----
+
+/**
+ * Pointwise layers with at most this many weights run as ec_fully_connected_w16_s8 (rows = pixels):
+ * its int16 weights take twice the flash, which is little for these, and it computes four output
+ * channels per pass straight from the input, where the early layers of MobileNets (8 or 16 input
+ * channels) spend most of the two-by-two tile's time outside its inner loop.
+ */
+const POINTWISE_W16_MAX_WEIGHTS = 8192;
+
+function pointwiseAsFc(graph: Graph, op: Op, plan: ConvPlan): boolean {
+  const g = plan.geometry;
+  if (!isPointwise(g) || g.inChannels * g.outChannels > POINTWISE_W16_MAX_WEIGHTS) return false;
+  return requant2Words(graph, op, plan.requant, rowSums(plan.rows, g.outChannels), absRowSums(plan.rows, g.outChannels), g.outChannels) !== undefined;
+}
+
+function pointwiseFc(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp, plan: ConvPlan): OpCode {
+  const g = plan.geometry;
+  const params = cStruct('ec_fully_connected_w16_s8_params', `${ctx.opName}_params`, {
+    rows: cInt(g.batches * g.outHeight * g.outWidth),
+    depth: cInt(g.inChannels),
+    units: cInt(g.outChannels),
+    weights: ctx.constant(
+      'weights',
+      'int16_t',
+      unitBlocksOfFour(plan.rows, g.outChannels, g.inChannels),
+      `${describe(ctx, op)}: 1x1 filters doubled, by blocks of four channels and groups of four values, each channel's pairs (0, 2) and (1, 3)`,
+    ),
+    output: output2Fields(ctx, op, plan.requant, rowSums(plan.rows, g.outChannels), absRowSums(plan.rows, g.outChannels))!,
+  });
+  const scratch = g.outChannels > 4;
+  const code = call(ctx, op, 'ec_fully_connected_w16_s8', params, scratch);
+  if (!scratch) code.statements = code.statements.map((line) => line.replace(/\);$/, ', NULL);'));
+  return code;
+}
+
 function convS8(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp, plan: ConvPlan): OpCode {
   if (c1Applies(ctx.graph, op, plan)) return convC1(ctx, op, plan, c1Output(ctx, op, plan)!);
+  if (pointwiseAsFc(ctx.graph, op, plan)) return pointwiseFc(ctx, op, plan);
   const g = plan.geometry;
   const depth = g.filterHeight * g.filterWidth * g.inChannels;
   const n4 = depth4(g);
