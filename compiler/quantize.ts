@@ -42,7 +42,8 @@ function summaryLines({ ptq }: QuantizeResult): string[] {
   const score = (s: ModelScore) => `SQNR ${decibels(s.outputSqnrDb)}${s.agreementRows > 0 ? `, top-1 agreement ${percent(s.agreement)}` : ''}`;
   const rows = ptq.agreementRows > 0 ? ` (${ptq.agreementRows} row(s) of class scores)` : '';
   return [
-    `output against float on the calibration data${rows}: before the techniques ${score(ptq.baseline)}; after ${score(ptq)}`,
+    `model output against float on the calibration data (SQNR of the logits where a softmax ends it)${rows}:`,
+    `  before the techniques ${score(ptq.baseline)}; after ${score(ptq)}`,
     ...ptq.decisions.map((d) => `  ${TECHNIQUE_NAMES[d.technique].padEnd(16)}${decisionText(d)}`),
   ];
 }

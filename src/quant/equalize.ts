@@ -13,9 +13,14 @@
 // the range used on the producer's side is the channel's calibrated activation range a_c, and
 //   s_c = sqrt(a_c / r_c)   (r_c: the consumer's largest |weight| reading channel c)
 // leaves both at sqrt(a_c r_c): Nagel's rule with activation ranges in place of producer weight
-// ranges (it measured better on depthwise-separable nets than the weight-range rule, see ptq.ts).
-// A depthwise consumer is quantized per channel, so its weight ranges do not matter at all: there
-// the activation ranges are made equal (s_c = a_c / max a).
+// ranges. A depthwise consumer is quantized per channel, so its weight ranges do not matter at
+// all: there the activation ranges are made equal (s_c = a_c / max a). Output SQNR (logits) with
+// equalization alone, against without, on the bench zoo (Fashion-MNIST-trained) and the example:
+//                          this rule    Nagel's weight-range rule    levelling replaced by this rule
+//   DS-CNN                 +0.40 dB     +0.49 dB                     -0.03 dB
+//   FC autoencoder         +0.63 dB     -0.21 dB
+//   Fashion-MNIST example  -1.37 dB     -1.65 dB
+// (ptq's auto mode leaves it off where it loses.)
 //
 // ReLU6 is not scale-equivariant: min(x/s, 6) is not min(x, 6)/s. A ReLU6 whose output never
 // reaches 6 on the calibration data is made a ReLU first (the same function wherever the
@@ -98,7 +103,7 @@ const fusedActivation = (op: Op): Activation => ('activation' in op.attrs ? op.a
  * The float graph equalized over every chain the calibration data allows; tensor indices and shapes
  * are those of `graph` (only constants, and ReLU6 made ReLU, change).
  */
-export async function equalize(graph: Graph, data: CalibrationSet, source: ActivationSource, basis: 'activations' | 'weights' = 'activations'): Promise<Equalization> {
+export async function equalize(graph: Graph, data: CalibrationSet, source: ActivationSource): Promise<Equalization> {
   const candidates = findChains(graph);
   if (candidates.length === 0) return { graph, chains: [], relu6: [] };
   const ranges = await channelRanges(graph, data, source, candidates.map((c) => c.tensor));
@@ -134,9 +139,8 @@ export async function equalize(graph: Graph, data: CalibrationSet, source: Activ
     let largest = 0;
     for (const chain of chains) {
       const consumer = ops[chain.consumer];
-      const producer = ops[chain.producer];
-      const span = basis === 'weights' ? inputRanges(tensors[producer.inputs[1]], opTraits(producer).weights!.outputAxis) : spans.get(chain.tensor)!;
-      const scales = consumer.kind === 'depthwise_conv2d' && basis !== 'weights' ? levelling(span) : balancing(span, inputRanges(tensors[consumer.inputs[1]], inputAxis(consumer)));
+      const span = spans.get(chain.tensor)!;
+      const scales = consumer.kind === 'depthwise_conv2d' ? levelling(span) : balancing(span, inputRanges(tensors[consumer.inputs[1]], inputAxis(consumer)));
       scaleChannels(tensors, ops[chain.producer], consumer, scales);
       scales.forEach((s, c) => {
         span[c] /= s;
