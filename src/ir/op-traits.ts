@@ -38,6 +38,12 @@ export interface OpTraits {
   fusesActivation: boolean;
   /** In int8, the output takes the input's scale and zero point (TFLite's rule for these kinds). */
   keepsInputQuantization: boolean;
+  /**
+   * Its int8 kernel slides a window down an NHWC image and writes output pixels in row-major
+   * order, each after reading the input rows it needs, never reading rows above the window
+   * again: its output may overlap the input rows it is done with (see plan/lifetimes.ts).
+   */
+  streamsRows?: boolean;
 }
 
 const data0 = (op: Op) => [op.inputs[0]];
@@ -55,17 +61,18 @@ const ELEMENTWISE_UNARY: OpTraits = { dataInputs: data0, channelFlow: 'same', el
 
 export const OP_TRAITS: Record<OpKind, OpTraits> = {
   // filter OHWI: output channel on axis 0, input channel on axis 3.
-  conv2d: { ...WEIGHTED, weights: { input: 1, outputAxis: 0, inputAxis: 3 }, channelFlow: 'none' },
+  conv2d: { ...WEIGHTED, weights: { input: 1, outputAxis: 0, inputAxis: 3 }, channelFlow: 'none', streamsRows: true },
   // filter 1HW(C*M): output channel on axis 3; with multiplier 1 each channel stays itself.
   depthwise_conv2d: {
     ...WEIGHTED,
     weights: { input: 1, outputAxis: 3 },
     channelFlow: (op) => (op.kind === 'depthwise_conv2d' && op.attrs.depthMultiplier === 1 ? 'same' : 'opaque'),
+    streamsRows: true,
   },
   // weights [N, K]: output unit on axis 0, input feature on axis 1.
   fully_connected: { ...WEIGHTED, weights: { input: 1, outputAxis: 0, inputAxis: 1 }, channelFlow: 'none' },
-  avg_pool2d: { dataInputs: data0, channelFlow: 'same', elementwise: false, fusesActivation: false, keepsInputQuantization: true },
-  max_pool2d: { dataInputs: data0, channelFlow: 'same', elementwise: false, fusesActivation: false, keepsInputQuantization: true },
+  avg_pool2d: { dataInputs: data0, channelFlow: 'same', elementwise: false, fusesActivation: false, keepsInputQuantization: true, streamsRows: true },
+  max_pool2d: { dataInputs: data0, channelFlow: 'same', elementwise: false, fusesActivation: false, keepsInputQuantization: true, streamsRows: true },
   add: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
   sub: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
   mul: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },

@@ -1,7 +1,10 @@
 // Which activation buffers exist, and from which op to which op each must stay intact.
-// Reshapes and squeezes alias their input; element-wise ops may write over an input that dies with them.
+// Reshapes and squeezes alias their input; element-wise ops may write over an input that dies with
+// them; an op that streams rows (op-traits `streamsRows`) may write its output over the input rows
+// it is done with, when that input dies with it.
 
 import { DTYPE_BYTES, numel } from '../ir/dtype.ts';
+import { windowPadBefore } from '../ir/shape.ts';
 import type { Graph, Op } from '../ir/types.ts';
 import { opTraits } from '../ir/op-traits.ts';
 
@@ -31,6 +34,20 @@ export interface Lifetimes {
   bufferOf: Map<number, number>;
   /** Ops that run in place: op index -> the input position whose buffer the output reuses. */
   inPlace: Map<number, number>;
+  /** Output buffers allowed to overlap the input they stream from (see `Overlap`). */
+  overlaps: Overlap[];
+}
+
+/**
+ * Buffer `output` may share bytes with buffer `input` when the input starts at least `gap` bytes
+ * after the output does: the op writes output row y only after reading, for the last time, the
+ * input rows above the window of row y, and `gap` keeps every output byte written so far below
+ * every input byte still to be read.
+ */
+export interface Overlap {
+  output: number;
+  input: number;
+  gap: number;
 }
 
 /**
@@ -40,6 +57,7 @@ export function computeLifetimes(graph: Graph, scratchBytes: (op: Op, index: num
   const buffers: Buffer[] = [];
   const bufferOf = new Map<number, number>();
   const inPlace = new Map<number, number>();
+  const overlaps: Overlap[] = [];
   const lastUse = new Map<number, number>();
   graph.ops.forEach((op, i) => op.inputs.forEach((t) => lastUse.set(t, i)));
   for (const t of graph.outputs) lastUse.set(t, graph.ops.length);
@@ -70,12 +88,47 @@ export function computeLifetimes(graph: Graph, scratchBytes: (op: Op, index: num
         extend(b, lastUse.get(out) ?? i);
       } else {
         open(out, i);
+        const gap = opTraits(op).streamsRows ? streamingGap(graph, op) : undefined;
+        const input = bufferOf.get(source);
+        // A graph input may be streamed over too: callers write the inputs before every invoke.
+        const unread = input !== undefined && buffers[input].tensors.every((a) => (lastUse.get(a) ?? -1) <= i);
+        if (gap !== undefined && unread) overlaps.push({ output: bufferOf.get(out)!, input: input!, gap });
       }
     }
     const scratch = scratchBytes(op, i);
     if (scratch > 0) buffers.push({ tensors: [], bytes: scratch, first: i, last: i, scratchOf: i });
   });
-  return { buffers, bufferOf, inPlace };
+  return { buffers, bufferOf, inPlace, overlaps };
+}
+
+/** Whether a buffer holds an op's value that nothing reads after op `index` (and is no graph input). */
+function dies(buffer: Buffer, index: number, lastUse: Map<number, number>): boolean {
+  return buffer.first >= 0 && buffer.tensors.every((a) => (lastUse.get(a) ?? -1) <= index);
+}
+
+/**
+ * The least distance from the start of a streaming op's output to the start of its input at which
+ * the output may overlap it: for every output row y, the output written up to the end of row y
+ * stays below the first input row a later output row still reads (row y's window top, clipped
+ * at 0). Only for int8 NHWC images of one batch; undefined otherwise.
+ */
+export function streamingGap(graph: Graph, op: Op): number | undefined {
+  if (op.kind !== 'conv2d' && op.kind !== 'depthwise_conv2d' && op.kind !== 'avg_pool2d' && op.kind !== 'max_pool2d') return undefined;
+  const input = graph.tensors[op.inputs[0]];
+  const output = graph.tensors[op.outputs[0]];
+  if (input.dtype !== 'int8' || output.dtype !== 'int8' || input.shape.length !== 4 || input.shape[0] !== 1) return undefined;
+  const [, height, width, channels] = input.shape;
+  const [, outHeight, outWidth, outChannels] = output.shape;
+  const pool = op.kind === 'avg_pool2d' || op.kind === 'max_pool2d';
+  const kernelHeight = pool ? op.attrs.filter[0] : graph.tensors[op.inputs[1]].shape[1];
+  const dilation = 'dilation' in op.attrs ? op.attrs.dilation[0] : 1;
+  const stride = op.attrs.stride[0];
+  const top = windowPadBefore(height, kernelHeight, stride, dilation, op.attrs.padding);
+  const rowIn = width * channels;
+  const rowOut = outWidth * outChannels;
+  let gap = 0;
+  for (let y = 0; y < outHeight; y++) gap = Math.max(gap, (y + 1) * rowOut - Math.max(0, y * stride - top) * rowIn);
+  return gap;
 }
 
 /** The input position whose buffer this element-wise op can overwrite, or -1. */
@@ -98,9 +151,8 @@ function inPlaceCandidate(
       input.shape.length === out.shape.length &&
       input.shape.every((d, k) => d === out.shape[k]);
     // The buffer must die here: no later reader of it or of any tensor aliased to it, and not a graph input.
-    const dies = buffers[b].first >= 0 && buffers[b].tensors.every((a) => (lastUse.get(a) ?? -1) <= index);
     const readTwice = op.inputs.filter((x) => x === t).length > 1;
-    if (sameLayout && dies && !readTwice) return position;
+    if (sameLayout && dies(buffers[b], index, lastUse) && !readTwice) return position;
   }
   return -1;
 }

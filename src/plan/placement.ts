@@ -1,7 +1,7 @@
 // Offsets in one arena for buffers with known lifetimes. Finding the smallest arena is NP-hard,
 // so several greedy orders are tried and the smallest result kept.
 
-import type { Buffer } from './lifetimes.ts';
+import type { Buffer, Overlap } from './lifetimes.ts';
 
 export interface Placement {
   strategy: string;
@@ -12,21 +12,31 @@ export interface Placement {
 const align = (n: number, to: number) => Math.ceil(n / to) * to;
 const overlapsInTime = (a: Buffer, b: Buffer) => a.first <= b.last && b.first <= a.last;
 
-/** Places buffers one by one in `order`, each at the lowest aligned offset that fits beside those already placed and alive at the same time. */
-function placeInOrder(buffers: Buffer[], order: number[], alignment: number): { offsets: number[]; arenaBytes: number } {
+/** Whether buffers a and b, at offsets oa and ob, may hold their bytes together. */
+function compatible(buffers: Buffer[], overlaps: Overlap[], a: number, oa: number, b: number, ob: number): boolean {
+  if (!overlapsInTime(buffers[a], buffers[b]) || buffers[a].bytes === 0 || buffers[b].bytes === 0) return true;
+  if (oa + buffers[a].bytes <= ob || ob + buffers[b].bytes <= oa) return true;
+  return overlaps.some((o) => (o.output === a && o.input === b && ob - oa >= o.gap) || (o.output === b && o.input === a && oa - ob >= o.gap));
+}
+
+/**
+ * Places buffers one by one in `order`, each at the lowest aligned offset that fits beside those
+ * already placed: after the end of one of them, or where an allowed overlap puts it.
+ */
+function placeInOrder(buffers: Buffer[], order: number[], alignment: number, overlaps: Overlap[]): { offsets: number[]; arenaBytes: number } {
   const offsets = new Array<number>(buffers.length).fill(-1);
   const placed: number[] = [];
   let arenaBytes = 0;
   for (const b of order) {
-    const conflicts = placed
-      .filter((p) => overlapsInTime(buffers[p], buffers[b]))
-      .map((p) => [offsets[p], offsets[p] + buffers[p].bytes] as const)
-      .sort((x, y) => x[0] - y[0]);
-    let offset = 0;
-    for (const [start, end] of conflicts) {
-      if (offset + buffers[b].bytes <= start) break;
-      offset = Math.max(offset, align(end, alignment));
+    const candidates = new Set([0, ...placed.map((p) => align(offsets[p] + buffers[p].bytes, alignment))]);
+    for (const o of overlaps) {
+      if (o.output === b && offsets[o.input] >= 0) candidates.add(Math.floor((offsets[o.input] - o.gap) / alignment) * alignment);
+      if (o.input === b && offsets[o.output] >= 0) candidates.add(align(offsets[o.output] + o.gap, alignment));
     }
+    const offset = [...candidates]
+      .filter((c) => c >= 0)
+      .sort((x, y) => x - y)
+      .find((c) => placed.every((p) => compatible(buffers, overlaps, p, offsets[p], b, c)))!;
     offsets[b] = offset;
     placed.push(b);
     arenaBytes = Math.max(arenaBytes, offset + buffers[b].bytes);
@@ -43,23 +53,40 @@ const STRATEGIES: Strategy[] = [
   ['largest area first', (a, b) => b.bytes * (b.last - b.first + 1) - a.bytes * (a.last - a.first + 1) || b.bytes - a.bytes],
 ];
 
-export function placeBuffers(buffers: Buffer[], alignment: number): Placement[] {
-  return STRATEGIES.map(([strategy, compare]) => {
+/**
+ * `order` with every overlap's output moved in front of its input: the output takes the lowest
+ * place, and the input can then sit `gap` bytes above it instead of pushing it higher.
+ */
+function outputsFirst(order: number[], overlaps: Overlap[]): number[] {
+  const result: number[] = [];
+  const seen = new Set<number>();
+  const visit = (b: number) => {
+    if (seen.has(b)) return;
+    seen.add(b);
+    for (const o of overlaps) if (o.input === b) visit(o.output);
+    result.push(b);
+  };
+  order.forEach(visit);
+  return result;
+}
+
+/** Every strategy's order as it is, and (when some buffers may overlap) with outputs first. */
+export function placeBuffers(buffers: Buffer[], alignment: number, overlaps: Overlap[] = []): Placement[] {
+  return STRATEGIES.flatMap(([strategy, compare]) => {
     const order = buffers.map((_, i) => i).sort((x, y) => compare(buffers[x], buffers[y]) || x - y);
-    return { strategy, ...placeInOrder(buffers, order, alignment) };
+    const plain = { strategy, ...placeInOrder(buffers, order, alignment, overlaps) };
+    if (overlaps.length === 0) return [plain];
+    return [plain, { strategy: `${strategy}, streamed outputs first`, ...placeInOrder(buffers, outputsFirst(order, overlaps), alignment, overlaps) }];
   });
 }
 
-/** Problems with a placement: buffers alive at the same time whose bytes overlap, or that leave the arena. */
-export function checkPlacement(buffers: Buffer[], offsets: number[], arenaBytes: number): string[] {
+/** Problems with a placement: buffers alive at the same time whose bytes overlap (beyond what `overlaps` allows), or that leave the arena. */
+export function checkPlacement(buffers: Buffer[], offsets: number[], arenaBytes: number, overlaps: Overlap[] = []): string[] {
   const problems: string[] = [];
   for (let i = 0; i < buffers.length; i++) {
     if (offsets[i] < 0 || offsets[i] + buffers[i].bytes > arenaBytes) problems.push(`buffer ${i} lies outside the arena`);
     for (let j = i + 1; j < buffers.length; j++) {
-      const apart = offsets[i] + buffers[i].bytes <= offsets[j] || offsets[j] + buffers[j].bytes <= offsets[i];
-      if (!apart && overlapsInTime(buffers[i], buffers[j]) && buffers[i].bytes > 0 && buffers[j].bytes > 0) {
-        problems.push(`buffers ${i} and ${j} are alive together and overlap`);
-      }
+      if (!compatible(buffers, overlaps, i, offsets[i], j, offsets[j])) problems.push(`buffers ${i} and ${j} are alive together and overlap`);
     }
   }
   return problems;

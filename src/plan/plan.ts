@@ -30,10 +30,10 @@ export interface PlanOptions {
 
 export function planMemory(graph: Graph, options: PlanOptions = {}): MemoryPlan {
   const alignment = options.alignment ?? 4;
-  const { buffers, bufferOf, inPlace } = computeLifetimes(graph, options.scratchBytes);
-  const tried = placeBuffers(buffers, alignment);
+  const { buffers, bufferOf, inPlace, overlaps } = computeLifetimes(graph, options.scratchBytes);
+  const tried = placeBuffers(buffers, alignment, overlaps);
   const best = tried.reduce((a, b) => (b.arenaBytes < a.arenaBytes ? b : a));
-  const problems = checkPlacement(buffers, best.offsets, best.arenaBytes);
+  const problems = checkPlacement(buffers, best.offsets, best.arenaBytes, overlaps);
   if (problems.length > 0) throw new Error(`memory planner produced an invalid plan: ${problems.join('; ')}`);
 
   const tensorOffset = new Map<number, number>();
