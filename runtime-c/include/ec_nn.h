@@ -6,7 +6,13 @@
  *
  * int8 weights are symmetric (zero point 0) and the bias is the model's own int32 bias (zeros when
  * it has none). Kernels subtract the input zero point as they widen input bytes to 16 bits, which
- * costs nothing on the DSP (SXTAB16), and let taps in the padding contribute nothing, as TFLite does. */
+ * costs nothing on the DSP (SXTAB16), and let taps in the padding contribute nothing, as TFLite does.
+ *
+ * In place, partly: the memory plan may put an int8 conv's, depthwise conv's or pool's output over
+ * the input rows the kernel is done with (src/plan/lifetimes.ts, streamingGap), the output starting
+ * that many bytes before the input. Their kernels (and a 1x1 conv run as fully connected over the
+ * pixels) must therefore write output pixels in row-major order and must not read an input row
+ * above the current output row's window once they have written that row's first byte. */
 #ifndef EC_NN_H
 #define EC_NN_H
 
