@@ -289,10 +289,11 @@ function groupsOfFour(filter: ArrayLike<number>, channels: number): Int16Array {
 
 function fullyConnected(ctx: EmitContext, op: FullyConnectedOp): OpCode {
   const p = lowerFullyConnected(ctx.graph, op);
-  const shape = { rows: cInt(p.rows), depth: cInt(p.depth), units: cInt(p.units), weights: ctx.pointer(op.inputs[1]) };
+  // A function: the model's own weights are declared only for the kernels that read them as they are.
+  const shape = () => ({ rows: cInt(p.rows), depth: cInt(p.depth), units: cInt(p.units), weights: ctx.pointer(op.inputs[1]) });
   if (p.dtype === 'float32') {
     const params = cStruct('ec_fully_connected_f32_params', `${ctx.opName}_params`, {
-      ...shape,
+      ...shape(),
       bias: floatBias(ctx, op, p.units),
       act_min: cFloat(p.actMin),
       act_max: cFloat(p.actMax),
@@ -320,7 +321,7 @@ function fullyConnected(ctx: EmitContext, op: FullyConnectedOp): OpCode {
     return code;
   }
   const params = cStruct('ec_fully_connected_s8_params', `${ctx.opName}_params`, {
-    ...shape,
+    ...shape(),
     input_zero_point: cInt(-p.inputOffset),
     output: outputFields(ctx, op, p, absRowSums(matrix, p.units)),
   });
