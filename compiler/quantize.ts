@@ -49,6 +49,7 @@ function summaryLines({ ptq }: QuantizeResult): string[] {
 }
 
 function decisionText(d: TechniqueDecision): string {
+  if (d.mode === 'off') return 'off';
   if (!d.after) return `${d.mode}: nothing to do in this model`;
   const change = `output SQNR ${decibels(d.before.outputSqnrDb)} -> ${decibels(d.after.outputSqnrDb)}${
     d.after.agreementRows > 0 ? `, agreement ${percent(d.before.agreement)} -> ${percent(d.after.agreement)}` : ''

@@ -73,7 +73,7 @@ export interface TechniqueDecision {
   /** Layers (ops of the float graph) the technique changed; none means it found nothing to do. */
   ops: number[];
   before: ModelScore;
-  /** Absent when there was nothing to try. */
+  /** Absent when the technique was off or found nothing to do. */
   after?: ModelScore;
 }
 
@@ -121,8 +121,11 @@ export async function ptq(floatGraph: Graph, data: CalibrationSet, options: PtqO
   const applied: AppliedTechnique[] = [];
   for (const technique of TECHNIQUES) {
     const mode = techniques[technique];
-    if (mode === 'off') continue;
     const before = scoreOf(best.score);
+    if (mode === 'off') {
+      decisions.push({ technique, mode, kept: false, ops: [], before });
+      continue;
+    }
     const tried = await TRY[technique](best, { data, source, observer: options.observer, quantize, candidate, runner: options.runner });
     if (!tried) {
       decisions.push({ technique, mode, kept: false, ops: [], before });
