@@ -44,6 +44,7 @@ function summaryLines({ ptq }: QuantizeResult): string[] {
   return [
     `model output against float on the calibration data (SQNR of the logits where a softmax ends it)${rows}:`,
     `  before the techniques ${score(ptq.baseline)}; after ${score(ptq)}`,
+    'each technique, made from four fifths of the samples and judged on the other fifth (kept if it raises the SQNR without losing agreement):',
     ...ptq.decisions.map((d) => `  ${TECHNIQUE_NAMES[d.technique].padEnd(16)}${decisionText(d)}`),
   ];
 }
@@ -55,5 +56,5 @@ function decisionText(d: TechniqueDecision): string {
     d.after.agreementRows > 0 ? `, agreement ${percent(d.before.agreement)} -> ${percent(d.after.agreement)}` : ''
   }`;
   const verdict = d.mode === 'on' ? 'applied (forced on)' : d.kept ? 'kept' : 'not kept';
-  return `${verdict}: ${d.ops.length} layer(s), ${change}`;
+  return `${verdict}: ${d.ops.length} layer(s), ${change}${d.note ? ` (${d.note})` : ''}`;
 }
