@@ -18,6 +18,8 @@ export { runPasses } from './passes/index.ts';
 export { runFloat } from './float/run.ts';
 export { prepareModel, quantizeModel, type QuantizeRequest, type QuantizeResult } from './pipeline.ts';
 export { affineOf, dequantizeValues, quantizeValues } from './quant/params.ts';
+export { ptq, type PtqOptions, type PtqResult, type PtqTechniques, type TechniqueDecision, type AppliedTechnique } from './quant/ptq.ts';
+export { compareModels, type ModelScore, type LayerError } from './quant/report.ts';
 
 export { readNpy, writeNpy, sampleOf, type NdArray } from './npy/npy.ts';
 export { readSampleFiles, splitSamples, stackOutputs } from './samples.ts';
