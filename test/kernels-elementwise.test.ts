@@ -39,6 +39,9 @@ const BINARY_CASES: BinaryCase[] = [
   { kind: 'sub', a: [2, 3, 4], b: [2, 1, 4], out: [2, 3, 4], activation: 'relu', qa: q(0.1, -128), qb: q(0.1, -128), qo: q(0.2, -128) },
   { kind: 'sub', a: [11], b: [11], out: [11], activation: 'none', qa: q(0.02, 127), qb: q(2.5, -100), qo: q(1, 3) },
   { kind: 'sub', a: [1], b: [3, 5], out: [3, 5], activation: 'relu6', qa: q(0.05, 0), qb: q(0.05, 0), qo: q(0.05, -128) },
+  // An output scale ten times the inputs': a right shift past 21, so the general requantization.
+  { kind: 'add', a: [4, 5], b: [4, 5], out: [4, 5], activation: 'none', qa: q(0.01, -20), qb: q(0.008, 7), qo: q(0.1, 3) },
+  { kind: 'sub', a: [9], b: [9], out: [9], activation: 'relu', qa: q(0.012, 100), qb: q(0.01, -90), qo: q(0.15, -120) },
   { kind: 'mul', a: [2, 3, 4], b: [4], out: [2, 3, 4], activation: 'relu', qa: q(0.05, -3), qb: q(0.02, 10), qo: q(0.001, -128) },
   { kind: 'mul', a: [9], b: [9], out: [9], activation: 'none', qa: q(0.5, 127), qb: q(0.9, -128), qo: q(1e-3, 0) },
   { kind: 'mul', a: [6], b: [1], out: [6], activation: 'relu_n1_to_1', qa: q(1e-4, -128), qb: q(1e-4, 127), qo: q(1e-8, 0) },
@@ -240,6 +243,14 @@ test('int8 softmax takes its exps from a compile-time table of at most 256 entri
   // beta 2.5 at scale 0.9 saturates after a few differences: its table is short.
   t.true(counts[3] < 20, String(counts));
   t.regex(generated.files.get('model_weights.c')!, new RegExp(`const int32_t model_op${firstSoftmax}_exp\\[${counts[0]}\\]`));
+});
+
+test('int8 add and sub rescale their inputs by table, and take the one-multiply requantization where it is exact', (t) => {
+  const adds = [...source.matchAll(/model_op\d+_params = \{[^}]*\.input1_table = model_op\d+_input1,[^}]*\.fast = (\d),\s*\.fix = (\d)/g)].map((m) => `${m[1]}${m[2]}`);
+  t.true(adds.length >= BINARY_CASES.filter((c) => c.kind !== 'mul').length, String(adds));
+  // Both requantizations, and the fast one with and without its sign correction, are exercised.
+  for (const path of ['0', '10', '11']) t.true(adds.some((a) => a.startsWith(path)), `${path} in ${adds}`);
+  t.notRegex(source, /ec_sub_s8/);
 });
 
 test('int8 activations are table lookups', (t) => {

@@ -14,24 +14,25 @@
 /* ---- binary ops over a walk of the output: stride_a steps through input 1, stride_b through
  * input 2 (0 along broadcast dimensions); the output is written contiguously. */
 
+/* add and sub in one kernel. Each input's rescaling (zero point off, headroom shift, multiplier
+ * to the common scale) depends on its int8 value alone, so the generator computes it for all 256
+ * values: table[v + 128]. sub's second table is negated. Only the sum is requantized here: with
+ * `fast`, the tables hold twice the values and requant = {multiplier, rz, shift} for
+ * ec_requantize2 (the generator checks that its conditions hold; `fix` as there), else the sum is
+ * requantized by output_multiplier and output_shift. */
 typedef struct {
-    int32_t input1_zero_point;
-    int32_t input2_zero_point;
+    const int32_t *input1_table;
+    const int32_t *input2_table;
+    int32_t fast, fix;
+    int32_t requant[3];
     int32_t output_zero_point;
-    int32_t left_shift; /* headroom both inputs get before they are rescaled to a common scale */
-    int32_t input1_multiplier;
-    int32_t input1_shift;
-    int32_t input2_multiplier;
-    int32_t input2_shift;
     int32_t output_multiplier;
     int32_t output_shift;
     int32_t activation_min;
     int32_t activation_max;
 } ec_add_s8_params;
 
-/* sub takes the same parameters as add. */
 void ec_add_s8(const ec_add_s8_params *p, const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output);
-void ec_sub_s8(const ec_add_s8_params *p, const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output);
 
 typedef struct {
     int32_t input1_zero_point;

@@ -8,40 +8,38 @@
 #include <math.h>
 #include "ec_elementwise.h"
 
-/* add and sub differ only in the sign of the second term. Both inputs get `left_shift` bits of
- * headroom, are rescaled to twice the larger input scale, summed and requantized. */
-static void add_sub_s8(const ec_add_s8_params *p, const ec_walk *w, const int8_t *input1, const int8_t *input2,
-                       int8_t *output, int32_t sign)
+/* One row of ec_add_s8; `fast` and `fix` are constants in each copy the compiler makes. */
+EC_INLINE void add_row(const ec_add_s8_params *p, const int32_t *t1, const int32_t *t2, const int8_t *a, int32_t step1, const int8_t *b,
+                       int32_t step2, int8_t *out, int32_t count, int32_t fast, int32_t fix)
+{
+    const int32_t lo = p->activation_min, hi = p->activation_max;
+    for (int32_t i = 0; i < count; i++) {
+        const int32_t sum = t1[a[i * step1]] + t2[b[i * step2]];
+        out[i] = fast ? (int8_t)ec_clamp_s32(ec_requantize2(sum, p->requant, fix), lo, hi)
+                      : ec_requantize_s8(sum, p->output_multiplier, p->output_shift, p->output_zero_point, lo, hi);
+    }
+}
+
+void ec_add_s8(const ec_add_s8_params *p, const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output)
 {
     const int32_t count = w->dims[w->rank - 1];
     const int32_t step1 = w->stride_a[w->rank - 1];
     const int32_t step2 = w->stride_b[w->rank - 1];
-    const int32_t headroom = (int32_t)1 << p->left_shift;
+    const int32_t *t1 = p->input1_table + 128, *t2 = p->input2_table + 128;
     ec_walk_pos pos;
     ec_walk_start(&pos);
     do {
         const int8_t *a = input1 + pos.a;
         const int8_t *b = input2 + pos.b;
-        for (int32_t i = 0; i < count; i++) {
-            const int32_t x = ((int32_t)a[i * step1] - p->input1_zero_point) * headroom;
-            const int32_t y = ((int32_t)b[i * step2] - p->input2_zero_point) * headroom;
-            const int32_t scaled_x = ec_requantize(x, p->input1_multiplier, p->input1_shift);
-            const int32_t scaled_y = ec_requantize(y, p->input2_multiplier, p->input2_shift);
-            output[i] = ec_requantize_s8(scaled_x + sign * scaled_y, p->output_multiplier, p->output_shift,
-                                         p->output_zero_point, p->activation_min, p->activation_max);
+        if (!p->fast) {
+            add_row(p, t1, t2, a, step1, b, step2, output, count, 0, 0);
+        } else if (p->fix) {
+            add_row(p, t1, t2, a, step1, b, step2, output, count, 1, 1);
+        } else {
+            add_row(p, t1, t2, a, step1, b, step2, output, count, 1, 0);
         }
         output += count;
     } while (ec_walk_next_row(w, &pos));
-}
-
-void ec_add_s8(const ec_add_s8_params *p, const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output)
-{
-    add_sub_s8(p, w, input1, input2, output, 1);
-}
-
-void ec_sub_s8(const ec_add_s8_params *p, const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output)
-{
-    add_sub_s8(p, w, input1, input2, output, -1);
 }
 
 void ec_mul_s8(const ec_mul_s8_params *p, const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output)

@@ -8,7 +8,7 @@
 
 import { modelError } from '../ir/errors.ts';
 import type { Activation, BinaryOp, Graph, LeakyReluOp, Op, SoftmaxOp, UnaryOp } from '../ir/types.ts';
-import { INT32_MAX, INT32_MIN, frexp, quantizeMultiplier, roundHalfAwayFromZero } from './fixedpoint.ts';
+import { INT32_MAX, INT32_MIN, frexp, multiplyByQuantizedMultiplier, quantizeMultiplier, roundHalfAwayFromZero } from './fixedpoint.ts';
 
 const f32 = Math.fround;
 const INT8_MIN = -128;
@@ -210,6 +210,17 @@ export function addSubParams(graph: Graph, op: BinaryOp): AddSubParams {
     activationMin,
     activationMax,
   };
+}
+
+/**
+ * An ADD's or SUB's rescaled inputs for every int8 value, input k's at [v + 128]: what
+ * MultiplyByQuantizedMultiplier makes of (v - zero point) << leftShift. SUB's second table is
+ * negated, so that both ops sum their two table entries.
+ */
+export function addSubTables(p: AddSubParams, kind: 'add' | 'sub'): [Int32Array, Int32Array] {
+  const table = (zeroPoint: number, r: Requantize, sign: number) =>
+    Int32Array.from({ length: 256 }, (_, i) => sign * multiplyByQuantizedMultiplier((i - 128 - zeroPoint) * 2 ** p.leftShift, r.multiplier, r.shift));
+  return [table(p.input1ZeroPoint, p.input1, 1), table(p.input2ZeroPoint, p.input2, kind === 'add' ? 1 : -1)];
 }
 
 export function mulParams(graph: Graph, op: BinaryOp): MulParams {

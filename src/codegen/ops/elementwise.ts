@@ -5,7 +5,7 @@ import { numel } from '../../ir/dtype.ts';
 import { modelError } from '../../ir/errors.ts';
 import type { BinaryOp, DType, Graph, Op, SoftmaxOp } from '../../ir/types.ts';
 import { describeOp } from '../../ir/verify.ts';
-import { addSubParams, floatActivationRange, mulParams, softmaxParams } from '../../lower/elementwise.ts';
+import { type AddSubParams, addSubParams, addSubTables, floatActivationRange, mulParams, softmaxParams } from '../../lower/elementwise.ts';
 import { multiplyByQuantizedMultiplier } from '../../lower/fixedpoint.ts';
 import { expOnNegativeValues } from '../../lower/fixedpoint-math.ts';
 import { cFloat, cInt } from '../c-syntax.ts';
@@ -36,7 +36,8 @@ function binary(ctx: EmitContext, op: BinaryOp, int8: boolean): OpCode {
     outShape.map((size, d) => ({ size, a: strides1[d], b: strides2[d] })),
     describeOp(op, graph.ops.indexOf(op)),
   );
-  const kernel = `ec_${op.kind}_${int8 ? 's8' : 'f32'}`;
+  // int8 sub runs the add kernel with its second table negated.
+  const kernel = int8 && op.kind === 'sub' ? 'ec_add_s8' : `ec_${op.kind}_${int8 ? 's8' : 'f32'}`;
   let params: string;
   if (!int8) {
     const [min, max] = floatActivationRange(op.attrs.activation);
@@ -54,15 +55,19 @@ function binary(ctx: EmitContext, op: BinaryOp, int8: boolean): OpCode {
     });
   } else {
     const p = addSubParams(graph, op);
+    const index = graph.ops.indexOf(op);
+    const tables = addSubTables(p, op.kind);
+    const fast = addFastPath(p, tables);
+    const what = (k: number, negated: boolean) =>
+      `op ${index} ${op.kind}: input ${k} rescaled to the common scale${negated ? ', negated' : ''}${fast ? ', doubled' : ''}, for int8 values -128..127, computed with the reference fixed-point arithmetic`;
+    const stored = tables.map((t) => (fast ? t.map((v) => 2 * v) : t));
     params = cStruct('ec_add_s8_params', `${opName}_params`, {
-      input1_zero_point: cInt(p.input1ZeroPoint),
-      input2_zero_point: cInt(p.input2ZeroPoint),
+      input1_table: ctx.constant('input1', 'int32_t', stored[0], what(1, false)),
+      input2_table: ctx.constant('input2', 'int32_t', stored[1], what(2, op.kind === 'sub')),
+      fast: cInt(fast ? 1 : 0),
+      fix: cInt(fast && p.activationMin < p.outputZeroPoint ? 1 : 0),
+      requant: `{${(fast ?? [0, 0, 0]).map(cInt).join(', ')}}`,
       output_zero_point: cInt(p.outputZeroPoint),
-      left_shift: cInt(p.leftShift),
-      input1_multiplier: cInt(p.input1.multiplier),
-      input1_shift: cInt(p.input1.shift),
-      input2_multiplier: cInt(p.input2.multiplier),
-      input2_shift: cInt(p.input2.shift),
       output_multiplier: cInt(p.output.multiplier),
       output_shift: cInt(p.output.shift),
       activation_min: cInt(p.activationMin),
@@ -76,6 +81,18 @@ function binary(ctx: EmitContext, op: BinaryOp, int8: boolean): OpCode {
     ],
     kernel,
   };
+}
+
+/**
+ * ec_requantize2's words {multiplier, (2z + 1) << (r - 1), r} for an add's output, or undefined
+ * where its conditions fail: a right shift r in [1, 21], a non-negative multiplier, and every sum
+ * of two table entries inside (-2^30, 2^30).
+ */
+function addFastPath(p: AddSubParams, [t1, t2]: [Int32Array, Int32Array]): [number, number, number] | undefined {
+  const largest = (t: Int32Array) => t.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const r = -p.output.shift;
+  if (!(r >= 1 && r <= 21) || p.output.multiplier < 0 || largest(t1) + largest(t2) >= 2 ** 30) return undefined;
+  return [p.output.multiplier, (2 * p.outputZeroPoint + 1) * 2 ** (r - 1), r];
 }
 
 /** Above this row length the int8 sum of exps (12 integer bits) can overflow, in TFLite as here. */
