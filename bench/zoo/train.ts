@@ -1,14 +1,15 @@
 // Trains the zoo (bench/zoo/models.ts) briefly on its Fashion-MNIST tasks (bench/zoo/data.ts) with
 // tfjs-layers on the wasm backend (its missing gradient kernels bridged to the cpu backend's, see
-// wasm-training.ts: about four times faster than the cpu backend alone), seeded, and caches each trained model as a TF.js layers model
-// under build/zoo/<name>/ (outside git) with what the training took and scored in train.json. A
-// model whose cached recipe matches is loaded, not trained again.
+// wasm-training.ts: about four times faster than the cpu backend alone), seeded, and caches each
+// trained model as a TF.js layers model under build/zoo/<name>/ (outside git), with what the
+// training took and scored in train.json. A model whose cached recipe matches is loaded, not
+// trained again. The same recipe gives the same weights, bit for bit, on the same machine.
 //
 //   npm run train:zoo [-- --force] [-- <name> ...]
 //
 // Briefly means realistic weights and activations for quantization (batch norms folded into
 // trained layers, sparse ReLU outputs, residual sums), not the benchmark's accuracy: together the
-// four take a few minutes on two cores.
+// four take about five and a half minutes of processor time.
 
 import * as tfc from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
