@@ -169,6 +169,18 @@ const DEPTHWISE: WindowCase[] = [
   { kind: 'depthwise_conv2d', input: [1, 4, 4, 4], filter: [3, 3], outQ: q(1e-6, 3), decades: 1, bias: 2 ** 31 - 1 },
   // One input channel with dilation: the general conv kernel.
   { kind: 'depthwise_conv2d', input: [1, 8, 8, 1], filter: [3, 3], channels: 4, dilation: [2, 2] },
+  // ec_depthwise_conv2d_3x3_s8: stride 1 and 2, SAME and VALID, channel counts not a multiple of 4,
+  // zero points at both limits, 1xN and Nx1 images, a 1x1 output, two images, uneven strides,
+  // saturation, ReLU6 over the int8 range (mode 0) and ReLU above -128 (a clamp).
+  { kind: 'depthwise_conv2d', input: [1, 5, 7, 7], filter: [3, 3], inQ: q(0.05, 127), activation: 'relu6', outQ: q(6 / 255, -128) },
+  { kind: 'depthwise_conv2d', input: [1, 7, 8, 5], filter: [3, 3], stride: [2, 2], padding: 'valid', inQ: q(0.05, -128) },
+  { kind: 'depthwise_conv2d', input: [1, 1, 9, 4], filter: [3, 3], activation: 'relu', outQ: q(0.05, 5) },
+  { kind: 'depthwise_conv2d', input: [1, 9, 1, 6], filter: [3, 3], stride: [2, 2], inQ: q(0.1, -128) },
+  { kind: 'depthwise_conv2d', input: [1, 3, 3, 12], filter: [3, 3], padding: 'valid', decades: 3 },
+  { kind: 'depthwise_conv2d', input: [2, 6, 5, 8], filter: [3, 3], stride: [2, 2], activation: 'relu6', outQ: q(6 / 255, -128) },
+  { kind: 'depthwise_conv2d', input: [1, 7, 6, 3], filter: [3, 3], stride: [2, 1], outQ: q(0.05, 3), inQ: q(0.2, 127) },
+  { kind: 'depthwise_conv2d', input: [1, 6, 9, 9], filter: [3, 3], stride: [1, 2], padding: 'valid', outQ: q(0.004, -128) },
+  { kind: 'depthwise_conv2d', input: [1, 4, 4, 2], filter: [3, 3], stride: [1, 1], activation: 'relu6', inQ: q(0.05, 0), outQ: q(0.01, -20) },
 ];
 
 const POOL: WindowCase[] = [
@@ -270,7 +282,10 @@ test('the generator picks the specialised kernels where they apply', (t) => {
   t.is(kernelOf(CONV[17]), 'ec_fully_connected_w16_s8', 'four output channels or fewer');
   t.is(kernelOf(CONV[16]), 'ec_conv2d_1x1_s8', '1x1 with more than 8192 weights');
   t.is(kernelOf(CONV[5]), 'ec_conv2d_s8', '1x1 stride 2 needs the general kernel');
-  t.is(kernelOf(DEPTHWISE[0]), 'ec_depthwise_conv2d_s8');
+  t.is(kernelOf(DEPTHWISE[0]), 'ec_depthwise_conv2d_3x3_s8');
+  for (const c of DEPTHWISE.slice(11)) t.is(kernelOf(c), 'ec_depthwise_conv2d_3x3_s8', `${c.input} ${c.stride}`);
+  t.is(kernelOf(DEPTHWISE[7]), 'ec_depthwise_conv2d_s8', 'a 5x3 filter');
+  t.is(kernelOf(DEPTHWISE[9]), 'ec_depthwise_conv2d_s8', 'an accumulator that may leave [-2^30, 2^30)');
   t.is(kernelOf(DEPTHWISE[2]), 'ec_conv2d_c1_s8', 'a single input channel is a conv');
   for (const c of CONV.slice(12, 16)) t.is(kernelOf(c), 'ec_conv2d_c1_s8', `${c.input} ${c.filter}`);
   t.is(kernelOf(DEPTHWISE[10]), 'ec_conv2d_s8', 'a single input channel with dilation');
@@ -284,7 +299,7 @@ test('the generator picks the specialised kernels where they apply', (t) => {
 
 test('requantization skips its range checks only where the weights prove them unnecessary', (t) => {
   for (const c of [CONV[10], CONV[11], DEPTHWISE[9], FULLY_CONNECTED[4]]) t.is(fastOf(c), 0, `${c.input}`);
-  for (const c of [CONV[1], CONV[7], DEPTHWISE[0]]) t.is(fastOf(c), 1, `${c.input}`);
+  for (const c of [CONV[1], CONV[7], DEPTHWISE[7]]) t.is(fastOf(c), 1, `${c.input}`);
 });
 
 const modeOf = (c: WindowCase | FcCase) => Number(new RegExp(`nn_op${int8Op.get(c)}_params = \\{[^;]*?\\.mode = (\\d)`).exec(source)?.[1]);
@@ -294,6 +309,7 @@ test('doubled-accumulator requantization skips the sign correction only where th
   t.is(modeOf(FULLY_CONNECTED[2]), 1, 'no activation');
   t.is(modeOf(FULLY_CONNECTED[6]), 2, 'ReLU above -128: a clamp');
   t.deepEqual(CONV.slice(12, 16).map(modeOf), [0, 1, 2, 1]);
+  t.deepEqual([11, 13, 16, 19].map((i) => modeOf(DEPTHWISE[i])), [0, 2, 0, 2]);
 });
 
 test('the scratch the generator reserves is what the kernels ask for', (t) => {
@@ -309,7 +325,7 @@ test('the scratch the generator reserves is what the kernels ask for', (t) => {
       'int main(void)',
       '{',
       ...calls.map(([, kernel, params]) => {
-        const size = kernel.startsWith('ec_depthwise') ? 'ec_depthwise_conv2d_s8_scratch_size' : `${kernel}_scratch_size`;
+        const size = kernel === 'ec_depthwise_conv2d_mult_s8' ? 'ec_depthwise_conv2d_s8_scratch_size' : `${kernel}_scratch_size`;
         return `    printf("%zu\\n", ${size}(&${params}));`;
       }),
       '    return 0;',

@@ -153,6 +153,22 @@ EC_INLINE int32_t ec_sxtab16_odd(int32_t pair, int32_t x)
 EC_INLINE int32_t ec_smlad(int32_t a, int32_t b, int32_t acc) { return __smlad(a, b, acc); }
 EC_INLINE int32_t ec_smlabb(int32_t a, int32_t b, int32_t acc) { return __smlabb(a, b, acc); }
 EC_INLINE int32_t ec_smlatt(int32_t a, int32_t b, int32_t acc) { return __smlatt(a, b, acc); }
+EC_INLINE int32_t ec_smlabt(int32_t a, int32_t b, int32_t acc) { return __smlabt(a, b, acc); }
+EC_INLINE int32_t ec_smlatb(int32_t a, int32_t b, int32_t acc) { return __smlatb(a, b, acc); }
+/* The low lanes of a and b, (lo a, lo b): PKHBT. */
+EC_INLINE int32_t ec_pack_lo(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+/* The high lanes of a and b, (hi a, hi b): PKHTB. */
+EC_INLINE int32_t ec_pack_hi(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+    return r;
+}
 #else
 EC_INLINE int32_t ec_lane_lo(int32_t x) { return (int16_t)(uint16_t)((uint32_t)x & 0xffffu); }
 EC_INLINE int32_t ec_lane_hi(int32_t x) { return (int16_t)(uint16_t)((uint32_t)x >> 16); }
@@ -171,6 +187,10 @@ EC_INLINE int32_t ec_smlad(int32_t a, int32_t b, int32_t acc)
 }
 EC_INLINE int32_t ec_smlabb(int32_t a, int32_t b, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(ec_lane_lo(a) * ec_lane_lo(b))); }
 EC_INLINE int32_t ec_smlatt(int32_t a, int32_t b, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(ec_lane_hi(a) * ec_lane_hi(b))); }
+EC_INLINE int32_t ec_smlabt(int32_t a, int32_t b, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(ec_lane_lo(a) * ec_lane_hi(b))); }
+EC_INLINE int32_t ec_smlatb(int32_t a, int32_t b, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(ec_lane_hi(a) * ec_lane_lo(b))); }
+EC_INLINE int32_t ec_pack_lo(int32_t a, int32_t b) { return ec_pack16(ec_lane_lo(a), ec_lane_lo(b)); }
+EC_INLINE int32_t ec_pack_hi(int32_t a, int32_t b) { return ec_pack16(ec_lane_hi(a), ec_lane_hi(b)); }
 #endif
 
 /* v clamped to [-128, 127]: one SSAT on the DSP, which also folds in an arithmetic shift of v. */

@@ -184,6 +184,23 @@ void ec_depthwise_conv2d_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t
 /* Any depth multiplier, one channel at a time. */
 void ec_depthwise_conv2d_mult_s8(const ec_depthwise_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
+/* A 3x3 depthwise convolution, depth multiplier 1, dilation 1, stride_width 1 or 2 (any stride_height),
+ * pad_left at most 1, on channel planes: scratch keeps the input rows that one row of outputs reads,
+ * widened to int16 minus the zero point, one row per channel with zeros in the padding, in a ring of
+ * three (each input row is widened once). Then for each channel of the output row its weights stay
+ * in registers and every two outputs take two SMLADs and two halfword multiplies per row of taps.
+ * Weights: per channel its nine taps in row-major order, doubled. output.channels' biases have no
+ * zero point folded in. */
+typedef struct {
+    ec_window window;
+    const int16_t *weights;
+    int32_t input_zero_point;
+    ec_output2_s8 output;
+} ec_depthwise_conv2d_3x3_s8_params;
+
+size_t ec_depthwise_conv2d_3x3_s8_scratch_size(const ec_depthwise_conv2d_3x3_s8_params *p);
+void ec_depthwise_conv2d_3x3_s8(const ec_depthwise_conv2d_3x3_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+
 typedef struct {
     int32_t rows, depth, units;
     const int8_t *weights; /* [units][depth] */

@@ -208,3 +208,194 @@ void ec_depthwise_conv2d_mult_s8(const ec_depthwise_conv2d_s8_params *p, const i
         }
     }
 }
+
+/* ---- 3x3 on channel planes (ec_depthwise_conv2d_3x3_s8) ----
+ *
+ * Scratch: per channel, per pair of plane columns (2j, 2j + 1), one word (two int16 values) for each
+ * of the three ring slots. Plane column x + pad_left holds input column x minus the zero point; the
+ * other columns stay zero (the padding), and so do slots holding rows above or below the input.
+ * Slot i % 3 holds input row i; an output row's taps read the three slots at fixed offsets and the
+ * weight rows are matched to them instead. */
+
+/* Pairs of plane columns: every column the output pairs read (the last pair of an odd width
+ * computes one output too many), plus one. */
+static int32_t dw3_pairs(const ec_window *w)
+{
+    return (w->stride_width * ((w->out_width + 1) & ~1) + 2) / 2;
+}
+
+size_t ec_depthwise_conv2d_3x3_s8_scratch_size(const ec_depthwise_conv2d_3x3_s8_params *p)
+{
+    return 3u * (size_t)p->window.in_channels * (size_t)dw3_pairs(&p->window) * sizeof(int32_t);
+}
+
+/* Pixels 0 .. width - 1 of the input row `in` minus the zero point into slot words dst (the slot's
+ * word of channel 0, pair 0), plane column x + pad of channel c in word (c * pairs + (x + pad) / 2) * 3,
+ * lane (x + pad) % 2; pad is 0 or 1. */
+static EC_NOINLINE void dw3_widen(const int8_t *in, int32_t width, int32_t channels, int32_t pairs, int32_t pad, int32_t zero_point, int16_t *dst)
+{
+    const int32_t offset = (int32_t)(((uint32_t)-zero_point & 0xffffu) * 0x10001u);
+    const int32_t whole = channels & ~3;
+    const int32_t plane = 6 * pairs; /* int16 values per channel */
+    int32_t c = 0;
+    for (; c < whole; c += 4) {
+        int16_t *d0 = dst + c * plane, *d1 = d0 + plane, *d2 = d1 + plane, *d3 = d2 + plane;
+        const int8_t *s = in + c;
+        int32_t x = 0;
+        if (pad) {
+            /* Pixel 0 in the high lane of pair 0, the padding column in the low lane. */
+            const int32_t v = ec_load4(s);
+            const int32_t e = ec_sxtab16(offset, v), o = ec_sxtab16_odd(offset, v);
+            ec_store4(d0, ec_pack_lo(0, e));
+            ec_store4(d2, ec_pack_hi(0, e));
+            ec_store4(d1, ec_pack_lo(0, o));
+            ec_store4(d3, ec_pack_hi(0, o));
+            d0 += 6, d1 += 6, d2 += 6, d3 += 6;
+            s += channels;
+            x = 1;
+        }
+        /* Two pixels at a time: each channel's two values packed into one word. */
+        for (; x + 2 <= width; x += 2, s += 2 * channels, d0 += 6, d1 += 6, d2 += 6, d3 += 6) {
+            const int32_t v0 = ec_load4(s), v1 = ec_load4(s + channels);
+            const int32_t e0 = ec_sxtab16(offset, v0), e1 = ec_sxtab16(offset, v1);
+            const int32_t o0 = ec_sxtab16_odd(offset, v0), o1 = ec_sxtab16_odd(offset, v1);
+            ec_store4(d0, ec_pack_lo(e0, e1));
+            ec_store4(d2, ec_pack_hi(e0, e1));
+            ec_store4(d1, ec_pack_lo(o0, o1));
+            ec_store4(d3, ec_pack_hi(o0, o1));
+        }
+        if (x < width) {
+            const int32_t v = ec_load4(s);
+            const int32_t e = ec_sxtab16(offset, v), o = ec_sxtab16_odd(offset, v);
+            ec_store4(d0, ec_pack_lo(e, 0));
+            ec_store4(d2, ec_pack_hi(e, 0));
+            ec_store4(d1, ec_pack_lo(o, 0));
+            ec_store4(d3, ec_pack_hi(o, 0));
+        }
+    }
+    for (; c < channels; c++) {
+        int16_t *const d = dst + c * plane;
+        for (int32_t x = 0; x < width; x++) d[(x + pad) / 2 * 6 + (x + pad) % 2] = (int16_t)(in[x * channels + c] - zero_point);
+    }
+}
+
+/* Slot s's taps for the outputs at plane columns 0 and stride, from the words r[s], r[s + 3] (and
+ * r[s + 6]): a = (w0, w1), b = (w1, w2) of the weight row the slot holds. */
+EC_INLINE void dw3_taps(const int16_t *r, int32_t a, int32_t b, int32_t *acc0, int32_t *acc1, int32_t stride)
+{
+    const int32_t v0 = ec_load4(r), v1 = ec_load4(r + 6);
+    *acc0 = ec_smlad(v0, a, *acc0);     /* p0 w0 + p1 w1 */
+    *acc0 = ec_smlabt(v1, b, *acc0);    /* p2 w2 */
+    if (stride == 1) {
+        *acc1 = ec_smlatb(v0, a, *acc1); /* p1 w0 */
+        *acc1 = ec_smlad(v1, b, *acc1);  /* p2 w1 + p3 w2 */
+    } else {
+        *acc1 = ec_smlad(v1, a, *acc1);              /* p2 w0 + p3 w1 */
+        *acc1 = ec_smlabt(ec_load4(r + 12), b, *acc1); /* p4 w2 */
+    }
+}
+
+/* ec_requantize2 and the clamp; `fix` says mode 1 or 2 (the sign correction, and a clamp to
+ * [lo, hi]), else mode 0 (one SSAT). */
+EC_INLINE int8_t dw3_out(int32_t acc, const int32_t *q, int32_t fix, int32_t lo, int32_t hi)
+{
+    int32_t t = ec_smmlar(acc, q[1], q[2]);
+    if (fix) t += acc >> 31;
+    t >>= q[3];
+    return fix ? (int8_t)ec_clamp_s32(t, lo, hi) : ec_sat_s8(t);
+}
+
+/* Every channel of one output row. The slots hold the window's rows in some order: slot s holds
+ * row k, whose weights start at tap rows[s] = 3k. */
+EC_INLINE void dw3_output_row(const ec_depthwise_conv2d_3x3_s8_params *p, const int16_t *ring, const int32_t *rows, int8_t *out,
+                              int32_t stride, int32_t fix)
+{
+    const int32_t channels = p->window.in_channels, width = p->window.out_width;
+    const int32_t plane = 6 * dw3_pairs(&p->window), step = 6 * stride;
+    const int32_t lo = p->output.act_min, hi = p->output.act_max;
+    const int16_t *wt = p->weights;
+    const int32_t *q = p->output.channels;
+    const int32_t k0 = rows[0], k1 = rows[1], k2 = rows[2];
+    for (int8_t *const end = out + channels; out != end; out++, ring += plane, wt += 9, q += 4) {
+        const int32_t a0 = ec_load4(wt + k0), b0 = ec_load4(wt + k0 + 1);
+        const int32_t a1 = ec_load4(wt + k1), b1 = ec_load4(wt + k1 + 1);
+        const int32_t a2 = ec_load4(wt + k2), b2 = ec_load4(wt + k2 + 1);
+        const int16_t *r = ring;
+        int8_t *o = out;
+        for (int32_t n = width >> 1; n > 0; n--, r += step) {
+            int32_t acc0 = q[0], acc1 = q[0];
+            dw3_taps(r, a0, b0, &acc0, &acc1, stride);
+            dw3_taps(r + 2, a1, b1, &acc0, &acc1, stride);
+            dw3_taps(r + 4, a2, b2, &acc0, &acc1, stride);
+            /* Both before either store, which could alias q for all the compiler knows. */
+            const int8_t y0 = dw3_out(acc0, q, fix, lo, hi), y1 = dw3_out(acc1, q, fix, lo, hi);
+            o[0] = y0;
+            o[channels] = y1;
+            o += 2 * channels;
+        }
+        if (width & 1) {
+            int32_t acc0 = q[0];
+            acc0 = ec_smlabt(ec_load4(r + 6), b0, ec_smlad(ec_load4(r), a0, acc0));
+            acc0 = ec_smlabt(ec_load4(r + 8), b1, ec_smlad(ec_load4(r + 2), a1, acc0));
+            acc0 = ec_smlabt(ec_load4(r + 10), b2, ec_smlad(ec_load4(r + 4), a2, acc0));
+            o[0] = dw3_out(acc0, q, fix, lo, hi);
+        }
+    }
+}
+
+typedef void dw3_row_fn(const ec_depthwise_conv2d_3x3_s8_params *p, const int16_t *ring, const int32_t *rows, int8_t *out);
+static EC_NOINLINE void dw3_row_s1_mode0(const ec_depthwise_conv2d_3x3_s8_params *p, const int16_t *ring, const int32_t *rows, int8_t *out)
+{
+    dw3_output_row(p, ring, rows, out, 1, 0);
+}
+static EC_NOINLINE void dw3_row_s1_fix(const ec_depthwise_conv2d_3x3_s8_params *p, const int16_t *ring, const int32_t *rows, int8_t *out)
+{
+    dw3_output_row(p, ring, rows, out, 1, 1);
+}
+static EC_NOINLINE void dw3_row_s2_mode0(const ec_depthwise_conv2d_3x3_s8_params *p, const int16_t *ring, const int32_t *rows, int8_t *out)
+{
+    dw3_output_row(p, ring, rows, out, 2, 0);
+}
+static EC_NOINLINE void dw3_row_s2_fix(const ec_depthwise_conv2d_3x3_s8_params *p, const int16_t *ring, const int32_t *rows, int8_t *out)
+{
+    dw3_output_row(p, ring, rows, out, 2, 1);
+}
+
+void ec_depthwise_conv2d_3x3_s8(const ec_depthwise_conv2d_3x3_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    const ec_window *w = &p->window;
+    const int32_t channels = w->in_channels, pairs = dw3_pairs(w);
+    const int32_t in_row = w->in_width * channels, out_row = w->out_width * channels;
+    /* The input columns the planes hold (those right of the last pair's window are never read). */
+    const int32_t cols = w->in_width < 2 * pairs - w->pad_left ? w->in_width : 2 * pairs - w->pad_left;
+    int16_t *const ring = (int16_t *)scratch;
+    const size_t bytes = 3u * (size_t)channels * (size_t)pairs * sizeof(int32_t);
+    dw3_row_fn *const row_fn = w->stride_width == 1 ? (p->output.mode == 0 ? dw3_row_s1_mode0 : dw3_row_s1_fix)
+                                                    : (p->output.mode == 0 ? dw3_row_s2_mode0 : dw3_row_s2_fix);
+    /* The padding columns stay zero; so do the rows above and below the input. */
+    memset(ring, 0, bytes);
+    int32_t dirty[3] = {0, 0, 0};
+    for (int32_t b = 0; b < w->batches; b++) {
+        const int8_t *const image = input + b * w->in_height * in_row;
+        /* The input row each slot holds (INT32_MIN: none). */
+        int32_t held[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
+        for (int32_t y = 0; y < w->out_height; y++, output += out_row) {
+            int32_t rows[3];
+            for (int32_t k = 0; k < 3; k++) {
+                const int32_t i = y * w->stride_height - w->pad_top + k;
+                const int32_t s = ((i % 3) + 3) % 3;
+                rows[s] = 3 * k;
+                if (held[s] == i) continue;
+                held[s] = i;
+                if (i >= 0 && i < w->in_height) {
+                    dw3_widen(image + i * in_row, cols, channels, pairs, w->pad_left, p->input_zero_point, ring + 2 * s);
+                    dirty[s] = 1;
+                } else if (dirty[s]) {
+                    for (int32_t word = s; word < 3 * channels * pairs; word += 3) ec_store4(ring + 2 * word, 0);
+                    dirty[s] = 0;
+                }
+            }
+            row_fn(p, ring, rows, output);
+        }
+    }
+}

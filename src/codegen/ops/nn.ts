@@ -37,6 +37,7 @@ export const nnEmitter: OpEmitter = {
     if (plan && c1Applies(graph, op, plan)) return c1ScratchBytes(plan.geometry);
     if (plan && pointwiseAsFc(graph, op, plan)) return plan.geometry.outChannels > 4 ? Math.ceil(plan.geometry.inChannels / 4) * 8 : 0;
     if (plan) return convScratchBytes(plan.geometry);
+    if (op.kind === 'depthwise_conv2d' && dw3x3Output(graph, op)) return dw3x3ScratchBytes(lowerDepthwiseConv2D(graph, op));
     // The int8 depthwise kernels keep one output pixel's accumulators (ec_depthwise_conv2d_s8_scratch_size).
     const p = op.kind === 'depthwise_conv2d' ? lowerDepthwiseConv2D(graph, op) : undefined;
     return p?.dtype === 'int8' ? p.outChannels * 4 : 0;
@@ -252,6 +253,7 @@ function depthwiseConv2d(ctx: EmitContext, op: DepthwiseConv2DOp): OpCode {
     });
     return call(ctx, op, 'ec_depthwise_conv2d_f32', params, false);
   }
+  if (dw3x3Output(ctx.graph, op)) return depthwise3x3(ctx, op);
   const grouped = p.depthMultiplier === 1;
   const weights = ctx.constant(
     'weights',
@@ -267,6 +269,35 @@ function depthwiseConv2d(ctx: EmitContext, op: DepthwiseConv2DOp): OpCode {
     output: outputFields(ctx, op, p, absColumnSums(weightsOf(ctx.graph, op), p.outChannels)),
   });
   return call(ctx, op, grouped ? 'ec_depthwise_conv2d_s8' : 'ec_depthwise_conv2d_mult_s8', params, true);
+}
+
+// ---- 3x3 depthwise on channel planes (ec_depthwise_conv2d_3x3_s8) ----
+
+/** Whether ec_depthwise_conv2d_3x3_s8 runs this layer, and then its ec_requantize2 words (no zero point folded in). */
+function dw3x3Output(graph: Graph, op: DepthwiseConv2DOp): Int32Array | undefined {
+  const p = lowerDepthwiseConv2D(graph, op);
+  if (p.dtype !== 'int8' || p.depthMultiplier !== 1 || p.inChannels !== p.outChannels || p.inChannels === 1) return undefined;
+  if (p.filterHeight !== 3 || p.filterWidth !== 3 || p.dilationH !== 1 || p.dilationW !== 1) return undefined;
+  if ((p.strideW !== 1 && p.strideW !== 2) || p.padLeft > 1 || p.padLeft < 0 || p.padTop < 0) return undefined;
+  return requant2Words(graph, op, p, undefined, absColumnSums(weightsOf(graph, op), p.outChannels), p.outChannels);
+}
+
+/** As ec_depthwise_conv2d_3x3_s8_scratch_size: three int16 rows per channel, of the columns the output pairs read. */
+const dw3x3ScratchBytes = (g: WindowGeometry) => 3 * g.inChannels * (g.strideW * (g.outWidth + (g.outWidth % 2)) + 2) * 2;
+
+function depthwise3x3(ctx: EmitContext, op: DepthwiseConv2DOp): OpCode {
+  const p = lowerDepthwiseConv2D(ctx.graph, op);
+  if (p.dtype !== 'int8') throw new Error('unreachable: dw3x3Output checked the dtype');
+  const filter = weightsOf(ctx.graph, op);
+  const weights = new Int16Array(9 * p.outChannels);
+  for (let c = 0; c < p.outChannels; c++) for (let k = 0; k < 9; k++) weights[9 * c + k] = 2 * filter[k * p.outChannels + c];
+  const params = cStruct('ec_depthwise_conv2d_3x3_s8_params', `${ctx.opName}_params`, {
+    window: windowFields(p),
+    weights: ctx.constant('weights', 'int16_t', weights, `${describe(ctx, op)}: per channel its nine taps, doubled`),
+    input_zero_point: cInt(-p.inputOffset),
+    output: output2Fields(ctx, op, p, undefined, absColumnSums(filter, p.outChannels))!,
+  });
+  return call(ctx, op, 'ec_depthwise_conv2d_3x3_s8', params, true);
 }
 
 /**
