@@ -281,14 +281,14 @@ test('the generator picks the specialised kernels where they apply', (t) => {
   t.is(kernelOf(CONV[4]), 'ec_fully_connected_w16_s8', '1x1 with a depth that is not a multiple of 4');
   t.is(kernelOf(CONV[17]), 'ec_fully_connected_w16_s8', 'four output channels or fewer');
   t.is(kernelOf(CONV[16]), 'ec_conv2d_1x1_s8', '1x1 with more than 8192 weights');
-  t.is(kernelOf(CONV[5]), 'ec_conv2d_s8', '1x1 stride 2 needs the general kernel');
+  t.is(kernelOf(CONV[5]), 'ec_conv2d_w16_s8', '1x1 stride 2 needs the general kernel');
   t.is(kernelOf(DEPTHWISE[0]), 'ec_depthwise_conv2d_3x3_s8');
   for (const c of DEPTHWISE.slice(11)) t.is(kernelOf(c), 'ec_depthwise_conv2d_3x3_s8', `${c.input} ${c.stride}`);
   t.is(kernelOf(DEPTHWISE[7]), 'ec_depthwise_conv2d_s8', 'a 5x3 filter');
   t.is(kernelOf(DEPTHWISE[9]), 'ec_depthwise_conv2d_s8', 'an accumulator that may leave [-2^30, 2^30)');
   t.is(kernelOf(DEPTHWISE[2]), 'ec_conv2d_c1_s8', 'a single input channel is a conv');
   for (const c of CONV.slice(12, 16)) t.is(kernelOf(c), 'ec_conv2d_c1_s8', `${c.input} ${c.filter}`);
-  t.is(kernelOf(DEPTHWISE[10]), 'ec_conv2d_s8', 'a single input channel with dilation');
+  t.is(kernelOf(DEPTHWISE[10]), 'ec_conv2d_w16_s8', 'a single input channel with dilation');
   t.is(kernelOf(CONV[11]), 'ec_conv2d_1x1_s8', 'an accumulator that may leave [-2^30, 2^30)');
   t.is(kernelOf(DEPTHWISE[3]), 'ec_depthwise_conv2d_mult_s8', 'depth multiplier 2');
   t.is(kernelOf(FULLY_CONNECTED[0]), 'ec_fully_connected_w16_s8');

@@ -135,8 +135,10 @@ typedef struct {
     /* Each OHWI filter flattened to n = filter_height * filter_width * in_channels values and
      * padded with zeros to depth4, the next multiple of 4; then the rows of channels 2i and 2i + 1
      * interleaved four values at a time (row 2i's values 0-3, row 2i + 1's values 0-3, row 2i's
-     * values 4-7, ...), with a row of zeros after an odd last channel. Word-aligned. */
-    const int8_t *weights;
+     * values 4-7, ...), with a row of zeros after an odd last channel. Word-aligned. int8 for
+     * ec_conv2d_s8 and ec_conv2d_1x1_s8; for ec_conv2d_w16_s8 the same values as int16, each group
+     * of four in the order 0, 2, 1, 3. */
+    const void *weights;
     int32_t input_zero_point;
     ec_output_s8 output;
 } ec_conv2d_s8_params;
@@ -144,6 +146,9 @@ typedef struct {
 /* Any filter, stride, dilation and padding. */
 size_t ec_conv2d_s8_scratch_size(const ec_conv2d_s8_params *p);
 void ec_conv2d_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+/* The same with int16 weights: no unpacking in its inner loop. Scratch as ec_conv2d_s8's. */
+size_t ec_conv2d_w16_s8_scratch_size(const ec_conv2d_s8_params *p);
+void ec_conv2d_w16_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 /* 1x1 filter, stride 1 (so no padding): a matrix product over the pixels. */
 size_t ec_conv2d_1x1_s8_scratch_size(const ec_conv2d_s8_params *p);
 void ec_conv2d_1x1_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch);

@@ -36,6 +36,11 @@ size_t ec_conv2d_s8_scratch_size(const ec_conv2d_s8_params *p)
     return ec_conv2d_1x1_s8_scratch_size(p) + (size_t)depth4(&p->window);
 }
 
+size_t ec_conv2d_w16_s8_scratch_size(const ec_conv2d_s8_params *p)
+{
+    return ec_conv2d_s8_scratch_size(p);
+}
+
 /* n int8 values minus the zero point into column `slot` (0 or 1) of the interleaved columns. Each
  * group of four bytes b0..b3 becomes the int16 pairs (b0, b2) and (b1, b3), the lanes SXTB16 makes,
  * at words 4g + 2 * slot and 4g + 2 * slot + 1. A short last group is padded (the weights there are
@@ -149,10 +154,30 @@ EC_INLINE void accumulate(tile *a, const ec_word *w, const int32_t *x)
     EC_ONE_STEP_AT_A_TIME();
 }
 
+/* The same with int16 weights: per group, channel c's pairs (v0, v2) and (v1, v3), then channel
+ * c + 1's, so that every operand comes in by LDRD and nothing is unpacked in the loop. */
+EC_INLINE void accumulate_w16(tile *a, const ec_word **w, const ec_word **x)
+{
+    int32_t x0_even, x0_odd, x1_even, x1_odd, even, odd;
+    ec_load_words2(x, &x0_even, &x0_odd);
+    ec_load_words2(x, &x1_even, &x1_odd);
+    ec_load_words2(w, &even, &odd);
+    a->c0p0 = ec_smlad(even, x0_even, a->c0p0);
+    a->c0p1 = ec_smlad(even, x1_even, a->c0p1);
+    a->c0p0 = ec_smlad(odd, x0_odd, a->c0p0);
+    a->c0p1 = ec_smlad(odd, x1_odd, a->c0p1);
+    ec_load_words2(w, &even, &odd);
+    a->c1p0 = ec_smlad(even, x0_even, a->c1p0);
+    a->c1p1 = ec_smlad(even, x1_even, a->c1p1);
+    a->c1p0 = ec_smlad(odd, x0_odd, a->c1p0);
+    a->c1p1 = ec_smlad(odd, x1_odd, a->c1p1);
+    EC_ONE_STEP_AT_A_TIME();
+}
+
 /* All output channels of the two pixels whose columns are interleaved at the start of `scratch`
- * (out1 may equal out0 when both columns hold the same pixel). Out of line so that its loop has the
- * registers to itself. */
-static EC_NOINLINE void multiply(const ec_conv2d_s8_params *p, int32_t *scratch, int8_t *out0, int8_t *out1)
+ * (out1 may equal out0 when both columns hold the same pixel), with int8 or (`wide`, a constant in
+ * each copy) int16 weights. */
+EC_INLINE void multiply_pixels(const ec_conv2d_s8_params *p, int32_t *scratch, int8_t *out0, int8_t *out1, int32_t wide)
 {
     const int32_t groups = depth4(&p->window) >> 2;
     const int32_t pairs = channel_pairs(&p->window);
@@ -160,20 +185,25 @@ static EC_NOINLINE void multiply(const ec_conv2d_s8_params *p, int32_t *scratch,
     int32_t *const acc0 = scratch + 4 * groups;
     int32_t *const acc1 = acc0 + pairs;
     const int32_t *bias = p->output.bias;
-    /* Rows in pairs, word by word: channel c's word, then channel c + 1's. */
+    /* Rows in pairs, word by word: channel c's word(s), then channel c + 1's. */
     const ec_word *w = (const ec_word *)p->weights;
     for (int32_t c = 0; c < pairs; c += 2) {
-        const int32_t *x = cols;
         tile a;
         a.c0p0 = a.c0p1 = bias[c];
         a.c1p0 = a.c1p1 = c + 1 < p->window.out_channels ? bias[c + 1] : 0;
-        for (int32_t k = groups >> 1; k > 0; k--, w += 4, x += 8) {
-            accumulate(&a, w, x);
-            accumulate(&a, w + 2, x + 4);
-        }
-        if (groups & 1) {
-            accumulate(&a, w, x);
-            w += 2;
+        if (wide) {
+            const ec_word *x = (const ec_word *)cols;
+            for (int32_t k = groups; k > 0; k--) accumulate_w16(&a, &w, &x);
+        } else {
+            const int32_t *x = cols;
+            for (int32_t k = groups >> 1; k > 0; k--, w += 4, x += 8) {
+                accumulate(&a, w, x);
+                accumulate(&a, w + 2, x + 4);
+            }
+            if (groups & 1) {
+                accumulate(&a, w, x);
+                w += 2;
+            }
         }
         acc0[c] = a.c0p0;
         acc0[c + 1] = a.c1p0;
@@ -184,7 +214,19 @@ static EC_NOINLINE void multiply(const ec_conv2d_s8_params *p, int32_t *scratch,
     ec_output_row(&p->output, acc1, p->window.out_channels, out1);
 }
 
-void ec_conv2d_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+/* Out of line so that their loops have the registers to themselves. */
+static EC_NOINLINE void multiply(const ec_conv2d_s8_params *p, int32_t *scratch, int8_t *out0, int8_t *out1)
+{
+    multiply_pixels(p, scratch, out0, out1, 0);
+}
+
+static EC_NOINLINE void multiply_w16(const ec_conv2d_s8_params *p, int32_t *scratch, int8_t *out0, int8_t *out1)
+{
+    multiply_pixels(p, scratch, out0, out1, 1);
+}
+
+/* Every output pixel, two at a time, their receptive fields gathered and widened into scratch. */
+EC_INLINE void conv_pixels(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch, int32_t wide)
 {
     const ec_window *w = &p->window;
     const int32_t n = w->filter_height * w->filter_width * w->in_channels;
@@ -202,9 +244,23 @@ void ec_conv2d_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *out
             widen(staged, n, p->input_zero_point, cols, 0);
             gather(p, image, q1 / w->out_width, q1 % w->out_width, staged);
             widen(staged, n, p->input_zero_point, cols, 1);
-            multiply(p, cols, out + q * out_c, out + q1 * out_c);
+            if (wide) {
+                multiply_w16(p, cols, out + q * out_c, out + q1 * out_c);
+            } else {
+                multiply(p, cols, out + q * out_c, out + q1 * out_c);
+            }
         }
     }
+}
+
+void ec_conv2d_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    conv_pixels(p, input, output, scratch, 0);
+}
+
+void ec_conv2d_w16_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    conv_pixels(p, input, output, scratch, 1);
 }
 
 void ec_conv2d_1x1_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)

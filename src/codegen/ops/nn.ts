@@ -207,13 +207,15 @@ function convS8(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp, plan: ConvPl
   const g = plan.geometry;
   const depth = g.filterHeight * g.filterWidth * g.inChannels;
   const n4 = depth4(g);
-  const weights = ctx.constant(
-    'weights',
-    'int8_t',
-    interleaveRowPairs(plan.rows, g.outChannels, depth, n4),
-    `${describe(ctx, op)}: filters as rows of ${depth} values${n4 > depth ? ` padded to ${n4}` : ''}, pairs of rows interleaved by 4`,
-  );
-  const kernel = isPointwise(g) ? 'ec_conv2d_1x1_s8' : 'ec_conv2d_s8';
+  const interleaved = interleaveRowPairs(plan.rows, g.outChannels, depth, n4);
+  const layout = `${describe(ctx, op)}: filters as rows of ${depth} values${n4 > depth ? ` padded to ${n4}` : ''}, pairs of rows interleaved by 4`;
+  // A 1x1 conv keeps int8 weights (its weights are often most of a model's); other convs take
+  // them widened, each word's values in the order 0, 2, 1, 3 (the lanes of SXTB16).
+  const pointwise = isPointwise(g);
+  const weights = pointwise
+    ? ctx.constant('weights', 'int8_t', interleaved, layout)
+    : ctx.constant('weights', 'int16_t', Int16Array.from(interleaved, (_, i) => interleaved[(i & ~3) + [0, 2, 1, 3][i & 3]]), `${layout}, as int16 in the order 0, 2, 1, 3`);
+  const kernel = pointwise ? 'ec_conv2d_1x1_s8' : 'ec_conv2d_w16_s8';
   const params = cStruct('ec_conv2d_s8_params', `${ctx.opName}_params`, {
     window: windowFields(g),
     weights,
