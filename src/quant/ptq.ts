@@ -6,7 +6,7 @@
 //   biasCorrection   the mean shift each quantized layer introduces, folded into its bias (bias-correction.ts).
 // They run in that order, each on top of the ones kept before it: equalization changes the float
 // graph (and so every range), joint ranges change ranges, and bias correction measures the error
-// of everything before it. Weight rounding (nearest, or adaptive) is the one place every int8
+// of everything before it (so the first two are judged with it on top, unless it is off). Weight rounding (nearest, or adaptive) is the one place every int8
 // weight is made; bias correction then corrects what that rounding leaves.
 //
 // "Helps" means: the output SQNR against the float model rises and the top-1 agreement with it
@@ -111,6 +111,13 @@ interface State {
 
 type Measured = ModelScore & { layers: LayerError[] };
 
+/** A state as measured, the same with bias correction on top (unless off), and the one of the two the search goes on with. */
+interface Completed {
+  plain: { state: State; score: Measured };
+  corrected?: { state: State; score: Measured; ops: number[] };
+  final: { state: State; score: Measured };
+}
+
 /** Full-integer int8 quantization of `floatGraph` calibrated on `data`, with the techniques that help. */
 export async function ptq(floatGraph: Graph, data: CalibrationSet, options: PtqOptions): Promise<PtqResult> {
   const techniques = checkTechniques(options.techniques ?? {});
@@ -131,34 +138,58 @@ export async function ptq(floatGraph: Graph, data: CalibrationSet, options: PtqO
   const { fit, held } = holdOut(floatGraph, data);
   const searching = context(fit);
   const initial = await start(searching);
-  let best = initial;
-  let bestScore = await measure(best, held);
-  const initialScore = bestScore;
+  const correction = techniques.biasCorrection;
+  /**
+   * A state measured, and with bias correction on top where that is on or auto. New ranges or
+   * weights move the mean shift of every layer after them, which can outweigh their own gain at
+   * the output (averaging layers keep mean shifts and average rounding noise away); bias
+   * correction takes those shifts out, so equalization and joint ranges are judged by what they
+   * give once it has.
+   */
+  const complete = async (state: State): Promise<Completed> => {
+    const plain = { state, score: await measure(state, held) };
+    const tried = correction === 'off' ? undefined : await TRY.biasCorrection(state, searching);
+    const corrected = tried && { state: tried.next, score: await measure(tried.next, held), ops: tried.ops };
+    const useCorrected = corrected && (correction === 'on' || improves(corrected.score, plain.score));
+    return { plain, corrected, final: useCorrected ? corrected : plain };
+  };
+  let best = await complete(initial);
   const decisions: TechniqueDecision[] = [];
   const applied: AppliedTechnique[] = [];
-  for (const technique of TECHNIQUES) {
+  const gains = (technique: Technique, ops: number[], after: Measured, before: Measured) => {
+    for (const op of ops) applied.push({ op, technique, gainDb: after.layers[op].sqnrDb - before.layers[op].sqnrDb });
+  };
+  for (const technique of TECHNIQUES.filter((t) => t !== 'biasCorrection')) {
     const mode = techniques[technique];
-    const before = scoreOf(bestScore);
-    const tried = mode === 'off' ? undefined : await TRY[technique](best, searching);
+    const before = scoreOf(best.final.score);
+    const tried = mode === 'off' ? undefined : await TRY[technique](best.plain.state, searching);
     if (!tried) {
       decisions.push({ technique, mode, kept: false, ops: [], before });
       continue;
     }
-    const score = await measure(tried.next, held);
-    const after = scoreOf(score);
-    const kept = mode === 'on' || improves(after, before);
-    decisions.push({ technique, mode, kept, ops: tried.ops, before, after });
+    const next = await complete(tried.next);
+    const kept = mode === 'on' || improves(next.final.score, best.final.score);
+    decisions.push({ technique, mode, kept, ops: tried.ops, before, after: scoreOf(next.final.score) });
     if (!kept) continue;
-    for (const op of tried.ops) applied.push({ op, technique, gainDb: score.layers[op].sqnrDb - bestScore.layers[op].sqnrDb });
-    best = tried.next;
-    bestScore = score;
+    gains(technique, tried.ops, next.plain.score, best.plain.score);
+    best = next;
   }
+  const { plain: uncorrected, corrected } = best;
+  decisions.push({
+    technique: 'biasCorrection',
+    mode: correction,
+    kept: best.final === corrected,
+    ops: corrected?.ops ?? [],
+    before: scoreOf(uncorrected.score),
+    ...(corrected && { after: scoreOf(corrected.score) }),
+  });
+  if (corrected && best.final === corrected) gains('biasCorrection', corrected.ops, corrected.score, uncorrected.score);
 
   // The techniques kept, made again from all the data; if that is worse on the calibration data than none of them (which
   // all the data can show where a fifth could not), none of the techniques in auto mode is kept.
   const all = held === data ? searching : context(data);
   const plain = held === data ? initial : await start(all);
-  const plainScore = held === data ? initialScore : await measure(plain, data);
+  const plainScore = await measure(plain, data);
   let final = plain;
   let finalScore = plainScore;
   const kept = decisions.filter((d) => d.kept);
