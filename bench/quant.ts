@@ -72,6 +72,8 @@ export interface QuantMeasurement {
   calibrationSqnrDb?: number;
   /** Techniques ptq kept (for 'auto': what it chose). */
   kept?: string[];
+  /** ptq's decisions as it reported them: per technique tried, kept or not, and why not. */
+  decisions?: { technique: string; mode: string; kept: boolean; layers: number; note?: string }[];
   seconds?: number;
 }
 
@@ -195,6 +197,7 @@ async function measure(
     score: taskScore(model, values, heldOut),
     calibrationSqnrDb: result.outputSqnrDb,
     kept,
+    decisions: result.decisions.map((d) => ({ technique: d.technique, mode: d.mode, kept: d.kept, layers: d.ops.length, ...(d.note !== undefined && { note: d.note }) })),
     seconds: (performance.now() - started) / 1000,
   };
 }
