@@ -2,7 +2,6 @@
 // inference within the counter reads, outputs stay bit-exact, and normal builds carry no
 // profiling code at all.
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,22 +11,13 @@ import { generateForBoard } from '../src/targets/build.ts';
 import { loadModel } from '../src/import/index.ts';
 import { writeNpy } from '../src/npy/npy.ts';
 import { loadBoard } from '../src/toolchain/index.ts';
+import { runEdgec } from './helpers/cli.ts';
 import { missingTool } from './helpers/tools.ts';
 
-const edgec = fileURLToPath(new URL('../compiler/edgec.js', import.meta.url));
 const oracle = (name: string) => fileURLToPath(new URL(`../../shared/oracles/${name}/model.tflite`, import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'edgec-profile-test-'));
 
-function run(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [edgec, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = runEdgec;
 
 test('a normal build has no counter reads; a profiling build has one after every op', async (t) => {
   const graph = await loadModel(oracle('micro_speech'));

@@ -2,7 +2,6 @@
 // the exit codes (0 done, 1 a problem with the model or data, 2 bad usage).
 
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { fashionMnistNpy, loadFashionMnist } from '../examples/fashion-mnist/data.ts';
 import { importTflite } from '../src/import/tflite.ts';
 import { writeNpy } from '../src/npy/npy.ts';
+import { runEdgec } from './helpers/cli.ts';
 import { missingTool } from './helpers/tools.ts';
 
-const edgec = fileURLToPath(new URL('../compiler/edgec.js', import.meta.url));
 const model = fileURLToPath(new URL('../examples/fashion-mnist/model/model.json', import.meta.url));
 const int8Model = fileURLToPath(new URL('../../shared/oracles/hello_world_int8/model.tflite', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'edgec-prune-cli-'));
@@ -30,16 +29,7 @@ const val = files('val', 'test', 200);
 const shortLabels = join(scratch, 'short_y.npy');
 writeFileSync(shortLabels, writeNpy({ dtype: 'int32', shape: [3], data: new Int32Array(3) }));
 
-function run(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [edgec, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = runEdgec;
 
 test('edgec prune writes a smaller float .tflite and reports layers, budget and accuracy', async (t) => {
   const out = join(scratch, 'pruned.tflite');

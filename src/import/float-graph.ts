@@ -10,6 +10,7 @@
 //   inputs and outputs float32), to be quantized again from calibration data.
 
 import { numel } from '../ir/dtype.ts';
+import { compact } from '../ir/compact.ts';
 import type { Graph, Op, Tensor } from '../ir/types.ts';
 
 /**
@@ -90,22 +91,3 @@ function bypass(graph: Graph, drop: (op: Op) => boolean): Graph {
   return compact({ ...graph, tensors, ops, outputs });
 }
 
-/** Drops the tensors nothing refers to any more, renumbering the rest in order. */
-function compact(graph: Graph): Graph {
-  const used = new Set([...graph.inputs, ...graph.outputs, ...graph.ops.flatMap((op) => [...op.inputs, ...op.outputs])]);
-  const index = new Map<number, number>();
-  const tensors: Tensor[] = [];
-  graph.tensors.forEach((t, i) => {
-    if (!used.has(i)) return;
-    index.set(i, tensors.length);
-    tensors.push(t);
-  });
-  const renumber = (list: number[]) => list.map((t) => index.get(t)!);
-  return {
-    ...graph,
-    tensors,
-    ops: graph.ops.map((op) => ({ ...op, inputs: renumber(op.inputs), outputs: renumber(op.outputs) })),
-    inputs: renumber(graph.inputs),
-    outputs: renumber(graph.outputs),
-  };
-}

@@ -5,7 +5,8 @@
 
 import { broadcastShapes } from '../ir/shape.ts';
 import type { Graph, Op, Tensor } from '../ir/types.ts';
-import { compact, copyOp, isFloat, onlyReadBy, readersOf } from './graph-edit.ts';
+import { compact } from '../ir/compact.ts';
+import { copyOp, isFloat, onlyReadBy, readersOf } from './graph-edit.ts';
 import { outputChannelAxis } from '../ir/op-traits.ts';
 
 /** A constant that changes each channel (the last axis) of `shape` without broadcasting it further. */

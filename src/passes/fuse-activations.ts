@@ -4,7 +4,8 @@
 // differently from the model as it was trained and converted.
 
 import type { Activation, Graph, Op } from '../ir/types.ts';
-import { compact, copyOp, isFloat, onlyReadBy, readersOf } from './graph-edit.ts';
+import { compact } from '../ir/compact.ts';
+import { copyOp, isFloat, onlyReadBy, readersOf } from './graph-edit.ts';
 import { opTraits } from '../ir/op-traits.ts';
 
 /** The one fused activation equal to `first` then `then`, if there is one. */

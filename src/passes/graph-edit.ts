@@ -1,7 +1,7 @@
-// What the passes share: who reads a tensor, copies of ops that a pass may change, and dropping
-// the tensors no op uses any more.
+// What the passes share: who reads a tensor and copies of ops that a pass may change (dropping the
+// tensors no op uses any more is src/ir/compact.ts).
 
-import type { Graph, Op, Tensor } from '../ir/types.ts';
+import type { Graph, Op } from '../ir/types.ts';
 
 /** For every tensor, the indices of the ops that read it (once per op). */
 export function readersOf(graph: Graph): number[][] {
@@ -24,22 +24,3 @@ export function onlyReadBy(graph: Graph, readers: number[][], t: number, reader:
   return readers[t].length === 1 && readers[t][0] === reader && !graph.outputs.includes(t) && !graph.inputs.includes(t);
 }
 
-/** The graph without the tensors that no op, graph input or graph output refers to; indices renumbered in order. */
-export function compact(graph: Graph): Graph {
-  const used = new Set([...graph.inputs, ...graph.outputs, ...graph.ops.flatMap((op) => [...op.inputs, ...op.outputs])]);
-  const index = new Map<number, number>();
-  const tensors: Tensor[] = [];
-  graph.tensors.forEach((t, i) => {
-    if (!used.has(i)) return;
-    index.set(i, tensors.length);
-    tensors.push(t);
-  });
-  const renumber = (list: number[]) => list.map((t) => index.get(t)!);
-  return {
-    ...graph,
-    tensors,
-    ops: graph.ops.map((op) => ({ ...op, inputs: renumber(op.inputs), outputs: renumber(op.outputs) })),
-    inputs: renumber(graph.inputs),
-    outputs: renumber(graph.outputs),
-  };
-}

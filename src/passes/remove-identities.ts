@@ -4,7 +4,8 @@
 // tensor to the op before it, so the model's outputs keep their names.
 
 import type { Graph, Op } from '../ir/types.ts';
-import { compact, copyOp, onlyReadBy, readersOf } from './graph-edit.ts';
+import { compact } from '../ir/compact.ts';
+import { copyOp, onlyReadBy, readersOf } from './graph-edit.ts';
 
 function isIdentity(graph: Graph, op: Op): boolean {
   const input = graph.tensors[op.inputs[0]];
