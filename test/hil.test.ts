@@ -82,7 +82,9 @@ qemuTest(`${SAMPLES} images over a clean link: every answer bit-exact, no frame 
   t.is(run.stats.boardErrors, 0);
   t.is(run.stats.resets, 0);
   t.true(run.stats.staleAnswers <= run.stats.timeouts);
-  t.true(run.cycles.every((c) => c > 400_000 && c < 600_000), `cycles ${Math.min(...run.cycles)}..${Math.max(...run.cycles)}`);
+  // The example's 132,160 MACs take more than half as many instructions, and every image about the same.
+  const [least, most] = [Math.min(...run.cycles), Math.max(...run.cycles)];
+  t.true(least > 132_160 / 2 && most < 1.01 * least, `cycles ${least}..${most}`);
   t.is(run.hello.board, 'stm32f4');
   t.is(run.hello.cyclesSource, 'tim2');
 });
