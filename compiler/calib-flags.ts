@@ -17,7 +17,7 @@ const TECHNIQUE_HELP: Record<Technique, string> = {
 const TECHNIQUE_FLAGS: Record<string, FlagSpec> = Object.fromEntries(
   Object.entries(TECHNIQUE_FLAG_NAMES).map(([flag, technique]) => [
     flag,
-    { value: true, help: `${TECHNIQUE_HELP[technique]}: on, off or auto (default: kept only if it raises the output SQNR on the calibration data without losing top-1 agreement)` },
+    { value: true, help: `${TECHNIQUE_HELP[technique]}: on, off or auto (default: kept only if it raises the output SQNR on held-out calibration samples without losing top-1 agreement beyond one sample)` },
   ]),
 );
 

@@ -44,7 +44,7 @@ function summaryLines({ ptq }: QuantizeResult): string[] {
   return [
     `model output against float on the calibration data (SQNR of the logits where a softmax ends it)${rows}:`,
     `  before the techniques ${score(ptq.baseline)}; after ${score(ptq)}`,
-    'each technique, made from four fifths of the samples and judged on the other fifth (kept if it raises the SQNR without losing agreement):',
+    'each technique, made from four fifths of the samples and judged on the other fifth (kept if it raises the SQNR without losing agreement beyond one sample):',
     ...ptq.decisions.map((d) => `  ${TECHNIQUE_NAMES[d.technique].padEnd(16)}${decisionText(d)}`),
   ];
 }

