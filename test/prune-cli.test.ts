@@ -111,7 +111,8 @@ if (missingGcc !== null) {
     t.is(r.code, 0, r.stderr);
     t.regex(r.stdout, /budget: flash bytes on stm32f4 \(int8 weights as generated for it \+ \d+ bytes of code, measured by building the unpruned model\) [\d,]+ -> [\d,]+, at most 19,000/);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
-    t.true(report.flash.total <= 19000, `flash ${report.flash.total}`);
+    // The budget counts code and weights, as the build report gives them; the runner's blank sample is test data.
+    t.true(report.flash.code + report.flash.weights <= 19000, `flash ${report.flash.code} + ${report.flash.weights}`);
     t.true(report.macs < 132160);
   });
 }
