@@ -8,6 +8,8 @@
 
 import { backend_util, getKernel, registerKernel, unregisterKernel, util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { SumAttrs } from '@tensorflow/tfjs-core';
+import { sumOverLeadingAxes } from '../../src/float/fast-kernels.ts';
 
 type Fast = (inputs: Record<string, TensorInfo>, cpu: MathBackendCPU, attrs: unknown) => TensorInfo | undefined;
 
@@ -114,17 +116,8 @@ const tile: Fast = ({ x }, cpu, attrs) => {
 
 /** A float mean over leading axes (batch norm's moments: over batch and positions) without transposing. */
 const meanLeading: Fast = ({ x }, cpu, attrs) => {
-  const { axis, keepDims } = attrs as { axis: number | number[]; keepDims: boolean };
-  if (x.dtype !== 'float32') return undefined;
-  const axes = util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
-  if (axes.length === 0 || axes.length === x.shape.length || axes.some((a, i) => a !== i)) return undefined;
-  const kept = x.shape.slice(axes.length);
-  const inner = util.sizeFromShape(kept);
-  const xs = values(cpu, x);
-  const sums = new Float64Array(inner);
-  for (let row = 0; row < xs.length; row += inner) for (let i = 0; i < inner; i++) sums[i] += xs[row + i];
-  const count = xs.length / inner;
-  return cpu.makeTensorInfo(keepDims ? [...axes.map(() => 1), ...kept] : kept, 'float32', Float32Array.from(sums, (s) => s / count));
+  const r = sumOverLeadingAxes(x, cpu, attrs as SumAttrs);
+  return r && cpu.makeTensorInfo(r.shape, 'float32', Float32Array.from(r.sums, (s) => s / r.count));
 };
 
 const FAST: Record<string, Fast> = {

@@ -95,9 +95,13 @@ const maxPoolGrad: Fast = ({ dy, input }, cpu, attrs) => {
   return cpu.makeTensorInfo(input.shape, 'float32', Float32Array.from(dx));
 };
 
-/** A float sum over leading axes (a bias gradient: over batch and positions) without transposing. */
-const sumLeading: Fast = ({ x }, cpu, attrs) => {
-  const { axis, keepDims } = attrs as SumAttrs;
+/**
+ * Sums of a float tensor over its leading axes (a reduction whose axes are 0..k-1), without
+ * transposing: the sums, how many values each one adds, and the result's shape. Undefined for any
+ * other reduction.
+ */
+export function sumOverLeadingAxes(x: TensorInfo, cpu: MathBackendCPU, attrs: SumAttrs): { sums: Float64Array; count: number; shape: number[] } | undefined {
+  const { axis, keepDims } = attrs;
   if (x.dtype !== 'float32') return undefined;
   const axes = util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
   if (axes.length === 0 || axes.length === x.shape.length || axes.some((a, i) => a !== i)) return undefined;
@@ -106,7 +110,13 @@ const sumLeading: Fast = ({ x }, cpu, attrs) => {
   const xs = values(cpu, x);
   const sums = new Float64Array(inner);
   for (let row = 0; row < xs.length; row += inner) for (let i = 0; i < inner; i++) sums[i] += xs[row + i];
-  return cpu.makeTensorInfo(keepDims ? [...axes.map(() => 1), ...kept] : kept, 'float32', Float32Array.from(sums));
+  return { sums, count: xs.length / inner, shape: keepDims ? [...axes.map(() => 1), ...kept] : kept };
+}
+
+/** A float sum over leading axes (a bias gradient: over batch and positions). */
+const sumLeading: Fast = ({ x }, cpu, attrs) => {
+  const r = sumOverLeadingAxes(x, cpu, attrs as SumAttrs);
+  return r && cpu.makeTensorInfo(r.shape, 'float32', Float32Array.from(r.sums));
 };
 
 const FAST: Record<string, Fast> = {
