@@ -60,7 +60,10 @@ export async function compareLayers(
   return (await compareModels(floatGraph, int8Graph, data, source, runner, batchSize)).layers;
 }
 
-/** compareLayers, and in the same pass the score of the model's outputs. */
+/**
+ * compareLayers, and in the same pass the score of the model's outputs, with the squared error of
+ * the outputs SQNR is taken on, sample by sample (`outputNoise`: how sure a difference is).
+ */
 export async function compareModels(
   floatGraph: Graph,
   int8Graph: Graph,
@@ -68,7 +71,7 @@ export async function compareModels(
   source: ActivationSource,
   runner: GraphRunner,
   batchSize = 32,
-): Promise<ModelScore & { layers: LayerError[] }> {
+): Promise<ModelScore & { layers: LayerError[]; outputNoise: Float64Array }> {
   const layers = floatGraph.ops.map((op) => op.outputs[0]);
   for (const t of layers) {
     const counterpart = int8Graph.tensors[t];
@@ -84,6 +87,7 @@ export async function compareModels(
   const run = runner({ ...int8Graph, outputs: layers });
   const stats = layers.map(() => new ErrorStats());
   const output = new ErrorStats();
+  const outputNoise = new Float64Array(data.count);
   let rows = 0;
   let agreeing = 0;
   await forEachBatch(floatGraph, data, source, layers, batchSize, (values, start, count) => {
@@ -94,7 +98,10 @@ export async function compareModels(
         const reference = values.get(t)!.subarray(s * size, (s + 1) * size);
         const approximation = realValues(int8Graph, t, int8Outputs[k]);
         stats[k].add(reference, approximation);
-        if (measured.has(k)) output.add(reference, approximation);
+        if (measured.has(k)) {
+          output.add(reference, approximation);
+          for (let i = 0; i < size; i++) outputNoise[start + s] += (reference[i] - approximation[i]) ** 2;
+        }
         const width = floatGraph.tensors[t].shape.at(-1) ?? 1;
         if (!scores.has(k) || width < 2) return;
         for (let at = 0; at < size; at += width) {
@@ -115,6 +122,7 @@ export async function compareModels(
     outputSqnrDb: output.result().sqnrDb,
     agreement: rows === 0 ? 1 : agreeing / rows,
     agreementRows: rows,
+    outputNoise,
   };
 }
 
