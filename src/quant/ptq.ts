@@ -191,22 +191,19 @@ export async function ptq(floatGraph: Graph, data: CalibrationSet, options: PtqO
   const all = held === data ? searching : context(data);
   const plain = held === data ? initial : await start(all);
   const plainScore = await measure(plain, data);
-  let final = plain;
-  let finalScore = plainScore;
-  const kept = decisions.filter((d) => d.kept);
-  if (kept.length > 0) {
-    for (const { technique } of kept) final = (await TRY[technique](final, all))!.next;
-    finalScore = await measure(final, data);
-    if (!improves(finalScore, plainScore, false) && kept.some((d) => d.mode === 'auto')) {
-      for (const d of kept.filter((d) => d.mode === 'auto')) {
-        d.kept = false;
-        d.note = 'better on the held-out samples, but not once made from all of them';
-      }
-      final = plain;
-      finalScore = plainScore;
-      for (const { technique } of decisions.filter((d) => d.kept)) final = (await TRY[technique](final, all))!.next;
-      if (final !== plain) finalScore = await measure(final, data);
+  /** `plain` with the techniques decided on, each made from all the data (one that finds nothing to do there is skipped). */
+  const replay = async (): Promise<{ state: State; score: Measured }> => {
+    let state = plain;
+    for (const { technique } of decisions.filter((d) => d.kept)) state = (await TRY[technique](state, all))?.next ?? state;
+    return { state, score: state === plain ? plainScore : await measure(state, data) };
+  };
+  let { state: final, score: finalScore } = await replay();
+  if (final !== plain && !improves(finalScore, plainScore, false) && decisions.some((d) => d.kept && d.mode === 'auto')) {
+    for (const d of decisions.filter((d) => d.kept && d.mode === 'auto')) {
+      d.kept = false;
+      d.note = 'better on the held-out samples, but not once made from all of them';
     }
+    ({ state: final, score: finalScore } = await replay());
   }
   return {
     graph: final.graph,
