@@ -33,6 +33,7 @@ export const CALIB_FLAGS: Record<string, FlagSpec> = {
   io: { value: true, help: 'int8 (default) or float model inputs and outputs' },
   requantize: { help: 'the model is quantized already: turn it back into float (weights dequantized) and quantize it again from --calib' },
   ...TECHNIQUE_FLAGS,
+  rounding: { value: true, help: 'weight rounding: nearest (default) or adaptive (each weight rounded up or down to keep each layer\'s outputs on the calibration data closest)' },
 };
 
 const MODES: TechniqueMode[] = ['on', 'off', 'auto'];
@@ -45,6 +46,9 @@ function techniques(verb: string, value: (flag: string) => string | undefined): 
     if (!MODES.includes(mode as TechniqueMode)) throw usageError(`edgec ${verb}: --${flag} must be on, off or auto, got '${mode}'`);
     chosen[technique] = mode as TechniqueMode;
   }
+  const rounding = value('rounding');
+  if (rounding !== undefined && rounding !== 'nearest' && rounding !== 'adaptive') throw usageError(`edgec ${verb}: --rounding must be nearest or adaptive, got '${rounding}'`);
+  if (rounding !== undefined) chosen.rounding = rounding;
   return chosen;
 }
 
