@@ -16,7 +16,7 @@ import {
   writeFashionMnistNpy,
 } from '../examples/fashion-mnist/data.ts';
 import { parseIdx, readIdxGz } from '../examples/fashion-mnist/idx.ts';
-import { permutation, seededRandom } from '../examples/fashion-mnist/random.ts';
+import { shuffled as permutation, seededRandom } from '../src/float/train.ts';
 import { folderSaver } from '../examples/fashion-mnist/save-model.ts';
 import { EdgecError } from '../src/ir/errors.ts';
 import { readNpy } from '../src/npy/npy.ts';

@@ -4,7 +4,7 @@
 import * as tfc from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { FASHION_MNIST_CLASSES, IMAGE_SIZE, type FashionMnistSet } from './data.ts';
-import { permutation } from './random.ts';
+import { shuffled as permutation } from '../../src/float/train.ts';
 
 const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
 const CLASSES = FASHION_MNIST_CLASSES.length;

@@ -9,7 +9,7 @@ import { useFastConvBackpropFilter } from '../../src/float/conv-backprop.ts';
 import { loadFashionMnist } from './data.ts';
 import { accuracyOf, predictClasses, trainEpoch } from './fit.ts';
 import { buildModel } from './model.ts';
-import { seededRandom } from './random.ts';
+import { seededRandom } from '../../src/float/train.ts';
 import { folderSaver } from './save-model.ts';
 
 // Chosen so that training stays near six minutes on a 2-core machine (about 8.5 ms per image on

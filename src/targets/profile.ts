@@ -4,6 +4,7 @@
 import { allocate, numel } from '../ir/dtype.ts';
 import type { Graph, TensorData } from '../ir/types.ts';
 import { executeGraph } from '../ref/execute.ts';
+import { seededRandom } from '../float/train.ts';
 import type { BuildReport } from './build.ts';
 import type { BoardRun } from './hil.ts';
 
@@ -74,11 +75,7 @@ export function profileOf(graph: Graph, report: BuildReport, run: BoardRun, samp
 
 /** One seeded sample of every input, spread over the input type's range, for a profile without --data. */
 export function randomSample(graph: Graph, seed = 1): TensorData[] {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
+  const next = seededRandom(seed);
   return graph.inputs.map((t) => {
     const { shape, dtype } = graph.tensors[t];
     const data = allocate(dtype, numel(shape));
