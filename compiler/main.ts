@@ -12,6 +12,8 @@ import { CALIB_FLAGS, quantizeRequest } from './calib-flags.ts';
 import { inspectJson, inspectText } from './inspect.ts';
 import { PRUNE_BUDGET_FLAGS, PRUNE_DATA_FLAGS } from './prune.ts';
 import type { Graph } from '../src/ir/types.ts';
+import type { BuildOptions } from '../src/targets/build.ts';
+import { reportQuantization } from '../src/targets/report-facts.ts';
 
 const HIL_AGENTS = ['agent', 'mlperf-tiny'] as const;
 
@@ -77,7 +79,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       const { prepareModel } = await import('../src/pipeline.ts');
       const { writeModelFile } = await import('../src/targets/build.ts');
       const { layerReportText } = await import('./quantize.ts');
-      const { quantized } = await prepareModel(args.positionals[0], { ...request, report: true });
+      const { quantized } = await prepareModel(args.positionals[0], request);
       await writeModelFile(quantized!.graph, out);
       return `${layerReportText(quantized!)}\n\nwrote ${out}`;
     },
@@ -147,7 +149,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       const { isFloatGraph } = await import('../src/pipeline.ts');
       const { buildForBoard } = await import('../src/targets/build.ts');
       const { buildReportText } = await import('./build.ts');
-      const { graph, pruned } = await preparePruned(args, board);
+      const { graph, pruned, quantization } = await preparePruned(args, board);
       const inputs = args.values.get('input') ?? [];
       const profile = args.switches.has('profile');
       const hil = args.switches.has('hil') ? (args.values.get('hil')?.[0] ?? 'agent') : profile ? 'agent' : undefined;
@@ -160,7 +162,13 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       }
       const samples = inputs.length ? splitSamples(graph, await readSampleFiles(inputs), inputs) : [];
       const firmware = hil === undefined ? 'samples' : hil === 'agent' ? 'hil' : 'mlperf-tiny';
-      const result = await buildForBoard(graph, board, outDir, { samples, firmware, mlperfModel: mlperfModel as MlperfModel | undefined, profile });
+      const result = await buildForBoard(graph, board, outDir, {
+        samples,
+        firmware,
+        mlperfModel: mlperfModel as MlperfModel | undefined,
+        profile,
+        quantization,
+      });
       const note = isFloatGraph(graph) ? '\nnote: the model is float32 and no --calib was given, so it runs float kernels; give --calib <data> to quantize it to int8' : '';
       return (pruned ? pruned + '\n\n' : '') + buildReportText(result.report, outDir) + note;
     },
@@ -200,7 +208,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
   },
   profile: {
     summary: 'Cycles per op of a build on the board or in QEMU (instructions there), MACs per cycle, share, and the kernel each op uses.',
-    usage: 'edgec profile <build-dir> (--qemu | --port <path> [--baud N]) [--data <x.npy>] [--json <file>]',
+    usage: 'edgec profile <build-dir> (--qemu | --port <path> [--baud N]) [--data <x.npy>] [--json <file>] [--html <file>]',
     positionals: [1, 1],
     flags: {
       qemu: { help: "run in the board's QEMU machine (a build that is not a profiling build is rebuilt as one, aside)" },
@@ -208,6 +216,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       baud: { value: true, help: "the console's baud rate (default: the board's)" },
       data: { value: true, repeat: true, help: 'samples to run, .npy, first axis = sample (default: one seeded random sample); each op shows its median' },
       json: { value: true, help: 'write the profile as JSON here' },
+      html: { value: true, help: "write the build's report page here with each layer's instructions (cycles) added" },
     },
     action: async (args) => {
       const port = args.values.get('port')?.[0];
@@ -215,7 +224,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       if (qemu === (port !== undefined)) throw usageError('edgec profile: give one of --qemu or --port <path>\nusage: ' + VERBS.profile.usage);
       const baud = baudOf('profile', args);
       const { profileCommand } = await import('./profile.ts');
-      return profileCommand({ buildDir: args.positionals[0], qemu, port, baud, data: args.values.get('data'), json: args.values.get('json')?.[0] });
+      return profileCommand({ buildDir: args.positionals[0], qemu, port, baud, data: args.values.get('data'), json: args.values.get('json')?.[0], html: args.values.get('html')?.[0] });
     },
   },
   flash: {
@@ -243,13 +252,18 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
  * The graph `edgec build` compiles: with --prune, the model pruned on --data and then quantized
  * on --calib, and the pruning report; else the model as --calib makes it.
  */
-async function preparePruned(args: ReturnType<typeof parseArgs>, board: string): Promise<{ graph: Graph; pruned?: string }> {
+/** The graph a build compiles: pruned and quantized when asked, with what the quantizer measured for the report. */
+async function preparePruned(
+  args: ReturnType<typeof parseArgs>,
+  board: string,
+): Promise<{ graph: Graph; pruned?: string; quantization?: BuildOptions['quantization'] }> {
   const { prepareModel, quantizeModel } = await import('../src/pipeline.ts');
   const quantize = quantizeRequest('build', args);
   if (!args.values.has('prune')) {
     const stray = Object.keys(PRUNE_DATA_FLAGS).filter((f) => args.values.has(f) || args.switches.has(f));
     if (stray.length > 0) throw usageError(`edgec build: ${stray.map((f) => `--${f}`).join(', ')} go with --prune <budget>`);
-    return { graph: (await prepareModel(args.positionals[0], quantize)).graph };
+    const { graph, quantized } = await prepareModel(args.positionals[0], quantize);
+    return { graph, ...(quantized && { quantization: reportQuantization(quantized.samples, quantized.layers) }) };
   }
   if (!quantize) throw usageError('edgec build: --prune goes with --calib <data>: the pruned model is quantized to int8 before it is built');
   const { budgetsFrom, loadFloatModel, pruneReportText, pruneRequest, runPrune } = await import('./prune.ts');
@@ -257,7 +271,8 @@ async function preparePruned(args: ReturnType<typeof parseArgs>, board: string):
   const loaded = await loadFloatModel(args.positionals[0], quantize.requantize);
   const request = await pruneRequest('build', args, loaded.graph, budgets);
   const result = await runPrune({ model: args.positionals[0], ...request, board }, loaded);
-  return { graph: (await quantizeModel(result.graph, quantize)).graph, pruned: await pruneReportText(result) };
+  const quantized = await quantizeModel(result.graph, quantize);
+  return { graph: quantized.graph, pruned: await pruneReportText(result), quantization: reportQuantization(quantized.samples, quantized.layers) };
 }
 
 /** --baud N, when given: a positive whole number. */

@@ -9,6 +9,7 @@ import { readSampleFiles, splitSamples } from '../src/samples.ts';
 import { buildForBoard, loadBuild } from '../src/targets/build.ts';
 import { runOnBoard } from '../src/targets/hil.ts';
 import { profileOf, randomSample, type Profile } from '../src/targets/profile.ts';
+import { reportHtml, type PageProfile } from '../src/targets/report-html.ts';
 import { openTransport } from './hil.ts';
 import { formatTable, thousands } from './table.ts';
 
@@ -20,13 +21,27 @@ export interface ProfileRequest {
   /** Samples to run (the median per op is shown); default one seeded random sample. */
   data?: string[];
   json?: string;
+  /** Write report.html of the build with the profile's per-layer counts. */
+  html?: string;
 }
 
 const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
 
+/** Under QEMU the counter is a timer calibrated to executed instructions; on silicon, cycles. */
+const counterUnit = (p: Profile): PageProfile['unit'] => (/qemu/i.test(p.transport) ? 'instructions' : 'cycles');
+
+/** What the report page shows of a profile. */
+export function pageProfile(p: Profile): PageProfile {
+  return {
+    unit: counterUnit(p),
+    byOp: new Map(p.layers.map((l) => [l.op, l.cycles])),
+    inference: p.inference,
+    transport: p.transport,
+  };
+}
+
 export function profileText(p: Profile): string {
-  // Under QEMU the counter is a timer calibrated to executed instructions; on silicon, cycles.
-  const unit = /qemu/i.test(p.transport) ? 'instructions' : 'cycles';
+  const unit = counterUnit(p);
   const rows = p.layers.map((l) => [
     String(l.op),
     l.kind,
@@ -51,6 +66,9 @@ export function profileText(p: Profile): string {
 export async function profileCommand(request: ProfileRequest): Promise<{ output: string; exitCode: number }> {
   const build = await loadBuild(request.buildDir);
   const { graph, report } = build;
+  if (request.html && !report.memory) {
+    throw usageError(`${request.buildDir} was built by an edgec without report pages: build it again to profile it with --html`);
+  }
   let profiled = { dir: request.buildDir, report, elf: build.elf };
   let scratch: string | undefined;
   if (!report.profile) {
@@ -73,7 +91,9 @@ export async function profileCommand(request: ProfileRequest): Promise<{ output:
       await transport.close();
     }
     if (request.json) await writeFile(request.json, JSON.stringify(profile, null, 2) + '\n');
-    const text = profileText(profile) + (request.json ? `\n\nwrote ${request.json}` : '');
+    if (request.html) await writeFile(request.html, reportHtml(report, pageProfile(profile)));
+    const wrote = [request.json, request.html].filter((f) => f !== undefined).map((f) => `\nwrote ${f}`);
+    const text = profileText(profile) + (wrote.length ? '\n' + wrote.join('') : '');
     return { output: text, exitCode: profile.bitExact === profile.samples ? 0 : 1 };
   } finally {
     if (scratch) rmSync(scratch, { recursive: true, force: true });

@@ -13,7 +13,7 @@ const percent = (share: number) => `${(100 * share).toFixed(2)}%`;
 
 export function layerReportText(result: QuantizeResult): string {
   const applied = result.ptq.applied;
-  const rows = (result.layers ?? []).map((l) => [
+  const rows = result.layers.map((l) => [
     String(l.op),
     l.kind,
     l.tensor.length > 40 ? `…${l.tensor.slice(-39)}` : l.tensor,
@@ -25,7 +25,7 @@ export function layerReportText(result: QuantizeResult): string {
       .map((a) => `${TECHNIQUE_NAMES[a.technique]} ${signed(a.gainDb)}`)
       .join(', '),
   ]);
-  const worst = (result.layers ?? []).filter((l) => Number.isFinite(l.sqnrDb)).sort((a, b) => a.sqnrDb - b.sqnrDb)[0];
+  const worst = result.layers.filter((l) => Number.isFinite(l.sqnrDb)).sort((a, b) => a.sqnrDb - b.sqnrDb)[0];
   return [
     `quantized ${result.floatGraph.name} to int8, calibrated on ${result.samples} sample(s)`,
     '',

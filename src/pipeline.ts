@@ -20,8 +20,6 @@ export interface QuantizeRequest extends LoadOptions {
   observer?: ObserverOptions;
   /** int8 (default) or float inputs and outputs, with QUANTIZE/DEQUANTIZE at the edges. */
   io?: 'int8' | 'float';
-  /** Compare every int8 layer with its float layer on the calibration data. */
-  report?: boolean;
   /** Equalization, joint ranges, bias correction (each 'auto' by default), weight rounding. */
   techniques?: PtqTechniques;
   /** A model that is quantized already is turned back into float (weights dequantized) and quantized again. */
@@ -32,7 +30,8 @@ export interface QuantizeResult {
   floatGraph: Graph;
   graph: Graph;
   samples: number;
-  layers?: LayerError[];
+  /** Each int8 layer against its float layer on the calibration data. */
+  layers: LayerError[];
   /** What the techniques did: per layer, and the output SQNR and agreement before and after. */
   ptq: Pick<PtqResult, 'applied' | 'decisions' | 'baseline' | 'outputSqnrDb' | 'agreement' | 'agreementRows'>;
 }
@@ -75,7 +74,7 @@ export async function quantizeModel(model: Graph, request: QuantizeRequest): Pro
     floatGraph: result.floatGraph,
     graph: result.graph,
     samples: data.count,
-    ...(request.report && { layers: result.layers }),
+    layers: result.layers,
     ptq: { applied, decisions, baseline, outputSqnrDb, agreement, agreementRows },
   };
 }

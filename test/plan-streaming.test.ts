@@ -125,3 +125,16 @@ if (missingArm !== null) {
     }
   });
 }
+
+test('bytes an output shares with the input it streams from are live once, not twice', (t) => {
+  for (const graph of CASES) {
+    const plan = planMemory(graph);
+    plan.livePerOp.forEach((live, i) => {
+      const held = plan.buffers.map((b, k) => ({ b, at: plan.bufferOffsets[k] })).filter(({ b }) => b.first <= i && i <= b.last);
+      const touched = new Set<number>();
+      for (const { b, at } of held) for (let byte = at; byte < at + b.bytes; byte++) touched.add(byte);
+      t.is(live, touched.size, `${graph.name}, op ${i}`);
+      t.true(live <= plan.arenaBytes);
+    });
+  }
+});

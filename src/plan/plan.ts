@@ -19,13 +19,29 @@ export interface MemoryPlan {
   scratchOffset: Map<number, number>;
   /** Op index -> input position it overwrites with its output. */
   inPlace: Map<number, number>;
-  /** Bytes alive while each op runs (its inputs, outputs, scratch and everything held for later). */
+  /** Arena bytes in use while each op runs (its inputs, outputs, scratch and everything held for later;
+   *  bytes an output shares with the input it streams from are counted once). */
   livePerOp: number[];
 }
 
 export interface PlanOptions {
   alignment?: number;
   scratchBytes?: (op: Op, index: number) => number;
+}
+
+/** The union of the byte ranges of the buffers live at op `i`. */
+function liveBytes(buffers: Buffer[], offsets: number[], i: number): number {
+  const ranges = buffers
+    .map((b, k) => [offsets[k], offsets[k] + b.bytes, b.first <= i && i <= b.last] as const)
+    .filter(([, , live]) => live)
+    .sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let reached = 0;
+  for (const [start, end] of ranges) {
+    total += Math.max(0, end - Math.max(start, reached));
+    reached = Math.max(reached, end);
+  }
+  return total;
 }
 
 export function planMemory(graph: Graph, options: PlanOptions = {}): MemoryPlan {
@@ -40,9 +56,7 @@ export function planMemory(graph: Graph, options: PlanOptions = {}): MemoryPlan 
   for (const [t, b] of bufferOf) tensorOffset.set(t, best.offsets[b]);
   const scratchOffset = new Map<number, number>();
   buffers.forEach((b, i) => b.scratchOf !== undefined && scratchOffset.set(b.scratchOf, best.offsets[i]));
-  const livePerOp = graph.ops.map((_, i) =>
-    buffers.filter((b) => b.first <= i && i <= b.last).reduce((sum, b) => sum + b.bytes, 0),
-  );
+  const livePerOp = graph.ops.map((_, i) => liveBytes(buffers, best.offsets, i));
   return {
     arenaBytes: best.arenaBytes,
     alignment,

@@ -20,6 +20,8 @@ import { mlperfTinyFiles, type MlperfModel } from '../device/mlperf-tiny.ts';
 import { modelHash } from '../device/protocol.ts';
 import { readBuildFolder, type BuildFolder } from '../device/build-folder.ts';
 import { buildProject, writeFirmwareProject } from './firmware.ts';
+import { reportLayers, reportMemory, type ReportLayer, type ReportMemory, type ReportQuantLayer } from './report-facts.ts';
+import { reportHtml } from './report-html.ts';
 
 export interface BuildReport {
   model: string;
@@ -39,7 +41,10 @@ export interface BuildReport {
   profile?: boolean;
   /** Identifies the model to the HIL host (see src/device/protocol.ts). */
   modelHash: string;
-  ops: GeneratedModel['ops'];
+  ops: ReportLayer[];
+  memory: ReportMemory;
+  /** When edgec quantized the model for this build: each layer's error on the calibration data. */
+  quantization?: { samples: number; layers: ReportQuantLayer[] };
   files: { elf: string; bin: string };
 }
 
@@ -93,6 +98,8 @@ export interface BuildOptions {
   mlperfModel?: MlperfModel;
   /** A 'hil' firmware that reports the cycles of every op (for edgec profile). */
   profile?: boolean;
+  /** The quantizer's per-layer errors, when the graph was quantized for this build. */
+  quantization?: BuildReport['quantization'];
 }
 
 /** Bytes of input samples a 'samples' firmware carries (one blank sample when none is given). */
@@ -141,10 +148,13 @@ export async function buildForBoard(graph: Graph, boardName: string, outDir: str
     ...(options.firmware === 'mlperf-tiny' ? { mlperfModel: options.mlperfModel ?? 'kws01' } : {}),
     ...(options.profile ? { profile: true } : {}),
     modelHash: hash,
-    ops: model.ops,
+    ops: reportLayers(graph, model),
+    memory: reportMemory(graph, model),
+    ...(options.quantization ? { quantization: options.quantization } : {}),
     files: { elf: firmware.elf, bin: firmware.bin },
   };
   writeFileSync(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(join(outDir, 'report.html'), reportHtml(report));
   return { model, firmware, report };
 }
 
