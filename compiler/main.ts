@@ -319,11 +319,30 @@ async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
+/** The file-system errors a user's paths cause, in words. */
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  EEXIST: 'a file is in the way',
+  EISDIR: 'is a folder, a file is needed',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  EMFILE: 'too many open files',
+};
+
 function report(error: unknown): number {
   if (error instanceof EdgecError) {
     process.stderr.write(`edgec: error: ${error.message}\n`);
     for (const line of error.details) process.stderr.write(`  ${line}\n`);
     return error.kind === 'usage' ? 2 : 1;
+  }
+  // A file the system would not read or write: the user's paths or disk, not a bug in edgec.
+  const system = error as NodeJS.ErrnoException;
+  if (system instanceof Error && typeof system.code === 'string' && system.code in FILE_ERRORS) {
+    process.stderr.write(`edgec: error: ${system.path ?? 'a file'}: ${FILE_ERRORS[system.code]} (${system.code})\n`);
+    return 1;
   }
   // Anything else is a bug in edgec, not in the user's input: say so, with the trace to report.
   process.stderr.write(`edgec: internal error (please report it): ${error instanceof Error ? error.stack : String(error)}\n`);

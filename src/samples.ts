@@ -44,6 +44,14 @@ export function splitSamples(graph: Graph, arrays: NdArray[], names: string[]): 
   const ready = arrays.map((a, k) => {
     const tensor = graph.tensors[graph.inputs[k]];
     if (!tensor || a.dtype !== 'float32' || !is8bit(tensor)) return a;
+    const bad = (a.data as Float32Array).findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      const per = numel(a.shape.slice(1));
+      throw dataError(
+        `${names[k]}: holds ${a.data[bad]} (sample ${Math.floor(bad / per)}, value ${bad % per}); an int8 input quantizes only finite numbers: ` +
+          'clean the data or replace what is missing before running',
+      );
+    }
     const [min, max] = DTYPE_RANGE[tensor.dtype]!;
     const params = { mode: 'affine' as const, scale: tensor.quant!.scale[0], zeroPoint: tensor.quant!.zeroPoint[0], min, max };
     return { dtype: tensor.dtype, shape: a.shape, data: quantize(params, a.data as Float32Array, allocate(tensor.dtype, a.data.length) as Int8Array) };

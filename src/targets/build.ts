@@ -10,6 +10,7 @@ import { embeddedRunner } from '../codegen/runners.ts';
 import { codegenTarget } from '../codegen/target.ts';
 import { dataBytes, DTYPE_BYTES, numel } from '../ir/dtype.ts';
 import { modelError, usageError } from '../ir/errors.ts';
+import { isQuantizedGraph } from '../import/float-graph.ts';
 import { loadModel } from '../import/index.ts';
 import { exportTflite } from '../tflite/export.ts';
 import { writeTflite } from '../tflite/writer.ts';
@@ -61,17 +62,25 @@ export function generateForBoard(graph: Graph, board: Board, profile = false): G
 /** Fails early, naming the layer that needs the most memory, when the model cannot fit the board. */
 export function checkFits(graph: Graph, model: GeneratedModel, board: Board): void {
   const ramLimit = board.ram.size - MIN_STACK_BYTES;
+  // int8 activations and weights take a quarter of float32's bytes.
+  const int8Hint = isQuantizedGraph(graph) ? [] : ['the model is float32: --calib <data> quantizes it to int8, which needs about a quarter of these bytes'];
   if (model.plan.arenaBytes > ramLimit) {
     const peak = model.ops.reduce((a, b) => (b.liveBytes > a.liveBytes ? b : a));
     const out = graph.tensors[graph.ops[peak.index].outputs[0]];
     throw modelError(
       `${graph.name} does not fit ${board.name}: the activation arena needs ${model.plan.arenaBytes} bytes, ` +
         `the board has ${board.ram.size} bytes of RAM of which ${ramLimit} can hold it`,
-      [`the largest need is op ${peak.index} (${peak.kind}), with ${peak.liveBytes} bytes live; its output is [${out.shape}] ${out.dtype} (${numel(out.shape) * DTYPE_BYTES[out.dtype]} bytes)`],
+      [
+        `the largest need is op ${peak.index} (${peak.kind}), with ${peak.liveBytes} bytes live; its output is [${out.shape}] ${out.dtype} (${numel(out.shape) * DTYPE_BYTES[out.dtype]} bytes)`,
+        ...int8Hint,
+      ],
     );
   }
   if (model.weightBytes > board.flash.size) {
-    throw modelError(`${graph.name} does not fit ${board.name}: its constants need ${model.weightBytes} bytes, the board has ${board.flash.size} bytes of flash`);
+    throw modelError(
+      `${graph.name} does not fit ${board.name}: its constants need ${model.weightBytes} bytes, the board has ${board.flash.size} bytes of flash`,
+      int8Hint,
+    );
   }
 }
 
@@ -122,6 +131,9 @@ function programFiles(graph: Graph, model: GeneratedModel, board: Board, hash: s
 
 /** The folder keeps the graph it was built from as a .tflite file (int8 after quantization). */
 export async function buildForBoard(graph: Graph, boardName: string, outDir: string, options: BuildOptions = {}): Promise<BuildResult> {
+  if (existsSync(outDir) && !statSync(outDir).isDirectory()) {
+    throw usageError(`${outDir} is a file: give -o a folder for the build (it is made when missing)`);
+  }
   const board = loadBoard(boardName);
   if (options.profile && options.firmware !== 'hil') throw usageError(`a profiling build reports its cycles over the HIL protocol: build it with the HIL agent, not a '${options.firmware ?? 'samples'}' firmware`);
   const model = generateForBoard(graph, board, options.profile);
