@@ -50,6 +50,8 @@ interface Case {
   name: string;
   graph: Graph;
   samples: TensorData[][];
+  /** Where it runs, when not on BOARD. */
+  board?: string;
   /** `textKnown: false`: TFLM's .text for this model was not measured; the smallest one stands in. */
   tflm?: { instructions: number; arena: number; text: number; textKnown?: boolean };
 }
@@ -75,14 +77,16 @@ const dash = '—';
 const rows: string[][] = [];
 if (wants('tflm')) {
   const mlperfCase = async (name: string): Promise<Case> => ({ name, ...(await mlperfNetwork(name, 3)) });
-  const cases = [...Object.keys(TFLM).map((name) => () => oracleCase(name)), ...MLPERF_NETWORKS.map((name) => () => mlperfCase(name)), fashionCase];
+  // TFLM's figures are for the Cortex-M4: the Cortex-M7 row has none to compare with.
+  const m7Case = async (): Promise<Case> => ({ ...(await oracleCase('person_detect')), name: 'person_detect (M7: mps2-an500)', board: 'mps2-an500', tflm: undefined });
+  const cases = [...Object.keys(TFLM).map((name) => () => oracleCase(name)), ...MLPERF_NETWORKS.map((name) => () => mlperfCase(name)), fashionCase, m7Case];
   for (const load of cases) {
-    const { name, graph, samples, tflm } = await load();
+    const { name, graph, samples, tflm, board = BOARD } = await load();
     const out = mkdtempSync(join(tmpdir(), 'edgec-bench-'));
     try {
       // Code is reported without the one blank sample the runner carries (flash.testData).
-      const { report } = await buildForBoard(graph, BOARD, out);
-      const { cycles, outputs } = await runOnTarget(graph, 'qemu', samples, { board: BOARD });
+      const { report } = await buildForBoard(graph, board, out);
+      const { cycles, outputs } = await runOnTarget(graph, 'qemu', samples, { board });
       const instructions = median(cycles ?? []);
       const exact = samples.filter((sample, i) => executeGraph(graph, sample).every((o, k) => Buffer.from(o.buffer, o.byteOffset, o.byteLength).equals(Buffer.from(outputs[i][k].buffer, outputs[i][k].byteOffset, outputs[i][k].byteLength)))).length;
       rows.push([
@@ -104,7 +108,7 @@ if (wants('tflm')) {
     process.stderr.write(`measured ${name}\n`);
   }
 
-  console.log(`edgec on ${BOARD} (Cortex-M4, QEMU -icount: instructions) vs TensorFlow Lite Micro + CMSIS-NN on Cortex-M4 (ratios: edgec / TFLM, lower is better)\n`);
+  console.log(`edgec on ${BOARD} (Cortex-M4, QEMU -icount: instructions; the M7 row on mps2-an500, in steps of 40) vs TensorFlow Lite Micro + CMSIS-NN on Cortex-M4 (ratios: edgec / TFLM, lower is better)\n`);
   console.log(
     formatTable(
       ['model', 'MACs', 'instructions', 'x TFLM', 'MACs/instr', 'arena B', 'x TFLM', 'code B', 'x TFLM', 'weights B', 'bit-exact'],

@@ -128,7 +128,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       'edgec build <model> --board <name> -o <dir> [--calib <data> ...] [--prune <budget> --data <x.npy> [--labels <y.npy>] ...] [--input <samples.npy> | --hil [agent|mlperf-tiny] [--mlperf-model kws01|ic01|vww01|ad01] | --profile]',
     positionals: [1, 1],
     flags: {
-      board: { value: true, help: 'target board: stm32f4, mps2-an386, or any folder name under boards/' },
+      board: { value: true, help: 'target board: stm32f4, mps2-an386, mps2-an500 (Cortex-M7), or any folder name under boards/' },
       o: { value: true, help: 'output folder for sources, Makefile, firmware and report.json' },
       output: { value: true, help: 'same as -o' },
       input: { value: true, help: 'samples to build into the firmware; it runs them and prints outputs and cycles' },

@@ -54,6 +54,16 @@ for (const name of Object.keys(TFLM_ARENA)) {
   });
 }
 
+// The Cortex-M7 of drone flight controllers: int8 on its DSP extension, float on its double-precision FPU.
+for (const name of ['person_detect', 'hello_world_float']) {
+  test(`${name} on the Cortex-M7 board (mps2-an500 in QEMU) reproduces TensorFlow Lite Micro byte for byte`, async (t) => {
+    const { graph, samples, expected } = await oracle(name);
+    const run = await runOnTarget(graph, 'qemu', samples, { board: 'mps2-an500' });
+    t.deepEqual(Buffer.from(dataBytes(stackOutputs(graph, run.outputs)[0].data)), expected);
+    t.true(run.cycles!.every((c) => c > 0));
+  });
+}
+
 test('edgec build writes a folder that plain make rebuilds into the same firmware', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'edgec-make-'));
   const model = join(oracles, 'hello_world_int8', 'model.tflite');

@@ -4,12 +4,14 @@
 import test from 'ava';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { EdgecError } from '../src/ir/errors.ts';
 import {
   armGccFlags,
   BOARD_EXIT_FAULT,
+  boardLinkerScript,
   boardsDir,
+  boardSources,
   buildFirmware,
   MIN_STACK_BYTES,
   findTool,
@@ -80,7 +82,7 @@ test('emcc is looked for where Debian installs it, with the package to install o
 });
 
 test('the repository boards load with their memory maps and QEMU machines', (t) => {
-  t.deepEqual(listBoards(), ['mps2-an386', 'stm32f4']);
+  t.deepEqual(listBoards(), ['mps2-an386', 'mps2-an500', 'stm32f4']);
   const stm32 = loadBoard('stm32f4');
   t.like(stm32, {
     cpu: 'cortex-m4',
@@ -98,6 +100,15 @@ test('the repository boards load with their memory maps and QEMU machines', (t) 
     flashMethod: 'none',
     qemu: { machine: 'mps2-an386' },
   });
+  // The AN500 image is the AN386's peripherals and memory map around a Cortex-M7: one family folder.
+  const m7 = loadBoard('mps2-an500');
+  t.like(m7, { cpu: 'cortex-m7', fpu: 'fpv5-d16', qemu: { machine: 'mps2-an500' }, flash: { origin: 0, size: 4 * 1024 * 1024 } });
+  t.is(m7.familyDir, loadBoard('mps2-an386').familyDir);
+  t.deepEqual(
+    boardSources(m7).map((f) => relative(boardsDir(), f)).filter((f) => !f.startsWith('common/')),
+    ['mps2/clock.c', 'mps2/timer.c', 'mps2/uart.c'],
+  );
+  t.is(relative(boardsDir(), boardLinkerScript(m7)), 'mps2/linker.ld');
 });
 
 test('each linker script uses the memory map its board.json declares', (t) => {
@@ -105,7 +116,7 @@ test('each linker script uses the memory map its board.json declares', (t) => {
   const scale: Record<string, number> = { '': 1, K: 1024, M: 1024 * 1024 };
   for (const name of listBoards()) {
     const board = loadBoard(name);
-    const script = readFileSync(join(board.dir, 'linker.ld'), 'utf8');
+    const script = readFileSync(boardLinkerScript(board), 'utf8');
     const regions = Object.fromEntries(
       [...script.matchAll(/^\s*(\w+)\s*\([a-z]+\)\s*:\s*ORIGIN\s*=\s*(0x[0-9a-fA-F]+|\d+)\s*,\s*LENGTH\s*=\s*(\d+)([KM]?)/gm)].map(
         (m) => [m[1], { origin: size(m[2]), size: Number(m[3]) * scale[m[4]] }],
@@ -118,7 +129,7 @@ test('each linker script uses the memory map its board.json declares', (t) => {
 test('an unknown board is a usage error listing the known boards', (t) => {
   const error = t.throws(() => loadBoard('stm32f9'), { instanceOf: EdgecError });
   t.is(error?.kind, 'usage');
-  t.is(error?.message, "unknown board 'stm32f9': known boards are mps2-an386, stm32f4");
+  t.is(error?.message, "unknown board 'stm32f9': known boards are mps2-an386, mps2-an500, stm32f4");
 });
 
 test('every problem in a board descriptor is reported with its field', (t) => {
@@ -136,6 +147,7 @@ test('every problem in a board descriptor is reported with its field', (t) => {
       ram: { origin: '0x20000000', size: 0 },
       console: { uart: 'USART1', baud: 115200 },
       flashMethod: 'none',
+      family: 'nowhere',
       qemu: null,
     }),
   );
@@ -147,6 +159,8 @@ test('every problem in a board descriptor is reported with its field', (t) => {
     'flash.origin: expected a non-negative integer or "0x..." string, got "0x0800zzzz"',
     'ram.size: must be positive, got 0',
     'clockHz: expected a non-negative integer or "0x..." string, got undefined',
+    "family: 'nowhere' names no shared folder beside the board's (a folder without a board.json)",
+    "no linker.ld in the board's folder or its family folder",
     "floatAbi: 'hard' needs an fpu",
   ]);
 });

@@ -2,7 +2,7 @@
 // runtime kernels, board support, Makefile) and the ELF/.bin built from it.
 
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import type { GeneratedModel } from '../codegen/generate.ts';
 import type { SourceFile } from '../device/firmware-sources.ts';
 import { armGccFlags, boardIncludeDirs, boardSources, boardsDir, buildFirmware, loadBoard, type Board, type Firmware } from '../toolchain/index.ts';
@@ -21,7 +21,9 @@ function copyBoard(dir: string, boardName: string): Board {
   mkdirSync(target, { recursive: true });
   cpSync(join(boardsDir(), 'board.h'), join(target, 'board.h'));
   cpSync(join(boardsDir(), 'common'), join(target, 'common'), { recursive: true });
-  cpSync(join(boardsDir(), boardName), join(target, boardName), { recursive: true });
+  const board = loadBoard(boardName);
+  cpSync(board.dir, join(target, boardName), { recursive: true });
+  if (board.familyDir) cpSync(board.familyDir, join(target, basename(board.familyDir)), { recursive: true });
   return loadBoard(boardName, target);
 }
 

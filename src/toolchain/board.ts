@@ -32,6 +32,12 @@ export interface Board {
   description: string;
   /** Absolute path of the board's folder (startup code, linker script, drivers). */
   dir: string;
+  /**
+   * Absolute path of the folder of code it shares with boards of the same family (a sibling
+   * folder named by board.json's `family`, without a board.json of its own): drivers, and the
+   * linker script when the board's folder has none.
+   */
+  familyDir?: string;
   cpu: Cpu;
   fpu: Fpu;
   floatAbi: FloatAbi;
@@ -99,6 +105,17 @@ export function loadBoard(name: string, dir: string = boardsDir()): Board {
   const bootloaderNeeds = board.flashMethod === 'stm32-rom-bootloader' ? `with flashMethod '${board.flashMethod}'` : undefined;
   if (fields.present('productId', bootloaderNeeds)) board.productId = fields.productId('productId');
   if (fields.present('flashSectors', bootloaderNeeds)) board.flashSectors = fields.sectorMap('flashSectors', board.flash);
+  if (fields.present('family')) {
+    const family = fields.string('family');
+    const familyDir = join(dir, family);
+    if (!existsSync(familyDir) || existsSync(join(familyDir, 'board.json'))) {
+      fields.problem(`family: '${family}' names no shared folder beside the board's (a folder without a board.json)`);
+    }
+    board.familyDir = familyDir;
+  }
+  if (!existsSync(join(board.dir, 'linker.ld')) && !(board.familyDir && existsSync(join(board.familyDir, 'linker.ld')))) {
+    fields.problem(`no linker.ld in the board's folder${board.familyDir ? ' or its family folder' : ''}`);
+  }
   if (board.name !== '' && board.name !== name) fields.problem(`name: '${board.name}' does not match the folder name '${name}'`);
   if (board.fpu === 'none' && board.floatAbi === 'hard') fields.problem(`floatAbi: 'hard' needs an fpu`);
   fields.throwIfAny();
@@ -118,12 +135,18 @@ export function boardSources(board: Board): string[] {
       .filter((f) => f.endsWith('.c'))
       .sort()
       .map((f) => join(d, f));
-  return [...cFiles(commonDir(board)), ...cFiles(board.dir)];
+  return [...cFiles(commonDir(board)), ...(board.familyDir ? cFiles(board.familyDir) : []), ...cFiles(board.dir)];
 }
 
-/** Include directories for board.h and the board's own headers. */
+/** Include directories for board.h and the board's own headers (they come before its family's). */
 export function boardIncludeDirs(board: Board): string[] {
-  return [join(board.dir, '..'), board.dir];
+  return [join(board.dir, '..'), board.dir, ...(board.familyDir ? [board.familyDir] : [])];
+}
+
+/** The board's linker script: its own, else its family's. */
+export function boardLinkerScript(board: Board): string {
+  const own = join(board.dir, 'linker.ld');
+  return existsSync(own) || !board.familyDir ? own : join(board.familyDir, 'linker.ld');
 }
 
 /** The folder of code shared by all boards (startup, faults, syscalls, section layout). */

@@ -1,9 +1,8 @@
 // The arm-none-eabi-gcc flags a board implies. One list serves compiling and linking: gcc
 // ignores the link options under -c, and nano.specs also selects newlib-nano's headers.
 
-import { join } from 'node:path';
 import type { Board } from './board.ts';
-import { commonDir } from './board.ts';
+import { boardLinkerScript, commonDir } from './board.ts';
 
 export function armGccFlags(board: Board): string[] {
   const float =
@@ -24,6 +23,6 @@ export function armGccFlags(board: Board): string[] {
     '-Wl,--gc-sections',
     // The board's linker.ld INCLUDEs the shared section layout from the common folder.
     `-L${commonDir(board)}`,
-    `-T${join(board.dir, 'linker.ld')}`,
+    `-T${boardLinkerScript(board)}`,
   ];
 }

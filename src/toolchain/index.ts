@@ -8,6 +8,7 @@ export type { ToolOutput } from './exec.ts';
 export {
   BOARD_EXIT_FAULT,
   boardIncludeDirs,
+  boardLinkerScript,
   boardSources,
   boardsDir,
   commonDir,

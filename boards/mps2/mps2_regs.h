@@ -1,6 +1,7 @@
 /*
- * Arm MPS2 AN386 peripherals this board folder uses: CMSDK APB UART0 and TIMER0 (addresses
- * and bit positions from the AN386 and Cortex-M System Design Kit documentation).
+ * Arm MPS2 peripherals these boards use: CMSDK APB UART0 and TIMER0, at the same addresses in
+ * the AN386 (Cortex-M4) and AN500 (Cortex-M7) images (addresses and bit positions from the
+ * AN386/AN500 and Cortex-M System Design Kit documentation).
  */
 #ifndef EDGEC_MPS2_REGS_H
 #define EDGEC_MPS2_REGS_H

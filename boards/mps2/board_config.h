@@ -2,6 +2,6 @@
 #ifndef EDGEC_BOARD_CONFIG_H
 #define EDGEC_BOARD_CONFIG_H
 
-#define BOARD_IRQ_COUNT 32 /* AN386 device interrupts */
+#define BOARD_IRQ_COUNT 32 /* device interrupts of the AN386 and AN500 images */
 
 #endif
