@@ -227,6 +227,16 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       return profileCommand({ buildDir: args.positionals[0], qemu, port, baud, data: args.values.get('data'), json: args.values.get('json')?.[0], html: args.values.get('html')?.[0] });
     },
   },
+  boards: {
+    summary: 'List the boards edgec builds for: CPU, clock, flash, RAM, and the QEMU machine that stands in for each.',
+    usage: 'edgec boards [--json]',
+    positionals: [0, 0],
+    flags: { json: { help: 'print JSON instead of a table' } },
+    action: async (args) => {
+      const { boardsJson, boardsText } = await import('./boards.ts');
+      return args.switches.has('json') ? JSON.stringify(boardsJson(), null, 2) : boardsText();
+    },
+  },
   flash: {
     summary: 'Write firmware to an STM32 through its ROM bootloader over a serial port (BOOT0 high, then reset), read it back, start it.',
     usage:
@@ -250,9 +260,9 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
 
 /**
  * The graph `edgec build` compiles: with --prune, the model pruned on --data and then quantized
- * on --calib, and the pruning report; else the model as --calib makes it.
+ * on --calib, and the pruning report; else the model as --calib makes it. With what the quantizer
+ * measured per layer, for the build's report.
  */
-/** The graph a build compiles: pruned and quantized when asked, with what the quantizer measured for the report. */
 async function preparePruned(
   args: ReturnType<typeof parseArgs>,
   board: string,

@@ -121,3 +121,14 @@ test('build writes a firmware folder that run --target qemu takes, and quantizes
   t.is(floatBuild.code, 0, floatBuild.stderr);
   t.regex(floatBuild.stdout, /the model is float32 and no --calib was given/);
 });
+
+test('boards lists every board with its CPU, memory and QEMU machine, as a table and as JSON', (t) => {
+  const table = run('boards');
+  t.is(table.code, 0, table.stderr);
+  t.regex(table.stdout, /stm32f4\s+cortex-m4\s+fpv4-sp-d16\s+168 MHz\s+1,024 KiB\s+128 KiB\s+netduinoplus2\s+stm32-rom-bootloader/);
+  t.regex(table.stdout, /mps2-an500\s+cortex-m7\s+fpv5-d16/);
+  const json = JSON.parse(run('boards', '--json').stdout) as { name: string; cpu: string; qemu: { machine: string } | null }[];
+  t.deepEqual(json.map((b) => b.name), ['mps2-an386', 'mps2-an500', 'stm32f4']);
+  t.is(json.find((b) => b.name === 'mps2-an500')?.qemu?.machine, 'mps2-an500');
+  t.is(run('boards', 'extra').code, 2);
+});
