@@ -1,6 +1,6 @@
 // `edgec build`: the report printed after a firmware build.
 
-import type { BuildReport } from '../src/targets/build.ts';
+import type { BuildReport, LibraryReport } from '../src/targets/build.ts';
 import { formatTable, thousands } from './table.ts';
 
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
@@ -27,5 +27,15 @@ export function buildReportText(r: BuildReport, outDir: string): string {
     `firmware: ${r.files.elf}`,
     `          ${r.files.bin}`,
     `sources, Makefile and report.json in ${outDir}`,
+  ].join('\n');
+}
+
+export function libraryReportText(r: LibraryReport, outDir: string): string {
+  const arena = r.arena.external ? 'defined by your code' : r.arena.section ? `in section ${r.arena.section}` : 'a static array of the model';
+  return [
+    `wrote ${r.model} for ${r.cpu} (${r.board}'s memory checked) as a library in ${outDir}: ${r.ops.length} ops, ${thousands(r.macs)} MACs per inference`,
+    `  arena ${thousands(r.arena.bytes)} bytes, ${arena}; weights and constants ${thousands(r.weights)} bytes`,
+    `  kernels: ${r.kernels.used.join(', ')} (${r.kernels.used.length} of ${r.kernels.available} runtime files)`,
+    '  CMakeLists.txt (add_subdirectory), library.json (PlatformIO), library.properties + src/ (Arduino), edgec.mk (Make)',
   ].join('\n');
 }

@@ -1,7 +1,6 @@
 // The `edgec` command. Exit codes: 0 success, 1 a problem with the user's model or data
 // (or a missing tool), 2 bad usage.
 
-import { readFileSync } from 'node:fs';
 import { EdgecError, usageError } from '../src/ir/errors.ts';
 import { loadModel } from '../src/import/index.ts';
 import { readSampleFiles, splitSamples } from '../src/samples.ts';
@@ -14,6 +13,7 @@ import { PRUNE_BUDGET_FLAGS, PRUNE_DATA_FLAGS } from './prune.ts';
 import type { Graph } from '../src/ir/types.ts';
 import type { BuildOptions } from '../src/targets/build.ts';
 import { reportQuantization } from '../src/targets/report-facts.ts';
+import { edgecVersion } from '../src/version.ts';
 
 const HIL_AGENTS = ['agent', 'mlperf-tiny'] as const;
 
@@ -125,7 +125,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
   build: {
     summary: 'Generate static C for a board, build the firmware, and report its flash and RAM use.',
     usage:
-      'edgec build <model> --board <name> -o <dir> [--calib <data> ...] [--prune <budget> --data <x.npy> [--labels <y.npy>] ...] [--input <samples.npy> | --hil [agent|mlperf-tiny] [--mlperf-model kws01|ic01|vww01|ad01] | --profile]',
+      'edgec build <model> --board <name> -o <dir> [--calib <data> ...] [--prune <budget> --data <x.npy> [--labels <y.npy>] ...] [--input <samples.npy> | --hil [agent|mlperf-tiny] [--mlperf-model kws01|ic01|vww01|ad01] | --profile | --format library [--arena-section <name> | --arena-extern]]',
     positionals: [1, 1],
     flags: {
       board: { value: true, help: 'target board: stm32f4, mps2-an386, mps2-an500 (Cortex-M7), or any folder name under boards/' },
@@ -138,6 +138,9 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       },
       'mlperf-model': { value: true, help: `with --hil mlperf-tiny, how the DUT takes its input bytes: ${MLPERF_MODELS.join(', ')} (default kws01)` },
       profile: { help: 'a profiling build for edgec profile: the HIL agent, with the cycle counter read after every op' },
+      format: { value: true, help: "firmware (default: a folder that builds a firmware for the board) or library (the model and its kernels for your own firmware: CMake, PlatformIO, Arduino, Make)" },
+      'arena-section': { value: true, help: 'with --format library: the linker section of the arena, e.g. .ccmram' },
+      'arena-extern': { help: 'with --format library: your code defines the arena (the header says how)' },
       ...CALIB_FLAGS,
       prune: { value: true, help: 'prune to a budget before quantizing: macs=R, params=R, flash=B or ram=B (B bytes on --board), comma-separated for several' },
       ...PRUNE_DATA_FLAGS,
@@ -149,7 +152,25 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       const { isFloatGraph } = await import('../src/pipeline.ts');
       const { buildForBoard } = await import('../src/targets/build.ts');
       const { buildReportText } = await import('./build.ts');
+      const format = args.values.get('format')?.[0] ?? 'firmware';
+      if (format !== 'firmware' && format !== 'library') throw usageError(`edgec build: --format ${format}: choose firmware or library`);
+      const arenaSection = args.values.get('arena-section')?.[0];
+      const arenaExtern = args.switches.has('arena-extern');
+      if (format === 'firmware' && (arenaSection !== undefined || arenaExtern)) {
+        throw usageError('edgec build: --arena-section and --arena-extern place the arena of a library in your firmware: give --format library');
+      }
+      if (arenaSection !== undefined && arenaExtern) throw usageError('edgec build: --arena-extern leaves the arena to your code, section and all: drop --arena-section');
+      if (format === 'library') {
+        const stray = ['input', 'hil', 'mlperf-model', 'profile'].filter((f) => args.values.has(f) || args.switches.has(f));
+        if (stray.length > 0) throw usageError(`edgec build: ${stray.map((f) => `--${f}`).join(', ')} make a firmware; --format library makes none`);
+      }
       const { graph, pruned, quantization } = await preparePruned(args, board);
+      if (format === 'library') {
+        const { buildLibrary } = await import('../src/targets/build.ts');
+        const { libraryReportText } = await import('./build.ts');
+        const result = await buildLibrary(graph, board, outDir, { arena: { section: arenaSection, external: arenaExtern }, quantization });
+        return (pruned ? pruned + '\n\n' : '') + libraryReportText(result.report, outDir);
+      }
       const inputs = args.values.get('input') ?? [];
       const profile = args.switches.has('profile');
       const hil = args.switches.has('hil') ? (args.values.get('hil')?.[0] ?? 'agent') : profile ? 'agent' : undefined;
@@ -294,9 +315,8 @@ function baudOf(verb: string, args: ReturnType<typeof parseArgs>): number | unde
 }
 
 function overview(): string {
-  const version = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
   return [
-    `edgec ${version}: a model compiler for microcontrollers`,
+    `edgec ${edgecVersion()}: a model compiler for microcontrollers`,
     '',
     'usage: edgec <command> [options]   (edgec <command> --help for its options)',
     '',

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm emscripten dataset-fashion-mnist socat stm32flash chromium)
+packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm emscripten dataset-fashion-mnist socat stm32flash chromium cmake)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -4,7 +4,7 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateC, type GeneratedModel } from '../codegen/generate.ts';
+import { generateC, type ArenaPlacement, type GeneratedModel } from '../codegen/generate.ts';
 import { kernelEmitter } from '../codegen/ops/index.ts';
 import { embeddedRunner } from '../codegen/runners.ts';
 import { codegenTarget } from '../codegen/target.ts';
@@ -23,6 +23,8 @@ import { readBuildFolder, type BuildFolder } from '../device/build-folder.ts';
 import { buildProject, writeFirmwareProject } from './firmware.ts';
 import { reportLayers, reportMemory, type ReportLayer, type ReportMemory, type ReportQuantLayer } from './report-facts.ts';
 import { reportHtml } from './report-html.ts';
+import { writeLibrary, type LibraryFolder } from './library.ts';
+import { edgecVersion } from '../version.ts';
 
 export interface BuildReport {
   model: string;
@@ -55,8 +57,8 @@ export interface BuildResult {
   report: BuildReport;
 }
 
-export function generateForBoard(graph: Graph, board: Board, profile = false): GeneratedModel {
-  return generateC(graph, { target: codegenTarget(board.cpu), emitter: kernelEmitter, profile });
+export function generateForBoard(graph: Graph, board: Board, profile = false, arena?: ArenaPlacement): GeneratedModel {
+  return generateC(graph, { target: codegenTarget(board.cpu), emitter: kernelEmitter, profile, arena });
 }
 
 /** Fails early, naming the layer that needs the most memory, when the model cannot fit the board. */
@@ -129,11 +131,16 @@ function programFiles(graph: Graph, model: GeneratedModel, board: Board, hash: s
   return hilFirmwareFiles(facts, mlperfTinyFiles(graph, options.mlperfModel ?? 'kws01'));
 }
 
-/** The folder keeps the graph it was built from as a .tflite file (int8 after quantization). */
-export async function buildForBoard(graph: Graph, boardName: string, outDir: string, options: BuildOptions = {}): Promise<BuildResult> {
+/** -o names a folder, which is made when missing; a file there is the user's and stays. */
+function checkOutputFolder(outDir: string): void {
   if (existsSync(outDir) && !statSync(outDir).isDirectory()) {
     throw usageError(`${outDir} is a file: give -o a folder for the build (it is made when missing)`);
   }
+}
+
+/** The folder keeps the graph it was built from as a .tflite file (int8 after quantization). */
+export async function buildForBoard(graph: Graph, boardName: string, outDir: string, options: BuildOptions = {}): Promise<BuildResult> {
+  checkOutputFolder(outDir);
   const board = loadBoard(boardName);
   if (options.profile && options.firmware !== 'hil') throw usageError(`a profiling build reports its cycles over the HIL protocol: build it with the HIL agent, not a '${options.firmware ?? 'samples'}' firmware`);
   const model = generateForBoard(graph, board, options.profile);
@@ -168,6 +175,55 @@ export async function buildForBoard(graph: Graph, boardName: string, outDir: str
   writeFileSync(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(outDir, 'report.html'), reportHtml(report));
   return { model, firmware, report };
+}
+
+/** What `edgec build --format library` reports: no firmware is linked, so no flash figures but the weights. */
+export interface LibraryReport {
+  model: string;
+  format: 'library';
+  board: string;
+  cpu: string;
+  macs: number;
+  arena: { bytes: number; section?: string; external: boolean };
+  weights: number;
+  /** The runtime kernel files in the library, of all there are. */
+  kernels: { used: string[]; available: number };
+  ops: ReportLayer[];
+  memory: ReportMemory;
+  quantization?: BuildReport['quantization'];
+  /** Relative to the folder. */
+  sources: string[];
+}
+
+/** The model as a library for the user's firmware (see library.ts), checked against the board's memory. */
+export async function buildLibrary(
+  graph: Graph,
+  boardName: string,
+  outDir: string,
+  options: { arena?: ArenaPlacement; quantization?: BuildReport['quantization'] } = {},
+): Promise<{ model: GeneratedModel; library: LibraryFolder; report: LibraryReport }> {
+  const board = loadBoard(boardName);
+  checkOutputFolder(outDir);
+  const model = generateForBoard(graph, board, false, options.arena);
+  checkFits(graph, model, board);
+  const library = writeLibrary(outDir, model, board, edgecVersion());
+  await writeFile(join(outDir, BUILD_MODEL_FILE), modelFileBytes(graph));
+  const report: LibraryReport = {
+    model: graph.name,
+    format: 'library',
+    board: board.name,
+    cpu: board.cpu,
+    macs: model.ops.reduce((s, o) => s + o.macs, 0),
+    arena: { bytes: model.plan.arenaBytes, ...(options.arena?.section ? { section: options.arena.section } : {}), external: options.arena?.external === true },
+    weights: model.weightBytes,
+    kernels: library.kernels,
+    ops: reportLayers(graph, model),
+    memory: reportMemory(graph, model),
+    ...(options.quantization ? { quantization: options.quantization } : {}),
+    sources: library.sources.map((s) => `src/${s}`),
+  };
+  writeFileSync(join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  return { model, library, report };
 }
 
 export interface Build extends BuildFolder<BuildReport> {

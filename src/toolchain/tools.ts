@@ -9,9 +9,11 @@ export type ToolName =
   | 'arm-none-eabi-gcc'
   | 'arm-none-eabi-size'
   | 'arm-none-eabi-objcopy'
+  | 'arm-none-eabi-objdump'
   | 'qemu-system-arm'
   | 'cc'
-  | 'emcc';
+  | 'emcc'
+  | 'cmake';
 
 interface ToolSpec {
   /** What the tool is for, as the error message says it. */
@@ -39,6 +41,11 @@ const TOOLS: Record<ToolName, ToolSpec> = {
     commands: ['arm-none-eabi-objcopy'],
     install: 'apt-get install binutils-arm-none-eabi',
   },
+  'arm-none-eabi-objdump': {
+    purpose: 'the Arm objdump that lists where firmware symbols are placed',
+    commands: ['arm-none-eabi-objdump'],
+    install: 'apt-get install binutils-arm-none-eabi',
+  },
   'qemu-system-arm': {
     purpose: 'QEMU, which runs firmware without a board',
     commands: ['qemu-system-arm'],
@@ -54,6 +61,11 @@ const TOOLS: Record<ToolName, ToolSpec> = {
     commands: ['emcc'],
     fixedPaths: ['/usr/bin/emcc'],
     install: 'apt-get install emscripten',
+  },
+  cmake: {
+    purpose: 'CMake, which builds firmware projects that take an edgec library',
+    commands: ['cmake'],
+    install: 'apt-get install cmake',
   },
 };
 
