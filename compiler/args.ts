@@ -1,5 +1,8 @@
-// Command-line parsing: each verb declares its flags; anything else is a usage error (exit 2).
+// Command-line parsing on commander: each verb declares its flags (with the values they accept);
+// commander reads the command line (`--flag value`, `--flag=value`, `-o dir`, `--` ending the
+// options) and anything it refuses is a usage error (exit 2) that names the verb and its usage.
 
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { usageError } from '../src/ir/errors.ts';
 
 export interface FlagSpec {
@@ -7,7 +10,12 @@ export interface FlagSpec {
   value?: boolean;
   /** May be given more than once; values collect in order. */
   repeat?: boolean;
-  /** A switch that may be followed by one of these words as its value (`--hil` or `--hil mlperf-tiny`). */
+  /** The only values it accepts: the parser refuses anything else. */
+  choices?: readonly string[];
+  /**
+   * A switch that may be followed by one of these words as its value (`--hil` or `--hil mlperf-tiny`);
+   * a word that is none of them is not taken, so it stays a positional argument.
+   */
   optionalValues?: readonly string[];
   help: string;
 }
@@ -17,6 +25,8 @@ export interface VerbSpec {
   usage: string;
   positionals: [min: number, max: number];
   flags: Record<string, FlagSpec>;
+  /** Command lines shown under --help, each with what it does. */
+  examples?: [command: string, what: string][];
 }
 
 export interface ParsedArgs {
@@ -25,53 +35,97 @@ export interface ParsedArgs {
   switches: Set<string>;
 }
 
-export function parseArgs(verb: string, spec: VerbSpec, argv: string[]): ParsedArgs {
-  const parsed: ParsedArgs = { positionals: [], values: new Map(), switches: new Set() };
+/** Flags every verb takes. */
+export const COMMON_FLAGS: Record<string, FlagSpec> = {
+  quiet: { help: 'print no progress, only results and errors' },
+};
+
+/**
+ * Switches with optional values, taken out before commander reads the rest: commander would take
+ * any next word as the value, where these take it only when it is one of theirs.
+ */
+function takeOptionalValues(spec: VerbSpec, argv: string[], usage: (message: string) => Error): { rest: string[]; taken: Map<string, string[]> } {
+  const rest: string[] = [];
+  const taken = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    // `--name`, `--name=value`, or a one-letter `-x` for flags whose name is one letter.
-    const short = /^-[A-Za-z]$/.test(arg);
-    if ((!arg.startsWith('--') && !short) || arg === '--') {
-      parsed.positionals.push(arg);
+    if (arg === '--') return { rest: [...rest, ...argv.slice(i)], taken };
+    const [name, inline] = arg.startsWith('--') ? [arg.slice(2).split('=')[0], arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : undefined] : [''];
+    const words = spec.flags[name]?.optionalValues;
+    if (!words) {
+      rest.push(arg);
       continue;
     }
-    const eq = short ? -1 : arg.indexOf('=');
-    const name = short ? arg.slice(1) : arg.slice(2, eq < 0 ? undefined : eq);
-    const flag = spec.flags[name];
-    if (!flag) throw usageError(`edgec ${verb}: unknown option ${arg.split('=')[0]}\nusage: ${spec.usage}`);
-    if (flag.optionalValues) {
-      const value = eq >= 0 ? arg.slice(eq + 1) : flag.optionalValues.includes(argv[i + 1]) ? argv[++i] : undefined;
-      if (value !== undefined && !flag.optionalValues.includes(value)) {
-        throw usageError(`edgec ${verb}: --${name} takes ${flag.optionalValues.join(' or ')}, not '${value}'`);
-      }
-      parsed.switches.add(name);
-      if (value !== undefined) parsed.values.set(name, [value]);
-      continue;
-    }
-    if (!flag.value) {
-      if (eq >= 0) throw usageError(`edgec ${verb}: --${name} takes no value`);
-      parsed.switches.add(name);
-      continue;
-    }
-    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || value === '') throw usageError(`edgec ${verb}: --${name} needs a value\nusage: ${spec.usage}`);
-    const list = parsed.values.get(name) ?? [];
-    if (list.length > 0 && !flag.repeat) throw usageError(`edgec ${verb}: --${name} given twice`);
-    list.push(value);
-    parsed.values.set(name, list);
+    const value = inline ?? (words.includes(argv[i + 1]) ? argv[++i] : undefined);
+    if (value !== undefined && !words.includes(value)) throw usage(`--${name} takes ${words.join(' or ')}, not '${value}'`);
+    if (taken.has(name)) throw usage(`--${name} given twice`);
+    taken.set(name, value === undefined ? [] : [value]);
+  }
+  return { rest, taken };
+}
+
+/** Values collect in a list (so that a flag given twice can be told from one given once), each checked against the choices. */
+function option(name: string, flag: FlagSpec): Option {
+  const dashes = name.length === 1 ? '-' : '--';
+  if (!flag.value) return new Option(`${dashes}${name}`, flag.help);
+  const { choices } = flag;
+  return new Option(`${dashes}${name} <value>`, flag.help).argParser((value: string, previous: string[] | undefined) => {
+    if (value === '') throw new InvalidArgumentError('it needs a value');
+    if (choices && !choices.includes(value)) throw new InvalidArgumentError(`choose one of ${choices.join(', ')}`);
+    return [...(previous ?? []), value];
+  });
+}
+
+export function parseArgs(verb: string, spec: VerbSpec, argv: string[]): ParsedArgs {
+  const flags = { ...spec.flags, ...COMMON_FLAGS };
+  const usage = (message: string) => usageError(`edgec ${verb}: ${message}\nusage: ${spec.usage}`);
+  const command = new Command(`edgec ${verb}`)
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
+    .helpOption(false)
+    .allowExcessArguments()
+    .argument('[arguments...]');
+  for (const [name, flag] of Object.entries(flags)) if (!flag.optionalValues) command.addOption(option(name, flag));
+  const { rest, taken } = takeOptionalValues(spec, argv, usage);
+  try {
+    command.parse(rest, { from: 'user' });
+  } catch (e) {
+    if (!(e instanceof CommanderError)) throw e;
+    // commander's messages read "error: unknown option '--x'"; ours name the verb and its usage.
+    throw usage(e.message.replace(/^error: /, ''));
+  }
+  const parsed: ParsedArgs = { positionals: command.args, values: new Map(), switches: new Set() };
+  const given = command.opts<Record<string, string[] | boolean>>();
+  for (const [name, values] of taken) {
+    parsed.switches.add(name);
+    if (values.length) parsed.values.set(name, values);
+  }
+  for (const [name, flag] of Object.entries(flags)) {
+    if (flag.optionalValues) continue;
+    const value = given[command.options.find((o) => o.name() === name)!.attributeName()];
+    if (value === undefined) continue;
+    if (!flag.value) parsed.switches.add(name);
+    if (!Array.isArray(value)) continue;
+    if (value.length > 1 && !flag.repeat) throw usage(`${name.length === 1 ? '-' : '--'}${name} given twice`);
+    parsed.values.set(name, value);
   }
   const [min, max] = spec.positionals;
   if (parsed.positionals.length < min || parsed.positionals.length > max) {
-    throw usageError(`edgec ${verb}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}\nusage: ${spec.usage}`);
+    throw usage(`expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}`);
   }
   return parsed;
 }
 
 export function helpText(spec: VerbSpec): string {
-  const lines = [`usage: ${spec.usage}`, '', spec.summary, ''];
-  for (const [name, flag] of Object.entries(spec.flags)) {
-    const value = flag.optionalValues ? ` [${flag.optionalValues.join('|')}]` : flag.value ? ' <value>' : '';
+  const lines = [`usage: ${spec.usage}`, '', spec.summary, '', 'options:'];
+  for (const [name, flag] of Object.entries({ ...spec.flags, ...COMMON_FLAGS })) {
+    const value = flag.optionalValues ? ` [${flag.optionalValues.join('|')}]` : flag.choices ? ` <${flag.choices.join('|')}>` : flag.value ? ' <value>' : '';
     lines.push(`  ${name.length === 1 ? '-' : '--'}${name}${value}`.padEnd(28) + flag.help);
   }
+  if (spec.examples?.length) {
+    lines.push('', 'examples:');
+    for (const [command, what] of spec.examples) lines.push(`  ${command}`, `      ${what}`);
+  }
+  lines.push('', 'exit codes: 0 success, 1 a problem with the model, the data, a file or a missing tool, 2 bad usage, 70 an internal error (a bug: please report it)');
   return lines.join('\n');
 }

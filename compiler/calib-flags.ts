@@ -14,45 +14,43 @@ const TECHNIQUE_HELP: Record<Technique, string> = {
   biasCorrection: "each layer's mean int8 error folded into its bias",
 };
 
+const MODES: TechniqueMode[] = ['on', 'off', 'auto'];
+const OBSERVERS: ObserverKind[] = ['minmax', 'percentile', 'mse'];
+
 const TECHNIQUE_FLAGS: Record<string, FlagSpec> = Object.fromEntries(
   Object.entries(TECHNIQUE_FLAG_NAMES).map(([flag, technique]) => [
     flag,
-    { value: true, help: `${TECHNIQUE_HELP[technique]}: on, off or auto (default: kept only if it raises the output SQNR on held-out calibration samples without losing top-1 agreement beyond one sample)` },
+    { value: true, choices: MODES, help: `${TECHNIQUE_HELP[technique]}: on, off or auto (default: kept only if it raises the output SQNR on held-out calibration samples without losing top-1 agreement beyond one sample)` },
   ]),
 );
 
 export const CALIB_FLAGS: Record<string, FlagSpec> = {
   calib: { value: true, help: 'calibration data: .npy, .npz or a folder of PNG images (quantizes a float model to int8)' },
   samples: { value: true, help: 'use at most this many calibration samples' },
-  observer: { value: true, help: 'range observer: minmax (default), percentile or mse' },
+  observer: { value: true, choices: OBSERVERS, help: 'range observer: minmax (default), percentile or mse' },
   percentile: { value: true, help: 'with --observer percentile: the percentile kept (default 99.99)' },
   scale: { value: true, help: 'preprocessing: multiply raw values by this (e.g. 0.00392157 for 8-bit images)' },
   mean: { value: true, help: 'preprocessing: then subtract this (one value, or comma-separated per channel)' },
   std: { value: true, help: 'preprocessing: then divide by this (one value, or comma-separated per channel)' },
-  'channel-order': { value: true, help: 'PNG colour images: rgb (default) or bgr' },
-  io: { value: true, help: 'int8 (default) or float model inputs and outputs' },
+  'channel-order': { value: true, choices: ['rgb', 'bgr'], help: 'PNG colour images: rgb (default) or bgr' },
+  io: { value: true, choices: ['int8', 'float'], help: 'int8 (default) or float model inputs and outputs' },
   requantize: { help: 'the model is quantized already: turn it back into float (weights dequantized) and quantize it again from --calib' },
   ...TECHNIQUE_FLAGS,
-  rounding: { value: true, help: 'weight rounding: nearest (default) or adaptive (each weight rounded up or down to keep each layer\'s outputs on the calibration data closest)' },
+  rounding: { value: true, choices: ['nearest', 'adaptive'], help: 'weight rounding: nearest (default) or adaptive (each weight rounded up or down to keep each layer\'s outputs on the calibration data closest)' },
 };
 
-const MODES: TechniqueMode[] = ['on', 'off', 'auto'];
-
-function techniques(verb: string, value: (flag: string) => string | undefined): PtqTechniques {
+function techniques(value: (flag: string) => string | undefined): PtqTechniques {
   const chosen: PtqTechniques = {};
   for (const [flag, technique] of Object.entries(TECHNIQUE_FLAG_NAMES)) {
     const mode = value(flag);
     if (mode === undefined) continue;
-    if (!MODES.includes(mode as TechniqueMode)) throw usageError(`edgec ${verb}: --${flag} must be on, off or auto, got '${mode}'`);
     chosen[technique] = mode as TechniqueMode;
   }
-  const rounding = value('rounding');
-  if (rounding !== undefined && rounding !== 'nearest' && rounding !== 'adaptive') throw usageError(`edgec ${verb}: --rounding must be nearest or adaptive, got '${rounding}'`);
+  const rounding = value('rounding') as PtqTechniques['rounding'];
   if (rounding !== undefined) chosen.rounding = rounding;
   return chosen;
 }
 
-const OBSERVERS: ObserverKind[] = ['minmax', 'percentile', 'mse'];
 
 function number(verb: string, flag: string, text: string): number {
   const n = Number(text);
@@ -75,11 +73,8 @@ export function quantizeRequest(verb: string, args: ParsedArgs): QuantizeRequest
     return undefined;
   }
   const observer = value('observer') ?? 'minmax';
-  if (!OBSERVERS.includes(observer as ObserverKind)) throw usageError(`edgec ${verb}: --observer must be one of ${OBSERVERS.join(', ')}`);
-  const io = value('io') ?? 'int8';
-  if (io !== 'int8' && io !== 'float') throw usageError(`edgec ${verb}: --io must be int8 or float`);
-  const order = value('channel-order') ?? 'rgb';
-  if (order !== 'rgb' && order !== 'bgr') throw usageError(`edgec ${verb}: --channel-order must be rgb or bgr`);
+  const io = (value('io') ?? 'int8') as 'int8' | 'float';
+  const order = (value('channel-order') ?? 'rgb') as 'rgb' | 'bgr';
   const samples = value('samples');
   if (samples !== undefined && !(Number.isInteger(Number(samples)) && Number(samples) > 0)) {
     throw usageError(`edgec ${verb}: --samples takes a positive whole number, got '${samples}'`);
@@ -90,7 +85,7 @@ export function quantizeRequest(verb: string, args: ParsedArgs): QuantizeRequest
     io,
     channelOrder: order,
     ...(args.switches.has('requantize') ? { requantize: true } : {}),
-    techniques: techniques(verb, value),
+    techniques: techniques(value),
     ...(samples ? { maxSamples: Number(samples) } : {}),
     ...(value('scale') ? { scale: number(verb, 'scale', value('scale')!) } : {}),
     ...(value('mean') ? { mean: numbers(verb, 'mean', value('mean')!) } : {}),

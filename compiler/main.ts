@@ -7,6 +7,7 @@ import { readSampleFiles, splitSamples } from '../src/samples.ts';
 import { TARGETS } from '../src/targets/names.ts';
 import { MLPERF_MODELS, type MlperfModel } from '../src/device/mlperf-tiny.ts';
 import { helpText, parseArgs, type VerbSpec } from './args.ts';
+import { silenceProgress } from './progress.ts';
 import { CALIB_FLAGS, quantizeRequest } from './calib-flags.ts';
 import { inspectJson, inspectText } from './inspect.ts';
 import { PRUNE_BUDGET_FLAGS, PRUNE_DATA_FLAGS } from './prune.ts';
@@ -27,6 +28,10 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
     summary: 'Print every op of a model with its shapes, quantization, MACs and parameter bytes.',
     usage: 'edgec inspect <model.tflite> [--json]',
     positionals: [1, 1],
+    examples: [
+      ['edgec inspect model.tflite', 'every op with shapes, quantization, MACs and parameter bytes'],
+      ['edgec inspect model.tflite --json', 'the same as JSON'],
+    ],
     flags: { json: { help: 'print JSON instead of a table' } },
     action: async (args) => {
       const graph = await loadModel(args.positionals[0]);
@@ -38,10 +43,14 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
     usage:
       'edgec run <model | build-dir> --input <in.npy> [--input <in2.npy> ...] [--output <out.npy>] [--target ref|host|wasm|qemu] [--board <name>] [--dequantize]',
     positionals: [1, 1],
+    examples: [
+      ['edgec run model.tflite --input x.npy', 'outputs of the host reference, printed'],
+      ['edgec run build/ --input x.npy --target qemu --output y.npy', 'the built firmware in QEMU, outputs to y.npy, instructions per inference'],
+    ],
     flags: {
       input: { value: true, repeat: true, help: 'input samples as .npy, one file per model input (float32 is quantized for an int8 model)' },
       output: { value: true, help: 'write the outputs here (.npy) instead of printing them' },
-      target: { value: true, help: `where to run: ${TARGETS.join(', ')} (default ref)` },
+      target: { value: true, choices: TARGETS, help: `where to run: ${TARGETS.join(', ')} (default ref)` },
       board: { value: true, help: "board whose QEMU machine runs --target qemu (default: the build's, or stm32f4)" },
       dequantize: { help: 'give int8 (or uint8) outputs as float32, with the output scale and zero point' },
     },
@@ -49,7 +58,6 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       const inputs = args.values.get('input');
       if (!inputs) throw usageError('edgec run: --input <file.npy> is required\nusage: ' + VERBS.run.usage);
       const target = args.values.get('target')?.[0] ?? 'ref';
-      if (!TARGETS.includes(target)) throw usageError(`edgec run: unknown target '${target}': choose one of ${TARGETS.join(', ')}`);
       const { loadModelOrBuild } = await import('../src/targets/build.ts');
       const { runCommand } = await import('./run.ts');
       const { graph, board } = await loadModelOrBuild(args.positionals[0]);
@@ -67,6 +75,10 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
     summary: 'Quantize a float model to full int8, calibrated on your data, and write a standard int8 .tflite.',
     usage: 'edgec quantize <model.tflite | model.json> --calib <data> -o <model_int8.tflite> [--requantize] [calibration options]',
     positionals: [1, 1],
+    examples: [
+      ['edgec quantize model.tflite --calib calib.npy -o model_int8.tflite', 'full int8, with the per-layer error report'],
+      ['edgec quantize model.json --calib images/ --scale 0.00392157 -o m.tflite', 'a TF.js model calibrated on a folder of PNGs'],
+    ],
     flags: {
       ...CALIB_FLAGS,
       o: { value: true, help: 'the int8 .tflite file to write' },
@@ -89,6 +101,9 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
     usage:
       'edgec prune <model> --data <x.npy> [--labels <y.npy>] (--macs R | --params R | --flash B | --ram B) [--board <name>] [--epochs N] [--time-limit S] [--criterion l1|l2|bn|activation|taylor] [--low-rank] [--val-data <x.npy> --val-labels <y.npy>] -o <out.tflite>',
     positionals: [1, 1],
+    examples: [
+      ['edgec prune model.tflite --data x.npy --labels y.npy --macs 0.5 -o small.tflite', 'half the MACs, recovered by distillation'],
+    ],
     flags: {
       ...PRUNE_DATA_FLAGS,
       ...PRUNE_BUDGET_FLAGS,
@@ -114,6 +129,9 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
     summary: "Boot a build in its board's QEMU machine with the console UART on a pseudo-terminal, until Ctrl-C.",
     usage: 'edgec emulate <build-dir> [--pty <link>]',
     positionals: [1, 1],
+    examples: [
+      ['edgec emulate build/ --pty /tmp/board', 'the build in QEMU, its UART at /tmp/board for any serial client'],
+    ],
     flags: {
       pty: { value: true, help: 'also make this path a symbolic link to the pty (removed when emulation stops)' },
     },
@@ -127,6 +145,11 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
     usage:
       'edgec build <model> --board <name> -o <dir> [--calib <data> ...] [--prune <budget> --data <x.npy> [--labels <y.npy>] ...] [--input <samples.npy> | --hil [agent|mlperf-tiny] [--mlperf-model kws01|ic01|vww01|ad01] | --profile | --format library [--arena-section <name> | --arena-extern]]',
     positionals: [1, 1],
+    examples: [
+      ['edgec build model.tflite --board stm32f4 -o build/', 'firmware, report.json and report.html'],
+      ['edgec build model.tflite --board stm32f4 --calib calib.npy --hil -o build/', 'quantized, with the HIL agent for edgec hil'],
+      ['edgec build model.tflite --board stm32f4 --format library --arena-section .ccmram -o lib/', 'the model for your own firmware (CMake, PlatformIO, Arduino, Make)'],
+    ],
     flags: {
       board: { value: true, help: 'target board: stm32f4, mps2-an386, mps2-an500 (Cortex-M7), or any folder name under boards/' },
       o: { value: true, help: 'output folder for sources, Makefile, firmware and report.json' },
@@ -136,9 +159,9 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
         optionalValues: HIL_AGENTS,
         help: 'link a HIL agent instead of the sample runner: agent (default; for edgec hil and edgec run) or mlperf-tiny (the MLPerf Tiny DUT protocol)',
       },
-      'mlperf-model': { value: true, help: `with --hil mlperf-tiny, how the DUT takes its input bytes: ${MLPERF_MODELS.join(', ')} (default kws01)` },
+      'mlperf-model': { value: true, choices: MLPERF_MODELS, help: `with --hil mlperf-tiny, how the DUT takes its input bytes: ${MLPERF_MODELS.join(', ')} (default kws01)` },
       profile: { help: 'a profiling build for edgec profile: the HIL agent, with the cycle counter read after every op' },
-      format: { value: true, help: "firmware (default: a folder that builds a firmware for the board) or library (the model and its kernels for your own firmware: CMake, PlatformIO, Arduino, Make)" },
+      format: { value: true, choices: ['firmware', 'library'], help: "firmware (default: a folder that builds a firmware for the board) or library (the model and its kernels for your own firmware: CMake, PlatformIO, Arduino, Make)" },
       'arena-section': { value: true, help: 'with --format library: the linker section of the arena, e.g. .ccmram' },
       'arena-extern': { help: 'with --format library: your code defines the arena (the header says how)' },
       ...CALIB_FLAGS,
@@ -153,7 +176,6 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       const { buildForBoard } = await import('../src/targets/build.ts');
       const { buildReportText } = await import('./build.ts');
       const format = args.values.get('format')?.[0] ?? 'firmware';
-      if (format !== 'firmware' && format !== 'library') throw usageError(`edgec build: --format ${format}: choose firmware or library`);
       const arenaSection = args.values.get('arena-section')?.[0];
       const arenaExtern = args.switches.has('arena-extern');
       if (format === 'firmware' && (arenaSection !== undefined || arenaExtern)) {
@@ -178,9 +200,6 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       const mlperfModel = args.values.get('mlperf-model')?.[0];
       if (hil && inputs.length) throw usageError('edgec build: --input builds samples into the firmware, --hil streams them over the UART: give one of them');
       if (mlperfModel !== undefined && hil !== 'mlperf-tiny') throw usageError('edgec build: --mlperf-model goes with --hil mlperf-tiny');
-      if (mlperfModel !== undefined && !(MLPERF_MODELS as readonly string[]).includes(mlperfModel)) {
-        throw usageError(`edgec build: --mlperf-model ${mlperfModel}: choose one of ${MLPERF_MODELS.join(', ')}`);
-      }
       const samples = inputs.length ? splitSamples(graph, await readSampleFiles(inputs), inputs) : [];
       const firmware = hil === undefined ? 'samples' : hil === 'agent' ? 'hil' : 'mlperf-tiny';
       const result = await buildForBoard(graph, board, outDir, {
@@ -198,6 +217,10 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
     summary: 'Stream a test set to a HIL build on the board or in QEMU: accuracy, bit-exactness with the host, cycles.',
     usage: 'edgec hil <build-dir> (--qemu | --port <path> [--baud N]) --data <x.npy> [--labels <y.npy>] [--json <file>] [--junit <file>]',
     positionals: [1, 1],
+    examples: [
+      ['edgec hil build/ --qemu --data x.npy --labels y.npy', 'accuracy and bit-exactness in QEMU'],
+      ['edgec hil build/ --port /dev/ttyUSB0 --data x.npy --junit hil.xml', 'on a board, with a JUnit report'],
+    ],
     flags: {
       qemu: { help: "boot the build in its board's QEMU machine" },
       port: { value: true, help: 'the serial port of a board running the build (flash it first: edgec flash)' },
@@ -231,6 +254,9 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
     summary: 'Cycles per op of a build on the board or in QEMU (instructions there), MACs per cycle, share, and the kernel each op uses.',
     usage: 'edgec profile <build-dir> (--qemu | --port <path> [--baud N]) [--data <x.npy>] [--json <file>] [--html <file>]',
     positionals: [1, 1],
+    examples: [
+      ['edgec profile build/ --qemu --html profile.html', 'instructions per op in QEMU, and the report page with them'],
+    ],
     flags: {
       qemu: { help: "run in the board's QEMU machine (a build that is not a profiling build is rebuilt as one, aside)" },
       port: { value: true, help: 'the serial port of a board running a profiling build (edgec build --profile, then edgec flash)' },
@@ -252,6 +278,9 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
     summary: 'List the boards edgec builds for: CPU, clock, flash, RAM, and the QEMU machine that stands in for each.',
     usage: 'edgec boards [--json]',
     positionals: [0, 0],
+    examples: [
+      ['edgec boards', 'the boards, their CPUs and memories'],
+    ],
     flags: { json: { help: 'print JSON instead of a table' } },
     action: async (args) => {
       const { boardsJson, boardsText } = await import('./boards.ts');
@@ -263,10 +292,13 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
     usage:
       'edgec flash <build-dir | image.bin | image.elf> --port <path> [--baud 115200] [--parity even|none] [--board <name>] [--no-verify] [--no-go] [--unprotect]',
     positionals: [1, 1],
+    examples: [
+      ['edgec flash build/ --port /dev/ttyUSB0', 'write, read back and start the firmware (BOOT0 high, then reset)'],
+    ],
     flags: {
       port: { value: true, help: "the serial port wired to the bootloader's USART (USART1 PA9/PA10 on stm32f4), e.g. /dev/ttyUSB0" },
       baud: { value: true, help: 'baud rate, 1200 to 115200 (default 115200)' },
-      parity: { value: true, help: "even (default: the ROM's 8E1) or none (pseudo-terminals and simulators, which cannot do parity)" },
+      parity: { value: true, choices: ['even', 'none'], help: "even (default: the ROM's 8E1) or none (pseudo-terminals and simulators, which cannot do parity)" },
       board: { value: true, help: 'board of a bare .bin or .elf (default stm32f4); a build folder names its own' },
       'no-verify': { help: 'do not read the image back' },
       'no-go': { help: 'leave the bootloader running instead of starting the image' },
@@ -343,7 +375,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(helpText(spec) + '\n');
     return 0;
   }
-  const result = await spec.action(parseArgs(verb, spec, rest));
+  const args = parseArgs(verb, spec, rest);
+  if (args.switches.has('quiet')) silenceProgress();
+  const result = await spec.action(args);
   const { output, exitCode } = typeof result === 'string' ? { output: result, exitCode: 0 } : result;
   if (output) process.stdout.write(output + '\n');
   return exitCode;

@@ -1,6 +1,18 @@
 // Progress on stderr: a rewritten line on a terminal, a line every few seconds in a log.
 
+let quiet = false;
+
+/** --quiet: no progress at all, for scripts that read stderr. */
+export function silenceProgress(): void {
+  quiet = true;
+}
+
+export function progressSilenced(): boolean {
+  return quiet;
+}
+
 export function progress(label: string): { update(done: number, total: number): void; end(): void } {
+  if (quiet) return { update() {}, end() {} };
   const tty = process.stderr.isTTY;
   // In a log, the first line comes only once the work has taken a while.
   let last = tty ? 0 : Date.now();

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { numel } from '../src/ir/dtype.ts';
 import { dataError, usageError } from '../src/ir/errors.ts';
+import { progressSilenced } from './progress.ts';
 import type { Graph } from '../src/ir/types.ts';
 import { BUDGET_KINDS, budgetOf, parseBudgets, type BoardSizer, type Budget } from '../src/prune/budget.ts';
 import { CRITERIA, type Criterion } from '../src/prune/importance.ts';
@@ -24,7 +25,7 @@ export const PRUNE_DATA_FLAGS: Record<string, FlagSpec> = {
   labels: { value: true, help: 'class index per sample of --data (.npy of integers); without it, accuracy is agreement with the unpruned model' },
   'val-data': { value: true, repeat: true, help: 'held-out samples for the sensitivity scan and the accuracy report (default: every fifth sample of --data, at most 1,000, spread over the file)' },
   'val-labels': { value: true, help: 'class index per sample of --val-data' },
-  criterion: { value: true, help: `channel importance: ${CRITERIA.join(', ')} (default activation)` },
+  criterion: { value: true, choices: CRITERIA, help: `channel importance: ${CRITERIA.join(', ')} (default activation)` },
   epochs: { value: true, help: 'distillation epochs over --data after pruning (default 2; 0: compensation and refit only)' },
   'time-limit': { value: true, help: 'seconds distillation may take at most (default: no limit)' },
   seed: { value: true, help: 'seed of the shuffles and samples pruning draws (default 1): the same seed, data and flags give the same model' },
@@ -87,7 +88,6 @@ export async function pruneRequest(verb: string, args: ParsedArgs, graph: Graph,
   const valData = args.values.get('val-data');
   if (value(args, 'val-labels') !== undefined && !valData) throw usageError(`edgec ${verb}: --val-labels goes with --val-data`);
   const criterion = value(args, 'criterion');
-  if (criterion !== undefined && !(CRITERIA as readonly string[]).includes(criterion)) throw usageError(`edgec ${verb}: --criterion must be one of ${CRITERIA.join(', ')}`);
   const epochsText = value(args, 'epochs');
   const epochs = epochsText === undefined ? undefined : Number(epochsText);
   if (epochs !== undefined && !(Number.isInteger(epochs) && epochs >= 0)) throw usageError(`edgec ${verb}: --epochs takes a whole number, got '${epochsText}'`);
@@ -170,6 +170,7 @@ const seconds = (s: number) => {
  * rewritten line on a terminal, a line every five seconds in a log.
  */
 export function pruneProgress(): { onProgress: (phase: PrunePhase, done: number, total: number, eta?: number) => void; end(): void } {
+  if (progressSilenced()) return { onProgress() {}, end() {} };
   const tty = process.stderr.isTTY;
   let phase = '';
   let started = 0;

@@ -64,7 +64,7 @@ test('edgec prune: bad usage exits 2, with the smallest model for a budget out o
     [[...base, '-o', join(scratch, 'x.tflite')], /give a budget/],
     [[...base, '--macs', '1.5', '-o', join(scratch, 'x.tflite')], /at most 1; the smallest model the channel groups allow .* has \d+ MACs/],
     [[...base, '--params', '0.001', '-o', join(scratch, 'x.tflite')], /out of reach/],
-    [[...base, '--macs', '0.5', '--criterion', 'random', '-o', join(scratch, 'x.tflite')], /--criterion must be one of/],
+    [[...base, '--macs', '0.5', '--criterion', 'random', '-o', join(scratch, 'x.tflite')], /option '--criterion <value>' argument 'random' is invalid\. choose one of l1, l2/],
     [[...base, '--macs', '0.5', '--seed', '-3', '-o', join(scratch, 'x.tflite')], /--seed takes a whole number/],
     [['prune', model, '--macs', '0.5', '-o', join(scratch, 'x.tflite')], /needs --data/],
     [['prune', int8Model, '--data', train.x, '--macs', '0.5', '-o', join(scratch, 'x.tflite')], /already quantized/],

@@ -260,5 +260,5 @@ test('edgec quantize: technique flags, and a report of what each did per layer a
 
   const bad = quantizeCli('--equalize', 'maybe');
   t.is(bad.code, 2);
-  t.regex(bad.stderr, /--equalize must be on, off or auto/);
+  t.regex(bad.stderr, /option '--equalize <value>' argument '[^']*' is invalid\. choose one of on, off, auto/);
 });
