@@ -17,12 +17,13 @@ export function buildReportText(r: BuildReport, outDir: string): string {
     ['', 'other static data', thousands(r.ram.other), ''],
     ['', 'total', thousands(r.ram.total), `${pct(r.ram.total, r.ram.capacity)} of ${kib(r.ram.capacity)}`],
   ];
-  const peak = r.ops.reduce((a, b) => (b.liveBytes > a.liveBytes ? b : a), r.ops[0]);
+  const bound = r.arenaBound;
+  const parts = bound.buffers.map((b) => `${b.role} ${b.shape ? `[${b.shape.join(',')}] ` : ''}${thousands(b.bytes)} B at ${thousands(b.offset)}`);
   return [
     `built ${r.model} for ${r.board} (${r.cpu}, ${r.clockHz / 1e6} MHz): ${r.ops.length} ops, ${thousands(r.macs)} MACs per inference`,
     '',
     formatTable(['memory', 'part', 'bytes', 'use'], rows, new Set([2])),
-    ...(peak ? [`largest live set: ${thousands(peak.liveBytes)} bytes while op ${peak.index} (${peak.kind}) runs; per-op figures in report.json`] : []),
+    ...(bound.op >= 0 ? [`the arena is bounded by op ${bound.op} (${bound.kind}, ${bound.kernel}): ${parts.join(', ')}; per-op figures in report.json`] : []),
     '',
     `firmware: ${r.files.elf}`,
     `          ${r.files.bin}`,

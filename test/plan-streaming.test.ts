@@ -5,7 +5,8 @@
 import test from 'ava';
 import { windowOutputSize } from '../src/ir/shape.ts';
 import type { Graph, Padding } from '../src/ir/types.ts';
-import { computeLifetimes, streamingGap } from '../src/plan/lifetimes.ts';
+import { kernelEmitter } from '../src/codegen/ops/index.ts';
+import { computeLifetimes, streamingGap, type KernelNeeds } from '../src/plan/lifetimes.ts';
 import { checkPlacement, placeBuffers } from '../src/plan/placement.ts';
 import { planMemory } from '../src/plan/plan.ts';
 import { runGeneratedHost, runGeneratedQemu } from './helpers/c-model.ts';
@@ -55,6 +56,14 @@ function chain(name: string, input: [number, number, number, number], first: Lay
   return g.graph(name);
 }
 
+/** x -> layers[0] -> layers[1] -> ...: the first layer streams over a graph input, the others over activations. */
+function layers(name: string, input: [number, number, number, number], ...list: Layer[]): Graph {
+  const g = new GraphBuilder();
+  let x = g.input(input, 'int8', q(0.05, 3));
+  list.forEach((layer, k) => (x = addLayer(g, x, layer, k < list.length - 1)));
+  return g.graph(name);
+}
+
 const CASES: Graph[] = [
   chain('1x1 channels up then down', [1, 9, 7, 8], { kind: 'conv2d', filter: [1, 1], channels: 16 }, { kind: 'conv2d', filter: [1, 1], channels: 5 }),
   chain('depthwise 3x3 stride 1 then stride 2', [1, 10, 9, 8], { kind: 'depthwise_conv2d', filter: [3, 3] }, { kind: 'depthwise_conv2d', filter: [3, 3], stride: 2 }),
@@ -99,6 +108,49 @@ test('an input that a later op still reads is never streamed over', (t) => {
   t.true(overlaps.some((o) => o.input === bufferOf.get(x)));
 });
 
+// In-place depthwise: ec_depthwise_conv2d_3x3_s8 widens an output row's input rows into its ring
+// before it writes the row, so its output may lie on its input.
+const IN_PLACE: Graph[] = [
+  layers('in place: odd channels, same padding', [1, 9, 7, 8], { kind: 'conv2d', filter: [1, 1], channels: 7 }, { kind: 'depthwise_conv2d', filter: [3, 3] }, { kind: 'conv2d', filter: [1, 1], channels: 6 }),
+  layers('in place: stride 2, odd channels', [1, 11, 9, 4], { kind: 'conv2d', filter: [1, 1], channels: 5 }, { kind: 'depthwise_conv2d', filter: [3, 3], stride: 2 }, { kind: 'conv2d', filter: [1, 1], channels: 6 }),
+  layers('in place: stride 2, even size, valid padding', [1, 10, 10, 8], { kind: 'conv2d', filter: [1, 1], channels: 12 }, { kind: 'depthwise_conv2d', filter: [3, 3], stride: 2, padding: 'valid' }, { kind: 'conv2d', filter: [1, 1], channels: 4 }),
+  layers('in place: two in a row, over the graph input', [1, 8, 5, 16], { kind: 'depthwise_conv2d', filter: [3, 3] }, { kind: 'depthwise_conv2d', filter: [3, 3], padding: 'valid' }, { kind: 'conv2d', filter: [1, 1], channels: 3 }),
+];
+
+const HOST = { cpu: 'host', dsp: false };
+const needsOf = (graph: Graph): KernelNeeds => ({
+  scratchBytes: (op) => kernelEmitter.scratchBytes(graph, op, HOST),
+  heldRows: (op) => kernelEmitter.heldRows(graph, op, HOST),
+});
+
+test('the 3x3 depthwise ring kernel may write its output over its input, and the planner puts it there', (t) => {
+  for (const graph of IN_PLACE) {
+    const dws = graph.ops.flatMap((op, i) => (op.kind === 'depthwise_conv2d' ? [i] : []));
+    const plan = planMemory(graph, needsOf(graph));
+    const { overlaps } = computeLifetimes(graph, needsOf(graph));
+    t.deepEqual(checkPlacement(plan.buffers, plan.bufferOffsets, plan.arenaBytes, overlaps), [], graph.name);
+    for (const i of dws) {
+      const op = graph.ops[i];
+      t.true(streamingGap(graph, op, kernelEmitter.heldRows(graph, op, HOST))! <= 0, `${graph.name}: op ${i}`);
+      // The output's bytes lie on the input's.
+      const bytes = (x: number) => graph.tensors[x].shape.reduce((a, b) => a * b);
+      const input = plan.tensorOffset.get(op.inputs[0])!;
+      const output = plan.tensorOffset.get(op.outputs[0])!;
+      t.true(output < input + bytes(op.inputs[0]) && input < output + bytes(op.outputs[0]), `${graph.name}: op ${i} output at ${output}, input at ${input}`);
+    }
+    // Without the held rows the same buffers need more room.
+    const rowByRow = planMemory(graph, { scratchBytes: needsOf(graph).scratchBytes });
+    t.true(plan.arenaBytes < rowByRow.arenaBytes, `${graph.name}: ${plan.arenaBytes} in place, ${rowByRow.arenaBytes} row by row`);
+  }
+});
+
+test('a kernel that holds no rows keeps the row-by-row gap; one that has read every row before writing has none', (t) => {
+  const g = layers('g', [1, 3, 6, 8], { kind: 'depthwise_conv2d', filter: [3, 3], padding: 'valid' });
+  t.is(streamingGap(g, g.ops[0], 0), 4 * 8);
+  // One output row, written after all three input rows are in the ring: any overlap will do.
+  t.is(streamingGap(g, g.ops[0], 3), -3 * 6 * 8);
+});
+
 const samplesOf = (graph: Graph, count: number) =>
   Array.from({ length: count }, () => graph.inputs.map((t) => int8(graph.tensors[t].shape.reduce((a, b) => a * b))));
 
@@ -107,7 +159,7 @@ if (missingHost !== null) {
   test.skip(`streamed chains on the host (skipped: ${missingHost})`, () => {});
 } else {
   test('streamed chains give the reference bytes on the host, sanitized', async (t) => {
-    for (const graph of CASES) {
+    for (const graph of [...CASES, ...IN_PLACE]) {
       const samples = samplesOf(graph, 3);
       assertMatchesReference(t, graph, samples, await runGeneratedHost(graph, samples, { sanitize: true }));
     }
@@ -119,7 +171,7 @@ if (missingArm !== null) {
   test.skip(`streamed chains in QEMU (skipped: ${missingArm})`, () => {});
 } else {
   test('streamed chains give the reference bytes in QEMU, with the DSP kernels', async (t) => {
-    for (const graph of CASES) {
+    for (const graph of [...CASES, ...IN_PLACE]) {
       const samples = samplesOf(graph, 2);
       assertMatchesReference(t, graph, samples, (await runGeneratedQemu(graph, samples)).outputs);
     }

@@ -92,3 +92,22 @@ test('random graphs always get valid plans no larger than the sum of buffers', (
     t.true(plan.arenaBytes <= total);
   }
 });
+
+test('the plan names the op whose live buffers reach the top of the arena, and what they hold', (t) => {
+  // t0 -> softmax -> t1 (80) -> softmax -> t2 (40) -> softmax -> t3 (40), with scratch at op 1:
+  // op 1 holds t1, t2 and its scratch, the most at any time.
+  const g: Graph = {
+    name: 'bound',
+    tensors: [act(40), act(80), act(40), act(40)],
+    inputs: [0],
+    outputs: [3],
+    ops: [unary('softmax', 0, 1), unary('softmax', 1, 2), unary('softmax', 2, 3)],
+  };
+  const plan = planMemory(g, { scratchBytes: (_, i) => (i === 1 ? 24 : 0) });
+  t.is(plan.arenaBytes, 144);
+  t.is(plan.bound.op, 1);
+  const roles = plan.bound.buffers.map((b) => `${b.role}:${b.bytes}`).sort();
+  t.deepEqual(roles, ['input:80', 'output:40', 'scratch:24']);
+  const top = Math.max(...plan.bound.buffers.map((b) => b.offset + b.bytes));
+  t.is(top, plan.arenaBytes);
+});

@@ -195,7 +195,10 @@ void ec_depthwise_conv2d_mult_s8(const ec_depthwise_conv2d_s8_params *p, const i
  * three (each input row is widened once). Then for each channel of the output row its weights stay
  * in registers and every two outputs take two SMLADs and two halfword multiplies per row of taps.
  * Weights: per channel its nine taps in row-major order, doubled. output.channels' biases have no
- * zero point folded in. */
+ * zero point folded in.
+ * In place: output row y is written after the input rows up to y * stride_height - pad_top + 2
+ * have been widened for the last time, so the output may overwrite those (batches of one; the
+ * planner's heldRows). */
 typedef struct {
     ec_window window;
     const int16_t *weights;

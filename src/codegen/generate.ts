@@ -5,10 +5,12 @@
 import { opMacs } from '../ir/cost.ts';
 import { DTYPE_BYTES, numel } from '../ir/dtype.ts';
 import { describeAttrs, describeShape } from '../ir/dump.ts';
-import type { Graph, Tensor, TensorData } from '../ir/types.ts';
+import type { FullyConnectedOp, Graph, Tensor, TensorData } from '../ir/types.ts';
+import { rowFusionCandidates } from '../plan/fusion.ts';
 import { planMemory, type MemoryPlan } from '../plan/plan.ts';
 import { cComment, cCommentText, cFloat, cIdent, cInitializer, cInt, thousands, type CType } from './c-syntax.ts';
 import type { CodegenTarget, EmitContext, OpCode, OpEmitter } from './emitter.ts';
+import { fusedConsumer, fusedProducer } from './ops/fused.ts';
 
 export interface GeneratedModel {
   /** Prefix of every public C name. */
@@ -62,7 +64,14 @@ function ctypeOf(tensor: Tensor, where: string): CType {
 export function generateC(graph: Graph, options: GenerateOptions): GeneratedModel {
   const prefix = options.prefix ?? cIdent(graph.name);
   const { target, emitter } = options;
-  const plan = planMemory(graph, { scratchBytes: (op) => emitter.scratchBytes(graph, op, target) });
+  const plan = planMemory(graph, {
+    scratchBytes: (op) => emitter.scratchBytes(graph, op, target),
+    heldRows: (op) => emitter.heldRows?.(graph, op, target) ?? 0,
+    fusions: rowFusionCandidates(graph, (producer, consumer) => emitter.rowBands?.(graph, producer, consumer, target) ?? false),
+  });
+  const fusedProducers = new Map(plan.fusions.map((f) => [f.producer, f]));
+  const fusedConsumers = new Set(plan.fusions.map((f) => f.consumer));
+  const accumulators = (consumer: number) => `((int32_t *)&${prefix}_arena[${plan.accumulatorOffset.get(consumer)}])`;
   const weights: string[] = [];
   const weightNames = new Map<number, string>();
   let weightBytes = 0;
@@ -115,7 +124,16 @@ export function generateC(graph: Graph, options: GenerateOptions): GeneratedMode
         return `((void *)&${prefix}_arena[${offset}])`;
       },
     };
-    const code: OpCode = emitter.emit(ctx, op);
+    const fusion = fusedProducers.get(index);
+    let code: OpCode;
+    if (fusedConsumers.has(index)) {
+      code = fusedConsumer(ctx, op as FullyConnectedOp, accumulators(index));
+    } else if (fusion) {
+      const scratch = plan.scratchOffset.has(index) ? ctx.scratch() : undefined;
+      code = fusedProducer(ctx, op, fusion, emitter.emit(ctx, op), `${prefix}_op${fusion.consumer}`, accumulators(fusion.consumer), scratch);
+    } else {
+      code = emitter.emit(ctx, op);
+    }
     const macs = opMacs(graph, op);
     ops.push({ index, kind: op.kind, kernel: code.kernel, macs, liveBytes: plan.livePerOp[index] });
     declarations.push(...code.declarations);
@@ -202,8 +220,18 @@ function opComment(graph: Graph, plan: MemoryPlan, index: number, kernel: string
   };
   const attrs = describeAttrs(op);
   const lines = [`op ${index}: ${op.kind}${attrs ? ` ${attrs}` : ''}${op.origin ? ` (${op.origin})` : ''} -> ${kernel}`];
-  op.inputs.filter((t) => !graph.tensors[t].data).forEach((t) => lines.push(`in  ${place(t)}`));
-  lines.push(`out ${place(op.outputs[0])}${plan.inPlace.has(index) ? ', in place' : ''}`);
+  const fedBy = plan.fusions.find((f) => f.consumer === index);
+  op.inputs
+    .filter((t) => !graph.tensors[t].data)
+    .forEach((t) => lines.push(fedBy ? `in  summed row by row while op ${fedBy.producer} ran` : `in  ${place(t)}`));
+  const fusion = plan.fusions.find((f) => f.producer === index);
+  if (fusion) {
+    const row = plan.tensorOffset.get(op.outputs[0])!;
+    const acc = plan.accumulatorOffset.get(fusion.consumer)!;
+    lines.push(`out one row at a time in arena[${row}..${row + fusion.rowBytes}), summed into op ${fusion.consumer}'s accumulators at arena[${acc}..${acc + fusion.accumulatorBytes})`);
+  } else {
+    lines.push(`out ${place(op.outputs[0])}${plan.inPlace.has(index) ? ', in place' : ''}`);
+  }
   const macs = opMacs(graph, op);
   if (macs) lines.push(`${thousands(macs)} MACs`);
   const scratch = plan.scratchOffset.get(index);

@@ -1,12 +1,15 @@
 // Which activation buffers exist, and from which op to which op each must stay intact.
 // Reshapes and squeezes alias their input; element-wise ops may write over an input that dies with
 // them; an op that streams rows (op-traits `streamsRows`) may write its output over the input rows
-// it is done with, when that input dies with it.
+// it is done with, when that input dies with it. A kernel that copies the rows of a window to
+// scratch before it writes the window's output row (the 3x3 depthwise ring) is done with them
+// sooner: its output may overwrite its input outright (in-place depthwise).
 
 import { DTYPE_BYTES, numel } from '../ir/dtype.ts';
 import { windowPadBefore } from '../ir/shape.ts';
 import type { Graph, Op } from '../ir/types.ts';
 import { opTraits } from '../ir/op-traits.ts';
+import type { RowFusion } from './fusion.ts';
 
 /** One region of the arena: a tensor and every tensor aliased onto it. */
 export interface Buffer {
@@ -19,6 +22,8 @@ export interface Buffer {
   last: number;
   /** For an op's scratch buffer, that op's index. */
   scratchOf?: number;
+  /** For the int32 accumulators of a fully-connected op fed row by row (a RowFusion), that op's index. */
+  accumulatorsOf?: number;
 }
 
 /** Ops that are a new view of the same bytes and so need no memory and no code. */
@@ -50,10 +55,28 @@ export interface Overlap {
   gap: number;
 }
 
+/** What the kernel chosen for an op needs from the planner. */
+export interface KernelNeeds {
+  /** Bytes of scratch memory the kernel needs for the duration of the op. */
+  scratchBytes?: (op: Op, index: number) => number;
+  /**
+   * Input rows the kernel holds in scratch: before it writes output row y it has read every input
+   * row up to (row y's window top + heldRows - 1) for the last time. 0 for kernels that read the
+   * input while they write.
+   */
+  heldRows?: (op: Op, index: number) => number;
+}
+
 /**
- * @param scratchBytes bytes of scratch memory each op's kernel needs for the duration of that op.
+ * @param fusions producers that run one output row at a time into their fully-connected consumer:
+ * their output buffer holds one row, alive only while they run, and the consumer's accumulators
+ * (instead of its kernel's scratch) live from the producer to the consumer.
  */
-export function computeLifetimes(graph: Graph, scratchBytes: (op: Op, index: number) => number = () => 0): Lifetimes {
+export function computeLifetimes(graph: Graph, needs: KernelNeeds = {}, fusions: RowFusion[] = []): Lifetimes {
+  const scratchBytes = needs.scratchBytes ?? (() => 0);
+  const heldRows = needs.heldRows ?? (() => 0);
+  const fusedProducer = new Map(fusions.map((f) => [f.producer, f]));
+  const fusedConsumers = new Set(fusions.map((f) => f.consumer));
   const buffers: Buffer[] = [];
   const bufferOf = new Map<number, number>();
   const inPlace = new Map<number, number>();
@@ -86,18 +109,25 @@ export function computeLifetimes(graph: Graph, scratchBytes: (op: Op, index: num
         bufferOf.set(out, b);
         buffers[b].tensors.push(out);
         extend(b, lastUse.get(out) ?? i);
+      } else if (fusedProducer.has(i)) {
+        open(out, i);
+        buffers[bufferOf.get(out)!].bytes = fusedProducer.get(i)!.rowBytes;
+        const { consumer, accumulatorBytes } = fusedProducer.get(i)!;
+        buffers.push({ tensors: [], bytes: accumulatorBytes, first: i, last: consumer, accumulatorsOf: consumer });
       } else {
         open(out, i);
-        const gap = opTraits(op).streamsRows ? streamingGap(graph, op) : undefined;
+        const gap = opTraits(op).streamsRows ? streamingGap(graph, op, heldRows(op, i)) : undefined;
         const input = bufferOf.get(source);
         // A graph input may be streamed over too: callers write the inputs before every invoke.
         const unread = input !== undefined && buffers[input].tensors.every((a) => (lastUse.get(a) ?? -1) <= i);
         if (gap !== undefined && unread) overlaps.push({ output: bufferOf.get(out)!, input: input!, gap });
       }
     }
-    const scratch = scratchBytes(op, i);
+    const scratch = fusedConsumers.has(i) ? 0 : scratchBytes(op, i);
     if (scratch > 0) buffers.push({ tensors: [], bytes: scratch, first: i, last: i, scratchOf: i });
   });
+  // A fused producer's row is summed as soon as it is written: nothing reads it after the producer.
+  for (const f of fusions) buffers[bufferOf.get(graph.ops[f.producer].outputs[0])!].last = f.producer;
   return { buffers, bufferOf, inPlace, overlaps };
 }
 
@@ -109,10 +139,11 @@ function dies(buffer: Buffer, index: number, lastUse: Map<number, number>): bool
 /**
  * The least distance from the start of a streaming op's output to the start of its input at which
  * the output may overlap it: for every output row y, the output written up to the end of row y
- * stays below the first input row a later output row still reads (row y's window top, clipped
- * at 0). Only for int8 NHWC images of one batch; undefined otherwise.
+ * stays below the first input row the kernel may still read (row y's window top, clipped at 0,
+ * plus the rows it holds in scratch by then; once it has read every row, nothing). Negative when
+ * the output may start above the input. Only for int8 NHWC images of one batch; undefined otherwise.
  */
-export function streamingGap(graph: Graph, op: Op): number | undefined {
+export function streamingGap(graph: Graph, op: Op, heldRows = 0): number | undefined {
   if (op.kind !== 'conv2d' && op.kind !== 'depthwise_conv2d' && op.kind !== 'avg_pool2d' && op.kind !== 'max_pool2d') return undefined;
   const input = graph.tensors[op.inputs[0]];
   const output = graph.tensors[op.outputs[0]];
@@ -126,9 +157,13 @@ export function streamingGap(graph: Graph, op: Op): number | undefined {
   const top = windowPadBefore(height, kernelHeight, stride, dilation, op.attrs.padding);
   const rowIn = width * channels;
   const rowOut = outWidth * outChannels;
-  let gap = 0;
-  for (let y = 0; y < outHeight; y++) gap = Math.max(gap, (y + 1) * rowOut - Math.max(0, y * stride - top) * rowIn);
-  return gap;
+  let gap = -Infinity;
+  for (let y = 0; y < outHeight; y++) {
+    const unread = Math.max(0, y * stride - top + heldRows);
+    if (unread < height || heldRows === 0) gap = Math.max(gap, (y + 1) * rowOut - unread * rowIn);
+  }
+  // Every row read before the first output row is written: no constraint but the input's own bytes.
+  return gap === -Infinity ? -height * rowIn : gap;
 }
 
 /** The input position whose buffer this element-wise op can overwrite, or -1. */

@@ -1,7 +1,8 @@
 // The compile-time memory plan: every activation tensor's offset in one static arena.
 
-import type { Graph, Op } from '../ir/types.ts';
-import { computeLifetimes, type Buffer } from './lifetimes.ts';
+import type { Graph } from '../ir/types.ts';
+import type { RowFusion } from './fusion.ts';
+import { computeLifetimes, type Buffer, type KernelNeeds } from './lifetimes.ts';
 import { checkPlacement, placeBuffers } from './placement.ts';
 
 export interface MemoryPlan {
@@ -19,14 +20,34 @@ export interface MemoryPlan {
   scratchOffset: Map<number, number>;
   /** Op index -> input position it overwrites with its output. */
   inPlace: Map<number, number>;
+  /** The row-band fusions applied (those of PlanOptions.fusions that made the arena smaller). */
+  fusions: RowFusion[];
+  /** Fused fully-connected op index -> arena offset of its int32 accumulators. */
+  accumulatorOffset: Map<number, number>;
   /** Arena bytes in use while each op runs (its inputs, outputs, scratch and everything held for later;
    *  bytes an output shares with the input it streams from are counted once). */
   livePerOp: number[];
+  /** What sets the arena's size: the op during which live buffers reach its top. */
+  bound: ArenaBound;
 }
 
-export interface PlanOptions {
+/** The op whose live buffers reach the top of the arena, and those buffers from the lowest up. */
+export interface ArenaBound {
+  op: number;
+  buffers: { role: 'input' | 'output' | 'scratch' | 'accumulators' | 'held'; tensor?: number; bytes: number; offset: number }[];
+}
+
+export interface PlanOptions extends KernelNeeds {
   alignment?: number;
-  scratchBytes?: (op: Op, index: number) => number;
+  /** Row-band fusions the kernels allow (rowFusionCandidates); each is applied if it makes the arena smaller. */
+  fusions?: RowFusion[];
+}
+
+function place(graph: Graph, options: PlanOptions, alignment: number, fusions: RowFusion[]) {
+  const lifetimes = computeLifetimes(graph, options, fusions);
+  const tried = placeBuffers(lifetimes.buffers, alignment, lifetimes.overlaps);
+  const best = tried.reduce((a, b) => (b.arenaBytes < a.arenaBytes ? b : a));
+  return { ...lifetimes, tried, best, fusions };
 }
 
 /** The union of the byte ranges of the buffers live at op `i`. */
@@ -46,9 +67,12 @@ function liveBytes(buffers: Buffer[], offsets: number[], i: number): number {
 
 export function planMemory(graph: Graph, options: PlanOptions = {}): MemoryPlan {
   const alignment = options.alignment ?? 4;
-  const { buffers, bufferOf, inPlace, overlaps } = computeLifetimes(graph, options.scratchBytes);
-  const tried = placeBuffers(buffers, alignment, overlaps);
-  const best = tried.reduce((a, b) => (b.arenaBytes < a.arenaBytes ? b : a));
+  let chosen = place(graph, options, alignment, []);
+  for (const fusion of options.fusions ?? []) {
+    const fused = place(graph, options, alignment, [...chosen.fusions, fusion]);
+    if (fused.best.arenaBytes < chosen.best.arenaBytes) chosen = fused;
+  }
+  const { buffers, bufferOf, inPlace, overlaps, tried, best, fusions } = chosen;
   const problems = checkPlacement(buffers, best.offsets, best.arenaBytes, overlaps);
   if (problems.length > 0) throw new Error(`memory planner produced an invalid plan: ${problems.join('; ')}`);
 
@@ -56,8 +80,11 @@ export function planMemory(graph: Graph, options: PlanOptions = {}): MemoryPlan 
   for (const [t, b] of bufferOf) tensorOffset.set(t, best.offsets[b]);
   const scratchOffset = new Map<number, number>();
   buffers.forEach((b, i) => b.scratchOf !== undefined && scratchOffset.set(b.scratchOf, best.offsets[i]));
+  const accumulatorOffset = new Map<number, number>();
+  buffers.forEach((b, i) => b.accumulatorsOf !== undefined && accumulatorOffset.set(b.accumulatorsOf, best.offsets[i]));
   const livePerOp = graph.ops.map((_, i) => liveBytes(buffers, best.offsets, i));
   return {
+    bound: arenaBound(graph, buffers, best.offsets, livePerOp),
     arenaBytes: best.arenaBytes,
     alignment,
     strategy: best.strategy,
@@ -67,6 +94,35 @@ export function planMemory(graph: Graph, options: PlanOptions = {}): MemoryPlan 
     tensorOffset,
     scratchOffset,
     inPlace,
+    fusions,
+    accumulatorOffset,
     livePerOp,
+  };
+}
+
+/**
+ * Among the ops during which some live buffer ends at the highest offset any buffer ends at, the
+ * one with the most bytes live: shrinking what it holds is what can shrink the arena.
+ */
+function arenaBound(graph: Graph, buffers: Buffer[], offsets: number[], livePerOp: number[]): ArenaBound {
+  const liveAt = (i: number) => buffers.map((_, k) => k).filter((k) => buffers[k].first <= i && i <= buffers[k].last && buffers[k].bytes > 0);
+  const top = Math.max(0, ...buffers.map((b, k) => offsets[k] + b.bytes));
+  let op = -1;
+  graph.ops.forEach((_, i) => {
+    if (liveAt(i).some((k) => offsets[k] + buffers[k].bytes === top) && (op < 0 || livePerOp[i] > livePerOp[op])) op = i;
+  });
+  if (op < 0) return { op: -1, buffers: [] };
+  const { inputs, outputs } = graph.ops[op];
+  return {
+    op,
+    buffers: liveAt(op)
+      .sort((a, b) => offsets[a] - offsets[b] || a - b)
+      .map((k) => {
+        const b = buffers[k];
+        const tensor = b.tensors.find((t) => inputs.includes(t) || outputs.includes(t)) ?? b.tensors[0];
+        const role =
+          b.scratchOf === op ? 'scratch' : b.accumulatorsOf !== undefined ? 'accumulators' : outputs.includes(tensor) ? 'output' : inputs.includes(tensor) ? 'input' : 'held';
+        return { role, ...(tensor === undefined ? {} : { tensor }), bytes: b.bytes, offset: offsets[k] };
+      }),
   };
 }

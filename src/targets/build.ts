@@ -37,6 +37,8 @@ export interface BuildReport {
   flash: { capacity: number; code: number; weights: number; testData: number; total: number };
   ram: { capacity: number; arena: number; stack: number; other: number; total: number };
   arenaStrategy: string;
+  /** What sets the arena's size: the op during which the live buffers reach its top, and those buffers from the lowest up. */
+  arenaBound: ArenaBoundReport;
   /** What the firmware runs: samples built into it, the HIL agent, or the MLPerf Tiny DUT. */
   firmware: FirmwareKind;
   mlperfModel?: MlperfModel;
@@ -49,6 +51,25 @@ export interface BuildReport {
   /** When edgec quantized the model for this build: each layer's error on the calibration data. */
   quantization?: { samples: number; layers: ReportQuantLayer[] };
   files: { elf: string; bin: string };
+}
+
+export interface ArenaBoundReport {
+  op: number;
+  kind: string;
+  kernel: string;
+  buffers: { role: 'input' | 'output' | 'scratch' | 'accumulators' | 'held'; tensor?: string; shape?: number[]; bytes: number; offset: number }[];
+}
+
+function arenaBoundReport(graph: Graph, model: GeneratedModel): ArenaBoundReport {
+  const { op, buffers } = model.plan.bound;
+  return {
+    op,
+    kind: graph.ops[op]?.kind ?? '',
+    kernel: model.ops[op]?.kernel ?? '',
+    buffers: buffers.map(({ role, tensor, bytes, offset }) =>
+      tensor === undefined ? { role, bytes, offset } : { role, tensor: graph.tensors[tensor].name, shape: graph.tensors[tensor].shape, bytes, offset },
+    ),
+  };
 }
 
 export interface BuildResult {
@@ -163,6 +184,7 @@ export async function buildForBoard(graph: Graph, boardName: string, outDir: str
     flash: { capacity: board.flash.size, code: flashTotal - model.weightBytes - testData, weights: model.weightBytes, testData, total: flashTotal },
     ram: { capacity: board.ram.size, arena: model.plan.arenaBytes, stack, other: data + bss - model.plan.arenaBytes, total: data + bss + stack },
     arenaStrategy: model.plan.strategy,
+    arenaBound: arenaBoundReport(graph, model),
     firmware: options.firmware ?? 'samples',
     ...(options.firmware === 'mlperf-tiny' ? { mlperfModel: options.mlperfModel ?? 'kws01' } : {}),
     ...(options.profile ? { profile: true } : {}),

@@ -26,7 +26,7 @@ export interface ReportLayer {
 
 /** One region of the arena and what it holds, from the op that writes it to the last that reads it. */
 export interface ReportBuffer {
-  /** Tensor names sharing the bytes (aliases after the owner), or `scratch of op N`. */
+  /** Tensor names sharing the bytes (aliases after the owner), or what a kernel keeps there. */
   holds: string[];
   offset: number;
   bytes: number;
@@ -78,7 +78,12 @@ export function reportMemory(graph: Graph, model: GeneratedModel): ReportMemory 
     arenaBytes: plan.arenaBytes,
     strategy: plan.strategy,
     buffers: plan.buffers.map((b, i) => ({
-      holds: b.scratchOf !== undefined ? [`scratch of op ${b.scratchOf}`] : b.tensors.map((t) => graph.tensors[t].name),
+      holds:
+        b.scratchOf !== undefined
+          ? [`scratch of op ${b.scratchOf}`]
+          : b.accumulatorsOf !== undefined
+            ? [`int32 sums of op ${b.accumulatorsOf}, fed row by row`]
+            : b.tensors.map((t) => graph.tensors[t].name),
       offset: plan.bufferOffsets[i],
       bytes: b.bytes,
       first: b.first,

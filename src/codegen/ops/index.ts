@@ -4,6 +4,7 @@ import type { Graph, Op, OpKind } from '../../ir/types.ts';
 import type { CodegenTarget, EmitContext, OpEmitter } from '../emitter.ts';
 import { dataEmitter } from './data.ts';
 import { elementwiseEmitter } from './elementwise.ts';
+import { sumsRows } from './fused.ts';
 import { nnEmitter } from './nn.ts';
 
 const BY_KIND: Record<OpKind, OpEmitter> = {
@@ -31,7 +32,10 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   dequantize: dataEmitter,
 };
 
-export const kernelEmitter: OpEmitter = {
+export const kernelEmitter: Required<OpEmitter> = {
   emit: (ctx: EmitContext, op: Op) => BY_KIND[op.kind].emit(ctx, op),
   scratchBytes: (graph: Graph, op: Op, target: CodegenTarget) => BY_KIND[op.kind].scratchBytes(graph, op, target),
+  heldRows: (graph: Graph, op: Op, target: CodegenTarget) => BY_KIND[op.kind].heldRows?.(graph, op, target) ?? 0,
+  rowBands: (graph: Graph, producer: Op, consumer: Op, target: CodegenTarget) =>
+    (BY_KIND[producer.kind].rowBands?.(graph, producer, consumer, target) ?? false) && sumsRows(graph, consumer),
 };

@@ -42,6 +42,17 @@ export const nnEmitter: OpEmitter = {
     const p = op.kind === 'depthwise_conv2d' ? lowerDepthwiseConv2D(graph, op) : undefined;
     return p?.dtype === 'int8' ? p.outChannels * 4 : 0;
   },
+  heldRows(graph: Graph, op: Op): number {
+    // ec_depthwise_conv2d_3x3_s8 widens an output row's three input rows into its ring first.
+    return op.kind === 'depthwise_conv2d' && dw3x3Output(graph, op) ? 3 : 0;
+  },
+  rowBands(graph: Graph, producer: Op): boolean {
+    // The int8 convolution kernels all take an ec_window, except a 1x1 run as fully connected.
+    if (producer.kind !== 'conv2d' && producer.kind !== 'depthwise_conv2d') return false;
+    const plan = int8ConvPlan(graph, producer);
+    if (plan) return !(!c1Applies(graph, producer, plan) && pointwiseAsFc(graph, producer, plan));
+    return producer.kind === 'depthwise_conv2d' && lowerDepthwiseConv2D(graph, producer).dtype === 'int8';
+  },
 };
 
 // ---- int8 convolution as a matrix product (ec_conv2d_s8, ec_conv2d_1x1_s8) ----
@@ -427,7 +438,7 @@ function windowFields(g: WindowGeometry): CFields {
 }
 
 /** Sum of |w| over each of `rows` rows of a row-major matrix. */
-function absRowSums(values: ArrayLike<number>, rows: number): number[] {
+export function absRowSums(values: ArrayLike<number>, rows: number): number[] {
   const depth = values.length / rows;
   const sums = new Array<number>(rows).fill(0);
   for (let i = 0; i < values.length; i++) sums[Math.floor(i / depth)] += Math.abs(values[i]);
@@ -447,7 +458,7 @@ function absColumnSums(values: ArrayLike<number>, columns: number): number[] {
  * accumulator, bias plus at most 255 (input minus zero point) times the channel's sum of |w|,
  * inside [-2^30, 2^30).
  */
-function outputFields(ctx: EmitContext, op: Op, r: Int8Requant, absWeightSums: number[]): CFields {
+export function outputFields(ctx: EmitContext, op: Op, r: Int8Requant, absWeightSums: number[]): CFields {
   const channels = absWeightSums.length;
   const perChannel = (values: Int32Array) => (values.length === channels ? values : new Int32Array(channels).fill(values[0]));
   const multipliers = perChannel(r.outputMultiplier);
