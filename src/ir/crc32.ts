@@ -1,4 +1,8 @@
-// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320): ZIP entries, PNG chunks and the HIL frames carry it.
+// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320): ZIP entries, PNG chunks and the HIL frames
+// carry it. Node computes it (zlib.crc32); the nibble table the C side of the HIL protocol uses is
+// derived here from the polynomial.
+
+import { crc32 as zlibCrc32 } from 'node:zlib';
 
 export const CRC32_POLYNOMIAL = 0xedb88320;
 
@@ -9,11 +13,7 @@ export function crc32Step(value: number, bits: number): number {
   return c >>> 0;
 }
 
-const TABLE = Uint32Array.from({ length: 256 }, (_, n) => crc32Step(n, 8));
-
 /** CRC of `bytes`, continuing from `crc` (the CRC of what came before, 0 at the start). */
 export function crc32(bytes: Uint8Array, crc = 0): number {
-  let c = ~crc;
-  for (let i = 0; i < bytes.length; i++) c = TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return ~c >>> 0;
+  return zlibCrc32(bytes, crc) >>> 0;
 }
