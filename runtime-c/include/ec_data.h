@@ -1,4 +1,4 @@
-/* Data-movement kernels (pad, concatenation, mean, quantize) and the index walk that element-wise
+/* Data-movement kernels (pad, concatenation, move, gather, mean, quantize) and the index walk that element-wise
  * kernels share with them.
  *
  * Shapes are fixed when the model is compiled, so the generator describes every multi-dimensional
@@ -82,6 +82,32 @@ typedef struct {
 
 void ec_concatenation_s8(const ec_concatenation_params *p, const int8_t *const *inputs, int8_t *output);
 void ec_concatenation_f32(const ec_concatenation_params *p, const float *const *inputs, float *output);
+
+/* ---- move: strided slice, transpose, space-to-depth and depth-to-space. Output elements are
+ * written in order; each is read from the input at `start` plus the walk's stride_a offsets (which
+ * may be negative: a slice that steps backwards). stride_b steps through the output, contiguously.
+ * Input and output must not overlap. */
+
+typedef struct {
+    ec_walk walk;
+    int32_t start;
+} ec_move_params;
+
+void ec_move_s8(const ec_move_params *p, const int8_t *input, int8_t *output);
+void ec_move_f32(const ec_move_params *p, const float *input, float *output);
+
+/* ---- gather along one axis at indices fixed when the model was compiled (all inside the axis). */
+
+typedef struct {
+    int32_t outer;          /* product of the dimensions before the axis */
+    int32_t axis_size;      /* length of the axis */
+    int32_t inner;          /* product of the dimensions after it: the block one index copies */
+    int32_t count;          /* number of indices */
+    const int32_t *indices; /* each in [0, axis_size) */
+} ec_gather_params;
+
+void ec_gather_s8(const ec_gather_params *p, const int8_t *input, int8_t *output);
+void ec_gather_f32(const ec_gather_params *p, const float *input, float *output);
 
 /* ---- mean over some axes. */
 

@@ -1,9 +1,10 @@
-/* Data-movement kernels: pad, concatenation, mean, quantize.
+/* Data-movement kernels: pad, concatenation, move, gather, mean, quantize.
  *
- * Pad and concatenation only move values, so one byte-level implementation serves int8 and
+ * Pad, concatenation, move and gather only move values, so one byte-level implementation serves int8 and
  * float32. Mean sums every output's inputs in increasing address order, the order in which
  * TensorFlow Lite Micro's reduction adds them, so float sums round identically.
  */
+#include <stddef.h>
 #include <string.h>
 #include "ec_data.h"
 
@@ -51,6 +52,60 @@ void ec_concatenation_s8(const ec_concatenation_params *p, const int8_t *const *
 void ec_concatenation_f32(const ec_concatenation_params *p, const float *const *inputs, float *output)
 {
     concatenation_bytes(p, sizeof **inputs, (const uint8_t *const *)inputs, (uint8_t *)output);
+}
+
+static void move_bytes(const ec_move_params *p, size_t element_bytes, const uint8_t *input, uint8_t *output)
+{
+    const ec_walk *w = &p->walk;
+    const int32_t row = w->dims[w->rank - 1];
+    const int32_t step = w->stride_a[w->rank - 1];
+    const uint8_t *in = input + (ptrdiff_t)p->start * (ptrdiff_t)element_bytes;
+    ec_walk_pos pos;
+    ec_walk_start(&pos);
+    do {
+        const uint8_t *from = in + (ptrdiff_t)pos.a * (ptrdiff_t)element_bytes;
+        if (step == 1) {
+            memcpy(output, from, (size_t)row * element_bytes);
+            output += (size_t)row * element_bytes;
+        } else {
+            for (int32_t i = 0; i < row; i++) {
+                memcpy(output, from + (ptrdiff_t)i * step * (ptrdiff_t)element_bytes, element_bytes);
+                output += element_bytes;
+            }
+        }
+    } while (ec_walk_next_row(w, &pos));
+}
+
+void ec_move_s8(const ec_move_params *p, const int8_t *input, int8_t *output)
+{
+    move_bytes(p, sizeof *input, (const uint8_t *)input, (uint8_t *)output);
+}
+
+void ec_move_f32(const ec_move_params *p, const float *input, float *output)
+{
+    move_bytes(p, sizeof *input, (const uint8_t *)input, (uint8_t *)output);
+}
+
+static void gather_bytes(const ec_gather_params *p, size_t element_bytes, const uint8_t *input, uint8_t *output)
+{
+    const size_t block = (size_t)p->inner * element_bytes;
+    for (int32_t outer = 0; outer < p->outer; outer++) {
+        const uint8_t *base = input + (size_t)outer * (size_t)p->axis_size * block;
+        for (int32_t k = 0; k < p->count; k++) {
+            memcpy(output, base + (size_t)p->indices[k] * block, block);
+            output += block;
+        }
+    }
+}
+
+void ec_gather_s8(const ec_gather_params *p, const int8_t *input, int8_t *output)
+{
+    gather_bytes(p, sizeof *input, (const uint8_t *)input, (uint8_t *)output);
+}
+
+void ec_gather_f32(const ec_gather_params *p, const float *input, float *output)
+{
+    gather_bytes(p, sizeof *input, (const uint8_t *)input, (uint8_t *)output);
 }
 
 void ec_mean_s8(const ec_reduction *r, const ec_mean_s8_params *p, const int8_t *input, int8_t *output)

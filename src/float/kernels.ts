@@ -170,6 +170,30 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
       return all((inputs) => activate(tf.concat(inputs, op.attrs.axis + 1), op.attrs.activation));
     case 'mean':
       return all(([x]) => tf.mean(x, op.attrs.axes.map((a) => a + 1), op.attrs.keepDims));
+    case 'strided_slice': {
+      const { begin, stride, size } = op.attrs;
+      const inShape = graph.tensors[op.inputs[0]].shape;
+      const picks = begin.flatMap((b, d) =>
+        b === 0 && stride[d] === 1 && size[d] === inShape[d] ? [] : [{ axis: d + 1, at: Array.from({ length: size[d] }, (_, i) => b + i * stride[d]) }],
+      );
+      return all(([x]) => picks.reduce((y, p) => tf.gather(y, tf.tensor1d(p.at, 'int32'), p.axis), x));
+    }
+    case 'transpose':
+      return all(([x]) => tf.transpose(x, [0, ...op.attrs.perm.map((p) => p + 1)]));
+    case 'space_to_depth':
+    case 'depth_to_space': {
+      // Both swap the block-row axis with the column axis in a 6-D view of the same values.
+      const [, h, w, c] = graph.tensors[op.inputs[0]].shape;
+      const b = op.attrs.blockSize;
+      const view = op.kind === 'space_to_depth' ? [-1, h / b, b, w / b, b, c] : [-1, h, w, b, b, c / (b * b)];
+      return all(([x]) => tf.transpose(tf.reshape(x, view), [0, 1, 3, 2, 4, 5]));
+    }
+    case 'pack':
+      return all((inputs) => tf.stack(inputs, op.attrs.axis + 1));
+    case 'gather': {
+      const { axis, indices } = op.attrs;
+      return all(([x]) => tf.gather(x, tf.tensor1d(indices, 'int32'), axis + 1));
+    }
     case 'quantize':
     case 'dequantize':
       throw modelError(`${graph.name}: ${describeOp(op, index)} converts between float and integer; the float executor runs float32 graphs only`);

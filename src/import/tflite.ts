@@ -4,7 +4,7 @@
 import { DTYPE_RANGE, numel, viewBytes } from '../ir/dtype.ts';
 import { modelError } from '../ir/errors.ts';
 import { resolveReshape } from '../ir/shape.ts';
-import type { Activation, DType, Graph, Op, Padding, Tensor } from '../ir/types.ts';
+import type { Activation, DType, Graph, Op, Padding, StridedSliceOp, Tensor } from '../ir/types.ts';
 import { verifyGraph } from '../ir/verify.ts';
 import { decodeFloat16 } from './float16.ts';
 import { foldConstantQuantization } from './float-graph.ts';
@@ -45,11 +45,7 @@ export function importTflite(bytes: Uint8Array, fileName = 'model.tflite'): Grap
   const subgraph = model.subgraphs[0];
   const problems: string[] = [];
 
-  const ops: Op[] = [];
-  subgraph.operators.forEach((operator, index) => {
-    const op = convertOperator(new OperatorReader(model, subgraph, operator, index, problems));
-    if (op) ops.push(op);
-  });
+  const ops: Op[] = subgraph.operators.flatMap((operator, index) => convertOperator(new OperatorReader(model, subgraph, operator, index, problems)));
 
   // The graph keeps only the tensors it uses (folded shape/axis operands drop out), in file order.
   const used = [...new Set([...subgraph.inputs, ...subgraph.outputs, ...ops.flatMap((op) => [...op.inputs, ...op.outputs])])];
@@ -211,6 +207,33 @@ class OperatorReader {
     return this.problem(`${what} ${value} is outside a ${rank}-D tensor`);
   }
 
+  /** The operator's inputs and its `count` outputs (at least one), for the operators with several. */
+  ioMany(inputs: number, count: number): { inputs: number[]; outputs: number[] } | undefined {
+    const { operator } = this;
+    if (operator.inputs.length !== inputs || operator.inputs.includes(-1)) return this.problem(`has inputs [${operator.inputs}], expected ${inputs}`);
+    if (count < 1 || operator.outputs.length !== count) return this.problem(`has ${operator.outputs.length} outputs, its options say ${count}`);
+    return { inputs: [...operator.inputs], outputs: [...operator.outputs] };
+  }
+
+  /**
+   * An int8 operator that only moves values: TFLite Micro copies them raw, so the output must have
+   * the input's scale and zero point for the values to mean the same.
+   */
+  sameQuantization(input: number, output: number): true | undefined {
+    const [a, b] = [this.tensor(input).quantization, this.tensor(output).quantization];
+    if (this.tensor(input).type !== TensorType.INT8 || !a || !b) return true;
+    if (a.scale[0] === b.scale[0] && a.zeroPoint[0] === b.zeroPoint[0]) return true;
+    return this.problem(
+      `the output ${this.describe(output)} (scale ${b.scale[0]}, zero point ${b.zeroPoint[0]}) must have the input's quantization (scale ${a.scale[0]}, zero point ${a.zeroPoint[0]}): the operator copies int8 values; requantize with a QUANTIZE operator instead`,
+    );
+  }
+
+  /** At most `most` axes, where TFLite Micro's kernel stops. */
+  rankAtMost(t: number, most: number): true | undefined {
+    const rank = this.tensor(t).shape.length;
+    return rank <= most ? true : this.problem(`input has ${rank} axes; TensorFlow Lite Micro's ${this.name} takes at most ${most}`);
+  }
+
   /** Sorted, de-duplicated, normalised axes; undefined if any is out of range. */
   axes(values: number[], rank: number, what: string): number[] | undefined {
     const axes = values.map((v) => this.axis(v, rank, what));
@@ -219,7 +242,8 @@ class OperatorReader {
   }
 }
 
-type Converter = (r: OperatorReader) => Op | undefined;
+/** SPLIT, SPLIT_V and UNPACK become one op per output. */
+type Converter = (r: OperatorReader) => Op | Op[] | undefined;
 
 const CONVERTERS: Partial<Record<number, Converter>> = {
   [B.CONV_2D]: (r) => {
@@ -342,13 +366,133 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
     if (!axes) return;
     return { kind: 'mean', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { axes, keepDims: o.keepDims } };
   },
+
+  [B.STRIDED_SLICE]: (r) => {
+    const io = r.io(4);
+    const o = r.options(O.StridedSliceOptions);
+    if (!io || !o) return;
+    const [input, ...operands] = io.inputs;
+    const [begin, end, strides] = operands.map((t, k) => r.constantInts(t, ['begin operand', 'end operand', 'strides operand'][k]));
+    if (!begin || !end || !strides || !r.rankAtMost(input, 4) || !r.sameQuantization(input, io.output)) return;
+    const slice = resolveStridedSlice(r.tensor(input).shape, begin, end, strides, o);
+    if (typeof slice === 'string') return r.problem(slice);
+    return slicing(r, input, io.output, slice);
+  },
+
+  [B.SLICE]: (r) => {
+    const io = r.io(3);
+    if (!io || !r.options(O.SliceOptions)) return;
+    const [input, beginInput, sizeInput] = io.inputs;
+    const begin = r.constantInts(beginInput, 'begin operand');
+    const sizes = r.constantInts(sizeInput, 'size operand');
+    const shape = r.tensor(input).shape;
+    if (!begin || !sizes || !r.rankAtMost(input, 5) || !r.sameQuantization(input, io.output)) return;
+    if (begin.length !== shape.length || sizes.length !== shape.length) return r.problem(`begin [${begin}] and size [${sizes}] need ${shape.length} entries each`);
+    // A size of -1 takes everything from begin to the end of the axis.
+    const size = sizes.map((n, d) => (n === -1 ? shape[d] - begin[d] : n));
+    const bad = shape.findIndex((n, d) => begin[d] < 0 || size[d] < 1 || begin[d] + size[d] > n);
+    if (bad >= 0) return r.problem(`axis ${bad}: ${sizes[bad]} elements from ${begin[bad]} do not lie inside ${shape[bad]}`);
+    return slicing(r, input, io.output, { begin, stride: size.map(() => 1), size, shape: size });
+  },
+
+  [B.SPLIT]: (r) => {
+    const o = r.options(O.SplitOptions);
+    const io = o && r.ioMany(2, o.numSplits);
+    if (!io) return;
+    const [axisInput, input] = io.inputs;
+    const shape = r.tensor(input).shape;
+    const axis = axisOperand(r, axisInput, shape.length, 'split axis');
+    if (axis === undefined) return;
+    if (shape[axis] % io.outputs.length !== 0) return r.problem(`axis ${axis} of [${shape}] does not split into ${io.outputs.length} equal parts`);
+    return splits(r, input, io.outputs, axis, io.outputs.map(() => shape[axis] / io.outputs.length));
+  },
+
+  [B.SPLIT_V]: (r) => {
+    const o = r.options(O.SplitVOptions);
+    const io = o && r.ioMany(3, o.numSplits);
+    if (!io) return;
+    const [input, sizesInput, axisInput] = io.inputs;
+    const shape = r.tensor(input).shape;
+    const axis = axisOperand(r, axisInput, shape.length, 'split axis');
+    const sizes = r.constantInts(sizesInput, 'size_splits operand');
+    if (axis === undefined || !sizes) return;
+    // One size may be -1: whatever the others leave.
+    const known = sizes.filter((n) => n !== -1).reduce((a, b) => a + b, 0);
+    const resolved = sizes.map((n) => (n === -1 ? shape[axis] - known : n));
+    if (sizes.length !== io.outputs.length || sizes.filter((n) => n === -1).length > 1 || resolved.some((n) => n < 1) || resolved.reduce((a, b) => a + b, 0) !== shape[axis]) {
+      return r.problem(`size_splits [${sizes}] do not split axis ${axis} (${shape[axis]}) into ${io.outputs.length} non-empty parts`);
+    }
+    return splits(r, input, io.outputs, axis, resolved);
+  },
+
+  [B.UNPACK]: (r) => {
+    const o = r.options(O.UnpackOptions);
+    const io = o && r.ioMany(1, o.num);
+    if (!o || !io) return;
+    const [input] = io.inputs;
+    const shape = r.tensor(input).shape;
+    const axis = r.axis(o.axis, shape.length, 'unpack axis');
+    if (axis === undefined) return;
+    if (shape[axis] !== io.outputs.length) return r.problem(`axis ${axis} of [${shape}] has ${shape[axis]} entries, the operator has ${io.outputs.length} outputs`);
+    return splits(r, input, io.outputs, axis, io.outputs.map(() => 1), true);
+  },
+
+  [B.PACK]: (r) => {
+    const io = r.io(1, Infinity);
+    const o = r.options(O.PackOptions);
+    if (!io || !o) return;
+    if (o.valuesCount !== io.inputs.length) return r.problem(`values_count ${o.valuesCount} disagrees with its ${io.inputs.length} inputs`);
+    const axis = r.axis(o.axis, r.tensor(io.inputs[0]).shape.length + 1, 'pack axis');
+    if (axis === undefined || !io.inputs.every((t) => r.sameQuantization(t, io.output))) return;
+    return { kind: 'pack', ...ports(r, io), attrs: { axis } };
+  },
+
+  [B.TRANSPOSE]: (r) => {
+    const io = r.io(2);
+    if (!io || !r.options(O.TransposeOptions)) return;
+    const [input, permInput] = io.inputs;
+    const perm = r.constantInts(permInput, 'perm operand');
+    const rank = r.tensor(input).shape.length;
+    if (!perm || !r.rankAtMost(input, 5) || !r.sameQuantization(input, io.output)) return;
+    if (perm.length !== rank || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) return r.problem(`perm [${perm}] is not a permutation of the ${rank} input axes`);
+    return { kind: 'transpose', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { perm } };
+  },
+
+  [B.GATHER]: (r) => {
+    const io = r.io(2);
+    const o = r.options(O.GatherOptions);
+    if (!io || !o) return;
+    const [input, indicesInput] = io.inputs;
+    const shape = r.tensor(input).shape;
+    const axis = r.axis(o.axis, shape.length, 'gather axis');
+    if (o.batchDims !== 0) return r.problem(`batch_dims ${o.batchDims} is not supported (only 0)`);
+    const indices = r.constantInts(indicesInput, 'indices operand');
+    if (axis === undefined || !indices || !r.sameQuantization(input, io.output)) return;
+    const bad = indices.find((i) => i < 0 || i >= shape[axis]);
+    if (bad !== undefined) return r.problem(`index ${bad} is outside axis ${axis} of [${shape}]`);
+    return { kind: 'gather', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { axis, indices, indicesShape: [...r.tensor(indicesInput).shape] } };
+  },
+
+  [B.EXPAND_DIMS]: (r) => {
+    const io = r.io(2);
+    if (!io || !r.options(O.ExpandDimsOptions)) return;
+    const [input, axisInput] = io.inputs;
+    const shape = r.tensor(input).shape;
+    const axis = axisOperand(r, axisInput, shape.length + 1, 'expand_dims axis');
+    if (axis === undefined || !r.sameQuantization(input, io.output)) return;
+    return { kind: 'reshape', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { shape: [...shape.slice(0, axis), 1, ...shape.slice(axis)] } };
+  },
+
+  [B.SPACE_TO_DEPTH]: (r) => blockRearrange(r, 'space_to_depth', r.options(O.SpaceToDepthOptions)),
+  [B.DEPTH_TO_SPACE]: (r) => blockRearrange(r, 'depth_to_space', r.options(O.DepthToSpaceOptions)),
 };
 
-function convertOperator(r: OperatorReader): Op | undefined {
+function convertOperator(r: OperatorReader): Op[] {
   const convert = r.builtinCode === B.CUSTOM ? undefined : CONVERTERS[r.builtinCode];
-  if (!convert) return r.unsupported();
-  const op = convert(r);
-  return op && checkTypes(r, op) ? op : undefined;
+  if (!convert) return r.unsupported() ?? [];
+  const converted = convert(r);
+  const ops = converted === undefined ? [] : Array.isArray(converted) ? converted : [converted];
+  return ops.every((op) => checkTypes(r, op)) ? ops : [];
 }
 
 const pair = (h: number, w: number): [number, number] => [h, w];
@@ -392,6 +536,106 @@ function pad(r: OperatorReader, io: { inputs: number[]; output: number } | undef
   if (values.length !== 2 * rank) return r.problem(`paddings hold ${values.length} values, a ${rank}-D input needs ${2 * rank}`);
   const paddings = Array.from({ length: rank }, (_, d): [number, number] => [values[2 * d], values[2 * d + 1]]);
   return { kind: 'pad', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { paddings } };
+}
+
+/** A one-value constant axis operand, normalised against `rank`. */
+function axisOperand(r: OperatorReader, t: number, rank: number, what: string): number | undefined {
+  const values = r.constantInts(t, `${what} operand`);
+  if (!values) return;
+  if (values.length !== 1) return r.problem(`the ${what} operand holds ${values.length} values, expected 1`);
+  return r.axis(values[0], rank, what);
+}
+
+type Slice = StridedSliceOp['attrs'];
+
+function slicing(r: OperatorReader, input: number, output: number, attrs: Slice): StridedSliceOp {
+  return { kind: 'strided_slice', inputs: [input], outputs: [output], origin: r.origin, attrs };
+}
+
+/** SPLIT, SPLIT_V and UNPACK: consecutive slices of `sizes` along `axis`, one per output; UNPACK drops the axis. */
+function splits(r: OperatorReader, input: number, outputs: number[], axis: number, sizes: number[], drop = false): Op[] | undefined {
+  const shape = r.tensor(input).shape;
+  if (!outputs.every((t) => r.sameQuantization(input, t))) return;
+  let start = 0;
+  return outputs.map((output, k) => {
+    const begin = shape.map((_, d) => (d === axis ? start : 0));
+    const size = shape.map((n, d) => (d === axis ? sizes[k] : n));
+    start += sizes[k];
+    return slicing(r, input, output, { begin, stride: shape.map(() => 1), size, shape: drop ? size.filter((_, d) => d !== axis) : size });
+  });
+}
+
+/**
+ * TensorFlow's strided slice against an input shape: the ellipsis expands to the axes no other
+ * entry names, new axes add an output axis of 1, shrunk axes take one element and leave the
+ * output, and begin/end are resolved per axis as TensorFlow Lite's reference kernel does (negative
+ * indices count from the end, then clamp; masks take the whole axis in the stride's direction;
+ * `offset` makes end relative to begin). A message when the slice is empty or the masks conflict.
+ */
+export function resolveStridedSlice(
+  shape: readonly number[],
+  begin: number[],
+  end: number[],
+  strides: number[],
+  o: { beginMask: number; endMask: number; ellipsisMask: number; newAxisMask: number; shrinkAxisMask: number; offset: boolean },
+): Slice | string {
+  const n = begin.length;
+  if (end.length !== n || strides.length !== n) return `begin [${begin}], end [${end}] and strides [${strides}] must have the same length`;
+  const bit = (mask: number, i: number) => (mask & (1 << i)) !== 0;
+  const entries = Array.from({ length: n }, (_, i) => i);
+  if (entries.filter((i) => bit(o.ellipsisMask, i)).length > 1) return `ellipsis_mask ${o.ellipsisMask} marks more than one ellipsis`;
+  const consumes = (i: number) => !bit(o.ellipsisMask, i) && !bit(o.newAxisMask, i);
+  if (entries.filter(consumes).length > shape.length) return `${n} slice entries for a ${shape.length}-D input`;
+  const out: Slice = { begin: [], stride: [], size: [], shape: [] };
+  const whole = (d: number) => {
+    out.begin.push(0);
+    out.stride.push(1);
+    out.size.push(shape[d]);
+    out.shape.push(shape[d]);
+  };
+  let d = 0;
+  for (const i of entries) {
+    if (bit(o.ellipsisMask, i)) {
+      const named = entries.slice(i + 1).filter(consumes).length;
+      while (d < shape.length - named) whole(d++);
+    } else if (bit(o.newAxisMask, i)) {
+      out.shape.push(1);
+    } else {
+      const size = shape[d];
+      const stride = strides[i];
+      if (stride === 0) return `axis ${d}: stride 0`;
+      const clamp = (v: number) => (stride > 0 ? Math.min(Math.max(v, 0), size) : Math.min(Math.max(v, -1), size - 1));
+      let start = clamp(begin[i] < 0 ? begin[i] + size : begin[i]);
+      if (bit(o.beginMask, i)) start = stride > 0 ? 0 : size - 1;
+      const shrink = bit(o.shrinkAxisMask, i);
+      let stop: number;
+      if (shrink) {
+        stop = start >= size ? start : start + 1;
+      } else {
+        const e = o.offset ? end[i] + start : end[i];
+        stop = clamp(e < 0 ? e + size : e);
+        if (bit(o.endMask, i)) stop = stride > 0 ? size : -1;
+      }
+      const count = Math.max(0, Math.ceil((stop - start) / stride));
+      if (count === 0) return `axis ${d}: the slice from ${begin[i]} to ${end[i]} in steps of ${stride} is empty`;
+      out.begin.push(start);
+      out.stride.push(stride);
+      out.size.push(count);
+      if (!shrink) out.shape.push(count);
+      d++;
+    }
+  }
+  while (d < shape.length) whole(d++);
+  return out;
+}
+
+function blockRearrange(r: OperatorReader, kind: 'space_to_depth' | 'depth_to_space', o: { blockSize: number } | undefined): Op | undefined {
+  const io = r.io(1);
+  if (!io || !o) return;
+  if (!(o.blockSize >= 1)) return r.problem(`block_size ${o.blockSize} must be positive`);
+  if (r.tensor(io.inputs[0]).shape.length !== 4) return r.problem(`input [${r.tensor(io.inputs[0]).shape}] must be 4-D NHWC`);
+  if (!r.sameQuantization(io.inputs[0], io.output)) return;
+  return { kind, ...ports(r, io), attrs: { blockSize: o.blockSize } };
 }
 
 /**

@@ -59,6 +59,9 @@ const WEIGHTED: Omit<OpTraits, 'weights' | 'channelFlow'> = {
 
 const ELEMENTWISE_UNARY: OpTraits = { dataInputs: data0, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: false };
 
+// Ops that only move values: int8 output keeps the input's quantization (TFLite Micro copies raw values).
+const MOVES: OpTraits = { dataInputs: data0, channelFlow: 'opaque', elementwise: false, fusesActivation: false, keepsInputQuantization: true };
+
 export const OP_TRAITS: Record<OpKind, OpTraits> = {
   // filter OHWI: output channel on axis 0, input channel on axis 3.
   conv2d: { ...WEIGHTED, weights: { input: 1, outputAxis: 0, inputAxis: 3 }, channelFlow: 'none', streamsRows: true },
@@ -108,6 +111,12 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
     fusesActivation: false,
     keepsInputQuantization: false,
   },
+  strided_slice: MOVES,
+  transpose: MOVES,
+  space_to_depth: MOVES,
+  depth_to_space: MOVES,
+  pack: { ...MOVES, dataInputs: allInputs },
+  gather: MOVES,
 };
 
 export const opTraits = (op: Op | OpKind): OpTraits => OP_TRAITS[typeof op === 'string' ? op : op.kind];

@@ -124,6 +124,45 @@ export interface MeanOp extends OpCommon {
   attrs: { axes: number[]; keepDims: boolean };
 }
 
+/**
+ * inputs: [input]. Along each input axis d it takes size[d] elements from begin[d] in steps of
+ * stride[d] (negative steps walk backwards; TFLite's masks, negative indices and clamping are
+ * already resolved), and the output holds them in that order under `shape`: the sizes with the
+ * axes TFLite shrinks dropped and its new axes inserted. SLICE, SPLIT, SPLIT_V and UNPACK are
+ * strided slices too.
+ */
+export interface StridedSliceOp extends OpCommon {
+  kind: 'strided_slice';
+  attrs: { begin: number[]; stride: number[]; size: number[]; shape: number[] };
+}
+
+/** inputs: [input]; output axis d is input axis perm[d]. */
+export interface TransposeOp extends OpCommon {
+  kind: 'transpose';
+  attrs: { perm: number[] };
+}
+
+/**
+ * inputs: [input NHWC]. space_to_depth moves each blockSize x blockSize patch into the channels
+ * (row in the patch, then column, then channel); depth_to_space is its inverse.
+ */
+export interface BlockRearrangeOp extends OpCommon {
+  kind: 'space_to_depth' | 'depth_to_space';
+  attrs: { blockSize: number };
+}
+
+/** inputs: tensors of one shape, stacked along a new output axis `axis`. */
+export interface PackOp extends OpCommon {
+  kind: 'pack';
+  attrs: { axis: number };
+}
+
+/** inputs: [params]; the output is params taken along `axis` at constant `indices` (of shape `indicesShape`, row-major). */
+export interface GatherOp extends OpCommon {
+  kind: 'gather';
+  attrs: { axis: number; indices: number[]; indicesShape: number[] };
+}
+
 export type Op =
   | Conv2DOp
   | DepthwiseConv2DOp
@@ -137,7 +176,12 @@ export type Op =
   | LeakyReluOp
   | PadOp
   | ConcatenationOp
-  | MeanOp;
+  | MeanOp
+  | StridedSliceOp
+  | TransposeOp
+  | BlockRearrangeOp
+  | PackOp
+  | GatherOp;
 
 export type OpKind = Op['kind'];
 

@@ -29,6 +29,12 @@ const ARITY: Record<OpKind, [number, number]> = {
   pad: [1, 1],
   concatenation: [1, Infinity],
   mean: [1, 1],
+  strided_slice: [1, 1],
+  transpose: [1, 1],
+  space_to_depth: [1, 1],
+  depth_to_space: [1, 1],
+  pack: [1, Infinity],
+  gather: [1, 1],
 };
 
 /** Input positions that must be constants (weights and biases). */

@@ -13,6 +13,7 @@ import { evalElementwise } from './elementwise.ts';
 import { prepareFullyConnected } from './fully_connected.ts';
 import type { Kernel } from './kernel.ts';
 import { prepareMean } from './mean.ts';
+import { prepareGather, prepareMove, preparePack } from './move.ts';
 import { preparePad } from './pad.ts';
 import { preparePool2D } from './pool.ts';
 import { prepareDequantize, prepareQuantize } from './quantize.ts';
@@ -45,6 +46,12 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   relu6: elementwise,
   leaky_relu: elementwise,
   hard_swish: elementwise,
+  strided_slice: prepareMove,
+  transpose: prepareMove,
+  space_to_depth: prepareMove,
+  depth_to_space: prepareMove,
+  pack: preparePack,
+  gather: prepareGather,
 };
 
 /** Same storage type, allowing bool tensors to be held in a Uint8Array. */

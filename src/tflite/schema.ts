@@ -87,6 +87,17 @@ export const BuiltinOperator = {
   LEAKY_RELU: 98,
   QUANTIZE: 114,
   HARD_SWISH: 117,
+  DEPTH_TO_SPACE: 5,
+  SPACE_TO_DEPTH: 26,
+  GATHER: 36,
+  TRANSPOSE: 39,
+  STRIDED_SLICE: 45,
+  SPLIT: 49,
+  SLICE: 65,
+  EXPAND_DIMS: 70,
+  PACK: 83,
+  UNPACK: 88,
+  SPLIT_V: 102,
   /** Codes above this do not fit OperatorCode.deprecated_builtin_code, which then holds this value. */
   PLACEHOLDER_FOR_GREATER_OP_CODES: 127,
 } as const;
@@ -149,6 +160,17 @@ export const BuiltinOptionsType = {
   LeakyReluOptions: 75,
   QuantizeOptions: 89,
   HardSwishOptions: 91,
+  SpaceToDepthOptions: 19,
+  GatherOptions: 23,
+  TransposeOptions: 26,
+  StridedSliceOptions: 32,
+  SplitOptions: 35,
+  SliceOptions: 48,
+  ExpandDimsOptions: 52,
+  PackOptions: 59,
+  UnpackOptions: 64,
+  SplitVOptions: 79,
+  DepthToSpaceOptions: 94,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;

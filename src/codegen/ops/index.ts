@@ -29,6 +29,12 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   mean: dataEmitter,
   quantize: dataEmitter,
   dequantize: dataEmitter,
+  strided_slice: dataEmitter,
+  transpose: dataEmitter,
+  space_to_depth: dataEmitter,
+  depth_to_space: dataEmitter,
+  pack: dataEmitter,
+  gather: dataEmitter,
 };
 
 export const kernelEmitter: OpEmitter = {
