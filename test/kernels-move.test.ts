@@ -1,4 +1,5 @@
-// The value-moving kernels (strided slice, transpose, space/depth rearrangement, pack, gather):
+// The value-moving kernels (strided slice, transpose, space/depth rearrangement, pack, gather) and
+// maximum/minimum, which compare raw values:
 // the host reference against tfjs's own ops on the same values, and the generated C (host under
 // ASan/UBSan, Cortex-M4 in QEMU) against the reference, byte for byte. Cases cover negative and
 // non-unit strides, ranks 1 to 6, size-1 axes, odd sizes and int8 zero points at both ends.
@@ -55,6 +56,14 @@ const GATHERS: { shape: number[]; axis: number; indices: number[]; indicesShape:
   { shape: [4, 5], axis: 1, indices: [2], indicesShape: [] },
 ];
 
+/** Broadcasting on either side, size-1 axes, rank 5, a scalar. */
+const MAX_MIN: [number[], number[]][] = [
+  [[2, 3, 4], [4]],
+  [[1, 5], [3, 1]],
+  [[2, 1, 3, 1, 2], [2, 2, 3, 2, 2]],
+  [[7], []],
+];
+
 const ZERO_POINTS = [-128, 127, 0, 5, -3, 100];
 
 function build(dtype: DType): GraphBuilder {
@@ -86,13 +95,20 @@ function build(dtype: DType): GraphBuilder {
     const out = [...c.shape.slice(0, c.axis), ...c.indicesShape, ...c.shape.slice(c.axis + 1)];
     g.op('gather', { axis: c.axis, indices: c.indices, indicesShape: c.indicesShape }, [g.input(c.shape, dtype, quant)], out, dtype, quant);
   }
+  for (const [a, b] of MAX_MIN) {
+    for (const kind of ['maximum', 'minimum'] as const) {
+      const quant = qq();
+      const out = a.length >= b.length ? a.map((d, i) => Math.max(d, b[i - a.length + b.length] ?? 1)) : b;
+      g.op(kind, {}, [g.input(a, dtype, quant), g.input(b, dtype, quant)], out, dtype, quant);
+    }
+  }
   return g;
 }
 
 const int8 = build('int8');
 const float = build('float32');
 
-test('the reference moves float values exactly as tfjs gather, transpose, reshape and stack do', async (t) => {
+test('the reference moves and compares float values exactly as tfjs gather, transpose, reshape, stack, maximum and minimum do', async (t) => {
   const graph = float.graph('move_f32');
   const [sample] = float.samples(1, 5);
   const expected = await runFloat(graph, sample as Float32Array[], { backend: 'cpu' });

@@ -90,6 +90,7 @@ const OPTIONS: { [K in keyof BuiltinOptionsMap]: BuiltinOptionsMap[K] } = {
   [O.UnpackOptions]: { num: 3, axis: 1 },
   [O.SplitVOptions]: { numSplits: 2 },
   [O.DepthToSpaceOptions]: { blockSize: 3 },
+  [O.MaximumMinimumOptions]: {},
 };
 
 test('every option table round-trips with non-default values', (t) => {

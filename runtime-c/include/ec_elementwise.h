@@ -56,6 +56,13 @@ void ec_add_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *in
 void ec_sub_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output);
 void ec_mul_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output);
 
+/* maximum and minimum compare raw values, in int8 too (inputs and output share one quantization);
+ * as TFLite's kernels, a comparison with NaN gives the second input. */
+void ec_maximum_s8(const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output);
+void ec_minimum_s8(const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output);
+void ec_maximum_f32(const ec_walk *w, const float *input1, const float *input2, float *output);
+void ec_minimum_f32(const ec_walk *w, const float *input1, const float *input2, float *output);
+
 /* ---- int8 unary ops as tables: an int8 op of one input has 256 possible inputs, so the generator
  * runs the reference arithmetic on each of them and the device only looks results up.
  * table[k] is the result for input k - 128. */

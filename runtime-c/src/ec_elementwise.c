@@ -99,6 +99,32 @@ void ec_mul_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *in
     binary_f32(BINARY_MUL, p, w, input1, input2, output);
 }
 
+/* One walk for both element types and both comparisons; the compiler folds the constants. */
+#define EC_MAX_MIN(name, type, compare)                                                                        \
+    void name(const ec_walk *w, const type *input1, const type *input2, type *output)                         \
+    {                                                                                                          \
+        const int32_t count = w->dims[w->rank - 1];                                                            \
+        const int32_t step1 = w->stride_a[w->rank - 1];                                                        \
+        const int32_t step2 = w->stride_b[w->rank - 1];                                                        \
+        ec_walk_pos pos;                                                                                       \
+        ec_walk_start(&pos);                                                                                   \
+        do {                                                                                                   \
+            const type *a = input1 + pos.a;                                                                    \
+            const type *b = input2 + pos.b;                                                                    \
+            for (int32_t i = 0; i < count; i++) {                                                              \
+                const type x = a[i * step1];                                                                   \
+                const type y = b[i * step2];                                                                   \
+                output[i] = x compare y ? x : y;                                                               \
+            }                                                                                                  \
+            output += count;                                                                                   \
+        } while (ec_walk_next_row(w, &pos));                                                                   \
+    }
+
+EC_MAX_MIN(ec_maximum_s8, int8_t, >)
+EC_MAX_MIN(ec_minimum_s8, int8_t, <)
+EC_MAX_MIN(ec_maximum_f32, float, >)
+EC_MAX_MIN(ec_minimum_f32, float, <)
+
 void ec_lookup_s8(const int8_t *table, const int8_t *input, int8_t *output, int32_t count)
 {
     for (int32_t i = 0; i < count; i++) output[i] = table[(int32_t)input[i] + 128];

@@ -144,6 +144,14 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
         return activate(apply(a, b), op.attrs.activation);
       });
     }
+    case 'maximum':
+    case 'minimum': {
+      const apply = op.kind === 'maximum' ? tf.maximum : tf.minimum;
+      return all((inputs) => {
+        const [a, b] = alignRanks(inputs, outRank);
+        return apply(a, b);
+      });
+    }
     case 'reshape':
     case 'squeeze':
       return all(([x]) => x);

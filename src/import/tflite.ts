@@ -483,6 +483,9 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
     return { kind: 'reshape', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { shape: [...shape.slice(0, axis), 1, ...shape.slice(axis)] } };
   },
 
+  [B.MAXIMUM]: (r) => maxMin(r, 'maximum'),
+  [B.MINIMUM]: (r) => maxMin(r, 'minimum'),
+
   [B.SPACE_TO_DEPTH]: (r) => blockRearrange(r, 'space_to_depth', r.options(O.SpaceToDepthOptions)),
   [B.DEPTH_TO_SPACE]: (r) => blockRearrange(r, 'depth_to_space', r.options(O.DepthToSpaceOptions)),
 };
@@ -627,6 +630,12 @@ export function resolveStridedSlice(
   }
   while (d < shape.length) whole(d++);
   return out;
+}
+
+function maxMin(r: OperatorReader, kind: 'maximum' | 'minimum'): Op | undefined {
+  const io = r.io(2);
+  if (!io || !r.options(O.MaximumMinimumOptions) || !io.inputs.every((t) => r.sameQuantization(t, io.output))) return;
+  return { kind, ...ports(r, io), attrs: {} };
 }
 
 function blockRearrange(r: OperatorReader, kind: 'space_to_depth' | 'depth_to_space', o: { blockSize: number } | undefined): Op | undefined {

@@ -39,6 +39,12 @@ export interface OpTraits {
   /** In int8, the output takes the input's scale and zero point (TFLite's rule for these kinds). */
   keepsInputQuantization: boolean;
   /**
+   * In int8 every data input's values reach the output unchanged (TFLite Micro's kernels copy or
+   * compare raw values), so all must share the output's scale and zero point: the quantizer
+   * requantizes inputs that differ.
+   */
+  copiesInputs?: boolean;
+  /**
    * Its int8 kernel slides a window down an NHWC image and writes output pixels in row-major
    * order, each after reading the input rows it needs, never reading rows above the window
    * again: its output may overlap the input rows it is done with (see plan/lifetimes.ts).
@@ -98,6 +104,7 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
     keepsInputQuantization: true,
   },
   concatenation: {
+    copiesInputs: true,
     dataInputs: allInputs,
     channelFlow: (op, rank) => (op.kind === 'concatenation' && op.attrs.axis !== rank - 1 ? 'same' : 'concat'),
     elementwise: false,
@@ -115,8 +122,10 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
   transpose: MOVES,
   space_to_depth: MOVES,
   depth_to_space: MOVES,
-  pack: { ...MOVES, dataInputs: allInputs },
+  pack: { ...MOVES, dataInputs: allInputs, copiesInputs: true },
   gather: MOVES,
+  maximum: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: true, copiesInputs: true },
+  minimum: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: true, copiesInputs: true },
 };
 
 export const opTraits = (op: Op | OpKind): OpTraits => OP_TRAITS[typeof op === 'string' ? op : op.kind];

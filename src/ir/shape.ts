@@ -112,7 +112,9 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
     }
     case 'add':
     case 'sub':
-    case 'mul': {
+    case 'mul':
+    case 'maximum':
+    case 'minimum': {
       const out = broadcastShapes(x, shapeOf(1));
       return out ? ok(out) : error(`shapes ${fmt(x)} and ${fmt(shapeOf(1))} do not broadcast`);
     }

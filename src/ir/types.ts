@@ -96,6 +96,12 @@ export interface SoftmaxOp extends OpCommon {
   attrs: { beta: number };
 }
 
+/** inputs: [a, b], broadcasting as numpy does; the larger or smaller of each pair. */
+export interface MaxMinOp extends OpCommon {
+  kind: 'maximum' | 'minimum';
+  attrs: Record<string, never>;
+}
+
 /** Element-wise ops with no attributes. */
 export interface UnaryOp extends OpCommon {
   kind: 'logistic' | 'tanh' | 'relu' | 'relu6' | 'hard_swish' | 'quantize' | 'dequantize';
@@ -181,7 +187,8 @@ export type Op =
   | TransposeOp
   | BlockRearrangeOp
   | PackOp
-  | GatherOp;
+  | GatherOp
+  | MaxMinOp;
 
 export type OpKind = Op['kind'];
 

@@ -35,6 +35,8 @@ const ARITY: Record<OpKind, [number, number]> = {
   depth_to_space: [1, 1],
   pack: [1, Infinity],
   gather: [1, 1],
+  maximum: [2, 2],
+  minimum: [2, 2],
 };
 
 /** Input positions that must be constants (weights and biases). */

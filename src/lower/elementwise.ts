@@ -7,8 +7,9 @@
 // CHECK) or hit undefined behaviour, these functions throw a model error instead.
 
 import { modelError } from '../ir/errors.ts';
-import type { Activation, BinaryOp, Graph, LeakyReluOp, Op, SoftmaxOp, UnaryOp } from '../ir/types.ts';
+import type { Activation, BinaryOp, Graph, LeakyReluOp, MaxMinOp, Op, SoftmaxOp, UnaryOp } from '../ir/types.ts';
 import { INT32_MAX, INT32_MIN, frexp, multiplyByQuantizedMultiplier, quantizeMultiplier, roundHalfAwayFromZero } from './fixedpoint.ts';
+import { OpOperands } from './operands.ts';
 
 const f32 = Math.fround;
 const INT8_MIN = -128;
@@ -182,6 +183,27 @@ export function floatActivationRange(activation: Activation): [number, number] {
  * ADD and SUB. TFLite Micro's ADD computes the real multipliers in double while its SUB computes
  * them in float32 (rounding after every step); both are reproduced.
  */
+/**
+ * MAXIMUM and MINIMUM compare raw values (TFLite Micro's kernels do, in int8 too), so an int8
+ * op's inputs and output must share one scale and zero point for the result to mean the same.
+ */
+export function maxMinDtype(graph: Graph, op: MaxMinOp): 'int8' | 'float32' {
+  const operands: OpOperands = new OpOperands(graph, op);
+  const output = operands.output();
+  operands.expectDtype(output, 'int8', 'float32');
+  const out = output.dtype === 'int8' ? operands.affine(output) : undefined;
+  op.inputs.forEach((_, k) => {
+    const input = operands.input(k);
+    operands.expectDtype(input, output.dtype);
+    if (!out) return;
+    const q = operands.affine(input);
+    if (q.scale !== out.scale || q.zeroPoint !== out.zeroPoint) {
+      operands.fail(`${operands.describe(input)} (scale ${q.scale}, zero point ${q.zeroPoint}) must have the output's scale ${out.scale} and zero point ${out.zeroPoint}`);
+    }
+  });
+  return output.dtype as 'int8' | 'float32';
+}
+
 export function addSubParams(graph: Graph, op: BinaryOp): AddSubParams {
   if (op.kind === 'mul') throw modelError(`${describeElementwiseOp(op)}: use mulParams for mul`);
   const in1 = inputQuant(graph, op, 0);

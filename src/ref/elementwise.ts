@@ -9,11 +9,12 @@
 import { allocate, dtypeOf, numel } from '../ir/dtype.ts';
 import { dataError, modelError } from '../ir/errors.ts';
 import { broadcastShapes } from '../ir/shape.ts';
-import type { Activation, BinaryOp, Graph, LeakyReluOp, Op, SoftmaxOp, TensorData, UnaryOp } from '../ir/types.ts';
+import type { Activation, BinaryOp, Graph, LeakyReluOp, MaxMinOp, Op, SoftmaxOp, TensorData, UnaryOp } from '../ir/types.ts';
 import {
   type HardSwishParams,
   addSubParams,
   describeElementwiseOp,
+  maxMinDtype,
   floatActivationRange,
   hardSwishParams,
   leakyReluParams,
@@ -37,7 +38,7 @@ import { expOnNegativeValues, logistic, oneOverOnePlusXForXIn01, rescale, tanh }
 const f32 = Math.fround;
 const clampInt8 = (v: number) => (v < -128 ? -128 : v > 127 ? 127 : v);
 
-/** Evaluates one element-wise op (add, sub, mul, softmax, logistic, tanh, relu, relu6, leaky_relu, hard_swish). */
+/** Evaluates one element-wise op (add, sub, mul, maximum, minimum, softmax, logistic, tanh, relu, relu6, leaky_relu, hard_swish). */
 export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): TensorData {
   const where = describeElementwiseOp(op);
   const output = graph.tensors[op.outputs[0]];
@@ -59,7 +60,7 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
       );
     }
   });
-  if (op.kind !== 'add' && op.kind !== 'sub' && op.kind !== 'mul') {
+  if (op.kind !== 'add' && op.kind !== 'sub' && op.kind !== 'mul' && op.kind !== 'maximum' && op.kind !== 'minimum') {
     const input = graph.tensors[op.inputs[0]];
     if (input.shape.length !== output.shape.length || input.shape.some((d, i) => d !== output.shape[i])) {
       throw modelError(`${where}: output '${output.name}' has shape [${output.shape}], not the input's [${input.shape}]`);
@@ -72,6 +73,11 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
     case 'sub':
     case 'mul':
       binary(graph, op, inputs[0], inputs[1], result, int8 ? int8BinaryFunction(graph, op) : floatBinaryFunction(op));
+      break;
+    case 'maximum':
+    case 'minimum':
+      maxMinDtype(graph, op);
+      binary(graph, op, inputs[0], inputs[1], result, op.kind === 'maximum' ? larger : smaller);
       break;
     case 'softmax':
       if (int8) softmaxInt8(graph, op, inputs[0] as Int8Array, result as Int8Array);
@@ -122,7 +128,11 @@ function broadcastSource(shape: readonly number[], outShape: readonly number[]):
   return source;
 }
 
-function binary(graph: Graph, op: BinaryOp, a: TensorData, b: TensorData, out: TensorData, f: BinaryFunction): void {
+/** TFLite's comparisons, raw on int8 values; with a NaN they return the second operand. */
+const larger: BinaryFunction = (a, b) => (a > b ? a : b);
+const smaller: BinaryFunction = (a, b) => (a < b ? a : b);
+
+function binary(graph: Graph, op: BinaryOp | MaxMinOp, a: TensorData, b: TensorData, out: TensorData, f: BinaryFunction): void {
   const [shapeA, shapeB] = op.inputs.map((i) => graph.tensors[i].shape);
   const outShape = graph.tensors[op.outputs[0]].shape;
   const broadcast = broadcastShapes(shapeA, shapeB);

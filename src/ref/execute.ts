@@ -52,6 +52,8 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   depth_to_space: prepareMove,
   pack: preparePack,
   gather: prepareGather,
+  maximum: elementwise,
+  minimum: elementwise,
 };
 
 /** Same storage type, allowing bool tensors to be held in a Uint8Array. */

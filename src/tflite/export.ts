@@ -217,6 +217,9 @@ function exportOp(graph: Graph, op: Op): Exported {
       };
     case 'strided_slice':
       return stridedSlice(graph, op);
+    case 'maximum':
+    case 'minimum':
+      return { code: op.kind === 'maximum' ? B.MAXIMUM : B.MINIMUM, version: byType(2), optionsType: O.MaximumMinimumOptions, options: {} };
     case 'transpose':
       return {
         code: B.TRANSPOSE,

@@ -216,6 +216,7 @@ export interface BuiltinOptionsMap {
   [T.UnpackOptions]: UnpackOptions;
   [T.SplitVOptions]: SplitOptions;
   [T.DepthToSpaceOptions]: BlockSizeOptions;
+  [T.MaximumMinimumOptions]: EmptyOptions;
 }
 
 export type BuiltinOptions = BuiltinOptionsMap[keyof BuiltinOptionsMap];

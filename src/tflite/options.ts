@@ -86,6 +86,7 @@ const TABLES: { [K in keyof BuiltinOptionsMap]: OptionTable<BuiltinOptionsMap[K]
   [T.UnpackOptions]: { num: int32(0), axis: int32(1) },
   [T.SplitVOptions]: { numSplits: int32(0) },
   [T.DepthToSpaceOptions]: { blockSize: int32(0) },
+  [T.MaximumMinimumOptions]: {},
 };
 
 /** The field layout of a BuiltinOptions union member, or undefined for tables edgec does not decode. */

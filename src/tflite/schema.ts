@@ -98,6 +98,8 @@ export const BuiltinOperator = {
   PACK: 83,
   UNPACK: 88,
   SPLIT_V: 102,
+  MAXIMUM: 55,
+  MINIMUM: 57,
   /** Codes above this do not fit OperatorCode.deprecated_builtin_code, which then holds this value. */
   PLACEHOLDER_FOR_GREATER_OP_CODES: 127,
 } as const;
@@ -171,6 +173,7 @@ export const BuiltinOptionsType = {
   UnpackOptions: 64,
   SplitVOptions: 79,
   DepthToSpaceOptions: 94,
+  MaximumMinimumOptions: 39,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;

@@ -35,6 +35,8 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   depth_to_space: dataEmitter,
   pack: dataEmitter,
   gather: dataEmitter,
+  maximum: elementwiseEmitter,
+  minimum: elementwiseEmitter,
 };
 
 export const kernelEmitter: OpEmitter = {
