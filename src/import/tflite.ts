@@ -8,6 +8,7 @@ import type { Activation, DType, Graph, Op, Padding, StridedSliceOp, Tensor } fr
 import { verifyGraph } from '../ir/verify.ts';
 import { decodeFloat16 } from './float16.ts';
 import { foldConstantQuantization } from './float-graph.ts';
+import { CONSTRAINT } from './tflite-support.ts';
 import type { BuiltinOptionsMap, TfliteModel, TfliteOperator, TfliteSubgraph, TfliteTensor } from '../tflite/model.ts';
 import { defaultOptions } from '../tflite/options.ts';
 import { readTflite } from '../tflite/reader.ts';
@@ -136,6 +137,11 @@ class OperatorReader {
     return undefined;
   }
 
+  /** A problem worded as what is wrong and the constraint of the supported-operators table it breaks. */
+  violates(what: string, constraint: string): undefined {
+    return this.problem(`${what}; needs: ${constraint}`);
+  }
+
   unsupported(): undefined {
     this.problems.push(`operator ${this.index}: ${this.name} is not supported`);
     return undefined;
@@ -179,7 +185,7 @@ class OperatorReader {
     const activation = ACTIVATIONS[code];
     if (activation) return activation;
     const name = Object.entries(ActivationFunctionType).find(([, v]) => v === code)?.[0];
-    return this.problem(name ? `fused activation ${name} is not supported` : `unknown fused activation ${code}`);
+    return this.violates(name ? `fused activation ${name}` : `unknown fused activation ${code}`, CONSTRAINT.fusedActivation);
   }
 
   padding(code: number): Padding | undefined {
@@ -192,7 +198,7 @@ class OperatorReader {
   constantInts(t: number, what: string): number[] | undefined {
     const tensor = this.tensor(t);
     const data = this.model.buffers[tensor.buffer].data;
-    if (data.length === 0) return this.problem(`the ${what} (${this.describe(t)}) must be a constant`);
+    if (data.length === 0) return this.violates(`the ${what} (${this.describe(t)}) is computed at run time`, CONSTRAINT.constant(what));
     if (tensor.type !== TensorType.INT32 && tensor.type !== TensorType.INT64) {
       return this.problem(`the ${what} (${this.describe(t)}) is ${tensorTypeName(tensor.type)}, expected INT32 or INT64`);
     }
@@ -219,19 +225,20 @@ class OperatorReader {
    * An int8 operator that only moves values: TFLite Micro copies them raw, so the output must have
    * the input's scale and zero point for the values to mean the same.
    */
-  sameQuantization(input: number, output: number): true | undefined {
+  sameQuantization(input: number, output: number, constraint: string = CONSTRAINT.sameQuantization): true | undefined {
     const [a, b] = [this.tensor(input).quantization, this.tensor(output).quantization];
     if (this.tensor(input).type !== TensorType.INT8 || !a || !b) return true;
     if (a.scale[0] === b.scale[0] && a.zeroPoint[0] === b.zeroPoint[0]) return true;
-    return this.problem(
-      `the output ${this.describe(output)} (scale ${b.scale[0]}, zero point ${b.zeroPoint[0]}) must have the input's quantization (scale ${a.scale[0]}, zero point ${a.zeroPoint[0]}): the operator copies int8 values; requantize with a QUANTIZE operator instead`,
+    return this.violates(
+      `output ${this.describe(output)} has scale ${b.scale[0]}, zero point ${b.zeroPoint[0]}; input ${this.describe(input)} has scale ${a.scale[0]}, zero point ${a.zeroPoint[0]}`,
+      constraint,
     );
   }
 
   /** At most `most` axes, where TFLite Micro's kernel stops. */
   rankAtMost(t: number, most: number): true | undefined {
     const rank = this.tensor(t).shape.length;
-    return rank <= most ? true : this.problem(`input has ${rank} axes; TensorFlow Lite Micro's ${this.name} takes at most ${most}`);
+    return rank <= most ? true : this.violates(`input has ${rank} axes`, CONSTRAINT.maxRank(most));
   }
 
   /** Sorted, de-duplicated, normalised axes; undefined if any is out of range. */
@@ -244,6 +251,9 @@ class OperatorReader {
 
 /** SPLIT, SPLIT_V and UNPACK become one op per output. */
 type Converter = (r: OperatorReader) => Op | Op[] | undefined;
+
+/** The builtin operators the importer converts (what ./tflite-support.ts must describe). */
+export const convertedBuiltins = (): number[] => Object.keys(CONVERTERS).map(Number);
 
 const CONVERTERS: Partial<Record<number, Converter>> = {
   [B.CONV_2D]: (r) => {
@@ -353,6 +363,8 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
     const axis = r.axis(o.axis, r.tensor(io.output).shape.length, 'concatenation axis');
     const activation = r.activation(o.activation);
     if (axis === undefined || !activation) return;
+    if (activation !== 'none') return r.violates(`fused activation ${activation.toUpperCase()}`, CONSTRAINT.noActivation);
+    if (!io.inputs.every((t) => r.sameQuantization(t, io.output, CONSTRAINT.inputsShareQuantization))) return;
     return { kind: 'concatenation', ...ports(r, io), attrs: { axis, activation } };
   },
 
@@ -443,7 +455,7 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
     if (!io || !o) return;
     if (o.valuesCount !== io.inputs.length) return r.problem(`values_count ${o.valuesCount} disagrees with its ${io.inputs.length} inputs`);
     const axis = r.axis(o.axis, r.tensor(io.inputs[0]).shape.length + 1, 'pack axis');
-    if (axis === undefined || !io.inputs.every((t) => r.sameQuantization(t, io.output))) return;
+    if (axis === undefined || !io.inputs.every((t) => r.sameQuantization(t, io.output, CONSTRAINT.inputsShareQuantization))) return;
     return { kind: 'pack', ...ports(r, io), attrs: { axis } };
   },
 
@@ -535,7 +547,7 @@ function pad(r: OperatorReader, io: { inputs: number[]; output: number } | undef
   const [input, paddingsInput] = io.inputs;
   const rank = r.tensor(input).shape.length;
   const values = r.constantInts(paddingsInput, 'paddings operand');
-  if (!values) return;
+  if (!values || !r.sameQuantization(input, io.output)) return;
   if (values.length !== 2 * rank) return r.problem(`paddings hold ${values.length} values, a ${rank}-D input needs ${2 * rank}`);
   const paddings = Array.from({ length: rank }, (_, d): [number, number] => [values[2 * d], values[2 * d + 1]]);
   return { kind: 'pad', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { paddings } };
@@ -634,7 +646,7 @@ export function resolveStridedSlice(
 
 function maxMin(r: OperatorReader, kind: 'maximum' | 'minimum'): Op | undefined {
   const io = r.io(2);
-  if (!io || !r.options(O.MaximumMinimumOptions) || !io.inputs.every((t) => r.sameQuantization(t, io.output))) return;
+  if (!io || !r.options(O.MaximumMinimumOptions) || !io.inputs.every((t) => r.sameQuantization(t, io.output, CONSTRAINT.inputsShareQuantization))) return;
   return { kind, ...ports(r, io), attrs: {} };
 }
 
