@@ -125,6 +125,44 @@ EC_MAX_MIN(ec_minimum_s8, int8_t, <)
 EC_MAX_MIN(ec_maximum_f32, float, >)
 EC_MAX_MIN(ec_minimum_f32, float, <)
 
+void ec_prelu_s8(const ec_prelu_s8_params *p, const ec_walk *w, const int8_t *input, const int8_t *alpha, int8_t *output)
+{
+    const int32_t count = w->dims[w->rank - 1];
+    const int32_t step1 = w->stride_a[w->rank - 1];
+    const int32_t step2 = w->stride_b[w->rank - 1];
+    ec_walk_pos pos;
+    ec_walk_start(&pos);
+    do {
+        const int8_t *x = input + pos.a;
+        const int8_t *a = alpha + pos.b;
+        for (int32_t i = 0; i < count; i++) {
+            const int32_t v = (int32_t)x[i * step1] + p->input_offset;
+            output[i] = v >= 0 ? ec_requantize_s8(v, p->multiplier1, p->shift1, p->output_offset, -128, 127)
+                               : ec_requantize_s8(v * ((int32_t)a[i * step2] + p->alpha_offset), p->multiplier2, p->shift2,
+                                                  p->output_offset, -128, 127);
+        }
+        output += count;
+    } while (ec_walk_next_row(w, &pos));
+}
+
+void ec_prelu_f32(const ec_walk *w, const float *input, const float *alpha, float *output)
+{
+    const int32_t count = w->dims[w->rank - 1];
+    const int32_t step1 = w->stride_a[w->rank - 1];
+    const int32_t step2 = w->stride_b[w->rank - 1];
+    ec_walk_pos pos;
+    ec_walk_start(&pos);
+    do {
+        const float *x = input + pos.a;
+        const float *a = alpha + pos.b;
+        for (int32_t i = 0; i < count; i++) {
+            const float v = x[i * step1];
+            output[i] = v >= 0.0f ? v : v * a[i * step2];
+        }
+        output += count;
+    } while (ec_walk_next_row(w, &pos));
+}
+
 void ec_lookup_s8(const int8_t *table, const int8_t *input, int8_t *output, int32_t count)
 {
     for (int32_t i = 0; i < count; i++) output[i] = table[(int32_t)input[i] + 128];

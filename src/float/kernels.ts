@@ -152,6 +152,11 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
         return apply(a, b);
       });
     }
+    case 'prelu':
+      return all((inputs) => {
+        const [x, alpha] = alignRanks(inputs, outRank);
+        return tf.where(tf.greaterEqual(x, 0), x, tf.mul(x, alpha));
+      });
     case 'reshape':
     case 'squeeze':
       return all(([x]) => x);

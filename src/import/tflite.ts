@@ -495,6 +495,12 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
     return { kind: 'reshape', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { shape: [...shape.slice(0, axis), 1, ...shape.slice(axis)] } };
   },
 
+  [B.PRELU]: (r) => {
+    const io = r.io(2);
+    if (!io || !r.rankAtMost(io.inputs[0], 4) || !r.rankAtMost(io.inputs[1], 4)) return;
+    return { kind: 'prelu', ...ports(r, io), attrs: {} };
+  },
+
   [B.MAXIMUM]: (r) => maxMin(r, 'maximum'),
   [B.MINIMUM]: (r) => maxMin(r, 'minimum'),
 

@@ -125,6 +125,8 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
   pack: { ...MOVES, dataInputs: allInputs, copiesInputs: true },
   gather: MOVES,
   maximum: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: true, copiesInputs: true },
+  // alpha is a per-element (usually per-channel) parameter: channels cannot be pruned through it.
+  prelu: { dataInputs: data0, channelFlow: 'opaque', elementwise: true, fusesActivation: false, keepsInputQuantization: false },
   minimum: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: true, copiesInputs: true },
 };
 

@@ -114,7 +114,8 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
     case 'sub':
     case 'mul':
     case 'maximum':
-    case 'minimum': {
+    case 'minimum':
+    case 'prelu': {
       const out = broadcastShapes(x, shapeOf(1));
       return out ? ok(out) : error(`shapes ${fmt(x)} and ${fmt(shapeOf(1))} do not broadcast`);
     }

@@ -102,6 +102,12 @@ export interface MaxMinOp extends OpCommon {
   attrs: Record<string, never>;
 }
 
+/** inputs: [input, alpha], alpha broadcasting against the input: x where x >= 0, else x * alpha. */
+export interface PreluOp extends OpCommon {
+  kind: 'prelu';
+  attrs: Record<string, never>;
+}
+
 /** Element-wise ops with no attributes. */
 export interface UnaryOp extends OpCommon {
   kind: 'logistic' | 'tanh' | 'relu' | 'relu6' | 'hard_swish' | 'quantize' | 'dequantize';
@@ -188,7 +194,8 @@ export type Op =
   | BlockRearrangeOp
   | PackOp
   | GatherOp
-  | MaxMinOp;
+  | MaxMinOp
+  | PreluOp;
 
 export type OpKind = Op['kind'];
 

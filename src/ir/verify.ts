@@ -37,6 +37,7 @@ const ARITY: Record<OpKind, [number, number]> = {
   gather: [1, 1],
   maximum: [2, 2],
   minimum: [2, 2],
+  prelu: [2, 2],
 };
 
 /** Input positions that must be constants (weights and biases). */

@@ -54,6 +54,7 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   gather: prepareGather,
   maximum: elementwise,
   minimum: elementwise,
+  prelu: elementwise,
 };
 
 /** Same storage type, allowing bool tensors to be held in a Uint8Array. */

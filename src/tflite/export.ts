@@ -217,6 +217,8 @@ function exportOp(graph: Graph, op: Op): Exported {
       };
     case 'strided_slice':
       return stridedSlice(graph, op);
+    case 'prelu':
+      return { code: B.PRELU, version: 1 };
     case 'maximum':
     case 'minimum':
       return { code: op.kind === 'maximum' ? B.MAXIMUM : B.MINIMUM, version: byType(2), optionsType: O.MaximumMinimumOptions, options: {} };

@@ -99,6 +99,7 @@ export const BuiltinOperator = {
   UNPACK: 88,
   SPLIT_V: 102,
   MAXIMUM: 55,
+  PRELU: 54,
   MINIMUM: 57,
   /** Codes above this do not fit OperatorCode.deprecated_builtin_code, which then holds this value. */
   PLACEHOLDER_FOR_GREATER_OP_CODES: 127,

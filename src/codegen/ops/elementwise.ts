@@ -1,11 +1,11 @@
-// Kernel calls for the element-wise ops (add, sub, mul, maximum, minimum, softmax and the activations), int8 and
+// Kernel calls for the element-wise ops (add, sub, mul, maximum, minimum, prelu, softmax and the activations), int8 and
 // float32. Every int8 constant comes from src/lower, the same functions the host reference uses.
 
 import { numel } from '../../ir/dtype.ts';
 import { modelError } from '../../ir/errors.ts';
-import type { BinaryOp, DType, Graph, MaxMinOp, Op, SoftmaxOp } from '../../ir/types.ts';
+import type { BinaryOp, DType, Graph, MaxMinOp, Op, PreluOp, SoftmaxOp } from '../../ir/types.ts';
 import { describeOp } from '../../ir/verify.ts';
-import { type AddSubParams, addSubParams, addSubTables, floatActivationRange, maxMinDtype, mulParams, softmaxParams } from '../../lower/elementwise.ts';
+import { type AddSubParams, addSubParams, addSubTables, floatActivationRange, maxMinDtype, mulParams, preluParams, softmaxParams } from '../../lower/elementwise.ts';
 import { multiplyByQuantizedMultiplier } from '../../lower/fixedpoint.ts';
 import { expOnNegativeValues } from '../../lower/fixedpoint-math.ts';
 import { cFloat, cInt } from '../c-syntax.ts';
@@ -27,7 +27,7 @@ function opDtype(graph: Graph, op: Op): DType {
 }
 
 /** The walk of a broadcasting binary op: stride_a through input 1, stride_b through input 2. */
-function binaryWalk(ctx: EmitContext, op: BinaryOp | MaxMinOp) {
+function binaryWalk(ctx: EmitContext, op: BinaryOp | MaxMinOp | PreluOp) {
   const { graph } = ctx;
   const [shape1, shape2] = op.inputs.map((t) => graph.tensors[t].shape);
   const outShape = graph.tensors[op.outputs[0]].shape;
@@ -46,6 +46,24 @@ function maxMin(ctx: EmitContext, op: MaxMinOp): OpCode {
     statements: [`${kernel}(&${ctx.opName}_walk, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.inputs[1])}, ${ctx.pointer(op.outputs[0])});`],
     kernel,
   };
+}
+
+function prelu(ctx: EmitContext, op: PreluOp, int8: boolean): OpCode {
+  const { opName } = ctx;
+  const walk = cStruct('ec_walk', `${opName}_walk`, binaryWalk(ctx, op));
+  const args = `&${opName}_walk, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.inputs[1])}, ${ctx.pointer(op.outputs[0])}`;
+  if (!int8) return { declarations: [walk], statements: [`ec_prelu_f32(${args});`], kernel: 'ec_prelu_f32' };
+  const p = preluParams(ctx.graph, op);
+  const params = cStruct('ec_prelu_s8_params', `${opName}_params`, {
+    input_offset: cInt(p.inputOffset),
+    alpha_offset: cInt(p.alphaOffset),
+    output_offset: cInt(p.outputOffset),
+    multiplier1: cInt(p.multiplier1),
+    shift1: cInt(p.shift1),
+    multiplier2: cInt(p.multiplier2),
+    shift2: cInt(p.shift2),
+  });
+  return { declarations: [params, walk], statements: [`ec_prelu_s8(&${opName}_params, ${args});`], kernel: 'ec_prelu_s8' };
 }
 
 function binary(ctx: EmitContext, op: BinaryOp, int8: boolean): OpCode {
@@ -177,6 +195,8 @@ export const elementwiseEmitter: OpEmitter = {
       case 'maximum':
       case 'minimum':
         return maxMin(ctx, op);
+      case 'prelu':
+        return prelu(ctx, op, int8);
       case 'softmax':
         return softmax(ctx, op, int8);
       case 'logistic':

@@ -37,6 +37,7 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   gather: dataEmitter,
   maximum: elementwiseEmitter,
   minimum: elementwiseEmitter,
+  prelu: elementwiseEmitter,
 };
 
 export const kernelEmitter: OpEmitter = {
