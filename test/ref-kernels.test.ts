@@ -32,7 +32,7 @@ interface KernelCase {
   lowered?: Record<string, number | number[]>;
 }
 
-const FAMILIES = ['conv2d', 'depthwise_conv2d', 'fully_connected', 'pool', 'mean', 'quantize', 'pad', 'concatenation', 'prelu'];
+const FAMILIES = ['conv2d', 'depthwise_conv2d', 'fully_connected', 'pool', 'mean', 'quantize', 'pad', 'concatenation', 'prelu', 'reduce'];
 
 function load(family: string): KernelCase[] {
   const text = readFileSync(new URL(`./fixtures/kernels/${family}.json`, import.meta.url), 'utf8');
@@ -71,6 +71,7 @@ const LOWER: Partial<Record<Op['kind'], (graph: Graph, op: never) => object>> = 
   pad: lowerPad,
   concatenation: lowerConcatenation,
   prelu: preluParams,
+  sum: lowerMean,
 };
 
 /** Index and values of the first element where a and b differ (bitwise for floats), or undefined. */

@@ -109,7 +109,7 @@ typedef struct {
 void ec_gather_s8(const ec_gather_params *p, const int8_t *input, int8_t *output);
 void ec_gather_f32(const ec_gather_params *p, const float *input, float *output);
 
-/* ---- mean over some axes. */
+/* ---- mean, sum and max over some axes. */
 
 /* Output elements in order, and for each the input elements it averages, in increasing address
  * order (the order float sums must follow to round as the reference does). */
@@ -129,6 +129,14 @@ typedef struct {
 
 void ec_mean_s8(const ec_reduction *r, const ec_mean_s8_params *p, const int8_t *input, int8_t *output);
 void ec_mean_f32(const ec_reduction *r, const float *input, float *output);
+/* SUM: int8 through ec_mean_s8 with a multiplier that holds no count; float32 sums only. */
+void ec_sum_f32(const ec_reduction *r, const float *input, float *output);
+
+/* REDUCE_MAX: each output starts at the type's lowest value (-128, -FLT_MAX) and takes every input
+ * that is larger, in input order, as TFLite Micro does (a NaN never wins; all -inf gives -FLT_MAX).
+ * int8 input and output share their quantization. */
+void ec_reduce_max_s8(const ec_reduction *r, const int8_t *input, int8_t *output);
+void ec_reduce_max_f32(const ec_reduction *r, const float *input, float *output);
 
 /* ---- quantize float32 -> int8: round(x / scale) + zero point, saturated. */
 

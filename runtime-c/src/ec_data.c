@@ -4,6 +4,7 @@
  * float32. Mean sums every output's inputs in increasing address order, the order in which
  * TensorFlow Lite Micro's reduction adds them, so float sums round identically.
  */
+#include <float.h>
 #include <stddef.h>
 #include <string.h>
 #include "ec_data.h"
@@ -125,19 +126,53 @@ void ec_mean_s8(const ec_reduction *r, const ec_mean_s8_params *p, const int8_t 
     } while (ec_walk_next(&r->kept, &kept));
 }
 
+static float sum_f32(const ec_reduction *r, const float *input)
+{
+    float sum = 0.0f;
+    ec_walk_pos reduced;
+    ec_walk_start(&reduced);
+    do {
+        sum += input[reduced.a];
+    } while (ec_walk_next(&r->reduced, &reduced));
+    return sum;
+}
+
+void ec_sum_f32(const ec_reduction *r, const float *input, float *output)
+{
+    ec_walk_pos kept;
+    ec_walk_start(&kept);
+    do {
+        *output++ = sum_f32(r, input + kept.a);
+    } while (ec_walk_next(&r->kept, &kept));
+}
+
+#define EC_REDUCE_MAX(name, type, lowest)                          \
+    void name(const ec_reduction *r, const type *input, type *output) \
+    {                                                              \
+        ec_walk_pos kept;                                          \
+        ec_walk_start(&kept);                                      \
+        do {                                                       \
+            type max = lowest;                                     \
+            ec_walk_pos reduced;                                   \
+            ec_walk_start(&reduced);                               \
+            do {                                                   \
+                const type v = input[kept.a + reduced.a];          \
+                if (v > max) max = v;                              \
+            } while (ec_walk_next(&r->reduced, &reduced));         \
+            *output++ = max;                                       \
+        } while (ec_walk_next(&r->kept, &kept));                   \
+    }
+
+EC_REDUCE_MAX(ec_reduce_max_s8, int8_t, -128)
+EC_REDUCE_MAX(ec_reduce_max_f32, float, -FLT_MAX)
+
 void ec_mean_f32(const ec_reduction *r, const float *input, float *output)
 {
     const float count = (float)r->count;
     ec_walk_pos kept;
     ec_walk_start(&kept);
     do {
-        float sum = 0.0f;
-        ec_walk_pos reduced;
-        ec_walk_start(&reduced);
-        do {
-            sum += input[kept.a + reduced.a];
-        } while (ec_walk_next(&r->reduced, &reduced));
-        *output++ = sum / count;
+        *output++ = sum_f32(r, input + kept.a) / count;
     } while (ec_walk_next(&r->kept, &kept));
 }
 

@@ -182,7 +182,11 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
     case 'concatenation':
       return all((inputs) => activate(tf.concat(inputs, op.attrs.axis + 1), op.attrs.activation));
     case 'mean':
-      return all(([x]) => tf.mean(x, op.attrs.axes.map((a) => a + 1), op.attrs.keepDims));
+    case 'sum':
+    case 'reduce_max': {
+      const reduce = { mean: tf.mean, sum: tf.sum, reduce_max: tf.max }[op.kind];
+      return all(([x]) => reduce(x, op.attrs.axes.map((a) => a + 1), op.attrs.keepDims));
+    }
     case 'strided_slice': {
       const { begin, stride, size } = op.attrs;
       const inShape = graph.tensors[op.inputs[0]].shape;

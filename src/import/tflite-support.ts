@@ -58,6 +58,8 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
   [B.PADV2]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('paddings operand'), 'pad value the zero point (int8) or 0.0 (float32)', ...MOVES] },
   [B.CONCATENATION]: { types: ACTIVATIONS, constraints: [CONSTRAINT.noActivation, CONSTRAINT.inputsShareQuantization] },
   [B.MEAN]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('axis operand')] },
+  [B.SUM]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('axis operand')] },
+  [B.REDUCE_MAX]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('axis operand'), CONSTRAINT.sameQuantization] },
   [B.STRIDED_SLICE]: {
     types: ACTIVATIONS,
     constraints: [CONSTRAINT.maxRank(4), CONSTRAINT.constant('begin, end and strides operands'), 'non-zero strides, a non-empty slice', 'every mask and offset as TensorFlow defines them', ...MOVES],

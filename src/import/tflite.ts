@@ -368,16 +368,9 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
     return { kind: 'concatenation', ...ports(r, io), attrs: { axis, activation } };
   },
 
-  [B.MEAN]: (r) => {
-    const io = r.io(2);
-    const o = r.options(O.ReducerOptions);
-    if (!io || !o) return;
-    const [input, axisInput] = io.inputs;
-    const values = r.constantInts(axisInput, 'axis operand');
-    const axes = values && r.axes(values, r.tensor(input).shape.length, 'mean axis');
-    if (!axes) return;
-    return { kind: 'mean', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { axes, keepDims: o.keepDims } };
-  },
+  [B.MEAN]: (r) => reduce(r, 'mean'),
+  [B.SUM]: (r) => reduce(r, 'sum'),
+  [B.REDUCE_MAX]: (r) => reduce(r, 'reduce_max'),
 
   [B.STRIDED_SLICE]: (r) => {
     const io = r.io(4);
@@ -648,6 +641,17 @@ export function resolveStridedSlice(
   }
   while (d < shape.length) whole(d++);
   return out;
+}
+
+function reduce(r: OperatorReader, kind: 'mean' | 'sum' | 'reduce_max'): Op | undefined {
+  const io = r.io(2);
+  const o = r.options(O.ReducerOptions);
+  if (!io || !o) return;
+  const [input, axisInput] = io.inputs;
+  const values = r.constantInts(axisInput, 'axis operand');
+  const axes = values && r.axes(values, r.tensor(input).shape.length, `${kind} axis`);
+  if (!axes || (kind === 'reduce_max' && !r.sameQuantization(input, io.output))) return;
+  return { kind, inputs: [input], outputs: [io.output], origin: r.origin, attrs: { axes, keepDims: o.keepDims } };
 }
 
 function maxMin(r: OperatorReader, kind: 'maximum' | 'minimum'): Op | undefined {

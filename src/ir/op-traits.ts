@@ -65,6 +65,14 @@ const WEIGHTED: Omit<OpTraits, 'weights' | 'channelFlow'> = {
 
 const ELEMENTWISE_UNARY: OpTraits = { dataInputs: data0, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: false };
 
+const REDUCE: OpTraits = {
+  dataInputs: data0,
+  channelFlow: (op, rank) => ((op.kind === 'mean' || op.kind === 'sum' || op.kind === 'reduce_max') && op.attrs.axes.includes(rank - 1) ? 'opaque' : 'reduce'),
+  elementwise: false,
+  fusesActivation: false,
+  keepsInputQuantization: false,
+};
+
 // Ops that only move values: int8 output keeps the input's quantization (TFLite Micro copies raw values).
 const MOVES: OpTraits = { dataInputs: data0, channelFlow: 'opaque', elementwise: false, fusesActivation: false, keepsInputQuantization: true };
 
@@ -111,13 +119,9 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
     fusesActivation: false,
     keepsInputQuantization: false,
   },
-  mean: {
-    dataInputs: data0,
-    channelFlow: (op, rank) => (op.kind === 'mean' && op.attrs.axes.includes(rank - 1) ? 'opaque' : 'reduce'),
-    elementwise: false,
-    fusesActivation: false,
-    keepsInputQuantization: false,
-  },
+  mean: REDUCE,
+  sum: REDUCE,
+  reduce_max: { ...REDUCE, keepsInputQuantization: true },
   strided_slice: MOVES,
   transpose: MOVES,
   space_to_depth: MOVES,

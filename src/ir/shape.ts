@@ -161,7 +161,9 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
       }
       return ok(out);
     }
-    case 'mean': {
+    case 'mean':
+    case 'sum':
+    case 'reduce_max': {
       const axes = op.attrs.axes;
       if (axes.some((a) => a < 0 || a >= x.length)) return error(`axes [${axes}] are outside a ${x.length}-D input`);
       return ok(op.attrs.keepDims ? x.map((d, i) => (axes.includes(i) ? 1 : d)) : x.filter((_, i) => !axes.includes(i)));

@@ -132,7 +132,8 @@ export interface ConcatenationOp extends OpCommon {
 
 /** inputs: [input]; reduction axes already normalised to non-negative and sorted. */
 export interface MeanOp extends OpCommon {
-  kind: 'mean';
+  /** MEAN, SUM, or REDUCE_MAX (whose int8 output keeps the input's quantization). */
+  kind: 'mean' | 'sum' | 'reduce_max';
   attrs: { axes: number[]; keepDims: boolean };
 }
 

@@ -29,6 +29,8 @@ const ARITY: Record<OpKind, [number, number]> = {
   pad: [1, 1],
   concatenation: [1, Infinity],
   mean: [1, 1],
+  sum: [1, 1],
+  reduce_max: [1, 1],
   strided_slice: [1, 1],
   transpose: [1, 1],
   space_to_depth: [1, 1],

@@ -30,6 +30,8 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   avg_pool2d: preparePool2D,
   max_pool2d: preparePool2D,
   mean: prepareMean,
+  sum: prepareMean,
+  reduce_max: prepareMean,
   pad: preparePad,
   concatenation: prepareConcatenation,
   quantize: prepareQuantize,

@@ -208,8 +208,10 @@ function exportOp(graph: Graph, op: Op): Exported {
         options: { axis: op.attrs.axis, activation: ACTIVATIONS[op.attrs.activation] },
       };
     case 'mean':
+    case 'sum':
+    case 'reduce_max':
       return {
-        code: B.MEAN,
+        code: { mean: B.MEAN, sum: B.SUM, reduce_max: B.REDUCE_MAX }[op.kind],
         version: byType(2),
         optionsType: O.ReducerOptions,
         options: { keepDims: op.attrs.keepDims },

@@ -100,6 +100,8 @@ export const BuiltinOperator = {
   SPLIT_V: 102,
   MAXIMUM: 55,
   PRELU: 54,
+  SUM: 74,
+  REDUCE_MAX: 82,
   MINIMUM: 57,
   /** Codes above this do not fit OperatorCode.deprecated_builtin_code, which then holds this value. */
   PLACEHOLDER_FOR_GREATER_OP_CODES: 127,

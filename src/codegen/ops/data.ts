@@ -8,7 +8,7 @@ import type { BlockRearrangeOp, ConcatenationOp, GatherOp, MeanOp, Op, PackOp, P
 import { describeOp } from '../../ir/verify.ts';
 import { type ConcatParams, lowerConcatenation } from '../../lower/concat.ts';
 import { lowerGather, lowerMove, lowerPack } from '../../lower/move.ts';
-import { lowerMean } from '../../lower/mean.ts';
+import { lowerMean, lowerReduceMax } from '../../lower/mean.ts';
 import { lowerPad } from '../../lower/pad.ts';
 import { lowerQuantize } from '../../lower/quantize.ts';
 import { cFloat, cInitializer, cInt } from '../c-syntax.ts';
@@ -97,8 +97,10 @@ function gather(ctx: EmitContext, op: GatherOp): OpCode {
   return { declarations: [params], statements: [`${kernel}(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`], kernel };
 }
 
+/** MEAN, SUM and REDUCE_MAX: one reduction walk; the kernel and its constants differ. */
 function mean(ctx: EmitContext, op: MeanOp): OpCode {
-  const p = lowerMean(ctx.graph, op);
+  const q = op.kind === 'reduce_max' ? undefined : lowerMean(ctx.graph, op);
+  const p = q ?? lowerReduceMax(ctx.graph, op);
   const strides = contiguousStrides(p.inShape);
   const loops = (reduced: boolean): WalkDim[] =>
     p.inShape.flatMap((size, d) => (p.axes.includes(d) === reduced ? [{ size, a: strides[d], b: 0 }] : []));
@@ -108,14 +110,15 @@ function mean(ctx: EmitContext, op: MeanOp): OpCode {
     count: cInt(p.count),
   });
   const [input, output] = [ctx.pointer(op.inputs[0]), ctx.pointer(op.outputs[0])];
-  if (p.dtype === 'float32') {
-    return { declarations: [reduction], statements: [`ec_mean_f32(&${ctx.opName}_reduction, ${input}, ${output});`], kernel: 'ec_mean_f32' };
+  if (!q || q.dtype === 'float32') {
+    const kernel = `ec_${op.kind}_${p.dtype === 'int8' ? 's8' : 'f32'}`;
+    return { declarations: [reduction], statements: [`${kernel}(&${ctx.opName}_reduction, ${input}, ${output});`], kernel };
   }
   const params = cStruct('ec_mean_s8_params', `${ctx.opName}_params`, {
-    input_zero_point: cInt(p.inputZeroPoint),
-    output_zero_point: cInt(p.outputZeroPoint),
-    multiplier: cInt(p.multiplier),
-    shift: cInt(p.shift),
+    input_zero_point: cInt(q.inputZeroPoint),
+    output_zero_point: cInt(q.outputZeroPoint),
+    multiplier: cInt(q.multiplier),
+    shift: cInt(q.shift),
   });
   return {
     declarations: [reduction, params],
@@ -156,6 +159,8 @@ export const dataEmitter: OpEmitter = {
       case 'gather':
         return gather(ctx, op);
       case 'mean':
+      case 'sum':
+      case 'reduce_max':
         return mean(ctx, op);
       case 'quantize':
         return quantize(ctx, op);

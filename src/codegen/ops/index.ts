@@ -27,6 +27,8 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   pad: dataEmitter,
   concatenation: dataEmitter,
   mean: dataEmitter,
+  sum: dataEmitter,
+  reduce_max: dataEmitter,
   quantize: dataEmitter,
   dequantize: dataEmitter,
   strided_slice: dataEmitter,
