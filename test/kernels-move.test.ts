@@ -1,4 +1,5 @@
-// The value-moving kernels (strided slice, transpose, space/depth rearrangement, pack, gather) and
+// The value-moving kernels (strided slice, transpose, space/depth rearrangement, pack, gather,
+// nearest-neighbour resize) and
 // maximum/minimum, which compare raw values:
 // the host reference against tfjs's own ops on the same values, and the generated C (host under
 // ASan/UBSan, Cortex-M4 in QEMU) against the reference, byte for byte. Cases cover negative and
@@ -64,6 +65,14 @@ const MAX_MIN: [number[], number[]][] = [
   [[7], []],
 ];
 
+/** input, size, align_corners, half_pixel_centers: up, down and odd ratios. */
+const RESIZES: [number[], [number, number], boolean, boolean][] = [
+  [[1, 3, 5, 2], [7, 11], false, false],
+  [[2, 9, 7, 3], [4, 3], true, false],
+  [[1, 1, 5, 1], [3, 3], false, true],
+  [[1, 4, 4, 3], [8, 6], true, true],
+];
+
 const ZERO_POINTS = [-128, 127, 0, 5, -3, 100];
 
 function build(dtype: DType): GraphBuilder {
@@ -94,6 +103,10 @@ function build(dtype: DType): GraphBuilder {
     const quant = qq();
     const out = [...c.shape.slice(0, c.axis), ...c.indicesShape, ...c.shape.slice(c.axis + 1)];
     g.op('gather', { axis: c.axis, indices: c.indices, indicesShape: c.indicesShape }, [g.input(c.shape, dtype, quant)], out, dtype, quant);
+  }
+  for (const [shape, size, alignCorners, halfPixelCenters] of RESIZES) {
+    const quant = qq();
+    g.op('resize_nearest', { size, alignCorners, halfPixelCenters }, [g.input(shape, dtype, quant)], [shape[0], ...size, shape[3]], dtype, quant);
   }
   for (const [a, b] of MAX_MIN) {
     for (const kind of ['maximum', 'minimum'] as const) {

@@ -32,7 +32,7 @@ interface KernelCase {
   lowered?: Record<string, number | number[]>;
 }
 
-const FAMILIES = ['conv2d', 'depthwise_conv2d', 'fully_connected', 'pool', 'mean', 'quantize', 'pad', 'concatenation', 'prelu', 'reduce'];
+const FAMILIES = ['conv2d', 'depthwise_conv2d', 'fully_connected', 'pool', 'mean', 'quantize', 'pad', 'concatenation', 'prelu', 'reduce', 'resize_nearest'];
 
 function load(family: string): KernelCase[] {
   const text = readFileSync(new URL(`./fixtures/kernels/${family}.json`, import.meta.url), 'utf8');

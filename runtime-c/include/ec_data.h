@@ -109,6 +109,19 @@ typedef struct {
 void ec_gather_s8(const ec_gather_params *p, const int8_t *input, int8_t *output);
 void ec_gather_f32(const ec_gather_params *p, const float *input, float *output);
 
+/* ---- nearest-neighbour resize of NHWC images: every output pixel is the input pixel at the
+ * tabulated row and column (computed when the model was compiled, as TFLite rounds them). */
+
+typedef struct {
+    int32_t batches, input_height, input_width, channels;
+    int32_t output_height, output_width;
+    const int32_t *rows;    /* output_height entries in [0, input_height) */
+    const int32_t *columns; /* output_width entries in [0, input_width) */
+} ec_resize_nearest_params;
+
+void ec_resize_nearest_s8(const ec_resize_nearest_params *p, const int8_t *input, int8_t *output);
+void ec_resize_nearest_f32(const ec_resize_nearest_params *p, const float *input, float *output);
+
 /* ---- mean, sum and max over some axes. */
 
 /* Output elements in order, and for each the input elements it averages, in increasing address

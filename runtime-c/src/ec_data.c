@@ -109,6 +109,31 @@ void ec_gather_f32(const ec_gather_params *p, const float *input, float *output)
     gather_bytes(p, sizeof *input, (const uint8_t *)input, (uint8_t *)output);
 }
 
+static void resize_nearest_bytes(const ec_resize_nearest_params *p, size_t element_bytes, const uint8_t *input, uint8_t *output)
+{
+    const size_t pixel = (size_t)p->channels * element_bytes;
+    for (int32_t b = 0; b < p->batches; b++) {
+        const uint8_t *image = input + (size_t)b * (size_t)p->input_height * (size_t)p->input_width * pixel;
+        for (int32_t y = 0; y < p->output_height; y++) {
+            const uint8_t *row = image + (size_t)p->rows[y] * (size_t)p->input_width * pixel;
+            for (int32_t x = 0; x < p->output_width; x++) {
+                memcpy(output, row + (size_t)p->columns[x] * pixel, pixel);
+                output += pixel;
+            }
+        }
+    }
+}
+
+void ec_resize_nearest_s8(const ec_resize_nearest_params *p, const int8_t *input, int8_t *output)
+{
+    resize_nearest_bytes(p, sizeof *input, (const uint8_t *)input, (uint8_t *)output);
+}
+
+void ec_resize_nearest_f32(const ec_resize_nearest_params *p, const float *input, float *output)
+{
+    resize_nearest_bytes(p, sizeof *input, (const uint8_t *)input, (uint8_t *)output);
+}
+
 void ec_mean_s8(const ec_reduction *r, const ec_mean_s8_params *p, const int8_t *input, int8_t *output)
 {
     /* Sums wrap in 32 bits as the reference's do (only possible beyond 2^24 elements per output). */

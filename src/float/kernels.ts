@@ -4,7 +4,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { modelError } from '../ir/errors.ts';
-import { windowOutputSize, windowPadBefore } from '../ir/shape.ts';
+import { nearestIndex, windowOutputSize, windowPadBefore } from '../ir/shape.ts';
 import type { Activation, Graph, Op, Padding } from '../ir/types.ts';
 import { describeOp } from '../ir/verify.ts';
 
@@ -204,6 +204,13 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
       const b = op.attrs.blockSize;
       const view = op.kind === 'space_to_depth' ? [-1, h / b, b, w / b, b, c] : [-1, h, w, b, b, c / (b * b)];
       return all(([x]) => tf.transpose(tf.reshape(x, view), [0, 1, 3, 2, 4, 5]));
+    }
+    case 'resize_nearest': {
+      // TFLite's own pixel choice (tfjs refuses aligned corners with half-pixel centres).
+      const { size, alignCorners, halfPixelCenters } = op.attrs;
+      const [, h, w] = graph.tensors[op.inputs[0]].shape;
+      const pick = (count: number, inSize: number) => tf.tensor1d(Array.from({ length: count }, (_, i) => nearestIndex(i, inSize, count, alignCorners, halfPixelCenters)), 'int32');
+      return all(([x]) => tf.gather(tf.gather(nhwc(x), pick(size[0], h), 1), pick(size[1], w), 2));
     }
     case 'pack':
       return all((inputs) => tf.stack(inputs, op.attrs.axis + 1));

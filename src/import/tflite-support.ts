@@ -40,6 +40,10 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
   [B.SUB]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
   [B.MUL]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
   [B.MAXIMUM]: { types: ACTIVATIONS, constraints: ['broadcasting as numpy', CONSTRAINT.inputsShareQuantization] },
+  [B.RESIZE_NEAREST_NEIGHBOR]: {
+    types: ACTIVATIONS,
+    constraints: ['a 4-D NHWC input and a size of two positive values', CONSTRAINT.constant('size operand'), 'align_corners and half_pixel_centers as TFLite defines them', ...MOVES],
+  },
   [B.PRELU]: { types: 'int8 (int8 alpha), float32', constraints: [CONSTRAINT.maxRank(4), 'alpha broadcasting against the input as numpy'] },
   [B.MINIMUM]: { types: ACTIVATIONS, constraints: ['broadcasting as numpy', CONSTRAINT.inputsShareQuantization] },
   [B.RESHAPE]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('shape operand, when present')] },

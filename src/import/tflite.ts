@@ -488,6 +488,20 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
     return { kind: 'reshape', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { shape: [...shape.slice(0, axis), 1, ...shape.slice(axis)] } };
   },
 
+  [B.RESIZE_NEAREST_NEIGHBOR]: (r) => {
+    const io = r.io(2);
+    const o = r.options(O.ResizeNearestNeighborOptions);
+    if (!io || !o) return;
+    const [input, sizeInput] = io.inputs;
+    const size = r.constantInts(sizeInput, 'size operand');
+    if (!size || !r.sameQuantization(input, io.output)) return;
+    if (r.tensor(input).shape.length !== 4 || size.length !== 2 || size.some((n) => n < 1)) {
+      return r.violates(`input [${r.tensor(input).shape}] and size [${size}]`, 'a 4-D NHWC input and a size of two positive values');
+    }
+    const attrs = { size: [size[0], size[1]] as [number, number], alignCorners: o.alignCorners, halfPixelCenters: o.halfPixelCenters };
+    return { kind: 'resize_nearest', inputs: [input], outputs: [io.output], origin: r.origin, attrs };
+  },
+
   [B.PRELU]: (r) => {
     const io = r.io(2);
     if (!io || !r.rankAtMost(io.inputs[0], 4) || !r.rankAtMost(io.inputs[1], 4)) return;

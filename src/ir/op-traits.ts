@@ -128,6 +128,7 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
   depth_to_space: MOVES,
   pack: { ...MOVES, dataInputs: allInputs, copiesInputs: true },
   gather: MOVES,
+  resize_nearest: { ...MOVES, channelFlow: 'same' },
   maximum: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: true, copiesInputs: true },
   // alpha is a per-element (usually per-channel) parameter: channels cannot be pruned through it.
   prelu: { dataInputs: data0, channelFlow: 'opaque', elementwise: true, fusesActivation: false, keepsInputQuantization: false },

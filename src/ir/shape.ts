@@ -22,6 +22,22 @@ export function windowPadBefore(size: number, kernel: number, stride: number, di
   return Math.max(0, Math.floor(((out - 1) * stride + effective - size) / 2));
 }
 
+/** Round half away from zero (TfLiteRound). */
+const roundHalfAway = (v: number) => Math.sign(v) * Math.round(Math.abs(v));
+
+/**
+ * The input index nearest to output index `i` along an axis, in float32 as TFLite computes it:
+ * scale (in - 1) / (out - 1) with aligned corners (and more than one output), else in / out; a
+ * half-pixel offset before scaling; floor (or round with aligned corners); at most in - 1.
+ */
+export function nearestIndex(i: number, inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): number {
+  const f = Math.fround;
+  const scale = alignCorners && outSize > 1 ? f((inSize - 1) / (outSize - 1)) : f(inSize / outSize);
+  const at = f(f(i + (halfPixelCenters ? 0.5 : 0)) * scale);
+  const index = Math.min(alignCorners ? roundHalfAway(at) : Math.floor(at), inSize - 1);
+  return halfPixelCenters ? Math.max(0, index) : index;
+}
+
 /** numpy broadcasting of two shapes, or undefined when they do not broadcast. */
 export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] | undefined {
   const rank = Math.max(a.length, b.length);
@@ -196,6 +212,11 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
       }
       if (x[3] % (b * b) !== 0) return error(`channels of ${fmt(x)} must be a multiple of block size squared (${b * b})`);
       return ok([x[0], x[1] * b, x[2] * b, x[3] / (b * b)]);
+    }
+    case 'resize_nearest': {
+      const [h, w] = op.attrs.size;
+      if (x.length !== 4 || !(h >= 1 && w >= 1) || !Number.isInteger(h) || !Number.isInteger(w)) return error(`needs a 4-D NHWC input and a positive size, got ${fmt(x)} and [${op.attrs.size}]`);
+      return ok([x[0], h, w, x[3]]);
     }
     case 'pack': {
       const { axis } = op.attrs;

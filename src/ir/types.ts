@@ -108,6 +108,12 @@ export interface PreluOp extends OpCommon {
   attrs: Record<string, never>;
 }
 
+/** inputs: [input NHWC]; output [N, size[0], size[1], C], each pixel copied from its nearest input pixel (TFLite's rule). */
+export interface ResizeNearestOp extends OpCommon {
+  kind: 'resize_nearest';
+  attrs: { size: [number, number]; alignCorners: boolean; halfPixelCenters: boolean };
+}
+
 /** Element-wise ops with no attributes. */
 export interface UnaryOp extends OpCommon {
   kind: 'logistic' | 'tanh' | 'relu' | 'relu6' | 'hard_swish' | 'quantize' | 'dequantize';
@@ -196,7 +202,8 @@ export type Op =
   | PackOp
   | GatherOp
   | MaxMinOp
-  | PreluOp;
+  | PreluOp
+  | ResizeNearestOp;
 
 export type OpKind = Op['kind'];
 

@@ -40,6 +40,7 @@ const ARITY: Record<OpKind, [number, number]> = {
   maximum: [2, 2],
   minimum: [2, 2],
   prelu: [2, 2],
+  resize_nearest: [1, 1],
 };
 
 /** Input positions that must be constants (weights and biases). */

@@ -1,11 +1,12 @@
 // Parameters of the ops that only move values (strided slice, transpose, space-to-depth,
-// depth-to-space, pack, gather). Each output element is one input element: TFLite Micro's kernels
+// depth-to-space, pack, gather, nearest-neighbour resize). Each output element is one input element: TFLite Micro's kernels
 // copy raw values, so an int8 output must carry its input's scale and zero point. Every one but
 // gather and pack is the same walk: output elements in order, each read at a fixed offset plus
 // per-axis input strides, which may be negative.
 
 import { numel } from '../ir/dtype.ts';
-import type { BlockRearrangeOp, GatherOp, Graph, PackOp, StridedSliceOp, Tensor, TransposeOp } from '../ir/types.ts';
+import { nearestIndex } from '../ir/shape.ts';
+import type { BlockRearrangeOp, GatherOp, Graph, PackOp, ResizeNearestOp, StridedSliceOp, Tensor, TransposeOp } from '../ir/types.ts';
 import type { ConcatParams } from './concat.ts';
 import { OpOperands } from './operands.ts';
 
@@ -84,6 +85,28 @@ export function lowerPack(graph: Graph, op: PackOp): ConcatParams {
   inputs.slice(1).forEach((input) => movedDtype(operands, input, output));
   const { axis } = op.attrs;
   return { dtype, outer: numel(output.shape.slice(0, axis)), chunks: inputs.map(() => numel(output.shape.slice(axis + 1))) };
+}
+
+export interface ResizeNearestParams {
+  dtype: MoveDtype;
+  batches: number;
+  inHeight: number;
+  inWidth: number;
+  channels: number;
+  /** The input row of each output row, the input column of each output column. */
+  rows: number[];
+  columns: number[];
+}
+
+export function lowerResizeNearest(graph: Graph, op: ResizeNearestOp): ResizeNearestParams {
+  const operands: OpOperands = new OpOperands(graph, op);
+  const input = operands.input(0);
+  const dtype = movedDtype(operands, input, operands.output());
+  const [batches, inHeight, inWidth, channels] = input.shape;
+  const [outHeight, outWidth] = op.attrs.size;
+  const { alignCorners, halfPixelCenters } = op.attrs;
+  const axis = (count: number, inSize: number) => Array.from({ length: count }, (_, i) => nearestIndex(i, inSize, count, alignCorners, halfPixelCenters));
+  return { dtype, batches, inHeight, inWidth, channels, rows: axis(outHeight, inHeight), columns: axis(outWidth, inWidth) };
 }
 
 export function lowerGather(graph: Graph, op: GatherOp): GatherParams {

@@ -13,7 +13,7 @@ import { evalElementwise } from './elementwise.ts';
 import { prepareFullyConnected } from './fully_connected.ts';
 import type { Kernel } from './kernel.ts';
 import { prepareMean } from './mean.ts';
-import { prepareGather, prepareMove, preparePack } from './move.ts';
+import { prepareGather, prepareMove, preparePack, prepareResizeNearest } from './move.ts';
 import { preparePad } from './pad.ts';
 import { preparePool2D } from './pool.ts';
 import { prepareDequantize, prepareQuantize } from './quantize.ts';
@@ -57,6 +57,7 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   maximum: elementwise,
   minimum: elementwise,
   prelu: elementwise,
+  resize_nearest: prepareResizeNearest,
 };
 
 /** Same storage type, allowing bool tensors to be held in a Uint8Array. */

@@ -1,9 +1,10 @@
-// Strided slice, transpose, space-to-depth, depth-to-space, pack and gather on the host: values are
+// Strided slice, transpose, space-to-depth, depth-to-space, pack, gather and nearest-neighbour
+// resize on the host: values are
 // copied, never changed, in the order src/lower/move.ts describes.
 
 import { numel } from '../ir/dtype.ts';
-import type { BlockRearrangeOp, GatherOp, Graph, PackOp, StridedSliceOp, TransposeOp } from '../ir/types.ts';
-import { type GatherParams, type MoveParams, lowerGather, lowerMove, lowerPack } from '../lower/move.ts';
+import type { BlockRearrangeOp, GatherOp, Graph, PackOp, ResizeNearestOp, StridedSliceOp, TransposeOp } from '../ir/types.ts';
+import { type GatherParams, type MoveParams, type ResizeNearestParams, lowerGather, lowerMove, lowerPack, lowerResizeNearest } from '../lower/move.ts';
 import { concatenate } from './concat.ts';
 import type { Kernel } from './kernel.ts';
 
@@ -37,6 +38,27 @@ export function gather<T extends Values>(p: GatherParams, input: T, out: T): T {
     }
   }
   return out;
+}
+
+export function resizeNearest<T extends Values>(p: ResizeNearestParams, input: T, out: T): T {
+  const c = p.channels;
+  let o = 0;
+  for (let b = 0; b < p.batches; b++) {
+    for (const y of p.rows) {
+      for (const x of p.columns) {
+        const from = ((b * p.inHeight + y) * p.inWidth + x) * c;
+        out.set(input.subarray(from, from + c), o);
+        o += c;
+      }
+    }
+  }
+  return out;
+}
+
+export function prepareResizeNearest(graph: Graph, op: ResizeNearestOp): Kernel {
+  const p = lowerResizeNearest(graph, op);
+  const size = p.batches * p.rows.length * p.columns.length * p.channels;
+  return ([x]) => resizeNearest(p, x as Values, allocate(p.dtype, size));
 }
 
 export function prepareMove(graph: Graph, op: StridedSliceOp | TransposeOp | BlockRearrangeOp): Kernel {

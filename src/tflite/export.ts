@@ -219,6 +219,14 @@ function exportOp(graph: Graph, op: Op): Exported {
       };
     case 'strided_slice':
       return stridedSlice(graph, op);
+    case 'resize_nearest':
+      return {
+        code: B.RESIZE_NEAREST_NEIGHBOR,
+        version: byType(2),
+        optionsType: O.ResizeNearestNeighborOptions,
+        options: { alignCorners: op.attrs.alignCorners, halfPixelCenters: op.attrs.halfPixelCenters },
+        operands: [{ suffix: 'size', shape: [2], values: op.attrs.size }],
+      };
     case 'prelu':
       return { code: B.PRELU, version: 1 };
     case 'maximum':

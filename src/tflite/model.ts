@@ -177,6 +177,12 @@ export interface GatherOptions {
   batchDims: number;
 }
 
+/** ResizeNearestNeighborOptions (and the same fields of ResizeBilinearOptions). */
+export interface ResizeOptions {
+  alignCorners: boolean;
+  halfPixelCenters: boolean;
+}
+
 /** SpaceToDepthOptions and DepthToSpaceOptions. */
 export interface BlockSizeOptions {
   blockSize: number;
@@ -217,6 +223,7 @@ export interface BuiltinOptionsMap {
   [T.SplitVOptions]: SplitOptions;
   [T.DepthToSpaceOptions]: BlockSizeOptions;
   [T.MaximumMinimumOptions]: EmptyOptions;
+  [T.ResizeNearestNeighborOptions]: ResizeOptions;
 }
 
 export type BuiltinOptions = BuiltinOptionsMap[keyof BuiltinOptionsMap];

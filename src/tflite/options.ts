@@ -87,6 +87,7 @@ const TABLES: { [K in keyof BuiltinOptionsMap]: OptionTable<BuiltinOptionsMap[K]
   [T.SplitVOptions]: { numSplits: int32(0) },
   [T.DepthToSpaceOptions]: { blockSize: int32(0) },
   [T.MaximumMinimumOptions]: {},
+  [T.ResizeNearestNeighborOptions]: { alignCorners: bool(0), halfPixelCenters: bool(1) },
 };
 
 /** The field layout of a BuiltinOptions union member, or undefined for tables edgec does not decode. */

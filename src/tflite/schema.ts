@@ -101,6 +101,7 @@ export const BuiltinOperator = {
   MAXIMUM: 55,
   PRELU: 54,
   SUM: 74,
+  RESIZE_NEAREST_NEIGHBOR: 97,
   REDUCE_MAX: 82,
   MINIMUM: 57,
   /** Codes above this do not fit OperatorCode.deprecated_builtin_code, which then holds this value. */
@@ -177,6 +178,7 @@ export const BuiltinOptionsType = {
   SplitVOptions: 79,
   DepthToSpaceOptions: 94,
   MaximumMinimumOptions: 39,
+  ResizeNearestNeighborOptions: 74,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;

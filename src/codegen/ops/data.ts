@@ -4,10 +4,10 @@
 
 import { DTYPE_BYTES, numel } from '../../ir/dtype.ts';
 import { modelError } from '../../ir/errors.ts';
-import type { BlockRearrangeOp, ConcatenationOp, GatherOp, MeanOp, Op, PackOp, PadOp, ReshapeOp, SqueezeOp, StridedSliceOp, TransposeOp, UnaryOp } from '../../ir/types.ts';
+import type { BlockRearrangeOp, ConcatenationOp, GatherOp, MeanOp, Op, PackOp, PadOp, ReshapeOp, ResizeNearestOp, SqueezeOp, StridedSliceOp, TransposeOp, UnaryOp } from '../../ir/types.ts';
 import { describeOp } from '../../ir/verify.ts';
 import { type ConcatParams, lowerConcatenation } from '../../lower/concat.ts';
-import { lowerGather, lowerMove, lowerPack } from '../../lower/move.ts';
+import { lowerGather, lowerMove, lowerPack, lowerResizeNearest } from '../../lower/move.ts';
 import { lowerMean, lowerReduceMax } from '../../lower/mean.ts';
 import { lowerPad } from '../../lower/pad.ts';
 import { lowerQuantize } from '../../lower/quantize.ts';
@@ -98,6 +98,22 @@ function gather(ctx: EmitContext, op: GatherOp): OpCode {
 }
 
 /** MEAN, SUM and REDUCE_MAX: one reduction walk; the kernel and its constants differ. */
+function resizeNearest(ctx: EmitContext, op: ResizeNearestOp): OpCode {
+  const p = lowerResizeNearest(ctx.graph, op);
+  const params = cStruct('ec_resize_nearest_params', `${ctx.opName}_params`, {
+    batches: cInt(p.batches),
+    input_height: cInt(p.inHeight),
+    input_width: cInt(p.inWidth),
+    channels: cInt(p.channels),
+    output_height: cInt(p.rows.length),
+    output_width: cInt(p.columns.length),
+    rows: ctx.constant('rows', 'int32_t', p.rows, 'input row of each output row'),
+    columns: ctx.constant('columns', 'int32_t', p.columns, 'input column of each output column'),
+  });
+  const kernel = p.dtype === 'int8' ? 'ec_resize_nearest_s8' : 'ec_resize_nearest_f32';
+  return { declarations: [params], statements: [`${kernel}(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`], kernel };
+}
+
 function mean(ctx: EmitContext, op: MeanOp): OpCode {
   const q = op.kind === 'reduce_max' ? undefined : lowerMean(ctx.graph, op);
   const p = q ?? lowerReduceMax(ctx.graph, op);
@@ -158,6 +174,8 @@ export const dataEmitter: OpEmitter = {
         return move(ctx, op);
       case 'gather':
         return gather(ctx, op);
+      case 'resize_nearest':
+        return resizeNearest(ctx, op);
       case 'mean':
       case 'sum':
       case 'reduce_max':

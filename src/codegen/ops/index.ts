@@ -40,6 +40,7 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   maximum: elementwiseEmitter,
   minimum: elementwiseEmitter,
   prelu: elementwiseEmitter,
+  resize_nearest: dataEmitter,
 };
 
 export const kernelEmitter: OpEmitter = {
