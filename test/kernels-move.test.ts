@@ -1,6 +1,6 @@
 // The value-moving kernels (strided slice, transpose, space/depth rearrangement, pack, gather,
 // nearest-neighbour resize) and
-// maximum/minimum, which compare raw values:
+// maximum/minimum, which compare raw values (and float32 div, exact in IEEE arithmetic on every target):
 // the host reference against tfjs's own ops on the same values, and the generated C (host under
 // ASan/UBSan, Cortex-M4 in QEMU) against the reference, byte for byte. Cases cover negative and
 // non-unit strides, ranks 1 to 6, size-1 axes, odd sizes and int8 zero points at both ends.
@@ -109,10 +109,10 @@ function build(dtype: DType): GraphBuilder {
     g.op('resize_nearest', { size, alignCorners, halfPixelCenters }, [g.input(shape, dtype, quant)], [shape[0], ...size, shape[3]], dtype, quant);
   }
   for (const [a, b] of MAX_MIN) {
-    for (const kind of ['maximum', 'minimum'] as const) {
+    for (const kind of dtype === 'float32' ? (['maximum', 'minimum', 'div'] as const) : (['maximum', 'minimum'] as const)) {
       const quant = qq();
       const out = a.length >= b.length ? a.map((d, i) => Math.max(d, b[i - a.length + b.length] ?? 1)) : b;
-      g.op(kind, {}, [g.input(a, dtype, quant), g.input(b, dtype, quant)], out, dtype, quant);
+      g.op(kind, kind === 'div' ? { activation: 'none' } : {}, [g.input(a, dtype, quant), g.input(b, dtype, quant)], out, dtype, quant);
     }
   }
   return g;
@@ -121,7 +121,7 @@ function build(dtype: DType): GraphBuilder {
 const int8 = build('int8');
 const float = build('float32');
 
-test('the reference moves and compares float values exactly as tfjs gather, transpose, reshape, stack, maximum and minimum do', async (t) => {
+test('the reference moves and compares float values exactly as tfjs gather, transpose, reshape, stack, maximum, minimum and div do', async (t) => {
   const graph = float.graph('move_f32');
   const [sample] = float.samples(1, 5);
   const expected = await runFloat(graph, sample as Float32Array[], { backend: 'cpu' });

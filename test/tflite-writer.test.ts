@@ -91,6 +91,7 @@ const OPTIONS: { [K in keyof BuiltinOptionsMap]: BuiltinOptionsMap[K] } = {
   [O.SplitVOptions]: { numSplits: 2 },
   [O.DepthToSpaceOptions]: { blockSize: 3 },
   [O.MaximumMinimumOptions]: {},
+  [O.DivOptions]: { activation: 1 },
   [O.ResizeNearestNeighborOptions]: { alignCorners: true, halfPixelCenters: true },
 };
 

@@ -55,6 +55,7 @@ typedef struct {
 void ec_add_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output);
 void ec_sub_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output);
 void ec_mul_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output);
+void ec_div_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output);
 
 /* maximum and minimum compare raw values, in int8 too (inputs and output share one quantization);
  * as TFLite's kernels, a comparison with NaN gives the second input. */

@@ -61,7 +61,7 @@ void ec_mul_s8(const ec_mul_s8_params *p, const ec_walk *w, const int8_t *input1
     } while (ec_walk_next_row(w, &pos));
 }
 
-typedef enum { BINARY_ADD, BINARY_SUB, BINARY_MUL } binary_f32_op;
+typedef enum { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV } binary_f32_op;
 
 static void binary_f32(binary_f32_op op, const ec_binary_f32_params *p, const ec_walk *w, const float *input1,
                        const float *input2, float *output)
@@ -77,7 +77,7 @@ static void binary_f32(binary_f32_op op, const ec_binary_f32_params *p, const ec
         for (int32_t i = 0; i < count; i++) {
             const float x = a[i * step1];
             const float y = b[i * step2];
-            const float v = op == BINARY_ADD ? x + y : op == BINARY_SUB ? x - y : x * y;
+            const float v = op == BINARY_ADD ? x + y : op == BINARY_SUB ? x - y : op == BINARY_MUL ? x * y : x / y;
             output[i] = ec_clamp_f32(v, p->activation_min, p->activation_max);
         }
         output += count;
@@ -97,6 +97,11 @@ void ec_sub_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *in
 void ec_mul_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output)
 {
     binary_f32(BINARY_MUL, p, w, input1, input2, output);
+}
+
+void ec_div_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output)
+{
+    binary_f32(BINARY_DIV, p, w, input1, input2, output);
 }
 
 /* One walk for both element types and both comparisons; the compiler folds the constants. */

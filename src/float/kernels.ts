@@ -137,8 +137,9 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
     }
     case 'add':
     case 'sub':
-    case 'mul': {
-      const apply = { add: tf.add, sub: tf.sub, mul: tf.mul }[op.kind];
+    case 'mul':
+    case 'div': {
+      const apply = { add: tf.add, sub: tf.sub, mul: tf.mul, div: tf.div }[op.kind];
       return all((inputs) => {
         const [a, b] = alignRanks(inputs, outRank);
         return activate(apply(a, b), op.attrs.activation);

@@ -192,7 +192,7 @@ function matMul(r: NodeReader, bias: number[], name: string): number {
   return r.b.op({ kind: 'fully_connected', inputs: [x, r.b.constant(`${r.name}/weights`, w.shape, w.data), ...bias], attrs: { activation: 'none', keepNumDims: false }, origin: r.origin }, name);
 }
 
-const binary = (kind: 'add' | 'sub' | 'mul'): NodeBuild => (r) => ({
+const binary = (kind: 'add' | 'sub' | 'mul' | 'div'): NodeBuild => (r) => ({
   tensor: r.b.op({ kind, inputs: [r.tensor(0), r.tensor(1)], attrs: { activation: 'none' }, origin: r.origin }, r.name),
 });
 
@@ -230,6 +230,7 @@ const NODES: Record<string, NodeBuild> = {
   AddV2: binary('add'),
   Sub: binary('sub'),
   Mul: binary('mul'),
+  RealDiv: binary('div'),
   ...Object.fromEntries(Object.entries(UNARY).map(([op, kind]) => [op, (r: NodeReader) => ({ tensor: r.b.activate(kind, r.tensor(0), r.name, r.origin) })])),
   LeakyRelu: (r) => ({ tensor: r.b.op({ kind: 'leaky_relu', inputs: [r.tensor(0)], attrs: { alpha: r.float('alpha', 0.2) }, origin: r.origin }, r.name) }),
   MaxPool: pool('max_pool2d'),

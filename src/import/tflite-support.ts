@@ -39,6 +39,7 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
   [B.ADD]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
   [B.SUB]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
   [B.MUL]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
+  [B.DIV]: { types: 'float32', constraints: ['float32 tensors (no int8 DIV kernel)', CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
   [B.MAXIMUM]: { types: ACTIVATIONS, constraints: ['broadcasting as numpy', CONSTRAINT.inputsShareQuantization] },
   [B.RESIZE_NEAREST_NEIGHBOR]: {
     types: ACTIVATIONS,

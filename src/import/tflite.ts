@@ -297,6 +297,12 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
   [B.ADD]: (r) => binary(r, 'add', r.options(O.AddOptions)),
   [B.SUB]: (r) => binary(r, 'sub', r.options(O.SubOptions)),
   [B.MUL]: (r) => binary(r, 'mul', r.options(O.MulOptions)),
+  [B.DIV]: (r) => {
+    const op = binary(r, 'div', r.options(O.DivOptions));
+    const type = op && r.tensor(op.outputs[0]).type;
+    if (op && type !== TensorType.FLOAT32) return r.violates(`output is ${tensorTypeName(type!)}`, 'float32 tensors (no int8 DIV kernel)');
+    return op;
+  },
 
   [B.RESHAPE]: (r) => {
     const io = r.io(1, 1);
@@ -541,7 +547,7 @@ function pool(r: OperatorReader, kind: 'avg_pool2d' | 'max_pool2d'): Op | undefi
   return { kind, ...ports(r, io), attrs: { filter: pair(o.filterH, o.filterW), stride: pair(o.strideH, o.strideW), padding, activation } };
 }
 
-function binary(r: OperatorReader, kind: 'add' | 'sub' | 'mul', o: { activation: number } | undefined): Op | undefined {
+function binary(r: OperatorReader, kind: 'add' | 'sub' | 'mul' | 'div', o: { activation: number } | undefined): Op | undefined {
   const io = r.io(2);
   if (!io || !o) return;
   const activation = r.activation(o.activation);

@@ -93,6 +93,7 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
   add: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
   sub: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
   mul: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
+  div: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
   reshape: { dataInputs: data0, channelFlow: 'reshape', elementwise: false, fusesActivation: false, keepsInputQuantization: true },
   squeeze: { dataInputs: data0, channelFlow: 'reshape', elementwise: false, fusesActivation: false, keepsInputQuantization: true },
   softmax: { dataInputs: data0, channelFlow: 'opaque', elementwise: false, fusesActivation: false, keepsInputQuantization: false },

@@ -129,6 +129,7 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
     case 'add':
     case 'sub':
     case 'mul':
+    case 'div':
     case 'maximum':
     case 'minimum':
     case 'prelu': {

@@ -74,9 +74,9 @@ export interface Pool2DOp extends OpCommon {
   attrs: { filter: [number, number]; stride: [number, number]; padding: Padding; activation: Activation };
 }
 
-/** inputs: [a, b], broadcasting as numpy does. */
+/** inputs: [a, b], broadcasting as numpy does. div runs in float32 only. */
 export interface BinaryOp extends OpCommon {
-  kind: 'add' | 'sub' | 'mul';
+  kind: 'add' | 'sub' | 'mul' | 'div';
   attrs: { activation: Activation };
 }
 

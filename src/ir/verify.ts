@@ -15,6 +15,7 @@ const ARITY: Record<OpKind, [number, number]> = {
   add: [2, 2],
   sub: [2, 2],
   mul: [2, 2],
+  div: [2, 2],
   reshape: [1, 1],
   squeeze: [1, 1],
   softmax: [1, 1],

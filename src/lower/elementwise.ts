@@ -235,7 +235,7 @@ export function maxMinDtype(graph: Graph, op: MaxMinOp): 'int8' | 'float32' {
 }
 
 export function addSubParams(graph: Graph, op: BinaryOp): AddSubParams {
-  if (op.kind === 'mul') throw modelError(`${describeElementwiseOp(op)}: use mulParams for mul`);
+  if (op.kind !== 'add' && op.kind !== 'sub') throw modelError(`${describeElementwiseOp(op)}: no int8 add/sub parameters for ${op.kind}`);
   const in1 = inputQuant(graph, op, 0);
   const in2 = inputQuant(graph, op, 1);
   const out = outputQuant(graph, op);

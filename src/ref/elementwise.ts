@@ -61,7 +61,7 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
       );
     }
   });
-  if (op.kind !== 'add' && op.kind !== 'sub' && op.kind !== 'mul' && op.kind !== 'maximum' && op.kind !== 'minimum' && op.kind !== 'prelu') {
+  if (op.kind !== 'add' && op.kind !== 'sub' && op.kind !== 'mul' && op.kind !== 'div' && op.kind !== 'maximum' && op.kind !== 'minimum' && op.kind !== 'prelu') {
     const input = graph.tensors[op.inputs[0]];
     if (input.shape.length !== output.shape.length || input.shape.some((d, i) => d !== output.shape[i])) {
       throw modelError(`${where}: output '${output.name}' has shape [${output.shape}], not the input's [${input.shape}]`);
@@ -73,6 +73,7 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
     case 'add':
     case 'sub':
     case 'mul':
+    case 'div':
       binary(graph, op, inputs[0], inputs[1], result, int8 ? int8BinaryFunction(graph, op) : floatBinaryFunction(op));
       break;
     case 'maximum':
@@ -159,6 +160,7 @@ function binary(graph: Graph, op: BinaryOp | MaxMinOp | PreluOp, a: TensorData, 
 }
 
 function int8BinaryFunction(graph: Graph, op: BinaryOp): BinaryFunction {
+  if (op.kind === 'div') throw modelError(`${describeElementwiseOp(op)}: div runs in float32 only`);
   if (op.kind === 'mul') {
     const p = mulParams(graph, op);
     return (a, b) => {
@@ -196,6 +198,8 @@ function floatBinaryFunction(op: BinaryOp): BinaryFunction {
       return (a, b) => clamp(f32(a - b));
     case 'mul':
       return (a, b) => clamp(f32(a * b));
+    case 'div':
+      return (a, b) => clamp(f32(a / b));
   }
 }
 

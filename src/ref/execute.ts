@@ -41,6 +41,7 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   add: elementwise,
   sub: elementwise,
   mul: elementwise,
+  div: elementwise,
   softmax: elementwise,
   logistic: elementwise,
   tanh: elementwise,

@@ -229,6 +229,8 @@ function exportOp(graph: Graph, op: Op): Exported {
       };
     case 'prelu':
       return { code: B.PRELU, version: 1 };
+    case 'div':
+      return { code: B.DIV, version: 1, optionsType: O.DivOptions, options: { activation: ACTIVATIONS[op.attrs.activation] } };
     case 'maximum':
     case 'minimum':
       return { code: op.kind === 'maximum' ? B.MAXIMUM : B.MINIMUM, version: byType(2), optionsType: O.MaximumMinimumOptions, options: {} };

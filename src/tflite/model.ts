@@ -223,6 +223,7 @@ export interface BuiltinOptionsMap {
   [T.SplitVOptions]: SplitOptions;
   [T.DepthToSpaceOptions]: BlockSizeOptions;
   [T.MaximumMinimumOptions]: EmptyOptions;
+  [T.DivOptions]: MulOptions;
   [T.ResizeNearestNeighborOptions]: ResizeOptions;
 }
 

@@ -87,6 +87,7 @@ const TABLES: { [K in keyof BuiltinOptionsMap]: OptionTable<BuiltinOptionsMap[K]
   [T.SplitVOptions]: { numSplits: int32(0) },
   [T.DepthToSpaceOptions]: { blockSize: int32(0) },
   [T.MaximumMinimumOptions]: {},
+  [T.DivOptions]: { activation: int8(0) },
   [T.ResizeNearestNeighborOptions]: { alignCorners: bool(0), halfPixelCenters: bool(1) },
 };
 

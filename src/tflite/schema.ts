@@ -100,6 +100,7 @@ export const BuiltinOperator = {
   SPLIT_V: 102,
   MAXIMUM: 55,
   PRELU: 54,
+  DIV: 42,
   SUM: 74,
   RESIZE_NEAREST_NEIGHBOR: 97,
   REDUCE_MAX: 82,
@@ -178,6 +179,7 @@ export const BuiltinOptionsType = {
   SplitVOptions: 79,
   DepthToSpaceOptions: 94,
   MaximumMinimumOptions: 39,
+  DivOptions: 29,
   ResizeNearestNeighborOptions: 74,
 } as const;
 

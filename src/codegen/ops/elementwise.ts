@@ -1,4 +1,4 @@
-// Kernel calls for the element-wise ops (add, sub, mul, maximum, minimum, prelu, softmax and the activations), int8 and
+// Kernel calls for the element-wise ops (add, sub, mul, div, maximum, minimum, prelu, softmax and the activations), int8 and
 // float32. Every int8 constant comes from src/lower, the same functions the host reference uses.
 
 import { numel } from '../../ir/dtype.ts';
@@ -86,6 +86,8 @@ function binary(ctx: EmitContext, op: BinaryOp, int8: boolean): OpCode {
       activation_min: cInt(p.activationMin),
       activation_max: cInt(p.activationMax),
     });
+  } else if (op.kind === 'div') {
+    throw modelError(`${describeOp(op, graph.ops.indexOf(op))}: div runs in float32 only`);
   } else {
     const p = addSubParams(graph, op);
     const index = graph.ops.indexOf(op);
@@ -191,6 +193,7 @@ export const elementwiseEmitter: OpEmitter = {
       case 'add':
       case 'sub':
       case 'mul':
+      case 'div':
         return binary(ctx, op, int8);
       case 'maximum':
       case 'minimum':

@@ -15,6 +15,7 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   add: elementwiseEmitter,
   sub: elementwiseEmitter,
   mul: elementwiseEmitter,
+  div: elementwiseEmitter,
   softmax: elementwiseEmitter,
   logistic: elementwiseEmitter,
   tanh: elementwiseEmitter,
