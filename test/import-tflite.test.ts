@@ -242,7 +242,7 @@ test('RESHAPE: target from a constant operand, from options, from the output, le
   bad.op(B.RESHAPE, [i, s], [o]);
   bad.op(B.RESHAPE, [o], [o2], { type: O.ReshapeOptions, value: { newShape: [4, -1] } });
   t.deepEqual(problems(t, bad, [i, s], [o2]), [
-    "operator 0 (RESHAPE): the shape operand (tensor 1 's') must be a constant",
+    "operator 0 (RESHAPE): the shape operand (tensor 1 's') is computed at run time; needs: shape operand: constant INT32 or INT64",
     'operator 1 (RESHAPE): cannot reshape [3,2] to [4,-1]',
   ]);
 });
@@ -384,11 +384,11 @@ test('all unsupported operators and attributes are reported together, in operato
   const error = t.throws(() => importModel(m, [x], ids, 'bad.tflite'), { instanceOf: EdgecError });
   t.deepEqual(error?.details, [
     'operator 0: LSTM is not supported',
-    'operator 2 (CONV_2D): fused activation TANH is not supported',
+    'operator 2 (CONV_2D): fused activation TANH; needs: fused activation NONE, RELU, RELU_N1_TO_1 or RELU6',
     "operator 3: custom operator 'MyOp' is not supported",
     'operator 4 (CONV_2D): has builtin options of type 5, expected 1',
     'operator 5 (AVERAGE_POOL_2D): unknown padding 7',
-    'operator 5 (AVERAGE_POOL_2D): fused activation SIGN_BIT is not supported',
+    'operator 5 (AVERAGE_POOL_2D): fused activation SIGN_BIT; needs: fused activation NONE, RELU, RELU_N1_TO_1 or RELU6',
   ]);
   t.is(error?.message, 'bad.tflite: cannot import the model: operator 0: LSTM is not supported (and 5 more problems)');
 });

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { allocate } from '../src/ir/dtype.ts';
 import type { DType, Graph, Op, Quantization, TensorData } from '../src/ir/types.ts';
 import { lowerConcatenation } from '../src/lower/concat.ts';
+import { preluParams } from '../src/lower/elementwise.ts';
 import { lowerConv2D, lowerDepthwiseConv2D } from '../src/lower/conv.ts';
 import { lowerFullyConnected } from '../src/lower/fully_connected.ts';
 import { lowerMean } from '../src/lower/mean.ts';
@@ -31,7 +32,7 @@ interface KernelCase {
   lowered?: Record<string, number | number[]>;
 }
 
-const FAMILIES = ['conv2d', 'depthwise_conv2d', 'fully_connected', 'pool', 'mean', 'quantize', 'pad', 'concatenation'];
+const FAMILIES = ['conv2d', 'depthwise_conv2d', 'fully_connected', 'pool', 'mean', 'quantize', 'pad', 'concatenation', 'prelu', 'reduce', 'resize_nearest'];
 
 function load(family: string): KernelCase[] {
   const text = readFileSync(new URL(`./fixtures/kernels/${family}.json`, import.meta.url), 'utf8');
@@ -69,6 +70,8 @@ const LOWER: Partial<Record<Op['kind'], (graph: Graph, op: never) => object>> = 
   quantize: lowerQuantize,
   pad: lowerPad,
   concatenation: lowerConcatenation,
+  prelu: preluParams,
+  sum: lowerMean,
 };
 
 /** Index and values of the first element where a and b differ (bitwise for floats), or undefined. */

@@ -79,6 +79,20 @@ const OPTIONS: { [K in keyof BuiltinOptionsMap]: BuiltinOptionsMap[K] } = {
   [O.LeakyReluOptions]: { alpha: 0.25 },
   [O.QuantizeOptions]: {},
   [O.HardSwishOptions]: {},
+  [O.SpaceToDepthOptions]: { blockSize: 2 },
+  [O.GatherOptions]: { axis: -1, batchDims: 1 },
+  [O.TransposeOptions]: {},
+  [O.StridedSliceOptions]: { beginMask: 1, endMask: 2, ellipsisMask: 4, newAxisMask: 8, shrinkAxisMask: 16, offset: true },
+  [O.SplitOptions]: { numSplits: 3 },
+  [O.SliceOptions]: {},
+  [O.ExpandDimsOptions]: {},
+  [O.PackOptions]: { valuesCount: 2, axis: -1 },
+  [O.UnpackOptions]: { num: 3, axis: 1 },
+  [O.SplitVOptions]: { numSplits: 2 },
+  [O.DepthToSpaceOptions]: { blockSize: 3 },
+  [O.MaximumMinimumOptions]: {},
+  [O.DivOptions]: { activation: 1 },
+  [O.ResizeNearestNeighborOptions]: { alignCorners: true, halfPixelCenters: true },
 };
 
 test('every option table round-trips with non-default values', (t) => {

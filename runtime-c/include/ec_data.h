@@ -1,4 +1,4 @@
-/* Data-movement kernels (pad, concatenation, mean, quantize) and the index walk that element-wise
+/* Data-movement kernels (pad, concatenation, move, gather, mean, quantize) and the index walk that element-wise
  * kernels share with them.
  *
  * Shapes are fixed when the model is compiled, so the generator describes every multi-dimensional
@@ -83,7 +83,46 @@ typedef struct {
 void ec_concatenation_s8(const ec_concatenation_params *p, const int8_t *const *inputs, int8_t *output);
 void ec_concatenation_f32(const ec_concatenation_params *p, const float *const *inputs, float *output);
 
-/* ---- mean over some axes. */
+/* ---- move: strided slice, transpose, space-to-depth and depth-to-space. Output elements are
+ * written in order; each is read from the input at `start` plus the walk's stride_a offsets (which
+ * may be negative: a slice that steps backwards). stride_b steps through the output, contiguously.
+ * Input and output must not overlap. */
+
+typedef struct {
+    ec_walk walk;
+    int32_t start;
+} ec_move_params;
+
+void ec_move_s8(const ec_move_params *p, const int8_t *input, int8_t *output);
+void ec_move_f32(const ec_move_params *p, const float *input, float *output);
+
+/* ---- gather along one axis at indices fixed when the model was compiled (all inside the axis). */
+
+typedef struct {
+    int32_t outer;          /* product of the dimensions before the axis */
+    int32_t axis_size;      /* length of the axis */
+    int32_t inner;          /* product of the dimensions after it: the block one index copies */
+    int32_t count;          /* number of indices */
+    const int32_t *indices; /* each in [0, axis_size) */
+} ec_gather_params;
+
+void ec_gather_s8(const ec_gather_params *p, const int8_t *input, int8_t *output);
+void ec_gather_f32(const ec_gather_params *p, const float *input, float *output);
+
+/* ---- nearest-neighbour resize of NHWC images: every output pixel is the input pixel at the
+ * tabulated row and column (computed when the model was compiled, as TFLite rounds them). */
+
+typedef struct {
+    int32_t batches, input_height, input_width, channels;
+    int32_t output_height, output_width;
+    const int32_t *rows;    /* output_height entries in [0, input_height) */
+    const int32_t *columns; /* output_width entries in [0, input_width) */
+} ec_resize_nearest_params;
+
+void ec_resize_nearest_s8(const ec_resize_nearest_params *p, const int8_t *input, int8_t *output);
+void ec_resize_nearest_f32(const ec_resize_nearest_params *p, const float *input, float *output);
+
+/* ---- mean, sum and max over some axes. */
 
 /* Output elements in order, and for each the input elements it averages, in increasing address
  * order (the order float sums must follow to round as the reference does). */
@@ -103,6 +142,14 @@ typedef struct {
 
 void ec_mean_s8(const ec_reduction *r, const ec_mean_s8_params *p, const int8_t *input, int8_t *output);
 void ec_mean_f32(const ec_reduction *r, const float *input, float *output);
+/* SUM: int8 through ec_mean_s8 with a multiplier that holds no count; float32 sums only. */
+void ec_sum_f32(const ec_reduction *r, const float *input, float *output);
+
+/* REDUCE_MAX: each output starts at the type's lowest value (-128, -FLT_MAX) and takes every input
+ * that is larger, in input order, as TFLite Micro does (a NaN never wins; all -inf gives -FLT_MAX).
+ * int8 input and output share their quantization. */
+void ec_reduce_max_s8(const ec_reduction *r, const int8_t *input, int8_t *output);
+void ec_reduce_max_f32(const ec_reduction *r, const float *input, float *output);
 
 /* ---- quantize float32 -> int8: round(x / scale) + zero point, saturated. */
 

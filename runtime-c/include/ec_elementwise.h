@@ -55,6 +55,30 @@ typedef struct {
 void ec_add_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output);
 void ec_sub_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output);
 void ec_mul_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output);
+void ec_div_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output);
+
+/* maximum and minimum compare raw values, in int8 too (inputs and output share one quantization);
+ * as TFLite's kernels, a comparison with NaN gives the second input. */
+void ec_maximum_s8(const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output);
+void ec_minimum_s8(const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output);
+void ec_maximum_f32(const ec_walk *w, const float *input1, const float *input2, float *output);
+void ec_minimum_f32(const ec_walk *w, const float *input1, const float *input2, float *output);
+
+/* prelu: x where x >= 0, else x * alpha (alpha walked by stride_b). int8 as TFLite Micro: the
+ * offset input requantized by multiplier1/shift1, or its product with the offset alpha by
+ * multiplier2/shift2, plus the output offset, saturated. */
+typedef struct {
+    int32_t input_offset;
+    int32_t alpha_offset;
+    int32_t output_offset;
+    int32_t multiplier1;
+    int32_t shift1;
+    int32_t multiplier2;
+    int32_t shift2;
+} ec_prelu_s8_params;
+
+void ec_prelu_s8(const ec_prelu_s8_params *p, const ec_walk *w, const int8_t *input, const int8_t *alpha, int8_t *output);
+void ec_prelu_f32(const ec_walk *w, const float *input, const float *alpha, float *output);
 
 /* ---- int8 unary ops as tables: an int8 op of one input has 256 possible inputs, so the generator
  * runs the reference arithmetic on each of them and the device only looks results up.

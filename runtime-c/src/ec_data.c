@@ -1,9 +1,11 @@
-/* Data-movement kernels: pad, concatenation, mean, quantize.
+/* Data-movement kernels: pad, concatenation, move, gather, mean, quantize.
  *
- * Pad and concatenation only move values, so one byte-level implementation serves int8 and
+ * Pad, concatenation, move and gather only move values, so one byte-level implementation serves int8 and
  * float32. Mean sums every output's inputs in increasing address order, the order in which
  * TensorFlow Lite Micro's reduction adds them, so float sums round identically.
  */
+#include <float.h>
+#include <stddef.h>
 #include <string.h>
 #include "ec_data.h"
 
@@ -53,6 +55,85 @@ void ec_concatenation_f32(const ec_concatenation_params *p, const float *const *
     concatenation_bytes(p, sizeof **inputs, (const uint8_t *const *)inputs, (uint8_t *)output);
 }
 
+static void move_bytes(const ec_move_params *p, size_t element_bytes, const uint8_t *input, uint8_t *output)
+{
+    const ec_walk *w = &p->walk;
+    const int32_t row = w->dims[w->rank - 1];
+    const int32_t step = w->stride_a[w->rank - 1];
+    const uint8_t *in = input + (ptrdiff_t)p->start * (ptrdiff_t)element_bytes;
+    ec_walk_pos pos;
+    ec_walk_start(&pos);
+    do {
+        const uint8_t *from = in + (ptrdiff_t)pos.a * (ptrdiff_t)element_bytes;
+        if (step == 1) {
+            memcpy(output, from, (size_t)row * element_bytes);
+            output += (size_t)row * element_bytes;
+        } else {
+            for (int32_t i = 0; i < row; i++) {
+                memcpy(output, from + (ptrdiff_t)i * step * (ptrdiff_t)element_bytes, element_bytes);
+                output += element_bytes;
+            }
+        }
+    } while (ec_walk_next_row(w, &pos));
+}
+
+void ec_move_s8(const ec_move_params *p, const int8_t *input, int8_t *output)
+{
+    move_bytes(p, sizeof *input, (const uint8_t *)input, (uint8_t *)output);
+}
+
+void ec_move_f32(const ec_move_params *p, const float *input, float *output)
+{
+    move_bytes(p, sizeof *input, (const uint8_t *)input, (uint8_t *)output);
+}
+
+static void gather_bytes(const ec_gather_params *p, size_t element_bytes, const uint8_t *input, uint8_t *output)
+{
+    const size_t block = (size_t)p->inner * element_bytes;
+    for (int32_t outer = 0; outer < p->outer; outer++) {
+        const uint8_t *base = input + (size_t)outer * (size_t)p->axis_size * block;
+        for (int32_t k = 0; k < p->count; k++) {
+            memcpy(output, base + (size_t)p->indices[k] * block, block);
+            output += block;
+        }
+    }
+}
+
+void ec_gather_s8(const ec_gather_params *p, const int8_t *input, int8_t *output)
+{
+    gather_bytes(p, sizeof *input, (const uint8_t *)input, (uint8_t *)output);
+}
+
+void ec_gather_f32(const ec_gather_params *p, const float *input, float *output)
+{
+    gather_bytes(p, sizeof *input, (const uint8_t *)input, (uint8_t *)output);
+}
+
+static void resize_nearest_bytes(const ec_resize_nearest_params *p, size_t element_bytes, const uint8_t *input, uint8_t *output)
+{
+    const size_t pixel = (size_t)p->channels * element_bytes;
+    for (int32_t b = 0; b < p->batches; b++) {
+        const uint8_t *image = input + (size_t)b * (size_t)p->input_height * (size_t)p->input_width * pixel;
+        for (int32_t y = 0; y < p->output_height; y++) {
+            const uint8_t *row = image + (size_t)p->rows[y] * (size_t)p->input_width * pixel;
+            for (int32_t x = 0; x < p->output_width; x++) {
+                memcpy(output, row + (size_t)p->columns[x] * pixel, pixel);
+                output += pixel;
+            }
+        }
+    }
+}
+
+void ec_resize_nearest_s8(const ec_resize_nearest_params *p, const int8_t *input, int8_t *output)
+{
+    resize_nearest_bytes(p, sizeof *input, (const uint8_t *)input, (uint8_t *)output);
+}
+
+void ec_resize_nearest_f32(const ec_resize_nearest_params *p, const float *input, float *output)
+{
+    resize_nearest_bytes(p, sizeof *input, (const uint8_t *)input, (uint8_t *)output);
+}
+
 void ec_mean_s8(const ec_reduction *r, const ec_mean_s8_params *p, const int8_t *input, int8_t *output)
 {
     /* Sums wrap in 32 bits as the reference's do (only possible beyond 2^24 elements per output). */
@@ -70,19 +151,53 @@ void ec_mean_s8(const ec_reduction *r, const ec_mean_s8_params *p, const int8_t 
     } while (ec_walk_next(&r->kept, &kept));
 }
 
+static float sum_f32(const ec_reduction *r, const float *input)
+{
+    float sum = 0.0f;
+    ec_walk_pos reduced;
+    ec_walk_start(&reduced);
+    do {
+        sum += input[reduced.a];
+    } while (ec_walk_next(&r->reduced, &reduced));
+    return sum;
+}
+
+void ec_sum_f32(const ec_reduction *r, const float *input, float *output)
+{
+    ec_walk_pos kept;
+    ec_walk_start(&kept);
+    do {
+        *output++ = sum_f32(r, input + kept.a);
+    } while (ec_walk_next(&r->kept, &kept));
+}
+
+#define EC_REDUCE_MAX(name, type, lowest)                          \
+    void name(const ec_reduction *r, const type *input, type *output) \
+    {                                                              \
+        ec_walk_pos kept;                                          \
+        ec_walk_start(&kept);                                      \
+        do {                                                       \
+            type max = lowest;                                     \
+            ec_walk_pos reduced;                                   \
+            ec_walk_start(&reduced);                               \
+            do {                                                   \
+                const type v = input[kept.a + reduced.a];          \
+                if (v > max) max = v;                              \
+            } while (ec_walk_next(&r->reduced, &reduced));         \
+            *output++ = max;                                       \
+        } while (ec_walk_next(&r->kept, &kept));                   \
+    }
+
+EC_REDUCE_MAX(ec_reduce_max_s8, int8_t, -128)
+EC_REDUCE_MAX(ec_reduce_max_f32, float, -FLT_MAX)
+
 void ec_mean_f32(const ec_reduction *r, const float *input, float *output)
 {
     const float count = (float)r->count;
     ec_walk_pos kept;
     ec_walk_start(&kept);
     do {
-        float sum = 0.0f;
-        ec_walk_pos reduced;
-        ec_walk_start(&reduced);
-        do {
-            sum += input[kept.a + reduced.a];
-        } while (ec_walk_next(&r->reduced, &reduced));
-        *output++ = sum / count;
+        *output++ = sum_f32(r, input + kept.a) / count;
     } while (ec_walk_next(&r->kept, &kept));
 }
 

@@ -61,7 +61,7 @@ void ec_mul_s8(const ec_mul_s8_params *p, const ec_walk *w, const int8_t *input1
     } while (ec_walk_next_row(w, &pos));
 }
 
-typedef enum { BINARY_ADD, BINARY_SUB, BINARY_MUL } binary_f32_op;
+typedef enum { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV } binary_f32_op;
 
 static void binary_f32(binary_f32_op op, const ec_binary_f32_params *p, const ec_walk *w, const float *input1,
                        const float *input2, float *output)
@@ -77,7 +77,7 @@ static void binary_f32(binary_f32_op op, const ec_binary_f32_params *p, const ec
         for (int32_t i = 0; i < count; i++) {
             const float x = a[i * step1];
             const float y = b[i * step2];
-            const float v = op == BINARY_ADD ? x + y : op == BINARY_SUB ? x - y : x * y;
+            const float v = op == BINARY_ADD ? x + y : op == BINARY_SUB ? x - y : op == BINARY_MUL ? x * y : x / y;
             output[i] = ec_clamp_f32(v, p->activation_min, p->activation_max);
         }
         output += count;
@@ -97,6 +97,75 @@ void ec_sub_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *in
 void ec_mul_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output)
 {
     binary_f32(BINARY_MUL, p, w, input1, input2, output);
+}
+
+void ec_div_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *input1, const float *input2, float *output)
+{
+    binary_f32(BINARY_DIV, p, w, input1, input2, output);
+}
+
+/* One walk for both element types and both comparisons; the compiler folds the constants. */
+#define EC_MAX_MIN(name, type, compare)                                                                        \
+    void name(const ec_walk *w, const type *input1, const type *input2, type *output)                         \
+    {                                                                                                          \
+        const int32_t count = w->dims[w->rank - 1];                                                            \
+        const int32_t step1 = w->stride_a[w->rank - 1];                                                        \
+        const int32_t step2 = w->stride_b[w->rank - 1];                                                        \
+        ec_walk_pos pos;                                                                                       \
+        ec_walk_start(&pos);                                                                                   \
+        do {                                                                                                   \
+            const type *a = input1 + pos.a;                                                                    \
+            const type *b = input2 + pos.b;                                                                    \
+            for (int32_t i = 0; i < count; i++) {                                                              \
+                const type x = a[i * step1];                                                                   \
+                const type y = b[i * step2];                                                                   \
+                output[i] = x compare y ? x : y;                                                               \
+            }                                                                                                  \
+            output += count;                                                                                   \
+        } while (ec_walk_next_row(w, &pos));                                                                   \
+    }
+
+EC_MAX_MIN(ec_maximum_s8, int8_t, >)
+EC_MAX_MIN(ec_minimum_s8, int8_t, <)
+EC_MAX_MIN(ec_maximum_f32, float, >)
+EC_MAX_MIN(ec_minimum_f32, float, <)
+
+void ec_prelu_s8(const ec_prelu_s8_params *p, const ec_walk *w, const int8_t *input, const int8_t *alpha, int8_t *output)
+{
+    const int32_t count = w->dims[w->rank - 1];
+    const int32_t step1 = w->stride_a[w->rank - 1];
+    const int32_t step2 = w->stride_b[w->rank - 1];
+    ec_walk_pos pos;
+    ec_walk_start(&pos);
+    do {
+        const int8_t *x = input + pos.a;
+        const int8_t *a = alpha + pos.b;
+        for (int32_t i = 0; i < count; i++) {
+            const int32_t v = (int32_t)x[i * step1] + p->input_offset;
+            output[i] = v >= 0 ? ec_requantize_s8(v, p->multiplier1, p->shift1, p->output_offset, -128, 127)
+                               : ec_requantize_s8(v * ((int32_t)a[i * step2] + p->alpha_offset), p->multiplier2, p->shift2,
+                                                  p->output_offset, -128, 127);
+        }
+        output += count;
+    } while (ec_walk_next_row(w, &pos));
+}
+
+void ec_prelu_f32(const ec_walk *w, const float *input, const float *alpha, float *output)
+{
+    const int32_t count = w->dims[w->rank - 1];
+    const int32_t step1 = w->stride_a[w->rank - 1];
+    const int32_t step2 = w->stride_b[w->rank - 1];
+    ec_walk_pos pos;
+    ec_walk_start(&pos);
+    do {
+        const float *x = input + pos.a;
+        const float *a = alpha + pos.b;
+        for (int32_t i = 0; i < count; i++) {
+            const float v = x[i * step1];
+            output[i] = v >= 0.0f ? v : v * a[i * step2];
+        }
+        output += count;
+    } while (ec_walk_next_row(w, &pos));
 }
 
 void ec_lookup_s8(const int8_t *table, const int8_t *input, int8_t *output, int32_t count)

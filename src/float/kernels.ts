@@ -4,7 +4,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { modelError } from '../ir/errors.ts';
-import { windowOutputSize, windowPadBefore } from '../ir/shape.ts';
+import { nearestIndex, windowOutputSize, windowPadBefore } from '../ir/shape.ts';
 import type { Activation, Graph, Op, Padding } from '../ir/types.ts';
 import { describeOp } from '../ir/verify.ts';
 
@@ -137,13 +137,27 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
     }
     case 'add':
     case 'sub':
-    case 'mul': {
-      const apply = { add: tf.add, sub: tf.sub, mul: tf.mul }[op.kind];
+    case 'mul':
+    case 'div': {
+      const apply = { add: tf.add, sub: tf.sub, mul: tf.mul, div: tf.div }[op.kind];
       return all((inputs) => {
         const [a, b] = alignRanks(inputs, outRank);
         return activate(apply(a, b), op.attrs.activation);
       });
     }
+    case 'maximum':
+    case 'minimum': {
+      const apply = op.kind === 'maximum' ? tf.maximum : tf.minimum;
+      return all((inputs) => {
+        const [a, b] = alignRanks(inputs, outRank);
+        return apply(a, b);
+      });
+    }
+    case 'prelu':
+      return all((inputs) => {
+        const [x, alpha] = alignRanks(inputs, outRank);
+        return tf.where(tf.greaterEqual(x, 0), x, tf.mul(x, alpha));
+      });
     case 'reshape':
     case 'squeeze':
       return all(([x]) => x);
@@ -169,7 +183,42 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
     case 'concatenation':
       return all((inputs) => activate(tf.concat(inputs, op.attrs.axis + 1), op.attrs.activation));
     case 'mean':
-      return all(([x]) => tf.mean(x, op.attrs.axes.map((a) => a + 1), op.attrs.keepDims));
+    case 'sum':
+    case 'reduce_max': {
+      const reduce = { mean: tf.mean, sum: tf.sum, reduce_max: tf.max }[op.kind];
+      return all(([x]) => reduce(x, op.attrs.axes.map((a) => a + 1), op.attrs.keepDims));
+    }
+    case 'strided_slice': {
+      const { begin, stride, size } = op.attrs;
+      const inShape = graph.tensors[op.inputs[0]].shape;
+      const picks = begin.flatMap((b, d) =>
+        b === 0 && stride[d] === 1 && size[d] === inShape[d] ? [] : [{ axis: d + 1, at: Array.from({ length: size[d] }, (_, i) => b + i * stride[d]) }],
+      );
+      return all(([x]) => picks.reduce((y, p) => tf.gather(y, tf.tensor1d(p.at, 'int32'), p.axis), x));
+    }
+    case 'transpose':
+      return all(([x]) => tf.transpose(x, [0, ...op.attrs.perm.map((p) => p + 1)]));
+    case 'space_to_depth':
+    case 'depth_to_space': {
+      // Both swap the block-row axis with the column axis in a 6-D view of the same values.
+      const [, h, w, c] = graph.tensors[op.inputs[0]].shape;
+      const b = op.attrs.blockSize;
+      const view = op.kind === 'space_to_depth' ? [-1, h / b, b, w / b, b, c] : [-1, h, w, b, b, c / (b * b)];
+      return all(([x]) => tf.transpose(tf.reshape(x, view), [0, 1, 3, 2, 4, 5]));
+    }
+    case 'resize_nearest': {
+      // TFLite's own pixel choice (tfjs refuses aligned corners with half-pixel centres).
+      const { size, alignCorners, halfPixelCenters } = op.attrs;
+      const [, h, w] = graph.tensors[op.inputs[0]].shape;
+      const pick = (count: number, inSize: number) => tf.tensor1d(Array.from({ length: count }, (_, i) => nearestIndex(i, inSize, count, alignCorners, halfPixelCenters)), 'int32');
+      return all(([x]) => tf.gather(tf.gather(nhwc(x), pick(size[0], h), 1), pick(size[1], w), 2));
+    }
+    case 'pack':
+      return all((inputs) => tf.stack(inputs, op.attrs.axis + 1));
+    case 'gather': {
+      const { axis, indices } = op.attrs;
+      return all(([x]) => tf.gather(x, tf.tensor1d(indices, 'int32'), axis + 1));
+    }
     case 'quantize':
     case 'dequantize':
       throw modelError(`${graph.name}: ${describeOp(op, index)} converts between float and integer; the float executor runs float32 graphs only`);

@@ -10,6 +10,7 @@ import { resolveReshape } from '../ir/shape.ts';
 import type { Activation, Graph, Padding } from '../ir/types.ts';
 import { type ActivationKind, GraphBuilder, importFailure } from './tfjs-builder.ts';
 import { type Weights, batchNormAffine, hwcmToDepthwise, hwioToOhwi, transpose2d } from './tfjs-layout.ts';
+import { resolveStridedSlice } from './tflite.ts';
 import type { WeightValue } from './tfjs-weights.ts';
 
 /** What a node computed: an IR activation tensor, or a constant kept as values until an op reads it. */
@@ -58,6 +59,11 @@ class NodeAttrs {
   float(key: string, fallback: number): number {
     const f = this.attrs[key]?.f;
     return f == null ? fallback : Number(f);
+  }
+
+  int(key: string, fallback: number): number {
+    const i = this.attrs[key]?.i;
+    return i == null ? fallback : Number(i);
   }
 
   bool(key: string): boolean {
@@ -186,7 +192,7 @@ function matMul(r: NodeReader, bias: number[], name: string): number {
   return r.b.op({ kind: 'fully_connected', inputs: [x, r.b.constant(`${r.name}/weights`, w.shape, w.data), ...bias], attrs: { activation: 'none', keepNumDims: false }, origin: r.origin }, name);
 }
 
-const binary = (kind: 'add' | 'sub' | 'mul'): NodeBuild => (r) => ({
+const binary = (kind: 'add' | 'sub' | 'mul' | 'div'): NodeBuild => (r) => ({
   tensor: r.b.op({ kind, inputs: [r.tensor(0), r.tensor(1)], attrs: { activation: 'none' }, origin: r.origin }, r.name),
 });
 
@@ -207,6 +213,11 @@ const batchNorm: NodeBuild = (r) => {
   return { tensor: r.b.scaleAndShift(r.tensor(0), affine.scale, affine.offset, r.name, r.origin) };
 };
 
+function reduce(r: NodeReader, kind: 'sum' | 'reduce_max'): Value {
+  const x = r.tensor(0);
+  return { tensor: r.b.op({ kind, inputs: [x], attrs: { axes: r.axes(1, r.b.shape(x).length), keepDims: r.bool('keep_dims') }, origin: r.origin }, r.name) };
+}
+
 const NODES: Record<string, NodeBuild> = {
   Conv2D: (r) => ({ tensor: conv(r, false, [], r.name) }),
   DepthwiseConv2dNative: (r) => ({ tensor: conv(r, true, [], r.name) }),
@@ -219,6 +230,7 @@ const NODES: Record<string, NodeBuild> = {
   AddV2: binary('add'),
   Sub: binary('sub'),
   Mul: binary('mul'),
+  RealDiv: binary('div'),
   ...Object.fromEntries(Object.entries(UNARY).map(([op, kind]) => [op, (r: NodeReader) => ({ tensor: r.b.activate(kind, r.tensor(0), r.name, r.origin) })])),
   LeakyRelu: (r) => ({ tensor: r.b.op({ kind: 'leaky_relu', inputs: [r.tensor(0)], attrs: { alpha: r.float('alpha', 0.2) }, origin: r.origin }, r.name) }),
   MaxPool: pool('max_pool2d'),
@@ -253,6 +265,70 @@ const NODES: Record<string, NodeBuild> = {
     const inputs = Array.from({ length: count }, (_, i) => r.tensor(i));
     const [axis] = r.axes(count, r.b.shape(inputs[0]).length);
     return { tensor: r.b.op({ kind: 'concatenation', inputs, attrs: { axis, activation: 'none' }, origin: r.origin }, r.name) };
+  },
+  Maximum: (r) => ({ tensor: r.b.op({ kind: 'maximum', inputs: [r.tensor(0), r.tensor(1)], attrs: {}, origin: r.origin }, r.name) }),
+  Minimum: (r) => ({ tensor: r.b.op({ kind: 'minimum', inputs: [r.tensor(0), r.tensor(1)], attrs: {}, origin: r.origin }, r.name) }),
+  Prelu: (r) => ({ tensor: r.b.op({ kind: 'prelu', inputs: [r.tensor(0), r.tensor(1)], attrs: {}, origin: r.origin }, r.name) }),
+  Square: (r) => {
+    const x = r.tensor(0);
+    return { tensor: r.b.op({ kind: 'mul', inputs: [x, x], attrs: { activation: 'none' }, origin: r.origin }, r.name) };
+  },
+  // A chain of additions, in input order, as tfjs sums them.
+  AddN: (r) => {
+    let sum = r.tensor(0);
+    for (let i = 1; i < r.inputCount(); i++) {
+      sum = r.b.op({ kind: 'add', inputs: [sum, r.tensor(i)], attrs: { activation: 'none' }, origin: r.origin }, i === r.inputCount() - 1 ? r.name : `${r.name}/${i}`);
+    }
+    return { tensor: sum };
+  },
+  Sum: (r) => reduce(r, 'sum'),
+  Max: (r) => reduce(r, 'reduce_max'),
+  Transpose: (r) => ({ tensor: r.b.op({ kind: 'transpose', inputs: [r.tensor(0)], attrs: { perm: [...r.constant(1).data] }, origin: r.origin }, r.name) }),
+  ExpandDims: (r) => {
+    const x = r.tensor(0);
+    const shape = r.b.shape(x);
+    const [axis] = r.axes(1, shape.length + 1);
+    return { tensor: r.b.op({ kind: 'reshape', inputs: [x], attrs: { shape: [...shape.slice(0, axis), 1, ...shape.slice(axis)] }, origin: r.origin }, r.name) };
+  },
+  Pack: (r) => {
+    const inputs = Array.from({ length: r.inputCount() }, (_, i) => r.tensor(i));
+    const rank = r.b.shape(inputs[0]).length + 1;
+    const axis = r.int('axis', 0);
+    return { tensor: r.b.op({ kind: 'pack', inputs, attrs: { axis: axis < 0 ? axis + rank : axis }, origin: r.origin }, r.name) };
+  },
+  GatherV2: (r) => {
+    const x = r.tensor(0);
+    if (r.int('batch_dims', 0) !== 0) r.fail('batch_dims must be 0');
+    const indices = r.constant(1);
+    const [axis] = r.axes(2, r.b.shape(x).length);
+    return { tensor: r.b.op({ kind: 'gather', inputs: [x], attrs: { axis, indices: [...indices.data], indicesShape: [...indices.shape] }, origin: r.origin }, r.name) };
+  },
+  StridedSlice: (r) => {
+    const x = r.tensor(0);
+    const [begin, end, strides] = [1, 2, 3].map((i) => [...r.constant(i).data]);
+    const masks = {
+      beginMask: r.int('begin_mask', 0),
+      endMask: r.int('end_mask', 0),
+      ellipsisMask: r.int('ellipsis_mask', 0),
+      newAxisMask: r.int('new_axis_mask', 0),
+      shrinkAxisMask: r.int('shrink_axis_mask', 0),
+      offset: false,
+    };
+    const resolved = resolveStridedSlice(r.b.shape(x), begin, end, strides, masks);
+    const attrs = typeof resolved === 'string' ? r.fail(resolved) : resolved;
+    return { tensor: r.b.op({ kind: 'strided_slice', inputs: [x], attrs, origin: r.origin }, r.name) };
+  },
+  Slice: (r) => {
+    const x = r.tensor(0);
+    const shape = r.b.shape(x);
+    const begin = [...r.constant(1).data];
+    const size = [...r.constant(2).data].map((n, d) => (n === -1 ? shape[d] - begin[d] : n));
+    return { tensor: r.b.op({ kind: 'strided_slice', inputs: [x], attrs: { begin, stride: size.map(() => 1), size, shape: size }, origin: r.origin }, r.name) };
+  },
+  ResizeNearestNeighbor: (r) => {
+    const [h, w] = [...r.constant(1).data];
+    const attrs = { size: [h, w] as [number, number], alignCorners: r.bool('align_corners'), halfPixelCenters: r.bool('half_pixel_centers') };
+    return { tensor: r.b.op({ kind: 'resize_nearest', inputs: [r.tensor(0)], attrs, origin: r.origin }, r.name) };
   },
   FusedBatchNorm: batchNorm,
   FusedBatchNormV2: batchNorm,

@@ -4,10 +4,11 @@
 import { DTYPE_RANGE, numel, viewBytes } from '../ir/dtype.ts';
 import { modelError } from '../ir/errors.ts';
 import { resolveReshape } from '../ir/shape.ts';
-import type { Activation, DType, Graph, Op, Padding, Tensor } from '../ir/types.ts';
+import type { Activation, DType, Graph, Op, Padding, StridedSliceOp, Tensor } from '../ir/types.ts';
 import { verifyGraph } from '../ir/verify.ts';
 import { decodeFloat16 } from './float16.ts';
 import { foldConstantQuantization } from './float-graph.ts';
+import { CONSTRAINT } from './tflite-support.ts';
 import type { BuiltinOptionsMap, TfliteModel, TfliteOperator, TfliteSubgraph, TfliteTensor } from '../tflite/model.ts';
 import { defaultOptions } from '../tflite/options.ts';
 import { readTflite } from '../tflite/reader.ts';
@@ -45,11 +46,7 @@ export function importTflite(bytes: Uint8Array, fileName = 'model.tflite'): Grap
   const subgraph = model.subgraphs[0];
   const problems: string[] = [];
 
-  const ops: Op[] = [];
-  subgraph.operators.forEach((operator, index) => {
-    const op = convertOperator(new OperatorReader(model, subgraph, operator, index, problems));
-    if (op) ops.push(op);
-  });
+  const ops: Op[] = subgraph.operators.flatMap((operator, index) => convertOperator(new OperatorReader(model, subgraph, operator, index, problems)));
 
   // The graph keeps only the tensors it uses (folded shape/axis operands drop out), in file order.
   const used = [...new Set([...subgraph.inputs, ...subgraph.outputs, ...ops.flatMap((op) => [...op.inputs, ...op.outputs])])];
@@ -140,6 +137,11 @@ class OperatorReader {
     return undefined;
   }
 
+  /** A problem worded as what is wrong and the constraint of the supported-operators table it breaks. */
+  violates(what: string, constraint: string): undefined {
+    return this.problem(`${what}; needs: ${constraint}`);
+  }
+
   unsupported(): undefined {
     this.problems.push(`operator ${this.index}: ${this.name} is not supported`);
     return undefined;
@@ -183,7 +185,7 @@ class OperatorReader {
     const activation = ACTIVATIONS[code];
     if (activation) return activation;
     const name = Object.entries(ActivationFunctionType).find(([, v]) => v === code)?.[0];
-    return this.problem(name ? `fused activation ${name} is not supported` : `unknown fused activation ${code}`);
+    return this.violates(name ? `fused activation ${name}` : `unknown fused activation ${code}`, CONSTRAINT.fusedActivation);
   }
 
   padding(code: number): Padding | undefined {
@@ -196,7 +198,7 @@ class OperatorReader {
   constantInts(t: number, what: string): number[] | undefined {
     const tensor = this.tensor(t);
     const data = this.model.buffers[tensor.buffer].data;
-    if (data.length === 0) return this.problem(`the ${what} (${this.describe(t)}) must be a constant`);
+    if (data.length === 0) return this.violates(`the ${what} (${this.describe(t)}) is computed at run time`, CONSTRAINT.constant(what));
     if (tensor.type !== TensorType.INT32 && tensor.type !== TensorType.INT64) {
       return this.problem(`the ${what} (${this.describe(t)}) is ${tensorTypeName(tensor.type)}, expected INT32 or INT64`);
     }
@@ -211,6 +213,34 @@ class OperatorReader {
     return this.problem(`${what} ${value} is outside a ${rank}-D tensor`);
   }
 
+  /** The operator's inputs and its `count` outputs (at least one), for the operators with several. */
+  ioMany(inputs: number, count: number): { inputs: number[]; outputs: number[] } | undefined {
+    const { operator } = this;
+    if (operator.inputs.length !== inputs || operator.inputs.includes(-1)) return this.problem(`has inputs [${operator.inputs}], expected ${inputs}`);
+    if (count < 1 || operator.outputs.length !== count) return this.problem(`has ${operator.outputs.length} outputs, its options say ${count}`);
+    return { inputs: [...operator.inputs], outputs: [...operator.outputs] };
+  }
+
+  /**
+   * An int8 operator that only moves values: TFLite Micro copies them raw, so the output must have
+   * the input's scale and zero point for the values to mean the same.
+   */
+  sameQuantization(input: number, output: number, constraint: string = CONSTRAINT.sameQuantization): true | undefined {
+    const [a, b] = [this.tensor(input).quantization, this.tensor(output).quantization];
+    if (this.tensor(input).type !== TensorType.INT8 || !a || !b) return true;
+    if (a.scale[0] === b.scale[0] && a.zeroPoint[0] === b.zeroPoint[0]) return true;
+    return this.violates(
+      `output ${this.describe(output)} has scale ${b.scale[0]}, zero point ${b.zeroPoint[0]}; input ${this.describe(input)} has scale ${a.scale[0]}, zero point ${a.zeroPoint[0]}`,
+      constraint,
+    );
+  }
+
+  /** At most `most` axes, where TFLite Micro's kernel stops. */
+  rankAtMost(t: number, most: number): true | undefined {
+    const rank = this.tensor(t).shape.length;
+    return rank <= most ? true : this.violates(`input has ${rank} axes`, CONSTRAINT.maxRank(most));
+  }
+
   /** Sorted, de-duplicated, normalised axes; undefined if any is out of range. */
   axes(values: number[], rank: number, what: string): number[] | undefined {
     const axes = values.map((v) => this.axis(v, rank, what));
@@ -219,7 +249,11 @@ class OperatorReader {
   }
 }
 
-type Converter = (r: OperatorReader) => Op | undefined;
+/** SPLIT, SPLIT_V and UNPACK become one op per output. */
+type Converter = (r: OperatorReader) => Op | Op[] | undefined;
+
+/** The builtin operators the importer converts (what ./tflite-support.ts must describe). */
+export const convertedBuiltins = (): number[] => Object.keys(CONVERTERS).map(Number);
 
 const CONVERTERS: Partial<Record<number, Converter>> = {
   [B.CONV_2D]: (r) => {
@@ -263,6 +297,12 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
   [B.ADD]: (r) => binary(r, 'add', r.options(O.AddOptions)),
   [B.SUB]: (r) => binary(r, 'sub', r.options(O.SubOptions)),
   [B.MUL]: (r) => binary(r, 'mul', r.options(O.MulOptions)),
+  [B.DIV]: (r) => {
+    const op = binary(r, 'div', r.options(O.DivOptions));
+    const type = op && r.tensor(op.outputs[0]).type;
+    if (op && type !== TensorType.FLOAT32) return r.violates(`output is ${tensorTypeName(type!)}`, 'float32 tensors (no int8 DIV kernel)');
+    return op;
+  },
 
   [B.RESHAPE]: (r) => {
     const io = r.io(1, 1);
@@ -329,26 +369,164 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
     const axis = r.axis(o.axis, r.tensor(io.output).shape.length, 'concatenation axis');
     const activation = r.activation(o.activation);
     if (axis === undefined || !activation) return;
+    if (activation !== 'none') return r.violates(`fused activation ${activation.toUpperCase()}`, CONSTRAINT.noActivation);
+    if (!io.inputs.every((t) => r.sameQuantization(t, io.output, CONSTRAINT.inputsShareQuantization))) return;
     return { kind: 'concatenation', ...ports(r, io), attrs: { axis, activation } };
   },
 
-  [B.MEAN]: (r) => {
-    const io = r.io(2);
-    const o = r.options(O.ReducerOptions);
+  [B.MEAN]: (r) => reduce(r, 'mean'),
+  [B.SUM]: (r) => reduce(r, 'sum'),
+  [B.REDUCE_MAX]: (r) => reduce(r, 'reduce_max'),
+
+  [B.STRIDED_SLICE]: (r) => {
+    const io = r.io(4);
+    const o = r.options(O.StridedSliceOptions);
     if (!io || !o) return;
-    const [input, axisInput] = io.inputs;
-    const values = r.constantInts(axisInput, 'axis operand');
-    const axes = values && r.axes(values, r.tensor(input).shape.length, 'mean axis');
-    if (!axes) return;
-    return { kind: 'mean', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { axes, keepDims: o.keepDims } };
+    const [input, ...operands] = io.inputs;
+    const [begin, end, strides] = operands.map((t, k) => r.constantInts(t, ['begin operand', 'end operand', 'strides operand'][k]));
+    if (!begin || !end || !strides || !r.rankAtMost(input, 4) || !r.sameQuantization(input, io.output)) return;
+    const slice = resolveStridedSlice(r.tensor(input).shape, begin, end, strides, o);
+    if (typeof slice === 'string') return r.problem(slice);
+    return slicing(r, input, io.output, slice);
   },
+
+  [B.SLICE]: (r) => {
+    const io = r.io(3);
+    if (!io || !r.options(O.SliceOptions)) return;
+    const [input, beginInput, sizeInput] = io.inputs;
+    const begin = r.constantInts(beginInput, 'begin operand');
+    const sizes = r.constantInts(sizeInput, 'size operand');
+    const shape = r.tensor(input).shape;
+    if (!begin || !sizes || !r.rankAtMost(input, 5) || !r.sameQuantization(input, io.output)) return;
+    if (begin.length !== shape.length || sizes.length !== shape.length) return r.problem(`begin [${begin}] and size [${sizes}] need ${shape.length} entries each`);
+    // A size of -1 takes everything from begin to the end of the axis.
+    const size = sizes.map((n, d) => (n === -1 ? shape[d] - begin[d] : n));
+    const bad = shape.findIndex((n, d) => begin[d] < 0 || size[d] < 1 || begin[d] + size[d] > n);
+    if (bad >= 0) return r.problem(`axis ${bad}: ${sizes[bad]} elements from ${begin[bad]} do not lie inside ${shape[bad]}`);
+    return slicing(r, input, io.output, { begin, stride: size.map(() => 1), size, shape: size });
+  },
+
+  [B.SPLIT]: (r) => {
+    const o = r.options(O.SplitOptions);
+    const io = o && r.ioMany(2, o.numSplits);
+    if (!io) return;
+    const [axisInput, input] = io.inputs;
+    const shape = r.tensor(input).shape;
+    const axis = axisOperand(r, axisInput, shape.length, 'split axis');
+    if (axis === undefined) return;
+    if (shape[axis] % io.outputs.length !== 0) return r.problem(`axis ${axis} of [${shape}] does not split into ${io.outputs.length} equal parts`);
+    return splits(r, input, io.outputs, axis, io.outputs.map(() => shape[axis] / io.outputs.length));
+  },
+
+  [B.SPLIT_V]: (r) => {
+    const o = r.options(O.SplitVOptions);
+    const io = o && r.ioMany(3, o.numSplits);
+    if (!io) return;
+    const [input, sizesInput, axisInput] = io.inputs;
+    const shape = r.tensor(input).shape;
+    const axis = axisOperand(r, axisInput, shape.length, 'split axis');
+    const sizes = r.constantInts(sizesInput, 'size_splits operand');
+    if (axis === undefined || !sizes) return;
+    // One size may be -1: whatever the others leave.
+    const known = sizes.filter((n) => n !== -1).reduce((a, b) => a + b, 0);
+    const resolved = sizes.map((n) => (n === -1 ? shape[axis] - known : n));
+    if (sizes.length !== io.outputs.length || sizes.filter((n) => n === -1).length > 1 || resolved.some((n) => n < 1) || resolved.reduce((a, b) => a + b, 0) !== shape[axis]) {
+      return r.problem(`size_splits [${sizes}] do not split axis ${axis} (${shape[axis]}) into ${io.outputs.length} non-empty parts`);
+    }
+    return splits(r, input, io.outputs, axis, resolved);
+  },
+
+  [B.UNPACK]: (r) => {
+    const o = r.options(O.UnpackOptions);
+    const io = o && r.ioMany(1, o.num);
+    if (!o || !io) return;
+    const [input] = io.inputs;
+    const shape = r.tensor(input).shape;
+    const axis = r.axis(o.axis, shape.length, 'unpack axis');
+    if (axis === undefined) return;
+    if (shape[axis] !== io.outputs.length) return r.problem(`axis ${axis} of [${shape}] has ${shape[axis]} entries, the operator has ${io.outputs.length} outputs`);
+    return splits(r, input, io.outputs, axis, io.outputs.map(() => 1), true);
+  },
+
+  [B.PACK]: (r) => {
+    const io = r.io(1, Infinity);
+    const o = r.options(O.PackOptions);
+    if (!io || !o) return;
+    if (o.valuesCount !== io.inputs.length) return r.problem(`values_count ${o.valuesCount} disagrees with its ${io.inputs.length} inputs`);
+    const axis = r.axis(o.axis, r.tensor(io.inputs[0]).shape.length + 1, 'pack axis');
+    if (axis === undefined || !io.inputs.every((t) => r.sameQuantization(t, io.output, CONSTRAINT.inputsShareQuantization))) return;
+    return { kind: 'pack', ...ports(r, io), attrs: { axis } };
+  },
+
+  [B.TRANSPOSE]: (r) => {
+    const io = r.io(2);
+    if (!io || !r.options(O.TransposeOptions)) return;
+    const [input, permInput] = io.inputs;
+    const perm = r.constantInts(permInput, 'perm operand');
+    const rank = r.tensor(input).shape.length;
+    if (!perm || !r.rankAtMost(input, 5) || !r.sameQuantization(input, io.output)) return;
+    if (perm.length !== rank || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) return r.problem(`perm [${perm}] is not a permutation of the ${rank} input axes`);
+    return { kind: 'transpose', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { perm } };
+  },
+
+  [B.GATHER]: (r) => {
+    const io = r.io(2);
+    const o = r.options(O.GatherOptions);
+    if (!io || !o) return;
+    const [input, indicesInput] = io.inputs;
+    const shape = r.tensor(input).shape;
+    const axis = r.axis(o.axis, shape.length, 'gather axis');
+    if (o.batchDims !== 0) return r.problem(`batch_dims ${o.batchDims} is not supported (only 0)`);
+    const indices = r.constantInts(indicesInput, 'indices operand');
+    if (axis === undefined || !indices || !r.sameQuantization(input, io.output)) return;
+    const bad = indices.find((i) => i < 0 || i >= shape[axis]);
+    if (bad !== undefined) return r.problem(`index ${bad} is outside axis ${axis} of [${shape}]`);
+    return { kind: 'gather', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { axis, indices, indicesShape: [...r.tensor(indicesInput).shape] } };
+  },
+
+  [B.EXPAND_DIMS]: (r) => {
+    const io = r.io(2);
+    if (!io || !r.options(O.ExpandDimsOptions)) return;
+    const [input, axisInput] = io.inputs;
+    const shape = r.tensor(input).shape;
+    const axis = axisOperand(r, axisInput, shape.length + 1, 'expand_dims axis');
+    if (axis === undefined || !r.sameQuantization(input, io.output)) return;
+    return { kind: 'reshape', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { shape: [...shape.slice(0, axis), 1, ...shape.slice(axis)] } };
+  },
+
+  [B.RESIZE_NEAREST_NEIGHBOR]: (r) => {
+    const io = r.io(2);
+    const o = r.options(O.ResizeNearestNeighborOptions);
+    if (!io || !o) return;
+    const [input, sizeInput] = io.inputs;
+    const size = r.constantInts(sizeInput, 'size operand');
+    if (!size || !r.sameQuantization(input, io.output)) return;
+    if (r.tensor(input).shape.length !== 4 || size.length !== 2 || size.some((n) => n < 1)) {
+      return r.violates(`input [${r.tensor(input).shape}] and size [${size}]`, 'a 4-D NHWC input and a size of two positive values');
+    }
+    const attrs = { size: [size[0], size[1]] as [number, number], alignCorners: o.alignCorners, halfPixelCenters: o.halfPixelCenters };
+    return { kind: 'resize_nearest', inputs: [input], outputs: [io.output], origin: r.origin, attrs };
+  },
+
+  [B.PRELU]: (r) => {
+    const io = r.io(2);
+    if (!io || !r.rankAtMost(io.inputs[0], 4) || !r.rankAtMost(io.inputs[1], 4)) return;
+    return { kind: 'prelu', ...ports(r, io), attrs: {} };
+  },
+
+  [B.MAXIMUM]: (r) => maxMin(r, 'maximum'),
+  [B.MINIMUM]: (r) => maxMin(r, 'minimum'),
+
+  [B.SPACE_TO_DEPTH]: (r) => blockRearrange(r, 'space_to_depth', r.options(O.SpaceToDepthOptions)),
+  [B.DEPTH_TO_SPACE]: (r) => blockRearrange(r, 'depth_to_space', r.options(O.DepthToSpaceOptions)),
 };
 
-function convertOperator(r: OperatorReader): Op | undefined {
+function convertOperator(r: OperatorReader): Op[] {
   const convert = r.builtinCode === B.CUSTOM ? undefined : CONVERTERS[r.builtinCode];
-  if (!convert) return r.unsupported();
-  const op = convert(r);
-  return op && checkTypes(r, op) ? op : undefined;
+  if (!convert) return r.unsupported() ?? [];
+  const converted = convert(r);
+  const ops = converted === undefined ? [] : Array.isArray(converted) ? converted : [converted];
+  return ops.every((op) => checkTypes(r, op)) ? ops : [];
 }
 
 const pair = (h: number, w: number): [number, number] => [h, w];
@@ -369,7 +547,7 @@ function pool(r: OperatorReader, kind: 'avg_pool2d' | 'max_pool2d'): Op | undefi
   return { kind, ...ports(r, io), attrs: { filter: pair(o.filterH, o.filterW), stride: pair(o.strideH, o.strideW), padding, activation } };
 }
 
-function binary(r: OperatorReader, kind: 'add' | 'sub' | 'mul', o: { activation: number } | undefined): Op | undefined {
+function binary(r: OperatorReader, kind: 'add' | 'sub' | 'mul' | 'div', o: { activation: number } | undefined): Op | undefined {
   const io = r.io(2);
   if (!io || !o) return;
   const activation = r.activation(o.activation);
@@ -388,10 +566,127 @@ function pad(r: OperatorReader, io: { inputs: number[]; output: number } | undef
   const [input, paddingsInput] = io.inputs;
   const rank = r.tensor(input).shape.length;
   const values = r.constantInts(paddingsInput, 'paddings operand');
-  if (!values) return;
+  if (!values || !r.sameQuantization(input, io.output)) return;
   if (values.length !== 2 * rank) return r.problem(`paddings hold ${values.length} values, a ${rank}-D input needs ${2 * rank}`);
   const paddings = Array.from({ length: rank }, (_, d): [number, number] => [values[2 * d], values[2 * d + 1]]);
   return { kind: 'pad', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { paddings } };
+}
+
+/** A one-value constant axis operand, normalised against `rank`. */
+function axisOperand(r: OperatorReader, t: number, rank: number, what: string): number | undefined {
+  const values = r.constantInts(t, `${what} operand`);
+  if (!values) return;
+  if (values.length !== 1) return r.problem(`the ${what} operand holds ${values.length} values, expected 1`);
+  return r.axis(values[0], rank, what);
+}
+
+type Slice = StridedSliceOp['attrs'];
+
+function slicing(r: OperatorReader, input: number, output: number, attrs: Slice): StridedSliceOp {
+  return { kind: 'strided_slice', inputs: [input], outputs: [output], origin: r.origin, attrs };
+}
+
+/** SPLIT, SPLIT_V and UNPACK: consecutive slices of `sizes` along `axis`, one per output; UNPACK drops the axis. */
+function splits(r: OperatorReader, input: number, outputs: number[], axis: number, sizes: number[], drop = false): Op[] | undefined {
+  const shape = r.tensor(input).shape;
+  if (!outputs.every((t) => r.sameQuantization(input, t))) return;
+  let start = 0;
+  return outputs.map((output, k) => {
+    const begin = shape.map((_, d) => (d === axis ? start : 0));
+    const size = shape.map((n, d) => (d === axis ? sizes[k] : n));
+    start += sizes[k];
+    return slicing(r, input, output, { begin, stride: shape.map(() => 1), size, shape: drop ? size.filter((_, d) => d !== axis) : size });
+  });
+}
+
+/**
+ * TensorFlow's strided slice against an input shape: the ellipsis expands to the axes no other
+ * entry names, new axes add an output axis of 1, shrunk axes take one element and leave the
+ * output, and begin/end are resolved per axis as TensorFlow Lite's reference kernel does (negative
+ * indices count from the end, then clamp; masks take the whole axis in the stride's direction;
+ * `offset` makes end relative to begin). A message when the slice is empty or the masks conflict.
+ */
+export function resolveStridedSlice(
+  shape: readonly number[],
+  begin: number[],
+  end: number[],
+  strides: number[],
+  o: { beginMask: number; endMask: number; ellipsisMask: number; newAxisMask: number; shrinkAxisMask: number; offset: boolean },
+): Slice | string {
+  const n = begin.length;
+  if (end.length !== n || strides.length !== n) return `begin [${begin}], end [${end}] and strides [${strides}] must have the same length`;
+  const bit = (mask: number, i: number) => (mask & (1 << i)) !== 0;
+  const entries = Array.from({ length: n }, (_, i) => i);
+  if (entries.filter((i) => bit(o.ellipsisMask, i)).length > 1) return `ellipsis_mask ${o.ellipsisMask} marks more than one ellipsis`;
+  const consumes = (i: number) => !bit(o.ellipsisMask, i) && !bit(o.newAxisMask, i);
+  if (entries.filter(consumes).length > shape.length) return `${n} slice entries for a ${shape.length}-D input`;
+  const out: Slice = { begin: [], stride: [], size: [], shape: [] };
+  const whole = (d: number) => {
+    out.begin.push(0);
+    out.stride.push(1);
+    out.size.push(shape[d]);
+    out.shape.push(shape[d]);
+  };
+  let d = 0;
+  for (const i of entries) {
+    if (bit(o.ellipsisMask, i)) {
+      const named = entries.slice(i + 1).filter(consumes).length;
+      while (d < shape.length - named) whole(d++);
+    } else if (bit(o.newAxisMask, i)) {
+      out.shape.push(1);
+    } else {
+      const size = shape[d];
+      const stride = strides[i];
+      if (stride === 0) return `axis ${d}: stride 0`;
+      const clamp = (v: number) => (stride > 0 ? Math.min(Math.max(v, 0), size) : Math.min(Math.max(v, -1), size - 1));
+      let start = clamp(begin[i] < 0 ? begin[i] + size : begin[i]);
+      if (bit(o.beginMask, i)) start = stride > 0 ? 0 : size - 1;
+      const shrink = bit(o.shrinkAxisMask, i);
+      let stop: number;
+      if (shrink) {
+        stop = start >= size ? start : start + 1;
+      } else {
+        const e = o.offset ? end[i] + start : end[i];
+        stop = clamp(e < 0 ? e + size : e);
+        if (bit(o.endMask, i)) stop = stride > 0 ? size : -1;
+      }
+      const count = Math.max(0, Math.ceil((stop - start) / stride));
+      if (count === 0) return `axis ${d}: the slice from ${begin[i]} to ${end[i]} in steps of ${stride} is empty`;
+      out.begin.push(start);
+      out.stride.push(stride);
+      out.size.push(count);
+      if (!shrink) out.shape.push(count);
+      d++;
+    }
+  }
+  while (d < shape.length) whole(d++);
+  return out;
+}
+
+function reduce(r: OperatorReader, kind: 'mean' | 'sum' | 'reduce_max'): Op | undefined {
+  const io = r.io(2);
+  const o = r.options(O.ReducerOptions);
+  if (!io || !o) return;
+  const [input, axisInput] = io.inputs;
+  const values = r.constantInts(axisInput, 'axis operand');
+  const axes = values && r.axes(values, r.tensor(input).shape.length, `${kind} axis`);
+  if (!axes || (kind === 'reduce_max' && !r.sameQuantization(input, io.output))) return;
+  return { kind, inputs: [input], outputs: [io.output], origin: r.origin, attrs: { axes, keepDims: o.keepDims } };
+}
+
+function maxMin(r: OperatorReader, kind: 'maximum' | 'minimum'): Op | undefined {
+  const io = r.io(2);
+  if (!io || !r.options(O.MaximumMinimumOptions) || !io.inputs.every((t) => r.sameQuantization(t, io.output, CONSTRAINT.inputsShareQuantization))) return;
+  return { kind, ...ports(r, io), attrs: {} };
+}
+
+function blockRearrange(r: OperatorReader, kind: 'space_to_depth' | 'depth_to_space', o: { blockSize: number } | undefined): Op | undefined {
+  const io = r.io(1);
+  if (!io || !o) return;
+  if (!(o.blockSize >= 1)) return r.problem(`block_size ${o.blockSize} must be positive`);
+  if (r.tensor(io.inputs[0]).shape.length !== 4) return r.problem(`input [${r.tensor(io.inputs[0]).shape}] must be 4-D NHWC`);
+  if (!r.sameQuantization(io.inputs[0], io.output)) return;
+  return { kind, ...ports(r, io), attrs: { blockSize: o.blockSize } };
 }
 
 /**

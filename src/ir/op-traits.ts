@@ -39,6 +39,12 @@ export interface OpTraits {
   /** In int8, the output takes the input's scale and zero point (TFLite's rule for these kinds). */
   keepsInputQuantization: boolean;
   /**
+   * In int8 every data input's values reach the output unchanged (TFLite Micro's kernels copy or
+   * compare raw values), so all must share the output's scale and zero point: the quantizer
+   * requantizes inputs that differ.
+   */
+  copiesInputs?: boolean;
+  /**
    * Its int8 kernel slides a window down an NHWC image and writes output pixels in row-major
    * order, each after reading the input rows it needs, never reading rows above the window
    * again: its output may overlap the input rows it is done with (see plan/lifetimes.ts).
@@ -59,6 +65,17 @@ const WEIGHTED: Omit<OpTraits, 'weights' | 'channelFlow'> = {
 
 const ELEMENTWISE_UNARY: OpTraits = { dataInputs: data0, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: false };
 
+const REDUCE: OpTraits = {
+  dataInputs: data0,
+  channelFlow: (op, rank) => ((op.kind === 'mean' || op.kind === 'sum' || op.kind === 'reduce_max') && op.attrs.axes.includes(rank - 1) ? 'opaque' : 'reduce'),
+  elementwise: false,
+  fusesActivation: false,
+  keepsInputQuantization: false,
+};
+
+// Ops that only move values: int8 output keeps the input's quantization (TFLite Micro copies raw values).
+const MOVES: OpTraits = { dataInputs: data0, channelFlow: 'opaque', elementwise: false, fusesActivation: false, keepsInputQuantization: true };
+
 export const OP_TRAITS: Record<OpKind, OpTraits> = {
   // filter OHWI: output channel on axis 0, input channel on axis 3.
   conv2d: { ...WEIGHTED, weights: { input: 1, outputAxis: 0, inputAxis: 3 }, channelFlow: 'none', streamsRows: true },
@@ -76,6 +93,7 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
   add: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
   sub: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
   mul: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
+  div: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
   reshape: { dataInputs: data0, channelFlow: 'reshape', elementwise: false, fusesActivation: false, keepsInputQuantization: true },
   squeeze: { dataInputs: data0, channelFlow: 'reshape', elementwise: false, fusesActivation: false, keepsInputQuantization: true },
   softmax: { dataInputs: data0, channelFlow: 'opaque', elementwise: false, fusesActivation: false, keepsInputQuantization: false },
@@ -95,19 +113,27 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
     keepsInputQuantization: true,
   },
   concatenation: {
+    copiesInputs: true,
     dataInputs: allInputs,
     channelFlow: (op, rank) => (op.kind === 'concatenation' && op.attrs.axis !== rank - 1 ? 'same' : 'concat'),
     elementwise: false,
     fusesActivation: false,
     keepsInputQuantization: false,
   },
-  mean: {
-    dataInputs: data0,
-    channelFlow: (op, rank) => (op.kind === 'mean' && op.attrs.axes.includes(rank - 1) ? 'opaque' : 'reduce'),
-    elementwise: false,
-    fusesActivation: false,
-    keepsInputQuantization: false,
-  },
+  mean: REDUCE,
+  sum: REDUCE,
+  reduce_max: { ...REDUCE, keepsInputQuantization: true },
+  strided_slice: MOVES,
+  transpose: MOVES,
+  space_to_depth: MOVES,
+  depth_to_space: MOVES,
+  pack: { ...MOVES, dataInputs: allInputs, copiesInputs: true },
+  gather: MOVES,
+  resize_nearest: { ...MOVES, channelFlow: 'same' },
+  maximum: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: true, copiesInputs: true },
+  // alpha is a per-element (usually per-channel) parameter: channels cannot be pruned through it.
+  prelu: { dataInputs: data0, channelFlow: 'opaque', elementwise: true, fusesActivation: false, keepsInputQuantization: false },
+  minimum: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: true, copiesInputs: true },
 };
 
 export const opTraits = (op: Op | OpKind): OpTraits => OP_TRAITS[typeof op === 'string' ? op : op.kind];

@@ -22,6 +22,22 @@ export function windowPadBefore(size: number, kernel: number, stride: number, di
   return Math.max(0, Math.floor(((out - 1) * stride + effective - size) / 2));
 }
 
+/** Round half away from zero (TfLiteRound). */
+const roundHalfAway = (v: number) => Math.sign(v) * Math.round(Math.abs(v));
+
+/**
+ * The input index nearest to output index `i` along an axis, in float32 as TFLite computes it:
+ * scale (in - 1) / (out - 1) with aligned corners (and more than one output), else in / out; a
+ * half-pixel offset before scaling; floor (or round with aligned corners); at most in - 1.
+ */
+export function nearestIndex(i: number, inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): number {
+  const f = Math.fround;
+  const scale = alignCorners && outSize > 1 ? f((inSize - 1) / (outSize - 1)) : f(inSize / outSize);
+  const at = f(f(i + (halfPixelCenters ? 0.5 : 0)) * scale);
+  const index = Math.min(alignCorners ? roundHalfAway(at) : Math.floor(at), inSize - 1);
+  return halfPixelCenters ? Math.max(0, index) : index;
+}
+
 /** numpy broadcasting of two shapes, or undefined when they do not broadcast. */
 export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] | undefined {
   const rank = Math.max(a.length, b.length);
@@ -112,7 +128,11 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
     }
     case 'add':
     case 'sub':
-    case 'mul': {
+    case 'mul':
+    case 'div':
+    case 'maximum':
+    case 'minimum':
+    case 'prelu': {
       const out = broadcastShapes(x, shapeOf(1));
       return out ? ok(out) : error(`shapes ${fmt(x)} and ${fmt(shapeOf(1))} do not broadcast`);
     }
@@ -158,10 +178,62 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
       }
       return ok(out);
     }
-    case 'mean': {
+    case 'mean':
+    case 'sum':
+    case 'reduce_max': {
       const axes = op.attrs.axes;
       if (axes.some((a) => a < 0 || a >= x.length)) return error(`axes [${axes}] are outside a ${x.length}-D input`);
       return ok(op.attrs.keepDims ? x.map((d, i) => (axes.includes(i) ? 1 : d)) : x.filter((_, i) => !axes.includes(i)));
+    }
+    case 'strided_slice': {
+      const { begin, stride, size, shape } = op.attrs;
+      if ([begin, stride, size].some((v) => v.length !== x.length)) return error(`begin, stride and size need ${x.length} entries each for input ${fmt(x)}`);
+      for (let d = 0; d < x.length; d++) {
+        const last = begin[d] + (size[d] - 1) * stride[d];
+        const inside = (i: number) => Number.isInteger(i) && i >= 0 && i < x[d];
+        if (!Number.isInteger(size[d]) || size[d] < 1 || stride[d] === 0 || !inside(begin[d]) || !inside(last)) {
+          return error(`axis ${d}: ${size[d]} elements from ${begin[d]} in steps of ${stride[d]} do not lie inside ${x[d]}`);
+        }
+      }
+      if (numel(shape) !== numel(size)) return error(`shape ${fmt(shape)} does not hold the ${numel(size)} elements of a ${fmt(size)} slice`);
+      return ok([...shape]);
+    }
+    case 'transpose': {
+      const { perm } = op.attrs;
+      if (perm.length !== x.length || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) return error(`perm [${perm}] is not a permutation of ${x.length} axes`);
+      return ok(perm.map((p) => x[p]));
+    }
+    case 'space_to_depth':
+    case 'depth_to_space': {
+      const b = op.attrs.blockSize;
+      if (x.length !== 4 || !Number.isInteger(b) || b < 1) return error(`needs a 4-D NHWC input and a positive block size, got ${fmt(x)} and ${b}`);
+      if (op.kind === 'space_to_depth') {
+        if (x[1] % b !== 0 || x[2] % b !== 0) return error(`height and width of ${fmt(x)} must be multiples of the block size ${b}`);
+        return ok([x[0], x[1] / b, x[2] / b, x[3] * b * b]);
+      }
+      if (x[3] % (b * b) !== 0) return error(`channels of ${fmt(x)} must be a multiple of block size squared (${b * b})`);
+      return ok([x[0], x[1] * b, x[2] * b, x[3] / (b * b)]);
+    }
+    case 'resize_nearest': {
+      const [h, w] = op.attrs.size;
+      if (x.length !== 4 || !(h >= 1 && w >= 1) || !Number.isInteger(h) || !Number.isInteger(w)) return error(`needs a 4-D NHWC input and a positive size, got ${fmt(x)} and [${op.attrs.size}]`);
+      return ok([x[0], h, w, x[3]]);
+    }
+    case 'pack': {
+      const { axis } = op.attrs;
+      if (!Number.isInteger(axis) || axis < 0 || axis > x.length) return error(`axis ${axis} is outside a ${x.length + 1}-D output`);
+      for (let i = 1; i < op.inputs.length; i++) {
+        if (fmt(shapeOf(i)) !== fmt(x)) return error(`input ${i} ${fmt(shapeOf(i))} differs from input 0 ${fmt(x)}`);
+      }
+      return ok([...x.slice(0, axis), op.inputs.length, ...x.slice(axis)]);
+    }
+    case 'gather': {
+      const { axis, indices, indicesShape } = op.attrs;
+      if (!Number.isInteger(axis) || axis < 0 || axis >= x.length) return error(`axis ${axis} is outside a ${x.length}-D input`);
+      if (indices.length !== numel(indicesShape)) return error(`${indices.length} indices for index shape ${fmt(indicesShape)}`);
+      const bad = indices.find((i) => !Number.isInteger(i) || i < 0 || i >= x[axis]);
+      if (bad !== undefined) return error(`index ${bad} is outside axis ${axis} of ${fmt(x)}`);
+      return ok([...x.slice(0, axis), ...indicesShape, ...x.slice(axis + 1)]);
     }
   }
 }

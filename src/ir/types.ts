@@ -74,9 +74,9 @@ export interface Pool2DOp extends OpCommon {
   attrs: { filter: [number, number]; stride: [number, number]; padding: Padding; activation: Activation };
 }
 
-/** inputs: [a, b], broadcasting as numpy does. */
+/** inputs: [a, b], broadcasting as numpy does. div runs in float32 only. */
 export interface BinaryOp extends OpCommon {
-  kind: 'add' | 'sub' | 'mul';
+  kind: 'add' | 'sub' | 'mul' | 'div';
   attrs: { activation: Activation };
 }
 
@@ -94,6 +94,24 @@ export interface SqueezeOp extends OpCommon {
 export interface SoftmaxOp extends OpCommon {
   kind: 'softmax';
   attrs: { beta: number };
+}
+
+/** inputs: [a, b], broadcasting as numpy does; the larger or smaller of each pair. */
+export interface MaxMinOp extends OpCommon {
+  kind: 'maximum' | 'minimum';
+  attrs: Record<string, never>;
+}
+
+/** inputs: [input, alpha], alpha broadcasting against the input: x where x >= 0, else x * alpha. */
+export interface PreluOp extends OpCommon {
+  kind: 'prelu';
+  attrs: Record<string, never>;
+}
+
+/** inputs: [input NHWC]; output [N, size[0], size[1], C], each pixel copied from its nearest input pixel (TFLite's rule). */
+export interface ResizeNearestOp extends OpCommon {
+  kind: 'resize_nearest';
+  attrs: { size: [number, number]; alignCorners: boolean; halfPixelCenters: boolean };
 }
 
 /** Element-wise ops with no attributes. */
@@ -120,8 +138,48 @@ export interface ConcatenationOp extends OpCommon {
 
 /** inputs: [input]; reduction axes already normalised to non-negative and sorted. */
 export interface MeanOp extends OpCommon {
-  kind: 'mean';
+  /** MEAN, SUM, or REDUCE_MAX (whose int8 output keeps the input's quantization). */
+  kind: 'mean' | 'sum' | 'reduce_max';
   attrs: { axes: number[]; keepDims: boolean };
+}
+
+/**
+ * inputs: [input]. Along each input axis d it takes size[d] elements from begin[d] in steps of
+ * stride[d] (negative steps walk backwards; TFLite's masks, negative indices and clamping are
+ * already resolved), and the output holds them in that order under `shape`: the sizes with the
+ * axes TFLite shrinks dropped and its new axes inserted. SLICE, SPLIT, SPLIT_V and UNPACK are
+ * strided slices too.
+ */
+export interface StridedSliceOp extends OpCommon {
+  kind: 'strided_slice';
+  attrs: { begin: number[]; stride: number[]; size: number[]; shape: number[] };
+}
+
+/** inputs: [input]; output axis d is input axis perm[d]. */
+export interface TransposeOp extends OpCommon {
+  kind: 'transpose';
+  attrs: { perm: number[] };
+}
+
+/**
+ * inputs: [input NHWC]. space_to_depth moves each blockSize x blockSize patch into the channels
+ * (row in the patch, then column, then channel); depth_to_space is its inverse.
+ */
+export interface BlockRearrangeOp extends OpCommon {
+  kind: 'space_to_depth' | 'depth_to_space';
+  attrs: { blockSize: number };
+}
+
+/** inputs: tensors of one shape, stacked along a new output axis `axis`. */
+export interface PackOp extends OpCommon {
+  kind: 'pack';
+  attrs: { axis: number };
+}
+
+/** inputs: [params]; the output is params taken along `axis` at constant `indices` (of shape `indicesShape`, row-major). */
+export interface GatherOp extends OpCommon {
+  kind: 'gather';
+  attrs: { axis: number; indices: number[]; indicesShape: number[] };
 }
 
 export type Op =
@@ -137,7 +195,15 @@ export type Op =
   | LeakyReluOp
   | PadOp
   | ConcatenationOp
-  | MeanOp;
+  | MeanOp
+  | StridedSliceOp
+  | TransposeOp
+  | BlockRearrangeOp
+  | PackOp
+  | GatherOp
+  | MaxMinOp
+  | PreluOp
+  | ResizeNearestOp;
 
 export type OpKind = Op['kind'];
 

@@ -15,6 +15,7 @@ const ARITY: Record<OpKind, [number, number]> = {
   add: [2, 2],
   sub: [2, 2],
   mul: [2, 2],
+  div: [2, 2],
   reshape: [1, 1],
   squeeze: [1, 1],
   softmax: [1, 1],
@@ -29,6 +30,18 @@ const ARITY: Record<OpKind, [number, number]> = {
   pad: [1, 1],
   concatenation: [1, Infinity],
   mean: [1, 1],
+  sum: [1, 1],
+  reduce_max: [1, 1],
+  strided_slice: [1, 1],
+  transpose: [1, 1],
+  space_to_depth: [1, 1],
+  depth_to_space: [1, 1],
+  pack: [1, Infinity],
+  gather: [1, 1],
+  maximum: [2, 2],
+  minimum: [2, 2],
+  prelu: [2, 2],
+  resize_nearest: [1, 1],
 };
 
 /** Input positions that must be constants (weights and biases). */

@@ -7,8 +7,9 @@
 // CHECK) or hit undefined behaviour, these functions throw a model error instead.
 
 import { modelError } from '../ir/errors.ts';
-import type { Activation, BinaryOp, Graph, LeakyReluOp, Op, SoftmaxOp, UnaryOp } from '../ir/types.ts';
+import type { Activation, BinaryOp, Graph, LeakyReluOp, MaxMinOp, Op, PreluOp, SoftmaxOp, UnaryOp } from '../ir/types.ts';
 import { INT32_MAX, INT32_MIN, frexp, multiplyByQuantizedMultiplier, quantizeMultiplier, roundHalfAwayFromZero } from './fixedpoint.ts';
+import { OpOperands } from './operands.ts';
 
 const f32 = Math.fround;
 const INT8_MIN = -128;
@@ -182,8 +183,59 @@ export function floatActivationRange(activation: Activation): [number, number] {
  * ADD and SUB. TFLite Micro's ADD computes the real multipliers in double while its SUB computes
  * them in float32 (rounding after every step); both are reproduced.
  */
+/** PRELU's int8 constants, as TFLite Micro's Prepare computes them (two multipliers: x >= 0 and x * alpha). */
+export interface PreluParams {
+  inputOffset: number;
+  alphaOffset: number;
+  outputOffset: number;
+  multiplier1: number;
+  shift1: number;
+  multiplier2: number;
+  shift2: number;
+}
+
+export function preluParams(graph: Graph, op: PreluOp): PreluParams {
+  const operands: OpOperands = new OpOperands(graph, op);
+  const [input, alpha, output] = [operands.input(0), operands.input(1), operands.output()];
+  for (const t of [input, alpha, output]) operands.expectDtype(t, 'int8');
+  const [x, a, y] = [input, alpha, output].map((t) => operands.affine(t));
+  const first = operands.multiplier(x.scale / y.scale, 'input-to-output scale ratio');
+  const second = operands.multiplier((x.scale * a.scale) / y.scale, 'input x alpha to output scale ratio');
+  return {
+    // `0 - z`, not `-z`: a zero point of 0 must give +0, the integer the C code holds.
+    inputOffset: 0 - x.zeroPoint,
+    alphaOffset: 0 - a.zeroPoint,
+    outputOffset: y.zeroPoint,
+    multiplier1: first.multiplier,
+    shift1: first.shift,
+    multiplier2: second.multiplier,
+    shift2: second.shift,
+  };
+}
+
+/**
+ * MAXIMUM and MINIMUM compare raw values (TFLite Micro's kernels do, in int8 too), so an int8
+ * op's inputs and output must share one scale and zero point for the result to mean the same.
+ */
+export function maxMinDtype(graph: Graph, op: MaxMinOp): 'int8' | 'float32' {
+  const operands: OpOperands = new OpOperands(graph, op);
+  const output = operands.output();
+  operands.expectDtype(output, 'int8', 'float32');
+  const out = output.dtype === 'int8' ? operands.affine(output) : undefined;
+  op.inputs.forEach((_, k) => {
+    const input = operands.input(k);
+    operands.expectDtype(input, output.dtype);
+    if (!out) return;
+    const q = operands.affine(input);
+    if (q.scale !== out.scale || q.zeroPoint !== out.zeroPoint) {
+      operands.fail(`${operands.describe(input)} (scale ${q.scale}, zero point ${q.zeroPoint}) must have the output's scale ${out.scale} and zero point ${out.zeroPoint}`);
+    }
+  });
+  return output.dtype as 'int8' | 'float32';
+}
+
 export function addSubParams(graph: Graph, op: BinaryOp): AddSubParams {
-  if (op.kind === 'mul') throw modelError(`${describeElementwiseOp(op)}: use mulParams for mul`);
+  if (op.kind !== 'add' && op.kind !== 'sub') throw modelError(`${describeElementwiseOp(op)}: no int8 add/sub parameters for ${op.kind}`);
   const in1 = inputQuant(graph, op, 0);
   const in2 = inputQuant(graph, op, 1);
   const out = outputQuant(graph, op);

@@ -1,4 +1,7 @@
-// MEAN parameters as TFLite Micro's reduce kernels compute them. In int8 the division by the
+// MEAN, SUM and REDUCE_MAX parameters as TFLite Micro's reduce kernels compute them. SUM is
+// MEAN without the division: the same requantization of sum - zeroPoint * count, with no count
+// folded in. REDUCE_MAX compares raw values: int8 input and output share their quantization.
+// MEAN's parameters: In int8 the division by the
 // element count is folded into the requantization multiplier the way QuantizedMeanOrSum folds it
 // at run time (count known here, so the constants are final):
 //   fold = min(floor(log2(count)), 32, 31 + shift)
@@ -15,6 +18,8 @@ export interface MeanShape {
   axes: number[];
   /** Input elements summed into each output element. */
   count: number;
+  /** Whether float32 outputs divide the sum by `count`. */
+  average: boolean;
 }
 
 export interface Int8MeanRequant {
@@ -27,8 +32,7 @@ export interface Int8MeanRequant {
 
 export type MeanParams = MeanShape & (Int8MeanRequant | { dtype: 'float32' });
 
-export function lowerMean(graph: Graph, op: MeanOp): MeanParams {
-  const operands: OpOperands = new OpOperands(graph, op);
+function reductionShape(operands: OpOperands, op: MeanOp): MeanShape {
   const inputTensor = operands.input(0);
   const outputTensor = operands.output();
   operands.expectDtype(inputTensor, 'int8', 'float32');
@@ -38,16 +42,37 @@ export function lowerMean(graph: Graph, op: MeanOp): MeanParams {
   if (axes.some((a) => !Number.isInteger(a) || a < 0 || a >= inShape.length)) operands.fail(`axes [${op.attrs.axes}] are outside a ${inShape.length}-D input`);
   const count = numel(axes.map((a) => inShape[a]));
   if (count === 0 || numel(inShape) === 0) operands.fail(`input [${inShape}] is empty`);
-  if (count > 2 ** 31) operands.fail(`averaging ${count} elements per output is more than the int32 kernels can sum`);
+  if (count > 2 ** 31) operands.fail(`reducing ${count} elements per output is more than the int32 kernels can sum`);
   if (numel(outputTensor.shape) * count !== numel(inShape)) operands.fail(`output [${outputTensor.shape}] does not match reducing [${inShape}] over axes [${axes}]`);
-  const shape = { inShape: [...inShape], axes, count };
+  return { inShape: [...inShape], axes, count, average: op.kind === 'mean' };
+}
+
+/** REDUCE_MAX: the walk only; TFLite Micro refuses int8 whose output quantization differs from the input's. */
+export function lowerReduceMax(graph: Graph, op: MeanOp): MeanShape & { dtype: 'int8' | 'float32' } {
+  const operands: OpOperands = new OpOperands(graph, op);
+  const shape = reductionShape(operands, op);
+  const [input, output] = [operands.input(0), operands.output()];
+  if (input.dtype === 'int8') {
+    const [a, b] = [operands.affine(input), operands.affine(output)];
+    if (a.scale !== b.scale || a.zeroPoint !== b.zeroPoint) {
+      operands.fail(`input (scale ${a.scale}, zero point ${a.zeroPoint}) and output (scale ${b.scale}, zero point ${b.zeroPoint}) must have the same quantization`);
+    }
+  }
+  return { ...shape, dtype: input.dtype as 'int8' | 'float32' };
+}
+
+/** MEAN and SUM. */
+export function lowerMean(graph: Graph, op: MeanOp): MeanParams {
+  const operands: OpOperands = new OpOperands(graph, op);
+  const shape = reductionShape(operands, op);
+  const [inputTensor, outputTensor] = [operands.input(0), operands.output()];
   if (inputTensor.dtype === 'float32') return { ...shape, dtype: 'float32' };
 
   const input = operands.affine(inputTensor);
   const output = operands.affine(outputTensor);
   const m = operands.multiplier(input.scale / output.scale, 'input-to-output scale ratio');
-  const fold = Math.min(31 - Math.clz32(count), 32, 31 + m.shift);
+  const fold = shape.average ? Math.min(31 - Math.clz32(shape.count), 32, 31 + m.shift) : 0;
   // multiplier * 2^fold can need 63 bits: exact integer division in BigInt, once per op.
-  const multiplier = Number((BigInt(m.multiplier) << BigInt(fold)) / BigInt(count));
+  const multiplier = shape.average ? Number((BigInt(m.multiplier) << BigInt(fold)) / BigInt(shape.count)) : m.multiplier;
   return { ...shape, dtype: 'int8', inputZeroPoint: input.zeroPoint, outputZeroPoint: output.zeroPoint, multiplier, shift: m.shift - fold };
 }

@@ -52,7 +52,7 @@ export function jointRanges(graph: Graph, ranges: Map<number, Range>): JointRang
       const k = producer.get(t);
       if (k === undefined) return graph.inputs.includes(t) ? t : undefined;
       const op = graph.ops[k];
-      if (FIXED_OUTPUT[op.kind] || op.kind === 'concatenation') return undefined;
+      if (FIXED_OUTPUT[op.kind] || opTraits(op).copiesInputs) return undefined;
       if (!opTraits(op).keepsInputQuantization) return t;
       if (clipping && op.kind === 'avg_pool2d') return undefined;
       t = op.inputs[0];
@@ -64,7 +64,7 @@ export function jointRanges(graph: Graph, ranges: Map<number, Range>): JointRang
       const k = producer.get(t);
       const op = k === undefined ? undefined : graph.ops[k];
       if (op && FIXED_OUTPUT[op.kind]) return representable(FIXED_OUTPUT[op.kind]!);
-      if (op && op.kind === 'concatenation') return undefined;
+      if (op && opTraits(op).copiesInputs) return undefined;
       if (!op || !opTraits(op).keepsInputQuantization) {
         const range = result.get(t);
         return range && representable(affineFromRange(range, graph.tensors[t].name));
@@ -92,7 +92,7 @@ export function jointRanges(graph: Graph, ranges: Map<number, Range>): JointRang
         const [lo, hi] = sides[1 - i]!;
         if (own !== undefined) narrow(k, own, [out[0] - hi, out[1] - lo]);
       });
-    } else if (op.kind === 'concatenation') {
+    } else if (opTraits(op).copiesInputs) {
       const out = result.get(op.outputs[0]);
       if (!out) continue;
       for (const t of op.inputs) {

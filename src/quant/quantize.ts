@@ -5,7 +5,7 @@
 //   softmax, logistic: output fixed at 1/256, -128; tanh: 1/128, 0 (what the int8 kernels produce);
 //   pooling, reshape, squeeze, pad, relu6: output keeps the input's quantization (their int8
 //     kernels move or clamp raw values; TFLite Micro's relu6 ignores the output's parameters);
-//   concatenation: inputs whose quantization differs from the output's are requantized by a
+//   concatenation, pack, maximum, minimum: inputs whose quantization differs from the output's are requantized by a
 //     QUANTIZE op in front (TFLite Micro's kernel only copies);
 //   everything else (add, sub, mul, mean, relu, leaky relu, hard swish): output from its range.
 // Fused activations stay attributes: the int8 kernels turn them into clamps.
@@ -13,7 +13,7 @@
 // tensors added at float I/O boundaries or for requantization are appended.
 
 import { modelError, usageError } from '../ir/errors.ts';
-import type { ConcatenationOp, Conv2DOp, DepthwiseConv2DOp, FullyConnectedOp, Graph, Op, Quantization, Tensor } from '../ir/types.ts';
+import type { ConcatenationOp, Conv2DOp, MaxMinOp, PackOp, DepthwiseConv2DOp, FullyConnectedOp, Graph, Op, Quantization, Tensor } from '../ir/types.ts';
 import { describeOp, verifyGraph } from '../ir/verify.ts';
 import { checkFiniteConstants } from './finite.ts';
 import { MinMaxObserver } from './observers.ts';
@@ -106,6 +106,9 @@ class Quantizer {
       case 'fully_connected':
         return this.weighted(op, index, where);
       case 'concatenation':
+      case 'pack':
+      case 'maximum':
+      case 'minimum':
         return this.concatenation(op, where);
       default: {
         const inputs = op.inputs.map((t) => this.input(t, where));
@@ -135,7 +138,7 @@ class Quantizer {
     this.ops.push({ ...op, inputs, outputs: [this.output(op, this.calibratedOutput(op, where))] });
   }
 
-  private concatenation(op: ConcatenationOp, where: string): void {
+  private concatenation(op: ConcatenationOp | PackOp | MaxMinOp, where: string): void {
     const inputs = op.inputs.map((t) => this.input(t, where));
     const quants = inputs.map((t) => this.tensors[t].quant!);
     const shared = quants.every((q) => sameQuant(q, quants[0]));

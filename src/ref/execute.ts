@@ -13,6 +13,7 @@ import { evalElementwise } from './elementwise.ts';
 import { prepareFullyConnected } from './fully_connected.ts';
 import type { Kernel } from './kernel.ts';
 import { prepareMean } from './mean.ts';
+import { prepareGather, prepareMove, preparePack, prepareResizeNearest } from './move.ts';
 import { preparePad } from './pad.ts';
 import { preparePool2D } from './pool.ts';
 import { prepareDequantize, prepareQuantize } from './quantize.ts';
@@ -29,6 +30,8 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   avg_pool2d: preparePool2D,
   max_pool2d: preparePool2D,
   mean: prepareMean,
+  sum: prepareMean,
+  reduce_max: prepareMean,
   pad: preparePad,
   concatenation: prepareConcatenation,
   quantize: prepareQuantize,
@@ -38,6 +41,7 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   add: elementwise,
   sub: elementwise,
   mul: elementwise,
+  div: elementwise,
   softmax: elementwise,
   logistic: elementwise,
   tanh: elementwise,
@@ -45,6 +49,16 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   relu6: elementwise,
   leaky_relu: elementwise,
   hard_swish: elementwise,
+  strided_slice: prepareMove,
+  transpose: prepareMove,
+  space_to_depth: prepareMove,
+  depth_to_space: prepareMove,
+  pack: preparePack,
+  gather: prepareGather,
+  maximum: elementwise,
+  minimum: elementwise,
+  prelu: elementwise,
+  resize_nearest: prepareResizeNearest,
 };
 
 /** Same storage type, allowing bool tensors to be held in a Uint8Array. */

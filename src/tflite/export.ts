@@ -208,14 +208,91 @@ function exportOp(graph: Graph, op: Op): Exported {
         options: { axis: op.attrs.axis, activation: ACTIVATIONS[op.attrs.activation] },
       };
     case 'mean':
+    case 'sum':
+    case 'reduce_max':
       return {
-        code: B.MEAN,
+        code: { mean: B.MEAN, sum: B.SUM, reduce_max: B.REDUCE_MAX }[op.kind],
         version: byType(2),
         optionsType: O.ReducerOptions,
         options: { keepDims: op.attrs.keepDims },
         operands: [{ suffix: 'axes', shape: [op.attrs.axes.length], values: op.attrs.axes }],
       };
+    case 'strided_slice':
+      return stridedSlice(graph, op);
+    case 'resize_nearest':
+      return {
+        code: B.RESIZE_NEAREST_NEIGHBOR,
+        version: byType(2),
+        optionsType: O.ResizeNearestNeighborOptions,
+        options: { alignCorners: op.attrs.alignCorners, halfPixelCenters: op.attrs.halfPixelCenters },
+        operands: [{ suffix: 'size', shape: [2], values: op.attrs.size }],
+      };
+    case 'prelu':
+      return { code: B.PRELU, version: 1 };
+    case 'div':
+      return { code: B.DIV, version: 1, optionsType: O.DivOptions, options: { activation: ACTIVATIONS[op.attrs.activation] } };
+    case 'maximum':
+    case 'minimum':
+      return { code: op.kind === 'maximum' ? B.MAXIMUM : B.MINIMUM, version: byType(2), optionsType: O.MaximumMinimumOptions, options: {} };
+    case 'transpose':
+      return {
+        code: B.TRANSPOSE,
+        version: byType(2),
+        optionsType: O.TransposeOptions,
+        options: {},
+        operands: [{ suffix: 'perm', shape: [op.attrs.perm.length], values: op.attrs.perm }],
+      };
+    case 'space_to_depth':
+      return { code: B.SPACE_TO_DEPTH, version: byType(2), optionsType: O.SpaceToDepthOptions, options: { blockSize: op.attrs.blockSize } };
+    case 'depth_to_space':
+      return { code: B.DEPTH_TO_SPACE, version: byType(2), optionsType: O.DepthToSpaceOptions, options: { blockSize: op.attrs.blockSize } };
+    case 'pack':
+      return { code: B.PACK, version: byType(2), optionsType: O.PackOptions, options: { valuesCount: op.inputs.length, axis: op.attrs.axis } };
+    case 'gather':
+      return {
+        code: B.GATHER,
+        version: byType(2),
+        optionsType: O.GatherOptions,
+        options: { axis: op.attrs.axis, batchDims: 0 },
+        operands: [{ suffix: 'indices', shape: [...op.attrs.indicesShape], values: op.attrs.indices }],
+      };
   }
+}
+
+/**
+ * STRIDED_SLICE with end = begin + size * stride; an end that falls below 0 (a backward slice down
+ * to the first element) is written as an end-mask bit. The output shape is the sizes with some 1s
+ * left out (shrink-mask entries) and some put in (new-axis entries); matching greedily finds which.
+ */
+function stridedSlice(graph: Graph, op: Extract<Op, { kind: 'strided_slice' }>): Exported {
+  const { begin, stride, size, shape } = op.attrs;
+  const entries: { begin: number; end: number; stride: number }[] = [];
+  const masks = { beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0, offset: false };
+  let kept = 0;
+  for (let d = 0; d < size.length || kept < shape.length; ) {
+    const bit = 1 << entries.length;
+    if (d < size.length && kept < shape.length && shape[kept] === size[d]) kept++;
+    else if (d < size.length && size[d] === 1) masks.shrinkAxisMask |= bit;
+    else if (kept < shape.length && shape[kept] === 1) {
+      masks.newAxisMask |= bit;
+      entries.push({ begin: 0, end: 0, stride: 1 });
+      kept++;
+      continue;
+    } else throw modelError(`${graph.name}: a strided slice of sizes [${size}] to shape [${shape}] has no STRIDED_SLICE form`);
+    const end = begin[d] + size[d] * stride[d];
+    if (end < 0) masks.endMask |= bit;
+    entries.push({ begin: begin[d], end: Math.max(end, 0), stride: stride[d] });
+    d++;
+  }
+  const int8 = graph.tensors[op.inputs[0]].dtype === 'int8';
+  const operand = (suffix: string, values: number[]) => ({ suffix, shape: [values.length], values });
+  return {
+    code: B.STRIDED_SLICE,
+    version: int8 ? 2 : 1,
+    optionsType: O.StridedSliceOptions,
+    options: masks,
+    operands: [operand('begin', entries.map((e) => e.begin)), operand('end', entries.map((e) => e.end)), operand('strides', entries.map((e) => e.stride))],
+  };
 }
 
 /** int8 MUL is version 3 when input 1 scale x input 2 scale / output scale is at least 1. */

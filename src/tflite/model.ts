@@ -148,6 +148,46 @@ export interface LeakyReluOptions {
   alpha: number;
 }
 
+export interface StridedSliceOptions {
+  beginMask: number;
+  endMask: number;
+  ellipsisMask: number;
+  newAxisMask: number;
+  shrinkAxisMask: number;
+  offset: boolean;
+}
+
+/** SplitOptions and SplitVOptions. */
+export interface SplitOptions {
+  numSplits: number;
+}
+
+export interface PackOptions {
+  valuesCount: number;
+  axis: number;
+}
+
+export interface UnpackOptions {
+  num: number;
+  axis: number;
+}
+
+export interface GatherOptions {
+  axis: number;
+  batchDims: number;
+}
+
+/** ResizeNearestNeighborOptions (and the same fields of ResizeBilinearOptions). */
+export interface ResizeOptions {
+  alignCorners: boolean;
+  halfPixelCenters: boolean;
+}
+
+/** SpaceToDepthOptions and DepthToSpaceOptions. */
+export interface BlockSizeOptions {
+  blockSize: number;
+}
+
 /** The tables with no fields (PadOptions, PadV2Options, QuantizeOptions, DequantizeOptions, HardSwishOptions). */
 export type EmptyOptions = Record<string, never>;
 
@@ -171,6 +211,20 @@ export interface BuiltinOptionsMap {
   [T.LeakyReluOptions]: LeakyReluOptions;
   [T.QuantizeOptions]: EmptyOptions;
   [T.HardSwishOptions]: EmptyOptions;
+  [T.SpaceToDepthOptions]: BlockSizeOptions;
+  [T.GatherOptions]: GatherOptions;
+  [T.TransposeOptions]: EmptyOptions;
+  [T.StridedSliceOptions]: StridedSliceOptions;
+  [T.SplitOptions]: SplitOptions;
+  [T.SliceOptions]: EmptyOptions;
+  [T.ExpandDimsOptions]: EmptyOptions;
+  [T.PackOptions]: PackOptions;
+  [T.UnpackOptions]: UnpackOptions;
+  [T.SplitVOptions]: SplitOptions;
+  [T.DepthToSpaceOptions]: BlockSizeOptions;
+  [T.MaximumMinimumOptions]: EmptyOptions;
+  [T.DivOptions]: MulOptions;
+  [T.ResizeNearestNeighborOptions]: ResizeOptions;
 }
 
 export type BuiltinOptions = BuiltinOptionsMap[keyof BuiltinOptionsMap];

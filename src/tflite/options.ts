@@ -68,6 +68,27 @@ const TABLES: { [K in keyof BuiltinOptionsMap]: OptionTable<BuiltinOptionsMap[K]
   [T.LeakyReluOptions]: { alpha: float32(0) },
   [T.QuantizeOptions]: {},
   [T.HardSwishOptions]: {},
+  [T.SpaceToDepthOptions]: { blockSize: int32(0) },
+  [T.GatherOptions]: { axis: int32(0), batchDims: int32(1) },
+  [T.TransposeOptions]: {},
+  [T.StridedSliceOptions]: {
+    beginMask: int32(0),
+    endMask: int32(1),
+    ellipsisMask: int32(2),
+    newAxisMask: int32(3),
+    shrinkAxisMask: int32(4),
+    offset: bool(5),
+  },
+  [T.SplitOptions]: { numSplits: int32(0) },
+  [T.SliceOptions]: {},
+  [T.ExpandDimsOptions]: {},
+  [T.PackOptions]: { valuesCount: int32(0), axis: int32(1) },
+  [T.UnpackOptions]: { num: int32(0), axis: int32(1) },
+  [T.SplitVOptions]: { numSplits: int32(0) },
+  [T.DepthToSpaceOptions]: { blockSize: int32(0) },
+  [T.MaximumMinimumOptions]: {},
+  [T.DivOptions]: { activation: int8(0) },
+  [T.ResizeNearestNeighborOptions]: { alignCorners: bool(0), halfPixelCenters: bool(1) },
 };
 
 /** The field layout of a BuiltinOptions union member, or undefined for tables edgec does not decode. */

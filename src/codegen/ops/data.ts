@@ -1,13 +1,14 @@
 // Kernel calls for the data-movement ops: reshape and squeeze (usually nothing at all), pad,
-// concatenation, mean, quantize and dequantize, int8 and float32. Constants come from src/lower,
+// concatenation and pack, strided slice, transpose, space/depth rearrangement, gather, mean, quantize and dequantize, int8 and float32. Constants come from src/lower,
 // the same functions the host reference uses.
 
 import { DTYPE_BYTES, numel } from '../../ir/dtype.ts';
 import { modelError } from '../../ir/errors.ts';
-import type { ConcatenationOp, MeanOp, Op, PadOp, ReshapeOp, SqueezeOp, UnaryOp } from '../../ir/types.ts';
+import type { BlockRearrangeOp, ConcatenationOp, GatherOp, MeanOp, Op, PackOp, PadOp, ReshapeOp, ResizeNearestOp, SqueezeOp, StridedSliceOp, TransposeOp, UnaryOp } from '../../ir/types.ts';
 import { describeOp } from '../../ir/verify.ts';
-import { lowerConcatenation } from '../../lower/concat.ts';
-import { lowerMean } from '../../lower/mean.ts';
+import { type ConcatParams, lowerConcatenation } from '../../lower/concat.ts';
+import { lowerGather, lowerMove, lowerPack, lowerResizeNearest } from '../../lower/move.ts';
+import { lowerMean, lowerReduceMax } from '../../lower/mean.ts';
 import { lowerPad } from '../../lower/pad.ts';
 import { lowerQuantize } from '../../lower/quantize.ts';
 import { cFloat, cInitializer, cInt } from '../c-syntax.ts';
@@ -50,8 +51,9 @@ function pad(ctx: EmitContext, op: PadOp): OpCode {
   return { declarations: [params], statements: [statement], kernel: p.dtype === 'int8' ? 'ec_pad_s8' : 'ec_pad_f32' };
 }
 
-function concatenation(ctx: EmitContext, op: ConcatenationOp): OpCode {
-  const p = lowerConcatenation(ctx.graph, op);
+/** CONCATENATION, and PACK (a concatenation along a new axis). */
+function concatenation(ctx: EmitContext, op: ConcatenationOp | PackOp): OpCode {
+  const p: ConcatParams = op.kind === 'pack' ? lowerPack(ctx.graph, op) : lowerConcatenation(ctx.graph, op);
   const { opName } = ctx;
   const [ctype, suffix] = p.dtype === 'int8' ? ['int8_t', 's8'] : ['float', 'f32'];
   const declarations = [
@@ -67,8 +69,54 @@ function concatenation(ctx: EmitContext, op: ConcatenationOp): OpCode {
   return { declarations, statements: [`${kernel}(&${opName}_params, ${opName}_inputs, ${ctx.pointer(op.outputs[0])});`], kernel };
 }
 
+function move(ctx: EmitContext, op: StridedSliceOp | TransposeOp | BlockRearrangeOp): OpCode {
+  const p = lowerMove(ctx.graph, op);
+  const outStrides = contiguousStrides(p.dims);
+  const params = cStruct('ec_move_params', `${ctx.opName}_params`, {
+    walk: walkFields(
+      p.dims.map((size, d) => ({ size, a: p.strides[d], b: outStrides[d] })),
+      where(ctx, op),
+    ),
+    start: cInt(p.start),
+  });
+  const kernel = p.dtype === 'int8' ? 'ec_move_s8' : 'ec_move_f32';
+  return { declarations: [params], statements: [`${kernel}(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`], kernel };
+}
+
+function gather(ctx: EmitContext, op: GatherOp): OpCode {
+  const p = lowerGather(ctx.graph, op);
+  const indices = ctx.constant('indices', 'int32_t', p.indices, `indices along axis ${op.attrs.axis}`);
+  const params = cStruct('ec_gather_params', `${ctx.opName}_params`, {
+    outer: cInt(p.outer),
+    axis_size: cInt(p.axisSize),
+    inner: cInt(p.inner),
+    count: cInt(p.indices.length),
+    indices,
+  });
+  const kernel = p.dtype === 'int8' ? 'ec_gather_s8' : 'ec_gather_f32';
+  return { declarations: [params], statements: [`${kernel}(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`], kernel };
+}
+
+/** MEAN, SUM and REDUCE_MAX: one reduction walk; the kernel and its constants differ. */
+function resizeNearest(ctx: EmitContext, op: ResizeNearestOp): OpCode {
+  const p = lowerResizeNearest(ctx.graph, op);
+  const params = cStruct('ec_resize_nearest_params', `${ctx.opName}_params`, {
+    batches: cInt(p.batches),
+    input_height: cInt(p.inHeight),
+    input_width: cInt(p.inWidth),
+    channels: cInt(p.channels),
+    output_height: cInt(p.rows.length),
+    output_width: cInt(p.columns.length),
+    rows: ctx.constant('rows', 'int32_t', p.rows, 'input row of each output row'),
+    columns: ctx.constant('columns', 'int32_t', p.columns, 'input column of each output column'),
+  });
+  const kernel = p.dtype === 'int8' ? 'ec_resize_nearest_s8' : 'ec_resize_nearest_f32';
+  return { declarations: [params], statements: [`${kernel}(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`], kernel };
+}
+
 function mean(ctx: EmitContext, op: MeanOp): OpCode {
-  const p = lowerMean(ctx.graph, op);
+  const q = op.kind === 'reduce_max' ? undefined : lowerMean(ctx.graph, op);
+  const p = q ?? lowerReduceMax(ctx.graph, op);
   const strides = contiguousStrides(p.inShape);
   const loops = (reduced: boolean): WalkDim[] =>
     p.inShape.flatMap((size, d) => (p.axes.includes(d) === reduced ? [{ size, a: strides[d], b: 0 }] : []));
@@ -78,14 +126,15 @@ function mean(ctx: EmitContext, op: MeanOp): OpCode {
     count: cInt(p.count),
   });
   const [input, output] = [ctx.pointer(op.inputs[0]), ctx.pointer(op.outputs[0])];
-  if (p.dtype === 'float32') {
-    return { declarations: [reduction], statements: [`ec_mean_f32(&${ctx.opName}_reduction, ${input}, ${output});`], kernel: 'ec_mean_f32' };
+  if (!q || q.dtype === 'float32') {
+    const kernel = `ec_${op.kind}_${p.dtype === 'int8' ? 's8' : 'f32'}`;
+    return { declarations: [reduction], statements: [`${kernel}(&${ctx.opName}_reduction, ${input}, ${output});`], kernel };
   }
   const params = cStruct('ec_mean_s8_params', `${ctx.opName}_params`, {
-    input_zero_point: cInt(p.inputZeroPoint),
-    output_zero_point: cInt(p.outputZeroPoint),
-    multiplier: cInt(p.multiplier),
-    shift: cInt(p.shift),
+    input_zero_point: cInt(q.inputZeroPoint),
+    output_zero_point: cInt(q.outputZeroPoint),
+    multiplier: cInt(q.multiplier),
+    shift: cInt(q.shift),
   });
   return {
     declarations: [reduction, params],
@@ -116,8 +165,20 @@ export const dataEmitter: OpEmitter = {
       case 'pad':
         return pad(ctx, op);
       case 'concatenation':
+      case 'pack':
         return concatenation(ctx, op);
+      case 'strided_slice':
+      case 'transpose':
+      case 'space_to_depth':
+      case 'depth_to_space':
+        return move(ctx, op);
+      case 'gather':
+        return gather(ctx, op);
+      case 'resize_nearest':
+        return resizeNearest(ctx, op);
       case 'mean':
+      case 'sum':
+      case 'reduce_max':
         return mean(ctx, op);
       case 'quantize':
         return quantize(ctx, op);

@@ -1,11 +1,11 @@
-// Kernel calls for the element-wise ops (add, sub, mul, softmax and the activations), int8 and
+// Kernel calls for the element-wise ops (add, sub, mul, div, maximum, minimum, prelu, softmax and the activations), int8 and
 // float32. Every int8 constant comes from src/lower, the same functions the host reference uses.
 
 import { numel } from '../../ir/dtype.ts';
 import { modelError } from '../../ir/errors.ts';
-import type { BinaryOp, DType, Graph, Op, SoftmaxOp } from '../../ir/types.ts';
+import type { BinaryOp, DType, Graph, MaxMinOp, Op, PreluOp, SoftmaxOp } from '../../ir/types.ts';
 import { describeOp } from '../../ir/verify.ts';
-import { type AddSubParams, addSubParams, addSubTables, floatActivationRange, mulParams, softmaxParams } from '../../lower/elementwise.ts';
+import { type AddSubParams, addSubParams, addSubTables, floatActivationRange, maxMinDtype, mulParams, preluParams, softmaxParams } from '../../lower/elementwise.ts';
 import { multiplyByQuantizedMultiplier } from '../../lower/fixedpoint.ts';
 import { expOnNegativeValues } from '../../lower/fixedpoint-math.ts';
 import { cFloat, cInt } from '../c-syntax.ts';
@@ -26,16 +26,49 @@ function opDtype(graph: Graph, op: Op): DType {
   return dtype;
 }
 
-function binary(ctx: EmitContext, op: BinaryOp, int8: boolean): OpCode {
-  const { graph, opName } = ctx;
+/** The walk of a broadcasting binary op: stride_a through input 1, stride_b through input 2. */
+function binaryWalk(ctx: EmitContext, op: BinaryOp | MaxMinOp | PreluOp) {
+  const { graph } = ctx;
   const [shape1, shape2] = op.inputs.map((t) => graph.tensors[t].shape);
   const outShape = graph.tensors[op.outputs[0]].shape;
   const strides1 = broadcastStrides(shape1, outShape);
   const strides2 = broadcastStrides(shape2, outShape);
-  const walk = walkFields(
+  return walkFields(
     outShape.map((size, d) => ({ size, a: strides1[d], b: strides2[d] })),
     describeOp(op, graph.ops.indexOf(op)),
   );
+}
+
+function maxMin(ctx: EmitContext, op: MaxMinOp): OpCode {
+  const kernel = `ec_${op.kind}_${maxMinDtype(ctx.graph, op) === 'int8' ? 's8' : 'f32'}`;
+  return {
+    declarations: [cStruct('ec_walk', `${ctx.opName}_walk`, binaryWalk(ctx, op))],
+    statements: [`${kernel}(&${ctx.opName}_walk, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.inputs[1])}, ${ctx.pointer(op.outputs[0])});`],
+    kernel,
+  };
+}
+
+function prelu(ctx: EmitContext, op: PreluOp, int8: boolean): OpCode {
+  const { opName } = ctx;
+  const walk = cStruct('ec_walk', `${opName}_walk`, binaryWalk(ctx, op));
+  const args = `&${opName}_walk, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.inputs[1])}, ${ctx.pointer(op.outputs[0])}`;
+  if (!int8) return { declarations: [walk], statements: [`ec_prelu_f32(${args});`], kernel: 'ec_prelu_f32' };
+  const p = preluParams(ctx.graph, op);
+  const params = cStruct('ec_prelu_s8_params', `${opName}_params`, {
+    input_offset: cInt(p.inputOffset),
+    alpha_offset: cInt(p.alphaOffset),
+    output_offset: cInt(p.outputOffset),
+    multiplier1: cInt(p.multiplier1),
+    shift1: cInt(p.shift1),
+    multiplier2: cInt(p.multiplier2),
+    shift2: cInt(p.shift2),
+  });
+  return { declarations: [params, walk], statements: [`ec_prelu_s8(&${opName}_params, ${args});`], kernel: 'ec_prelu_s8' };
+}
+
+function binary(ctx: EmitContext, op: BinaryOp, int8: boolean): OpCode {
+  const { graph, opName } = ctx;
+  const walk = binaryWalk(ctx, op);
   // int8 sub runs the add kernel with its second table negated.
   const kernel = int8 && op.kind === 'sub' ? 'ec_add_s8' : `ec_${op.kind}_${int8 ? 's8' : 'f32'}`;
   let params: string;
@@ -53,6 +86,8 @@ function binary(ctx: EmitContext, op: BinaryOp, int8: boolean): OpCode {
       activation_min: cInt(p.activationMin),
       activation_max: cInt(p.activationMax),
     });
+  } else if (op.kind === 'div') {
+    throw modelError(`${describeOp(op, graph.ops.indexOf(op))}: div runs in float32 only`);
   } else {
     const p = addSubParams(graph, op);
     const index = graph.ops.indexOf(op);
@@ -158,7 +193,13 @@ export const elementwiseEmitter: OpEmitter = {
       case 'add':
       case 'sub':
       case 'mul':
+      case 'div':
         return binary(ctx, op, int8);
+      case 'maximum':
+      case 'minimum':
+        return maxMin(ctx, op);
+      case 'prelu':
+        return prelu(ctx, op, int8);
       case 'softmax':
         return softmax(ctx, op, int8);
       case 'logistic':

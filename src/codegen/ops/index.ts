@@ -16,6 +16,7 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   add: elementwiseEmitter,
   sub: elementwiseEmitter,
   mul: elementwiseEmitter,
+  div: elementwiseEmitter,
   softmax: elementwiseEmitter,
   logistic: elementwiseEmitter,
   tanh: elementwiseEmitter,
@@ -28,8 +29,20 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   pad: dataEmitter,
   concatenation: dataEmitter,
   mean: dataEmitter,
+  sum: dataEmitter,
+  reduce_max: dataEmitter,
   quantize: dataEmitter,
   dequantize: dataEmitter,
+  strided_slice: dataEmitter,
+  transpose: dataEmitter,
+  space_to_depth: dataEmitter,
+  depth_to_space: dataEmitter,
+  pack: dataEmitter,
+  gather: dataEmitter,
+  maximum: elementwiseEmitter,
+  minimum: elementwiseEmitter,
+  prelu: elementwiseEmitter,
+  resize_nearest: dataEmitter,
 };
 
 export const kernelEmitter: Required<OpEmitter> = {

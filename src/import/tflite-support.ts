@@ -1,0 +1,105 @@
+// What edgec accepts of each TFLite builtin operator: tensor types and constraints, one entry per
+// operator the importer converts (a test keeps the two key sets equal). The importer words its
+// messages with these constraints, and `npm run docs:ops` writes them into the README as the
+// supported-operators table, so the table and the checks cannot drift apart.
+
+import { BuiltinOperator as B, builtinOperatorName } from '../tflite/schema.ts';
+
+/** Constraints several operators share; each reads as what the model must do. */
+export const CONSTRAINT = {
+  sameQuantization: "int8: the output has the input's scale and zero point (values are copied raw; requantize with a QUANTIZE operator otherwise)",
+  inputsShareQuantization: "int8: every input has the output's scale and zero point (values are copied or compared raw; requantize with a QUANTIZE operator otherwise)",
+  fusedActivation: 'fused activation NONE, RELU, RELU_N1_TO_1 or RELU6',
+  noActivation: 'fused activation NONE',
+  maxRank: (rank: number) => `input of at most ${rank} axes (TensorFlow Lite Micro's limit)`,
+  constant: (what: string) => `${what}: constant INT32 or INT64`,
+} as const;
+
+export interface OperatorSupport {
+  /** The tensor types it runs with, as the table shows them. */
+  types: string;
+  constraints: readonly string[];
+}
+
+const ACTIVATIONS = 'int8, float32';
+const MOVES = [CONSTRAINT.sameQuantization];
+
+export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
+  [B.CONV_2D]: {
+    types: 'int8 (int8 per-channel symmetric weights, int32 bias); float32 (float32 weights, or int8 weights with scales: dynamic range)',
+    constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID'],
+  },
+  [B.DEPTHWISE_CONV_2D]: {
+    types: 'as CONV_2D',
+    constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID', 'depth_multiplier equal to filter channels / input channels (or 0)'],
+  },
+  [B.FULLY_CONNECTED]: { types: 'as CONV_2D', constraints: [CONSTRAINT.fusedActivation, 'weights format DEFAULT (not shuffled)'] },
+  [B.AVERAGE_POOL_2D]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID'] },
+  [B.MAX_POOL_2D]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID'] },
+  [B.ADD]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
+  [B.SUB]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
+  [B.MUL]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
+  [B.DIV]: { types: 'float32', constraints: ['float32 tensors (no int8 DIV kernel)', CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
+  [B.MAXIMUM]: { types: ACTIVATIONS, constraints: ['broadcasting as numpy', CONSTRAINT.inputsShareQuantization] },
+  [B.RESIZE_NEAREST_NEIGHBOR]: {
+    types: ACTIVATIONS,
+    constraints: ['a 4-D NHWC input and a size of two positive values', CONSTRAINT.constant('size operand'), 'align_corners and half_pixel_centers as TFLite defines them', ...MOVES],
+  },
+  [B.PRELU]: { types: 'int8 (int8 alpha), float32', constraints: [CONSTRAINT.maxRank(4), 'alpha broadcasting against the input as numpy'] },
+  [B.MINIMUM]: { types: ACTIVATIONS, constraints: ['broadcasting as numpy', CONSTRAINT.inputsShareQuantization] },
+  [B.RESHAPE]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('shape operand, when present')] },
+  [B.SQUEEZE]: { types: ACTIVATIONS, constraints: ['squeezed axes have size 1'] },
+  [B.EXPAND_DIMS]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('axis operand'), ...MOVES] },
+  [B.SOFTMAX]: { types: ACTIVATIONS, constraints: ['int8 output scale 1/256, zero point -128'] },
+  [B.LOGISTIC]: { types: ACTIVATIONS, constraints: ['int8 output scale 1/256, zero point -128'] },
+  [B.TANH]: { types: ACTIVATIONS, constraints: ['int8 output scale 1/128, zero point 0'] },
+  [B.RELU]: { types: ACTIVATIONS, constraints: [] },
+  [B.RELU6]: { types: ACTIVATIONS, constraints: [] },
+  [B.LEAKY_RELU]: { types: ACTIVATIONS, constraints: [] },
+  [B.HARD_SWISH]: { types: ACTIVATIONS, constraints: [] },
+  [B.QUANTIZE]: { types: 'float32 -> int8; int8 -> int8 or uint8; uint8 -> int8', constraints: [] },
+  [B.DEQUANTIZE]: { types: 'int8 or uint8 -> float32 (int16 and float16 constants are folded at import)', constraints: [] },
+  [B.PAD]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('paddings operand'), ...MOVES] },
+  [B.PADV2]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('paddings operand'), 'pad value the zero point (int8) or 0.0 (float32)', ...MOVES] },
+  [B.CONCATENATION]: { types: ACTIVATIONS, constraints: [CONSTRAINT.noActivation, CONSTRAINT.inputsShareQuantization] },
+  [B.MEAN]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('axis operand')] },
+  [B.SUM]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('axis operand')] },
+  [B.REDUCE_MAX]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('axis operand'), CONSTRAINT.sameQuantization] },
+  [B.STRIDED_SLICE]: {
+    types: ACTIVATIONS,
+    constraints: [CONSTRAINT.maxRank(4), CONSTRAINT.constant('begin, end and strides operands'), 'non-zero strides, a non-empty slice', 'every mask and offset as TensorFlow defines them', ...MOVES],
+  },
+  [B.SLICE]: { types: ACTIVATIONS, constraints: [CONSTRAINT.maxRank(5), CONSTRAINT.constant('begin and size operands'), 'sizes of at least 1 (or -1: to the end)', ...MOVES] },
+  [B.SPLIT]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('axis operand'), 'the axis divides into num_splits equal parts', ...MOVES] },
+  [B.SPLIT_V]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('size_splits and axis operands'), 'sizes of at least 1, at most one -1', ...MOVES] },
+  [B.UNPACK]: { types: ACTIVATIONS, constraints: ['num equal to the length of the axis', ...MOVES] },
+  [B.PACK]: { types: ACTIVATIONS, constraints: ['values_count equal to the number of inputs', CONSTRAINT.inputsShareQuantization] },
+  [B.TRANSPOSE]: { types: ACTIVATIONS, constraints: [CONSTRAINT.maxRank(5), CONSTRAINT.constant('perm operand'), ...MOVES] },
+  [B.GATHER]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('indices operand'), 'indices inside the axis', 'batch_dims 0', ...MOVES] },
+  [B.SPACE_TO_DEPTH]: { types: ACTIVATIONS, constraints: ['4-D NHWC input, height and width multiples of block_size', ...MOVES] },
+  [B.DEPTH_TO_SPACE]: { types: ACTIVATIONS, constraints: ['4-D NHWC input, channels a multiple of block_size squared', ...MOVES] },
+};
+
+/** The supported-operators table in Markdown, operators in name order. */
+export function supportedOperatorsMarkdown(): string {
+  const rows = Object.entries(SUPPORT)
+    .map(([code, s]) => ({ name: builtinOperatorName(Number(code)), ...s! }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
+  return [
+    '| operator | types | constraints |',
+    '|---|---|---|',
+    ...rows.map((r) => `| \`${r.name}\` | ${cell(r.types)} | ${r.constraints.length === 0 ? '-' : r.constraints.map(cell).join('; ')} |`),
+  ].join('\n');
+}
+
+const START = '<!-- supported-operators: generated by npm run docs:ops -->';
+const END = '<!-- end of supported-operators -->';
+
+/** `readme` with the text between the table's markers replaced by the current table. */
+export function replaceSupportedOperators(readme: string): string {
+  const start = readme.indexOf(START);
+  const end = readme.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`README.md lacks the markers ${START} ... ${END}`);
+  return `${readme.slice(0, start + START.length)}\n${supportedOperatorsMarkdown()}\n${readme.slice(end)}`;
+}
