@@ -6,5 +6,6 @@
 #include "ec_nn.h"
 #include "ec_elementwise.h"
 #include "ec_data.h"
+#include "ec_lstm.h"
 
 #endif /* EDGEC_KERNELS_H */

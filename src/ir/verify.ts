@@ -29,6 +29,7 @@ const ARITY: Record<OpKind, [number, number]> = {
   pad: [1, 1],
   concatenation: [1, Infinity],
   mean: [1, 1],
+  unidirectional_sequence_lstm: [13, 13],
 };
 
 /** Input positions that must be constants (weights and biases). */
@@ -36,6 +37,7 @@ const CONSTANT_INPUTS: Partial<Record<OpKind, number[]>> = {
   conv2d: [1, 2],
   depthwise_conv2d: [1, 2],
   fully_connected: [1, 2],
+  unidirectional_sequence_lstm: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
 };
 
 export function describeOp(op: Op, index: number): string {

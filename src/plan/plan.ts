@@ -1,5 +1,6 @@
 // The compile-time memory plan: every activation tensor's offset in one static arena.
 
+import { opTraits } from '../ir/op-traits.ts';
 import type { Graph, Op } from '../ir/types.ts';
 import { computeLifetimes, type Buffer } from './lifetimes.ts';
 import { checkPlacement, placeBuffers } from './placement.ts';
@@ -21,6 +22,8 @@ export interface MemoryPlan {
   inPlace: Map<number, number>;
   /** Bytes alive while each op runs (its inputs, outputs, scratch and everything held for later). */
   livePerOp: number[];
+  /** Bytes of state that ops (LSTMs) keep between inferences: static buffers of their own, not in the arena. */
+  stateBytes: number;
 }
 
 export interface PlanOptions {
@@ -54,5 +57,6 @@ export function planMemory(graph: Graph, options: PlanOptions = {}): MemoryPlan 
     scratchOffset,
     inPlace,
     livePerOp,
+    stateBytes: graph.ops.reduce((sum, op) => sum + (opTraits(op).stateBytes?.(graph, op) ?? 0), 0),
   };
 }

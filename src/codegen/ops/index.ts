@@ -4,6 +4,7 @@ import type { Graph, Op, OpKind } from '../../ir/types.ts';
 import type { CodegenTarget, EmitContext, OpEmitter } from '../emitter.ts';
 import { dataEmitter } from './data.ts';
 import { elementwiseEmitter } from './elementwise.ts';
+import { lstmEmitter } from './lstm.ts';
 import { nnEmitter } from './nn.ts';
 
 const BY_KIND: Record<OpKind, OpEmitter> = {
@@ -29,6 +30,7 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   mean: dataEmitter,
   quantize: dataEmitter,
   dequantize: dataEmitter,
+  unidirectional_sequence_lstm: lstmEmitter,
 };
 
 export const kernelEmitter: OpEmitter = {
