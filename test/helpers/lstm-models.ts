@@ -3,7 +3,7 @@
 // these models and inputs (the fixture records each model's CRC-32 so a change here shows).
 
 import { seededRandom } from '../../src/float/train.ts';
-import type { TensorData } from '../../src/ir/types.ts';
+import type { Tensor, TensorData } from '../../src/ir/types.ts';
 import { BuiltinOperator as B, BuiltinOptionsType as O } from '../../src/tflite/schema.ts';
 import { ModelBuilder } from './tflite-models.ts';
 
@@ -109,4 +109,16 @@ export function lstmCaseInputs(c: LstmCase): TensorData[] {
   return Array.from({ length: c.invokes }, () =>
     c.dtype === 'int8' ? Int8Array.from({ length: n }, () => Math.floor(random() * 256) - 128) : Float32Array.from({ length: n }, () => (random() * 2 - 1) * 2),
   );
+}
+
+/**
+ * Inputs for TFLite Micro's mnist_lstm example models (28 rows of 28 pixels in [0, 1)): a few
+ * bright pixels over dim noise, quantized with the model's input parameters when it is int8.
+ */
+export function mnistLstmInputs(input: Tensor, samples: number): TensorData {
+  const random = seededRandom(7);
+  const pixels = Float32Array.from({ length: samples * 28 * 28 }, () => (random() < 0.2 ? 0.6 + 0.4 * random() : 0.1 * random()));
+  const q = input.quant;
+  if (!q) return pixels;
+  return Int8Array.from(pixels, (v) => Math.max(-128, Math.min(127, Math.round(v / q.scale[0]) + q.zeroPoint[0])));
 }
