@@ -3,10 +3,15 @@
 // state carried from one call to the next and reset, and export back to TFLite.
 
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { importTflite } from '../src/import/tflite.ts';
 import { crc32 } from '../src/ir/crc32.ts';
 import { EdgecError } from '../src/ir/errors.ts';
+import { readNpy, writeNpy } from '../src/npy/npy.ts';
 import type { Graph, TensorData } from '../src/ir/types.ts';
 import { GATE_TANH_INPUT, int16Sigmoid, int16Tanh, int16TanhInput } from '../src/lower/lstm.ts';
 import { createExecutor } from '../src/ref/execute.ts';
@@ -114,4 +119,27 @@ test('import refuses the LSTM variants TensorFlow Lite Micro does not run, all a
   const sub = notVariable.subgraphs[0];
   sub.tensors[sub.operators[0].inputs[18]].isVariable = false;
   t.throws(() => importTflite(writeTflite(notVariable)), { instanceOf: EdgecError, message: /must be variable tensors/ });
+});
+
+test('edgec run --stateful carries the state across the samples of a run; without it each sample starts afresh', (t) => {
+  const c = LSTM_CASES[0];
+  const dir = mkdtempSync(join(tmpdir(), 'edgec-lstm-cli-'));
+  writeFileSync(join(dir, 'lstm.tflite'), lstmCaseModel(c));
+  const inputs = lstmCaseInputs(c);
+  const stacked = Int8Array.from(inputs.flatMap(values));
+  writeFileSync(join(dir, 'x.npy'), writeNpy({ dtype: 'int8', shape: [inputs.length, c.batch, c.steps, c.inputSize], data: stacked }));
+  const edgec = fileURLToPath(new URL('../compiler/edgec.js', import.meta.url));
+  const outputs = (...flags: string[]) => {
+    const r = spawnSync(process.execPath, [edgec, 'run', join(dir, 'lstm.tflite'), '--input', join(dir, 'x.npy'), '--output', join(dir, 'y.npy'), ...flags], { encoding: 'utf8' });
+    t.is(r.status, 0, r.stderr);
+    const y = values(readNpy(readFileSync(join(dir, 'y.npy'))).data);
+    const per = y.length / inputs.length;
+    return inputs.map((_, k) => y.slice(k * per, (k + 1) * per));
+  };
+  t.deepEqual(outputs('--stateful'), goldens[0].expected);
+  const run = createExecutor(importTflite(lstmCaseModel(c)));
+  t.deepEqual(
+    outputs(),
+    inputs.map((x) => (run.reset(), values(run([x])[0]))),
+  );
 });
