@@ -54,8 +54,8 @@ function emitLstm(ctx: EmitContext, op: LstmOp): OpCode {
     const gates = p.gates.map((g, i): CFields => ({
       weights: weights(i),
       recurrent_weights: recurrent(i),
-      input_bias: ctx.constant(`${LSTM_GATES[i]}_bias`, 'int32_t', g.inputBias, `${LSTM_GATES[i]} gate: bias with the input zero point folded in`),
-      recurrent_bias: ctx.constant(`${LSTM_GATES[i]}_recurrent_bias`, 'int32_t', g.recurrentBias, `${LSTM_GATES[i]} gate: the hidden zero point folded in`),
+      input_bias: ctx.constant(`${LSTM_GATES[i]}_gate_bias`, 'int32_t', g.inputBias, `${LSTM_GATES[i]} gate: bias with the input zero point folded in`),
+      recurrent_bias: ctx.constant(`${LSTM_GATES[i]}_gate_recurrent_bias`, 'int32_t', g.recurrentBias, `${LSTM_GATES[i]} gate: the hidden zero point folded in`),
       input_multiplier: cInt(g.inputRequant.multiplier),
       input_shift: cInt(g.inputRequant.shift),
       recurrent_multiplier: cInt(g.recurrentRequant.multiplier),
