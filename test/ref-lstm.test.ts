@@ -115,6 +115,10 @@ test('import refuses the LSTM variants TensorFlow Lite Micro does not run, all a
     inputs[21] = inputs[13];
   });
   t.throws(() => importTflite(layerNorm), { instanceOf: EdgecError, message: /has layer normalization, which/ });
+  const noState = withInputs((inputs) => {
+    inputs[19] = -1;
+  });
+  t.throws(() => importTflite(noState), { instanceOf: EdgecError, message: /the hidden and cell states \(inputs 18 and 19\) are missing/ });
   const notVariable = readTflite(lstmCaseModel(LSTM_CASES[1]));
   const sub = notVariable.subgraphs[0];
   sub.tensors[sub.operators[0].inputs[18]].isVariable = false;

@@ -424,6 +424,7 @@ function lstm(r: OperatorReader): Op | undefined {
   if (o.activation !== ActivationFunctionType.TANH) return r.problem(`cell activation ${o.activation} is not supported, only TANH`);
   if (o.diagonalRecurrentTensors) return r.problem('diagonal recurrent weights are not supported');
   if (!(o.cellClip >= 0)) return r.problem(`cell_clip ${o.cellClip} must be 0 (none) or positive`);
+  if (inputs[LSTM_HIDDEN_STATE] === -1 || inputs[LSTM_CELL_STATE] === -1) return r.problem('the hidden and cell states (inputs 18 and 19) are missing');
   const hidden = r.tensor(inputs[LSTM_HIDDEN_STATE]);
   const cell = r.tensor(inputs[LSTM_CELL_STATE]);
   if (!hidden.isVariable || !cell.isVariable) return r.problem('the hidden and cell states (inputs 18 and 19) must be variable tensors');
