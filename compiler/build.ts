@@ -13,6 +13,7 @@ export function buildReportText(r: BuildReport, outDir: string): string {
     ...(r.flash.testData ? [['', 'built-in test samples', thousands(r.flash.testData), '']] : []),
     ['', 'total', thousands(r.flash.total), `${pct(r.flash.total, r.flash.capacity)} of ${kib(r.flash.capacity)}`],
     ['RAM', `activation arena (${r.arenaStrategy})`, thousands(r.ram.arena), ''],
+    ...(r.ram.state > 0 ? [['', 'recurrent state (outside the arena)', thousands(r.ram.state), '']] : []),
     ['', 'stack (deepest call chain)', thousands(r.ram.stack), ''],
     ['', 'other static data', thousands(r.ram.other), ''],
     ['', 'total', thousands(r.ram.total), `${pct(r.ram.total, r.ram.capacity)} of ${kib(r.ram.capacity)}`],

@@ -41,7 +41,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
   run: {
     summary: 'Run every sample of the input (first axis = sample) on the host reference, the generated C, or QEMU.',
     usage:
-      'edgec run <model | build-dir> --input <in.npy> [--input <in2.npy> ...] [--output <out.npy>] [--target ref|host|wasm|qemu] [--board <name>] [--dequantize]',
+      'edgec run <model | build-dir> --input <in.npy> [--input <in2.npy> ...] [--output <out.npy>] [--target ref|host|wasm|qemu] [--board <name>] [--dequantize] [--stateful]',
     positionals: [1, 1],
     examples: [
       ['edgec run model.tflite --input x.npy', 'outputs of the host reference, printed'],
@@ -53,6 +53,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       target: { value: true, choices: TARGETS, help: `where to run: ${TARGETS.join(', ')} (default ref)` },
       board: { value: true, help: "board whose QEMU machine runs --target qemu (default: the build's, or stm32f4)" },
       dequantize: { help: 'give int8 (or uint8) outputs as float32, with the output scale and zero point' },
+      stateful: { help: "carry recurrent (LSTM) state from one sample to the next, as one stream's frames (default: each sample starts from cleared state)" },
     },
     action: async (args) => {
       const inputs = args.values.get('input');
@@ -68,6 +69,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
         target,
         board: args.values.get('board')?.[0] ?? board,
         dequantize: args.switches.has('dequantize'),
+        stateful: args.switches.has('stateful'),
       });
     },
   },

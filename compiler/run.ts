@@ -22,13 +22,15 @@ export interface RunRequest {
   board?: string;
   /** int8 outputs as float32. */
   dequantize?: boolean;
+  /** Recurrent state carries from one sample to the next. */
+  stateful?: boolean;
 }
 
 export async function runCommand(request: RunRequest): Promise<string> {
   const { graph, target } = request;
   const samples = splitSamples(graph, await readSampleFiles(request.inputs), request.inputs);
   const bar = progress(`running ${graph.name} on ${target}`);
-  const run = await runOnTarget(graph, target, samples, { board: request.board, onProgress: (d, t) => bar.update(d, t) });
+  const run = await runOnTarget(graph, target, samples, { board: request.board, stateful: request.stateful, onProgress: (d, t) => bar.update(d, t) });
   bar.end();
   const stacked = stackOutputs(graph, run.outputs);
   const outputs = request.dequantize ? dequantizeOutputs(graph, stacked) : stacked;

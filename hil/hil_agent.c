@@ -179,7 +179,7 @@ static void rx_commit(uint32_t at, uint8_t byte) {
     } else if (at < HIL_HEADER_BYTES) {
         rx.seq = (uint16_t)(at == 1u ? byte : rx.seq | (uint16_t)(byte << 8));
     } else {
-        if (rx.type == HIL_MSG_INPUT && rx.payload < input_bytes) {
+        if ((rx.type == HIL_MSG_INPUT || rx.type == HIL_MSG_INPUT_CARRY) && rx.payload < input_bytes) {
             /* A loop, not an if: an input of no bytes (a zero dimension) takes none. One with
              * bytes follows, since fewer than input_bytes have been stored. */
             while (rx.dst_left == 0u) {
@@ -225,9 +225,12 @@ static void rx_frame_end(void) {
         }
         break;
     case HIL_MSG_INPUT:
+    case HIL_MSG_INPUT_CARRY:
         if (rx.payload != input_bytes) {
             send_error(rx.seq, HIL_ERROR_LENGTH, "input payload is not the model's input size");
         } else {
+            /* Each INPUT is a sample of its own; INPUT_CARRY continues the stream of the last one. */
+            if (rx.type == HIL_MSG_INPUT) hil_model.reset();
             run_sample(rx.seq);
         }
         break;

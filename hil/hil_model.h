@@ -38,6 +38,8 @@ struct hil_model {
     void *(*input)(int index);
     void *(*output)(int index);
     void (*invoke)(void);
+    /* Clears the state recurrent layers carry from one invoke to the next. */
+    void (*reset)(void);
     /* A profiling build's cycles per op of the last inference (edgec build --profile); else 0 and NULL. */
     uint32_t layer_count;
     const uint32_t *layer_cycles;

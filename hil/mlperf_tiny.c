@@ -299,6 +299,7 @@ static void mlperf_run_once(void) {
 #else
     memcpy(input, quantized, MLPERF_INPUT_ELEMENTS);
 #endif
+    hil_model.reset(); /* every benchmark sample stands alone */
     hil_model.invoke();
     mlperf_cycles();
 }

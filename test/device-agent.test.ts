@@ -7,6 +7,9 @@
 // two COBS blocks on the way in and an OUTPUT spans two on the way out; outputs
 //   0: int32 [2] = (sum of all input bytes, sum of (position + 1) * byte), little-endian
 //   1: uint8 [300] = input 1 reversed, XOR input 0 cycled (written in place over input 1).
+// The fake model also counts its invokes since its last reset (as a recurrent model's state would
+// change) and adds that count times 2^24 to output 0's sum, so an answer shows whether the agent
+// cleared the state before running it.
 // The stand-in board's cycle counter starts just below 2^32 and its k-th reading advances it by
 // 1000 + k, so the j-th inference of a run measures 1001 + 2j cycles, across the wrap.
 
@@ -56,6 +59,7 @@ const FAKE_H = `/* A stand-in for a generated model: fixed buffers, a checkable 
 void *fake_input(int index);
 void *fake_output(int index);
 void fake_invoke(void);
+void fake_reset(void);
 #endif
 `;
 
@@ -83,12 +87,17 @@ static void put_u32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
+static uint32_t carried;
+
+void fake_reset(void) { carried = 0; }
+
 void fake_invoke(void) {
     const uint8_t *in0 = arena;
     uint8_t *in1 = arena + 4;
     uint32_t sum = 0, weighted = 0, position = 0;
     for (int i = 0; i < 3; i++) { sum += in0[i]; weighted += ++position * in0[i]; }
     for (int i = 0; i < 300; i++) { sum += in1[i]; weighted += ++position * in1[i]; }
+    sum += carried++ << 24;
     put_u32(arena + 304, sum);
     put_u32(arena + 308, weighted);
     for (int i = 0; i < 150; i++) {
@@ -130,10 +139,10 @@ const char *board_cycles_source(void) { return "host"; }
 void board_exit(int code) { exit(code); }
 `;
 
-/** What the fake model computes from the 303 input bytes: both outputs, concatenated. */
-function modelOutputs(input: Uint8Array): Uint8Array {
+/** What the fake model computes from the 303 input bytes, `carried` invokes after its last reset: both outputs, concatenated. */
+function modelOutputs(input: Uint8Array, carried = 0): Uint8Array {
   const out = new Uint8Array(8 + 300);
-  let sum = 0;
+  let sum = carried * 2 ** 24;
   let weighted = 0;
   input.forEach((b, i) => {
     sum = (sum + b) >>> 0;
@@ -368,6 +377,19 @@ if (compiler === null) {
     t.is(hex(first.payload), hex(concat(u32le(1001), modelOutputs(payloads[0]))));
   });
 
+  test('INPUT clears the model state before it runs; INPUT_CARRY runs on from the last sample', async (t) => {
+    const rand = random(0xca7);
+    const payloads = [sample(rand), sample(rand), sample(rand), sample(rand), sample(rand)];
+    const types = [MSG.input, MSG.inputCarry, MSG.inputCarry, MSG.input, MSG.inputCarry];
+    const carried = [0, 1, 2, 0, 1];
+    const stream = concat(...payloads.map((p, i) => encodeFrame({ type: types[i], seq: 0x100 + i, payload: p })));
+    const replies = await runAgent(stream);
+    t.deepEqual(
+      replies.map(render),
+      [HELLO_LINE, ...payloads.map((p, j) => `OUTPUT seq=${0x100 + j} cycles=${1001 + 2 * j} 308 bytes ${digest(modelOutputs(p, carried[j]))}`)],
+    );
+  });
+
   test('back-to-back frames with a single delimiter between them are all answered', async (t) => {
     const rand = random(0xb2b);
     const frames = Array.from({ length: 20 }, (_, k) =>
@@ -391,7 +413,7 @@ if (compiler === null) {
   });
 
   test('a type the agent does not take is ERROR type with its seq', async (t) => {
-    const types = [0x00, MSG.hello, MSG.output, MSG.error, 0x06, 0x7f, 0xff];
+    const types = [0x00, MSG.hello, MSG.output, MSG.error, 0x07, 0x7f, 0xff];
     const stream = concat(...types.map((type, k) => encodeFrame({ type, seq: 0x4000 + k, payload: new Uint8Array(k === 0 ? 0 : INPUT_TOTAL) })));
     const replies = await runAgent(stream);
     t.deepEqual(replies.map(render), [HELLO_LINE, ...types.map((_, k) => errorLine(0x4000 + k, BOARD_ERROR.type))]);
@@ -493,7 +515,7 @@ if (compiler === null) {
     };
     const exe = await buildAgent('gaps', {
       'hil_model.c': hilModelSource({ graph: gaps, prefix: 'gaps', arenaBytes: 32, board: BOARD_NAME, clockHz: 1, modelHash: MODEL_HASH }),
-      'gaps.h': 'void *gaps_input(int index);\nvoid *gaps_output(int index);\nvoid gaps_invoke(void);\n',
+      'gaps.h': 'void *gaps_input(int index);\nvoid *gaps_output(int index);\nvoid gaps_invoke(void);\nvoid gaps_reset(void);\n',
       'gaps.c': `#include <stddef.h>
 #include <stdint.h>
 
@@ -516,6 +538,8 @@ void *gaps_input(int index) {
 void *gaps_output(int index) { return index == 0 ? out : NULL; }
 
 /* out = a then b, inverted if a byte ever landed in an empty input. */
+void gaps_reset(void) {}
+
 void gaps_invoke(void) {
     uint8_t stray = (uint8_t)(empty[0][0] | empty[1][0] | empty[2][0]);
     for (int i = 0; i < 5; i++) out[i] = (uint8_t)(a[i] ^ (stray ? 0xFF : 0));

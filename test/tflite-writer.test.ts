@@ -76,6 +76,7 @@ const OPTIONS: { [K in keyof BuiltinOptionsMap]: BuiltinOptionsMap[K] } = {
   [O.SqueezeOptions]: { squeezeDims: [-1, 0] },
   [O.DequantizeOptions]: {},
   [O.PadV2Options]: {},
+  [O.UnidirectionalSequenceLSTMOptions]: { activation: 4, cellClip: 2.5, projClip: 0.5, timeMajor: true, asymmetricQuantizeInputs: true, diagonalRecurrentTensors: true },
   [O.LeakyReluOptions]: { alpha: 0.25 },
   [O.QuantizeOptions]: {},
   [O.HardSwishOptions]: {},

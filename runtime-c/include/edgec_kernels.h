@@ -7,5 +7,6 @@
 #include "ec_elementwise.h"
 #include "ec_data.h"
 #include "ec_fused.h"
+#include "ec_lstm.h"
 
 #endif /* EDGEC_KERNELS_H */

@@ -33,6 +33,8 @@ export interface OpCode {
   statements: string[];
   /** The kernel that runs it, for the per-op comment and the report. */
   kernel: string;
+  /** For ops that keep state between invokes: the statements in `<model>_reset()` that clear it. */
+  reset?: string[];
 }
 
 export interface OpEmitter {

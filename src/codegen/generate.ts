@@ -77,7 +77,7 @@ export function generateC(graph: Graph, options: GenerateOptions): GeneratedMode
   let weightBytes = 0;
 
   const declareConstant = (name: string, ctype: CType, values: ArrayLike<number>, comment: string) => {
-    const bytes = values.length * (ctype === 'int8_t' || ctype === 'uint8_t' ? 1 : ctype === 'int16_t' ? 2 : 4);
+    const bytes = values.length * (ctype === 'int8_t' || ctype === 'uint8_t' ? 1 : ctype === 'int16_t' || ctype === 'uint16_t' ? 2 : 4);
     weightBytes += bytes;
     weights.push(
       `/* ${cCommentText(comment)}, ${thousands(bytes)} bytes */\nconst ${ctype} ${name}[${values.length}] __attribute__((aligned(4))) = {\n${cInitializer(values, ctype)}\n};\n`,
@@ -102,6 +102,7 @@ export function generateC(graph: Graph, options: GenerateOptions): GeneratedMode
   };
 
   const declarations: string[] = [];
+  const resets: string[] = [];
   const body: string[] = [];
   const ops: GeneratedModel['ops'] = [];
   graph.ops.forEach((op, index) => {
@@ -137,6 +138,7 @@ export function generateC(graph: Graph, options: GenerateOptions): GeneratedMode
     const macs = opMacs(graph, op);
     ops.push({ index, kind: op.kind, kernel: code.kernel, macs, liveBytes: plan.livePerOp[index] });
     declarations.push(...code.declarations);
+    resets.push(...(code.reset ?? []).map((s) => `    ${s}`));
     const mark = options.profile ? [`    ${prefix}_layer_done(${index});`] : [];
     body.push(cComment(opComment(graph, plan, index, code.kernel), '    '), ...code.statements.map((s) => `    ${s}`), ...mark, '');
   });
@@ -161,6 +163,11 @@ export function generateC(graph: Graph, options: GenerateOptions): GeneratedMode
     ...(declarations.length ? [''] : []),
     ...ioAccessors(graph, plan, prefix),
     ...(options.profile ? profileCounters(prefix, graph.ops.length) : []),
+    `void ${prefix}_reset(void)`,
+    '{',
+    ...(resets.length ? resets : ['    /* No op of this model keeps state between invokes. */']),
+    '}',
+    '',
     `void ${prefix}_invoke(void)`,
     '{',
     ...(options.profile ? [`    ${prefix}_mark = board_cycles();`, ''] : []),
@@ -281,6 +288,8 @@ function modelHeader(graph: Graph, plan: MemoryPlan, prefix: string, generator: 
     '',
     `/* Bytes of RAM for all activations (and kernel scratch), fixed at compile time. */`,
     `#define ${P}_ARENA_BYTES ${plan.arenaBytes}`,
+    `/* Bytes of RAM for the state recurrent layers keep between invokes (outside the arena). */`,
+    `#define ${P}_STATE_BYTES ${plan.stateBytes}`,
     '',
     ...(externalArena
       ? [
@@ -300,6 +309,10 @@ function modelHeader(graph: Graph, plan: MemoryPlan, prefix: string, generator: 
     '',
     `/* Runs one inference: reads the inputs, writes the outputs. No heap, no I/O. */`,
     `void ${prefix}_invoke(void);`,
+    '',
+    `/* Clears the state that recurrent layers carry from one invoke to the next (${P}_STATE_BYTES bytes in`,
+    ` * static storage outside the arena), as before the first invoke: call it between independent sequences. */`,
+    `void ${prefix}_reset(void);`,
     '',
     ...(profile
       ? [

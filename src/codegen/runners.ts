@@ -7,8 +7,12 @@ import { cCommentText, cInitializer } from './c-syntax.ts';
 
 const ioBytes = (graph: Graph, list: number[]) => list.map((t) => numel(graph.tensors[t].shape) * DTYPE_BYTES[graph.tensors[t].dtype]);
 
-/** Reads whole samples (every input, in order) from stdin until it ends; writes every output of each. */
-export function hostRunner(graph: Graph, prefix: string): string {
+/**
+ * Reads whole samples (every input, in order) from stdin until it ends; writes every output of each.
+ * Each sample starts from cleared state, unless `stateful` (then recurrent state carries over, as
+ * for consecutive frames of one stream).
+ */
+export function hostRunner(graph: Graph, prefix: string, stateful = false): string {
   const inputs = ioBytes(graph, graph.inputs);
   const outputs = ioBytes(graph, graph.outputs);
   return [
@@ -23,6 +27,7 @@ export function hostRunner(graph: Graph, prefix: string): string {
       (bytes, k) =>
         `        if (fread(${prefix}_input(${k}), 1, ${bytes}, stdin) != ${bytes}) return ${k === 0 ? 'feof(stdin) ? 0 : 1' : '1'};`,
     ),
+    ...(stateful ? [] : [`        ${prefix}_reset();`]),
     `        ${prefix}_invoke();`,
     ...outputs.map((bytes, k) => `        if (fwrite(${prefix}_output(${k}), 1, ${bytes}, stdout) != ${bytes}) return 1;`),
     '    }',
@@ -34,9 +39,10 @@ export function hostRunner(graph: Graph, prefix: string): string {
 /**
  * Runs each sample built into the firmware and sends, per sample, every output followed by the
  * inference's cycle count (4 bytes, little-endian), then exits with code 0. With no samples it
- * runs one inference on an all-zero input, so that every firmware exercises its model.
+ * runs one inference on an all-zero input, so that every firmware exercises its model. Each sample
+ * starts from cleared state unless `stateful`.
  */
-export function embeddedRunner(graph: Graph, prefix: string, givenSamples: Uint8Array[][]): string {
+export function embeddedRunner(graph: Graph, prefix: string, givenSamples: Uint8Array[][], stateful = false): string {
   const inputs = ioBytes(graph, graph.inputs);
   const samples = givenSamples.length > 0 ? givenSamples : [inputs.map((bytes) => new Uint8Array(bytes))];
   const outputs = ioBytes(graph, graph.outputs);
@@ -60,6 +66,7 @@ export function embeddedRunner(graph: Graph, prefix: string, givenSamples: Uint8
     '    board_init();',
     `    for (uint32_t i = 0; i < ${samples.length}u; i++) {`,
     ...inputs.map((bytes, k) => `        memcpy(${prefix}_input(${k}), &sample_input${k}[i * ${bytes}u], ${bytes}u);`),
+    ...(stateful ? [] : [`        ${prefix}_reset();`]),
     '        uint32_t start = board_cycles();',
     `        ${prefix}_invoke();`,
     '        uint32_t cycles = board_cycles() - start;',

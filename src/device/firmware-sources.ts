@@ -75,6 +75,7 @@ export function hilModelSource(m: HilModelFacts): string {
     `    .input = ${prefix}_input,`,
     `    .output = ${prefix}_output,`,
     `    .invoke = ${prefix}_invoke,`,
+    `    .reset = ${prefix}_reset,`,
     ...(m.profile ? [`    .layer_count = ${prefix.toUpperCase()}_PROFILED_LAYERS,`, `    .layer_cycles = ${prefix}_layer_cycles,`] : []),
     '};',
     '',

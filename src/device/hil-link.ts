@@ -196,12 +196,18 @@ export class HilLink {
     return null;
   }
 
-  /** Runs one sample on the board. `seq` tells this sample's answer from any other's. */
-  async infer(seq: number, input: Uint8Array, what: string): Promise<Answer> {
+  /**
+   * Runs one sample on the board. `seq` tells this sample's answer from any other's. With `carry`
+   * the model's recurrent state carries over from the previous sample; such a frame is resent only
+   * after the board reported it damaged (never run), since running it twice would corrupt the state.
+   */
+  async infer(seq: number, input: Uint8Array, what: string, carry = false): Promise<Answer> {
     const hello = this.hello;
     if (!hello) throw new Error('HilLink.infer before connect');
     const outputBytes = hello.outputs.reduce((n, o) => n + o.bytes, 0);
-    const frame = { type: MSG.input, seq: seq & 0xffff, payload: input };
+    const frame = { type: carry ? MSG.inputCarry : MSG.input, seq: seq & 0xffff, payload: input };
+    const stateLost = (why: string) =>
+      new EdgecError('tool', `${this.transport.name}: ${what}: ${why} during a stateful run; the model's state on the board is no longer known, so the run stops (rerun it, or run without --stateful)`);
     const wanted: Wanted = (f) => (f.type === MSG.output && f.seq === frame.seq) || f.type === MSG.error || f.type === MSG.hello || f === GONE;
     const events: string[] = [];
     // Each silence doubles the next wait (up to 8 times): a stalled host or emulator catches up
@@ -215,6 +221,7 @@ export class HilLink {
       let answer = await this.next(wanted, waitMs);
       this.checkGone();
       if (!answer) {
+        if (carry) throw stateLost('no answer in time');
         this.stats.timeouts++;
         events.push(`no answer within ${waitMs} ms`);
         patience = Math.min(MAX_PATIENCE, 2 * patience);
@@ -235,6 +242,7 @@ export class HilLink {
         this.recentMs = [...this.recentMs.slice(-(RECENT_ANSWERS - 1)), Date.now() - sent];
       }
       if (answer.type === MSG.hello) {
+        if (carry) throw stateLost('the board restarted');
         this.stats.resets++;
         const again = parseHello(answer.payload);
         if (!again || again.modelHash !== hello.modelHash) {

@@ -5,8 +5,10 @@
 // On the wire a frame is COBS(body) followed by 0x00. The body is
 //   type (u8) | seq (u16 LE) | payload | CRC-32 of everything before it (u32 LE).
 // The host sends one INPUT per sample and waits for the OUTPUT with the same seq (stop and wait).
-// The agent keeps no state between frames: it runs every good INPUT it receives, so a repeated
-// INPUT gives the same OUTPUT again and the host alone decides what counts.
+// The agent keeps no state between INPUT frames: it clears the model's state and runs every good
+// INPUT it receives, so a repeated INPUT gives the same OUTPUT again and the host alone decides
+// what counts. INPUT_CARRY frames (stateful runs) are the exception: running one twice advances
+// the model's state twice, so the host never resends one the board may have run.
 
 import { createHash } from 'node:crypto';
 import { crc32, crc32Step } from '../ir/crc32.ts';
@@ -27,6 +29,9 @@ export const MSG = {
   output: 0x04,
   /** board -> host: a frame it could not use. Payload: error code (u8), then text. */
   error: 0x05,
+  /** host -> board: as INPUT, but the model's recurrent state (LSTM) carries over from the last
+   *  sample instead of being cleared first (INPUT clears it): one stream's consecutive frames. */
+  inputCarry: 0x06,
 } as const;
 
 export const BOARD_ERROR = {

@@ -222,5 +222,8 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
     case 'quantize':
     case 'dequantize':
       throw modelError(`${graph.name}: ${describeOp(op, index)} converts between float and integer; the float executor runs float32 graphs only`);
+    case 'unidirectional_sequence_lstm':
+      // Calibration and training run here; the host reference (src/ref) runs float LSTMs.
+      throw modelError(`${graph.name}: ${describeOp(op, index)}: the tfjs float executor has no LSTM yet, so edgec cannot calibrate, quantize or fine-tune this model (it builds and runs it as it is)`);
   }
 }

@@ -73,6 +73,14 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
   [B.SPLIT]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('axis operand'), 'the axis divides into num_splits equal parts', ...MOVES] },
   [B.SPLIT_V]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('size_splits and axis operands'), 'sizes of at least 1, at most one -1', ...MOVES] },
   [B.UNPACK]: { types: ACTIVATIONS, constraints: ['num equal to the length of the axis', ...MOVES] },
+  [B.UNIDIRECTIONAL_SEQUENCE_LSTM]: {
+    types: 'int8 (int8 weights, int8 hidden state, int16 cell state, per-tensor scales); float32',
+    constraints: [
+      'all four gates (no CIFG); no peephole, projection or layer normalization',
+      'cell activation TANH',
+      'hidden and cell states as variable tensors holding batch x units values',
+    ],
+  },
   [B.PACK]: { types: ACTIVATIONS, constraints: ['values_count equal to the number of inputs', CONSTRAINT.inputsShareQuantization] },
   [B.TRANSPOSE]: { types: ACTIVATIONS, constraints: [CONSTRAINT.maxRank(5), CONSTRAINT.constant('perm operand'), ...MOVES] },
   [B.GATHER]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('indices operand'), 'indices inside the axis', 'batch_dims 0', ...MOVES] },

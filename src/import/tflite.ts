@@ -347,6 +347,8 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
   [B.QUANTIZE]: (r) => unary(r, 'quantize'),
   [B.DEQUANTIZE]: (r) => unary(r, 'dequantize'),
 
+  [B.UNIDIRECTIONAL_SEQUENCE_LSTM]: (r) => lstm(r),
+
   [B.LEAKY_RELU]: (r) => {
     const io = r.io(1);
     const o = r.options(O.LeakyReluOptions);
@@ -689,6 +691,61 @@ function blockRearrange(r: OperatorReader, kind: 'space_to_depth' | 'depth_to_sp
   return { kind, ...ports(r, io), attrs: { blockSize: o.blockSize } };
 }
 
+/** TFLite's LSTM operand positions: those TFLite Micro requires, those it refuses, and the two states. */
+const LSTM_REQUIRED = [0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 15];
+const LSTM_VARIANTS: [number[], string][] = [
+  [[9, 10, 11], 'peephole connections'],
+  [[16, 17], 'a projection layer'],
+  [[20, 21, 22, 23], 'layer normalization'],
+];
+const LSTM_HIDDEN_STATE = 18;
+const LSTM_CELL_STATE = 19;
+
+/**
+ * UNIDIRECTIONAL_SEQUENCE_LSTM as TFLite Micro's reference kernel accepts it: 24 operands, all four
+ * gates (no CIFG), no peepholes, projection or layer norm, tanh on the cell gate, and the hidden
+ * and cell states as variable tensors, which become the op's own state rather than graph tensors.
+ */
+function lstm(r: OperatorReader): Op | undefined {
+  const { inputs, outputs } = r.operator;
+  const o = r.options(O.UnidirectionalSequenceLSTMOptions);
+  if (!o) return;
+  if (inputs.length !== 24 || outputs.length !== 1) return r.problem(`has ${inputs.length} inputs and ${outputs.length} outputs, expected 24 and 1`);
+  const missing = LSTM_REQUIRED.filter((i) => inputs[i] === -1);
+  if (missing.length) return r.problem(`inputs [${missing}] are missing (TFLite Micro needs all four gates: no CIFG)`);
+  for (const [positions, what] of LSTM_VARIANTS) {
+    if (positions.some((i) => inputs[i] !== -1)) return r.problem(`has ${what}, which TFLite Micro's LSTM does not run`);
+  }
+  if (o.activation !== ActivationFunctionType.TANH) return r.problem(`cell activation ${o.activation} is not supported, only TANH`);
+  if (o.diagonalRecurrentTensors) return r.problem('diagonal recurrent weights are not supported');
+  if (!(o.cellClip >= 0)) return r.problem(`cell_clip ${o.cellClip} must be 0 (none) or positive`);
+  if (inputs[LSTM_HIDDEN_STATE] === -1 || inputs[LSTM_CELL_STATE] === -1) return r.problem('the hidden and cell states (inputs 18 and 19) are missing');
+  const hidden = r.tensor(inputs[LSTM_HIDDEN_STATE]);
+  const cell = r.tensor(inputs[LSTM_CELL_STATE]);
+  if (!hidden.isVariable || !cell.isVariable) return r.problem('the hidden and cell states (inputs 18 and 19) must be variable tensors');
+  const input = r.tensor(inputs[0]).shape;
+  const units = r.tensor(inputs[2]).shape[0];
+  const batch = o.timeMajor ? input[1] : input[0];
+  for (const state of [hidden, cell]) {
+    if (numel(state.shape) !== batch * units) return r.problem(`state '${state.name}' [${state.shape}] must hold ${batch} x ${units} values`);
+  }
+  const op: Op = {
+    kind: 'unidirectional_sequence_lstm',
+    inputs: LSTM_REQUIRED.map((i) => inputs[i]),
+    outputs: [outputs[0]],
+    origin: r.origin,
+    attrs: { cellClip: o.cellClip, timeMajor: o.timeMajor },
+  };
+  if (r.tensor(inputs[0]).type !== TensorType.INT8) return op;
+  if (hidden.type !== TensorType.INT8 || cell.type !== TensorType.INT16) {
+    return r.problem(`an int8 LSTM needs an int8 hidden state and an int16 cell state, got ${tensorTypeName(hidden.type)} and ${tensorTypeName(cell.type)}`);
+  }
+  const hq = hidden.quantization;
+  const cq = cell.quantization;
+  if (!hq || hq.scale.length !== 1 || !cq || cq.scale.length !== 1) return r.problem('the hidden and cell states need per-tensor quantization');
+  return { ...op, attrs: { ...op.attrs, state: { hiddenScale: hq.scale[0], hiddenZeroPoint: hq.zeroPoint[0], cellScale: cq.scale[0] } } };
+}
+
 /**
  * PADV2's pad value is stored raw in the input's type. The IR pads with the zero point (or 0.0),
  * so only that value is accepted.
@@ -779,6 +836,21 @@ function checkTypes(r: OperatorReader, op: Op): boolean {
         expect(op.inputs[1], 'weights', [type]);
         if (op.inputs.length > 2) expect(op.inputs[2], 'bias', [TensorType.INT32]);
       }
+      expect(output, 'output', [type]);
+      break;
+    }
+    case 'unidirectional_sequence_lstm': {
+      expect(input, 'input', ACTIVATION_TYPES);
+      if (!ok) break;
+      const type = typeOf(input);
+      const int8 = type === TensorType.INT8;
+      op.inputs.slice(1, 9).forEach((t, i) => {
+        if (!int8) return expectFloat(t, `weights ${i + 1}`);
+        expect(t, `weights ${i + 1}`, [TensorType.INT8]);
+        // TFLite Micro's LSTM keeps one multiplier per matrix: per-channel scales would be ignored.
+        if ((r.tensor(t).quantization?.scale.length ?? 0) > 1) ok = !!r.problem(`weights ${i + 1} (${r.describe(t)}) must be quantized per tensor`);
+      });
+      op.inputs.slice(9).forEach((t, i) => (int8 ? expect(t, `bias ${i + 12}`, [TensorType.INT32]) : expectFloat(t, `bias ${i + 12}`)));
       expect(output, 'output', [type]);
       break;
     }

@@ -3,7 +3,7 @@
 import { DTYPE_BYTES, numel } from './dtype.ts';
 import type { Graph, Op } from './types.ts';
 
-/** Multiply-accumulates of one inference; only conv, depthwise and fully-connected layers count. */
+/** Multiply-accumulates of one inference; only conv, depthwise, fully-connected and LSTM layers count. */
 export function opMacs(graph: Graph, op: Op): number {
   const out = graph.tensors[op.outputs[0]].shape;
   const filter = op.inputs.length > 1 ? graph.tensors[op.inputs[1]].shape : [];
@@ -14,6 +14,9 @@ export function opMacs(graph: Graph, op: Op): number {
       return numel(out) * filter[1] * filter[2];
     case 'fully_connected':
       return numel(out) * filter[1];
+    case 'unidirectional_sequence_lstm':
+      // Per step and gate: an input [S,I] and a recurrent [S,S] matrix-vector product.
+      return numel(out) * 4 * (filter[1] + filter[0]);
     default:
       return 0;
   }

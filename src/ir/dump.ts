@@ -32,6 +32,12 @@ export function describeAttrs(op: Op): string {
   for (const [key, value] of Object.entries(op.attrs)) {
     if (value === 'none' || value === false || (key === 'depthMultiplier' && value === 1) || (key === 'beta' && value === 1)) continue;
     if ((key === 'stride' || key === 'dilation') && isUnit(value)) continue;
+    if (key === 'cellClip' && value === 0) continue;
+    if (key === 'state' && op.kind === 'unidirectional_sequence_lstm' && op.attrs.state) {
+      const s = op.attrs.state;
+      parts.push(`hidden state s=${s.hiddenScale.toPrecision(5)} zp=${s.hiddenZeroPoint}, cell state s=2^${Math.round(Math.log2(s.cellScale))}`);
+      continue;
+    }
     if (key === 'padding' || key === 'activation') parts.push(String(value));
     else if (key === 'filter' || key === 'stride' || key === 'dilation') parts.push(`${key} ${(value as number[]).join('x')}`);
     else parts.push(`${key} ${Array.isArray(value) ? JSON.stringify(value) : String(value)}`);

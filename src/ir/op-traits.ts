@@ -3,7 +3,8 @@
 // input, whether an activation fuses into it, and whether its output keeps its input's
 // quantization. Passes, quantization, the planner and pruning read this instead of keeping lists.
 
-import type { Op, OpKind } from './types.ts';
+import { DTYPE_BYTES } from './dtype.ts';
+import type { Graph, Op, OpKind } from './types.ts';
 
 /**
  * How the channels (last axis, NHWC) of an op's data inputs reach its output:
@@ -50,10 +51,20 @@ export interface OpTraits {
    * again: its output may overlap the input rows it is done with (see plan/lifetimes.ts).
    */
   streamsRows?: boolean;
+  /** Bytes of the state it keeps from one inference to the next, outside the arena (see plan/plan.ts). */
+  stateBytes?: (graph: Graph, op: Op) => number;
 }
 
 const data0 = (op: Op) => [op.inputs[0]];
 const allInputs = (op: Op) => op.inputs;
+
+/** An LSTM's hidden state (its output type) and cell state (int16 in int8 models), one row per sequence. */
+function lstmStateBytes(graph: Graph, op: Op): number {
+  const out = graph.tensors[op.outputs[0]];
+  const sequences = op.kind === 'unidirectional_sequence_lstm' && op.attrs.timeMajor ? out.shape[1] : out.shape[0];
+  const rows = sequences * out.shape[2];
+  return rows * DTYPE_BYTES[out.dtype] + rows * (out.dtype === 'int8' ? 2 : DTYPE_BYTES[out.dtype]);
+}
 
 const WEIGHTED: Omit<OpTraits, 'weights' | 'channelFlow'> = {
   bias: 2,
@@ -134,6 +145,8 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
   // alpha is a per-element (usually per-channel) parameter: channels cannot be pruned through it.
   prelu: { dataInputs: data0, channelFlow: 'opaque', elementwise: true, fusesActivation: false, keepsInputQuantization: false },
   minimum: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: true, copiesInputs: true },
+  // Eight weight matrices and four biases in gate order; pruning and per-layer passes leave it alone.
+  unidirectional_sequence_lstm: { dataInputs: data0, channelFlow: 'opaque', elementwise: false, fusesActivation: false, keepsInputQuantization: false, stateBytes: lstmStateBytes },
 };
 
 export const opTraits = (op: Op | OpKind): OpTraits => OP_TRAITS[typeof op === 'string' ? op : op.kind];

@@ -178,6 +178,17 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
       }
       return ok(out);
     }
+    case 'unidirectional_sequence_lstm': {
+      if (x.length !== 3) return error(`input must be 3-D [batch, time, features], got ${fmt(x)}`);
+      const units = shapeOf(2)[0] ?? 0;
+      for (let i = 1; i <= 8; i++) {
+        const expected = [units, i <= 4 ? x[2] : units];
+        const w = shapeOf(i);
+        if (w.length !== 2 || w[0] !== expected[0] || w[1] !== expected[1]) return error(`weights ${i} ${fmt(w)} must be ${fmt(expected)}`);
+      }
+      for (let i = 9; i <= 12; i++) if (shapeOf(i).length !== 1 || shapeOf(i)[0] !== units) return error(`bias ${i} ${fmt(shapeOf(i))} must be [${units}]`);
+      return ok([x[0], x[1], units]);
+    }
     case 'mean':
     case 'sum':
     case 'reduce_max': {

@@ -182,6 +182,26 @@ export interface GatherOp extends OpCommon {
   attrs: { axis: number; indices: number[]; indicesShape: number[] };
 }
 
+/**
+ * TFLite's UNIDIRECTIONAL_SEQUENCE_LSTM without peepholes, projection or layer norm (what TFLite
+ * Micro runs). inputs: [input [B,T,I] (or [T,B,I] time-major), the input-to-gate weights [S,I] of
+ * the input, forget, cell and output gates, the recurrent weights [S,S] in the same gate order,
+ * the four gate biases [S]]; output [B,T,S] (or [T,B,S]), each step's hidden state.
+ * The cell gate applies tanh, the other gates sigmoid (a TFLite file can name no other).
+ * The hidden and cell states are not tensors of the graph: they persist from one inference to the
+ * next (TFLite's variable tensors), and `state` says how they are stored.
+ */
+export interface LstmOp extends OpCommon {
+  kind: 'unidirectional_sequence_lstm';
+  attrs: {
+    /** Cell state clamped to [-cellClip, cellClip] after each update; 0 for no clip. */
+    cellClip: number;
+    timeMajor: boolean;
+    /** int8 models: the hidden state's int8 and the cell state's int16 quantization (symmetric). */
+    state?: { hiddenScale: number; hiddenZeroPoint: number; cellScale: number };
+  };
+}
+
 export type Op =
   | Conv2DOp
   | DepthwiseConv2DOp
@@ -203,7 +223,8 @@ export type Op =
   | GatherOp
   | MaxMinOp
   | PreluOp
-  | ResizeNearestOp;
+  | ResizeNearestOp
+  | LstmOp;
 
 export type OpKind = Op['kind'];
 

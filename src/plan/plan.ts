@@ -1,5 +1,6 @@
 // The compile-time memory plan: every activation tensor's offset in one static arena.
 
+import { opTraits } from '../ir/op-traits.ts';
 import type { Graph } from '../ir/types.ts';
 import type { RowFusion } from './fusion.ts';
 import { computeLifetimes, type Buffer, type KernelNeeds } from './lifetimes.ts';
@@ -29,6 +30,8 @@ export interface MemoryPlan {
   livePerOp: number[];
   /** What sets the arena's size: the op during which live buffers reach its top. */
   bound: ArenaBound;
+  /** Bytes of state that ops (LSTMs) keep between inferences: static buffers of their own, not in the arena. */
+  stateBytes: number;
 }
 
 /** The op whose live buffers reach the top of the arena, and those buffers from the lowest up. */
@@ -97,6 +100,7 @@ export function planMemory(graph: Graph, options: PlanOptions = {}): MemoryPlan 
     fusions,
     accumulatorOffset,
     livePerOp,
+    stateBytes: graph.ops.reduce((sum, op) => sum + (opTraits(op).stateBytes?.(graph, op) ?? 0), 0),
   };
 }
 

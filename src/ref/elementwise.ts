@@ -283,15 +283,17 @@ function hardSwishInt8(p: HardSwishParams): (x: number) => number {
 
 const expf = (x: number) => f32(Math.exp(x));
 
+// TFLite's float logistic saturates above this bound and uses exp(x) below -9.
+const LOGISTIC_UPPER = f32(16.619047164916992);
+export const logisticFloat = (x: number) => (x > LOGISTIC_UPPER ? 1 : x < -9 ? expf(x) : f32(1 / f32(1 + expf(-x))));
+export const tanhFloat = (x: number) => f32(Math.tanh(x));
+
 function floatUnaryFunction(op: UnaryKernelOp): (x: number) => number {
   switch (op.kind) {
-    case 'logistic': {
-      // TFLite's float logistic saturates above this bound and uses exp(x) below -9.
-      const upper = f32(16.619047164916992);
-      return (x) => (x > upper ? 1 : x < -9 ? expf(x) : f32(1 / f32(1 + expf(-x))));
-    }
+    case 'logistic':
+      return logisticFloat;
     case 'tanh':
-      return (x) => f32(Math.tanh(x));
+      return tanhFloat;
     case 'relu':
       return (x) => (x < 0 ? 0 : x);
     case 'relu6':

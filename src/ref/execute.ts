@@ -11,7 +11,8 @@ import { prepareConv2D } from './conv.ts';
 import { prepareDepthwiseConv2D } from './depthwise.ts';
 import { evalElementwise } from './elementwise.ts';
 import { prepareFullyConnected } from './fully_connected.ts';
-import type { Kernel } from './kernel.ts';
+import type { Kernel, StatefulKernel } from './kernel.ts';
+import { prepareLstm } from './lstm.ts';
 import { prepareMean } from './mean.ts';
 import { prepareGather, prepareMove, preparePack, prepareResizeNearest } from './move.ts';
 import { preparePad } from './pad.ts';
@@ -59,17 +60,22 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   minimum: elementwise,
   prelu: elementwise,
   resize_nearest: prepareResizeNearest,
+  unidirectional_sequence_lstm: prepareLstm,
 };
 
 /** Same storage type, allowing bool tensors to be held in a Uint8Array. */
 const holds = (data: TensorData, dtype: string) => dtypeOf(data) === dtype || (dtype === 'bool' && dtypeOf(data) === 'uint8');
 
+/** Runs the graph on one sample; reset() clears the state that stateful ops (LSTMs) carry from one call to the next. */
+export type Executor = ((inputs: TensorData[]) => TensorData[]) & { reset(): void };
+
 /**
  * Checks and prepares the graph once (all requantization constants computed up front) and
  * returns a function that runs it on one sample: inputs in graph.inputs order, outputs in
- * graph.outputs order.
+ * graph.outputs order. Like TFLite Micro's interpreter, it starts with cleared state and carries
+ * the state of stateful ops over from one call to the next until reset().
  */
-export function createExecutor(graph: Graph): (inputs: TensorData[]) => TensorData[] {
+export function createExecutor(graph: Graph): Executor {
   verifyGraph(graph);
   graph.tensors.forEach((t, i) => {
     if (t.data && !holds(t.data, t.dtype)) {
@@ -78,7 +84,8 @@ export function createExecutor(graph: Graph): (inputs: TensorData[]) => TensorDa
   });
   const kernels = graph.ops.map((op) => (PREPARE[op.kind] as Preparer<OpKind>)(graph, op));
 
-  return (inputs) => {
+  const reset = () => kernels.forEach((k) => (k as Partial<StatefulKernel>).reset?.());
+  const run = (inputs: TensorData[]) => {
     if (inputs.length !== graph.inputs.length) {
       throw dataError(`${graph.name}: the model takes ${graph.inputs.length} input(s), ${inputs.length} given`);
     }
@@ -98,6 +105,7 @@ export function createExecutor(graph: Graph): (inputs: TensorData[]) => TensorDa
     });
     return graph.outputs.map((t) => values[t] as TensorData);
   };
+  return Object.assign(run, { reset });
 }
 
 /** Runs the graph on one sample. To run many samples, call createExecutor once and reuse it. */

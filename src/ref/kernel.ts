@@ -6,6 +6,9 @@ import { multiplyByQuantizedMultiplier } from '../lower/fixedpoint.ts';
 /** Runs one op: its input values in op.inputs order (constants included) in, its output out. */
 export type Kernel = (inputs: TensorData[]) => TensorData;
 
+/** A kernel whose op keeps state from one call to the next (an LSTM's hidden and cell state); reset() clears it. */
+export type StatefulKernel = Kernel & { reset(): void };
+
 /**
  * An int32 accumulator to int8: requantize, add the output offset, clamp. `acc` may be any
  * exactly-held integer; it wraps to int32 first, as the C accumulator would have.

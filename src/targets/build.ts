@@ -35,7 +35,8 @@ export interface BuildReport {
   /** code: instructions and their constants, without the model's weights or built-in samples;
    *  testData: the input samples a 'samples' firmware carries (0 for the HIL firmwares). */
   flash: { capacity: number; code: number; weights: number; testData: number; total: number };
-  ram: { capacity: number; arena: number; stack: number; other: number; total: number };
+  /** `state`: what recurrent layers keep between inferences, in static buffers of their own (not the arena). */
+  ram: { capacity: number; arena: number; state: number; stack: number; other: number; total: number };
   arenaStrategy: string;
   /** What sets the arena's size: the op during which the live buffers reach its top, and those buffers from the lowest up. */
   arenaBound: ArenaBoundReport;
@@ -182,7 +183,14 @@ export async function buildForBoard(graph: Graph, boardName: string, outDir: str
     clockHz: board.clockHz,
     macs: model.ops.reduce((s, o) => s + o.macs, 0),
     flash: { capacity: board.flash.size, code: flashTotal - model.weightBytes - testData, weights: model.weightBytes, testData, total: flashTotal },
-    ram: { capacity: board.ram.size, arena: model.plan.arenaBytes, stack, other: data + bss - model.plan.arenaBytes, total: data + bss + stack },
+    ram: {
+      capacity: board.ram.size,
+      arena: model.plan.arenaBytes,
+      state: model.plan.stateBytes,
+      stack,
+      other: data + bss - model.plan.arenaBytes - model.plan.stateBytes,
+      total: data + bss + stack,
+    },
     arenaStrategy: model.plan.strategy,
     arenaBound: arenaBoundReport(graph, model),
     firmware: options.firmware ?? 'samples',

@@ -45,7 +45,7 @@ export async function runOnBoard(
   transport: Transport,
   graph: Graph,
   samples: TensorData[][],
-  options: LinkOptions & { modelHash?: string; onProgress?: (done: number, total: number) => void } = {},
+  options: LinkOptions & { modelHash?: string; onProgress?: (done: number, total: number) => void; stateful?: boolean } = {},
 ): Promise<BoardRun> {
   const link = new HilLink(transport, options);
   try {
@@ -57,7 +57,8 @@ export async function runOnBoard(
     const layerCycles: number[][] = [];
     for (let i = 0; i < samples.length; i++) {
       const input = packSamples([samples[i]]);
-      const answer = await link.infer(i, input, `sample ${i}`);
+      // The first sample of a stateful run starts from cleared state too.
+      const answer = await link.infer(i, input, `sample ${i}`, options.stateful === true && i > 0);
       let at = 0;
       outputs.push(
         graph.outputs.map((t) => {

@@ -16,13 +16,14 @@ export async function runModelQemu(
   boardName: string,
   samples: TensorData[][],
   onProgress: (done: number, total: number) => void = () => {},
+  stateful = false,
 ): Promise<BoardRun> {
   const dir = mkdtempSync(join(tmpdir(), 'edgec-qemu-'));
   try {
     const { firmware, report } = await buildForBoard(graph, boardName, dir, { firmware: 'hil' });
     const board = startEmulatedBoard(loadBoard(boardName), firmware.elf);
     try {
-      return await runOnBoard(board, graph, samples, { modelHash: report.modelHash, onProgress });
+      return await runOnBoard(board, graph, samples, { modelHash: report.modelHash, onProgress, stateful });
     } finally {
       await board.close();
     }

@@ -10,7 +10,7 @@ import { hostRunner } from '../codegen/runners.ts';
 import { PORTABLE_TARGET } from '../codegen/target.ts';
 import { usageError } from '../ir/errors.ts';
 import type { Graph, TensorData } from '../ir/types.ts';
-import { executeGraph } from '../ref/execute.ts';
+import { createExecutor } from '../ref/execute.ts';
 import { buildHost, runHost } from './host.ts';
 import { runModelQemu } from './qemu.ts';
 import { packSamples, unpackOutputs } from './samples.ts';
@@ -28,6 +28,8 @@ export interface TargetRun {
 export interface TargetOptions {
   board?: string;
   sanitize?: boolean;
+  /** Carry recurrent state (LSTM) from one sample to the next, as for one stream; by default each sample starts from cleared state. */
+  stateful?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -43,18 +45,21 @@ async function inTempDir<T>(prefix: string, work: (dir: string) => Promise<T>): 
 export async function runOnTarget(graph: Graph, target: string, samples: TensorData[][], options: TargetOptions = {}): Promise<TargetRun> {
   const progress = options.onProgress ?? (() => {});
   switch (target) {
-    case 'ref':
+    case 'ref': {
+      const run = createExecutor(graph);
       return {
         outputs: samples.map((s, i) => {
-          const out = executeGraph(graph, s);
+          if (!options.stateful) run.reset();
+          const out = run(s);
           progress(i + 1, samples.length);
           return out;
         }),
       };
+    }
     case 'host':
       return inTempDir('edgec-host-', async (dir) => {
         const model = generateC(graph, { target: PORTABLE_TARGET, emitter: kernelEmitter });
-        const tree = writeSourceTree(dir, model, [{ name: 'main_host.c', text: hostRunner(graph, model.prefix) }]);
+        const tree = writeSourceTree(dir, model, [{ name: 'main_host.c', text: hostRunner(graph, model.prefix, options.stateful) }]);
         const exe = buildHost(tree, { sanitize: options.sanitize });
         return { outputs: unpackOutputs(graph, runHost(exe, packSamples(samples)), samples.length) };
       });
@@ -62,10 +67,10 @@ export async function runOnTarget(graph: Graph, target: string, samples: TensorD
       return inTempDir('edgec-wasm-', async (dir) => {
         const model = generateC(graph, { target: PORTABLE_TARGET, emitter: kernelEmitter });
         const tree = writeSourceTree(dir, model);
-        return { outputs: await runWasm(buildWasm(tree, model), graph, model.prefix, samples) };
+        return { outputs: await runWasm(buildWasm(tree, model), graph, model.prefix, samples, options.stateful) };
       });
     case 'qemu': {
-      const { outputs, cycles } = await runModelQemu(graph, options.board ?? 'stm32f4', samples, progress);
+      const { outputs, cycles } = await runModelQemu(graph, options.board ?? 'stm32f4', samples, progress, options.stateful);
       return { outputs, cycles };
     }
     default:

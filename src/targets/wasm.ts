@@ -20,7 +20,7 @@ interface ModelExports {
 
 export function buildWasm(tree: SourceTree, model: GeneratedModel): string {
   const out = join(tree.dir, `${model.prefix}.wasm`);
-  const exported = ['invoke', 'input', 'output'].map((f) => `_${model.prefix}_${f}`).join(',');
+  const exported = ['invoke', 'reset', 'input', 'output'].map((f) => `_${model.prefix}_${f}`).join(',');
   const args = [
     ...HOST_CFLAGS,
     '-O2',
@@ -40,7 +40,7 @@ export function buildWasm(tree: SourceTree, model: GeneratedModel): string {
   return out;
 }
 
-export async function runWasm(wasmPath: string, graph: Graph, prefix: string, samples: TensorData[][]): Promise<TensorData[][]> {
+export async function runWasm(wasmPath: string, graph: Graph, prefix: string, samples: TensorData[][], stateful = false): Promise<TensorData[][]> {
   const module = await WebAssembly.compile(readFileSync(wasmPath));
   // A standalone module may import a few WASI calls it never makes for a pure computation.
   const imports: WebAssembly.Imports = {};
@@ -56,6 +56,7 @@ export async function runWasm(wasmPath: string, graph: Graph, prefix: string, sa
   const stream: Uint8Array[] = [];
   for (const sample of samples) {
     sample.forEach((data, k) => new Uint8Array(exports.memory.buffer, call('input', k), data.byteLength).set(dataBytes(data)));
+    if (!stateful) call('reset');
     call('invoke');
     graph.outputs.forEach((t, k) => {
       const size = numel(graph.tensors[t].shape) * DTYPE_BYTES[graph.tensors[t].dtype];

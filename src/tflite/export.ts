@@ -46,6 +46,11 @@ interface Exported {
   options?: BuiltinOptions;
   /** Constant int32 operands appended after the op's data input. */
   operands?: { suffix: string; shape: number[]; values: number[] }[];
+  /**
+   * Instead of the op's inputs: its TFLite operand list, given the op's inputs and the variable
+   * tensors (TFLite's form of the op's state) appended for it.
+   */
+  layout?: { variables: Omit<TfliteTensor, 'buffer' | 'isVariable'>[]; inputs: (inputs: number[], variables: number[]) => number[] };
 }
 
 export function exportTflite(graph: Graph): TfliteModel {
@@ -67,9 +72,10 @@ export function exportTflite(graph: Graph): TfliteModel {
       tensors.push({ name: `${graph.tensors[op.outputs[0]].name}/${o.suffix}`, shape: o.shape, type: TensorType.INT32, buffer: model.buffers.length - 1, isVariable: false });
       return tensors.length - 1;
     });
+    const variables = (e.layout?.variables ?? []).map((v) => tensors.push({ ...v, buffer: 0, isVariable: true }) - 1);
     const operator: TfliteOperator = {
       opcodeIndex: opcodeIndex(model, e.code, e.version),
-      inputs: [...op.inputs, ...operands],
+      inputs: e.layout ? e.layout.inputs(op.inputs, variables) : [...op.inputs, ...operands],
       outputs: [...op.outputs],
       builtinOptionsType: e.optionsType ?? O.NONE,
     };
@@ -256,6 +262,8 @@ function exportOp(graph: Graph, op: Op): Exported {
         options: { axis: op.attrs.axis, batchDims: 0 },
         operands: [{ suffix: 'indices', shape: [...op.attrs.indicesShape], values: op.attrs.indices }],
       };
+    case 'unidirectional_sequence_lstm':
+      return exportLstm(graph, op);
   }
 }
 
@@ -292,6 +300,35 @@ function stridedSlice(graph: Graph, op: Extract<Op, { kind: 'strided_slice' }>):
     optionsType: O.StridedSliceOptions,
     options: masks,
     operands: [operand('begin', entries.map((e) => e.begin)), operand('end', entries.map((e) => e.end)), operand('strides', entries.map((e) => e.stride))],
+  };
+}
+
+/** The 24 operands TFLite expects (peephole, projection and layer-norm ones absent) and the two state variables. */
+function exportLstm(graph: Graph, op: Extract<Op, { kind: 'unidirectional_sequence_lstm' }>): Exported {
+  const out = graph.tensors[op.outputs[0]];
+  const sequences = op.attrs.timeMajor ? out.shape[1] : out.shape[0];
+  const shape = [sequences, out.shape[2]];
+  const s = op.attrs.state;
+  const name = out.name;
+  const variables: Omit<TfliteTensor, 'buffer' | 'isVariable'>[] = s
+    ? [
+        { name: `${name}/hidden_state`, shape, type: TensorType.INT8, quantization: { scale: [s.hiddenScale], zeroPoint: [s.hiddenZeroPoint], quantizedDimension: 0 } },
+        { name: `${name}/cell_state`, shape, type: TensorType.INT16, quantization: { scale: [s.cellScale], zeroPoint: [0], quantizedDimension: 0 } },
+      ]
+    : [
+        { name: `${name}/hidden_state`, shape, type: TensorType.FLOAT32 },
+        { name: `${name}/cell_state`, shape, type: TensorType.FLOAT32 },
+      ];
+  const none = [-1, -1, -1];
+  return {
+    code: B.UNIDIRECTIONAL_SEQUENCE_LSTM,
+    version: 1,
+    optionsType: O.UnidirectionalSequenceLSTMOptions,
+    options: { activation: ActivationFunctionType.TANH, cellClip: op.attrs.cellClip, projClip: 0, timeMajor: op.attrs.timeMajor, asymmetricQuantizeInputs: false, diagonalRecurrentTensors: false },
+    layout: {
+      variables,
+      inputs: (i, [hidden, cell]) => [...i.slice(0, 9), ...none, ...i.slice(9, 13), -1, -1, hidden, cell, ...none, -1],
+    },
   };
 }
 

@@ -144,6 +144,16 @@ export interface SqueezeOptions {
   squeezeDims?: number[];
 }
 
+export interface UnidirectionalSequenceLSTMOptions {
+  activation: number;
+  /** 0: no clipping. */
+  cellClip: number;
+  projClip: number;
+  timeMajor: boolean;
+  asymmetricQuantizeInputs: boolean;
+  diagonalRecurrentTensors: boolean;
+}
+
 export interface LeakyReluOptions {
   alpha: number;
 }
@@ -208,6 +218,7 @@ export interface BuiltinOptionsMap {
   [T.SqueezeOptions]: SqueezeOptions;
   [T.DequantizeOptions]: EmptyOptions;
   [T.PadV2Options]: EmptyOptions;
+  [T.UnidirectionalSequenceLSTMOptions]: UnidirectionalSequenceLSTMOptions;
   [T.LeakyReluOptions]: LeakyReluOptions;
   [T.QuantizeOptions]: EmptyOptions;
   [T.HardSwishOptions]: EmptyOptions;

@@ -5,6 +5,7 @@ import type { CodegenTarget, EmitContext, OpEmitter } from '../emitter.ts';
 import { dataEmitter } from './data.ts';
 import { elementwiseEmitter } from './elementwise.ts';
 import { sumsRows } from './fused.ts';
+import { lstmEmitter } from './lstm.ts';
 import { nnEmitter } from './nn.ts';
 
 const BY_KIND: Record<OpKind, OpEmitter> = {
@@ -43,6 +44,7 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   minimum: elementwiseEmitter,
   prelu: elementwiseEmitter,
   resize_nearest: dataEmitter,
+  unidirectional_sequence_lstm: lstmEmitter,
 };
 
 export const kernelEmitter: Required<OpEmitter> = {
