@@ -215,16 +215,24 @@ typedef struct {
 
 void ec_fully_connected_s8(const ec_fully_connected_s8_params *p, const int8_t *input, int8_t *output);
 
-/* Fully connected with int16 weights: units in blocks of four (the last one padded with zero units);
- * per block and per group of four input values (depth padded with zeros to a multiple of 4), for
- * each of the four units the pairs (w0, w2) and (w1, w3), doubled. Word-aligned. */
+/* Fully connected with int16 weights, output stage ec_output2_s8 (the input zero point folded into
+ * the bias, so raw input bytes are multiplied). Units in blocks of four for a single row, of two for
+ * several rows (the last block padded with zero units); per block and per group of four input
+ * values (depth padded with zeros to a multiple of 4), for each unit of the block the pairs (w0, w2)
+ * and (w1, w3), doubled. Word-aligned. A single row is computed four units per pass; several rows
+ * two rows by two units per pass, each weight word serving both rows. */
 typedef struct {
     int32_t rows, depth, units;
     const int16_t *weights;
     ec_output2_s8 output;
 } ec_fully_connected_w16_s8_params;
 
-/* With more than four units, the input row split into even and odd bytes once, in scratch. */
+/* Scratch holds input rows split into even and odd bytes: two rows at a time for several rows; for
+ * a single row with more than four units the whole row, or where that is smaller, chunks of equal
+ * length, at most EC_FC_CHUNK_GROUPS groups of four values, with every unit's accumulator kept
+ * between them.
+ * With one row of at most four units it needs none (scratch may be NULL). */
+#define EC_FC_CHUNK_GROUPS 56
 size_t ec_fully_connected_w16_s8_scratch_size(const ec_fully_connected_w16_s8_params *p);
 void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
