@@ -265,12 +265,19 @@ EC_INLINE void rows2(const ec_fully_connected_w16_s8_params *p, const int8_t *in
             t.a0 = t.a1 = q[0];
             t.b0 = t.b1 = q[4];
             const ec_word *x = (const ec_word *)xs;
+            /* Four groups per loop pass (a short row is a few groups, and the loop's own instructions count). */
             int32_t k = n;
-            for (; k >= 2; k -= 2) {
+            for (; k >= 4; k -= 4) {
+                step2x2(&t, &x, &w);
+                step2x2(&t, &x, &w);
                 step2x2(&t, &x, &w);
                 step2x2(&t, &x, &w);
             }
-            if (k) step2x2(&t, &x, &w);
+            if (k & 2) {
+                step2x2(&t, &x, &w);
+                step2x2(&t, &x, &w);
+            }
+            if (k & 1) step2x2(&t, &x, &w);
             /* Both rows' outputs of a unit before either is stored, so its words are read once. */
             const int8_t y0 = ec_output2(t.a0, q + 1, fix, full, lo, hi), y1 = ec_output2(t.a1, q + 1, fix, full, lo, hi);
             out0[u] = y0;
