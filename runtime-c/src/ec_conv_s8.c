@@ -357,7 +357,15 @@ static void c1_widen_row(const ec_window *w, const int8_t *image, int32_t iy, in
         const int32_t first = pad < n ? pad : n;
         int32_t end = pad + w->in_width * channels;
         if (end > n) end = n;
+        const int32_t offset = (int32_t)(((uint32_t)-zero_point & 0xffffu) * 0x10001u);
         for (; c < first; c++) d[c] = 0;
+        /* Four values at a time: bytes (0, 2) and (1, 3) widened, then repacked as (0, 1) and (2, 3). */
+        for (; c + 4 <= end; c += 4) {
+            const int32_t x = ec_load4(src + c);
+            const int32_t even = ec_sxtab16(offset, x), odd = ec_sxtab16_odd(offset, x);
+            ec_store4(d + c, ec_pack_lo(even, odd));
+            ec_store4(d + c + 2, ec_pack_hi(even, odd));
+        }
         for (; c < end; c++) d[c] = (int16_t)(src[c] - zero_point);
     }
     for (; c < n; c++) d[c] = 0;
@@ -381,6 +389,7 @@ EC_INLINE void c1_block(int16_t *const *row, int32_t col, int32_t rows, int32_t 
             a1 = ec_smlad(v, w1, a1);
             a2 = ec_smlad(v, w2, a2);
             a3 = ec_smlad(v, w3, a3);
+            EC_ONE_STEP_AT_A_TIME();
         }
     }
     acc[0] = a0;
