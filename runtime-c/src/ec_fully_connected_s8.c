@@ -246,6 +246,39 @@ static void split_rows(const int8_t *r0, const int8_t *r1, int32_t groups, int32
     }
 }
 
+/* Units u and u + 1 (`both`, a constant; else u alone) of the two rows split into xs, written to
+ * o[0], o[1] and o[d], o[d + 1]; w advanced past the pair's weights. */
+EC_INLINE void unit_pair(const int32_t *xs, int32_t n, const ec_word **w, const int32_t *q, int8_t *o, int32_t d, int32_t both, int32_t fix,
+                         int32_t full, int32_t lo, int32_t hi)
+{
+    tile t;
+    t.a0 = t.a1 = q[0];
+    t.b0 = t.b1 = q[4];
+    const ec_word *x = (const ec_word *)xs;
+    /* Four groups per loop pass (a short row is a few groups, and the loop's own instructions count). */
+    int32_t k = n;
+    for (; k >= 4; k -= 4) {
+        step2x2(&t, &x, w);
+        step2x2(&t, &x, w);
+        step2x2(&t, &x, w);
+        step2x2(&t, &x, w);
+    }
+    if (k & 2) {
+        step2x2(&t, &x, w);
+        step2x2(&t, &x, w);
+    }
+    if (k & 1) step2x2(&t, &x, w);
+    /* Both rows' outputs of a unit before either is stored, so its words are read once. */
+    const int8_t y0 = ec_output2(t.a0, q + 1, fix, full, lo, hi), y1 = ec_output2(t.a1, q + 1, fix, full, lo, hi);
+    o[0] = y0;
+    o[d] = y1;
+    if (both) {
+        const int8_t z0 = ec_output2(t.b0, q + 5, fix, full, lo, hi), z1 = ec_output2(t.b1, q + 5, fix, full, lo, hi);
+        o[1] = z0;
+        o[d + 1] = z1;
+    }
+}
+
 /* `fix` and `full` constants in each copy (see ec_output2). */
 EC_INLINE void rows2(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, int32_t *xs, int32_t fix, int32_t full)
 {
@@ -256,38 +289,12 @@ EC_INLINE void rows2(const ec_fully_connected_w16_s8_params *p, const int8_t *in
         /* An odd last row fills both halves and is written twice. */
         const int32_t r1 = r + 1 < rows ? r + 1 : r;
         split_rows(input + r * depth, input + r1 * depth, groups, tail, xs);
-        int8_t *const out0 = output + r * units, *const out1 = output + r1 * units;
+        int8_t *o = output + r * units;
+        const int32_t d = (r1 - r) * units;
         const ec_word *w = (const ec_word *)p->weights;
         const int32_t *q = p->output.channels;
-        for (int32_t u = 0; u < units; u += 2, q += 8) {
-            const int32_t pair = u + 1 < units;
-            tile t;
-            t.a0 = t.a1 = q[0];
-            t.b0 = t.b1 = q[4];
-            const ec_word *x = (const ec_word *)xs;
-            /* Four groups per loop pass (a short row is a few groups, and the loop's own instructions count). */
-            int32_t k = n;
-            for (; k >= 4; k -= 4) {
-                step2x2(&t, &x, &w);
-                step2x2(&t, &x, &w);
-                step2x2(&t, &x, &w);
-                step2x2(&t, &x, &w);
-            }
-            if (k & 2) {
-                step2x2(&t, &x, &w);
-                step2x2(&t, &x, &w);
-            }
-            if (k & 1) step2x2(&t, &x, &w);
-            /* Both rows' outputs of a unit before either is stored, so its words are read once. */
-            const int8_t y0 = ec_output2(t.a0, q + 1, fix, full, lo, hi), y1 = ec_output2(t.a1, q + 1, fix, full, lo, hi);
-            out0[u] = y0;
-            out1[u] = y1;
-            if (pair) {
-                const int8_t z0 = ec_output2(t.b0, q + 5, fix, full, lo, hi), z1 = ec_output2(t.b1, q + 5, fix, full, lo, hi);
-                out0[u + 1] = z0;
-                out1[u + 1] = z1;
-            }
-        }
+        for (int32_t u = units >> 1; u > 0; u--, q += 8, o += 2) unit_pair(xs, n, &w, q, o, d, 1, fix, full, lo, hi);
+        if (units & 1) unit_pair(xs, n, &w, q, o, d, 0, fix, full, lo, hi);
     }
 }
 
