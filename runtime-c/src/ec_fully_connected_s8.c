@@ -160,7 +160,7 @@ static int32_t chunk_groups(const ec_fully_connected_w16_s8_params *p)
 }
 
 /* Many units: the row's even and odd bytes split once for all of them, in chunks when `chunks` (a
- * constant in each copy). */
+ * constant in each copy; the chunked copy takes `full` at run time, its outputs being few). */
 EC_INLINE void row_split(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, int32_t *xs, int32_t full,
                          int32_t chunks)
 {
@@ -279,6 +279,13 @@ EC_INLINE void unit_pair(const int32_t *xs, int32_t n, const ec_word **w, const 
     }
 }
 
+/* An odd last unit: one copy for every output mode (it runs once per pair of rows). */
+static EC_NOINLINE void last_unit(const int32_t *xs, int32_t n, const ec_word *w, const int32_t *q, int8_t *o, int32_t d, int32_t fix, int32_t full,
+                                  int32_t lo, int32_t hi)
+{
+    unit_pair(xs, n, &w, q, o, d, 0, fix, full, lo, hi);
+}
+
 /* `fix` and `full` constants in each copy (see ec_output2). */
 EC_INLINE void rows2(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, int32_t *xs, int32_t fix, int32_t full)
 {
@@ -294,7 +301,7 @@ EC_INLINE void rows2(const ec_fully_connected_w16_s8_params *p, const int8_t *in
         const ec_word *w = (const ec_word *)p->weights;
         const int32_t *q = p->output.channels;
         for (int32_t u = units >> 1; u > 0; u--, q += 8, o += 2) unit_pair(xs, n, &w, q, o, d, 1, fix, full, lo, hi);
-        if (units & 1) unit_pair(xs, n, &w, q, o, d, 0, fix, full, lo, hi);
+        if (units & 1) last_unit(xs, n, w, q, o, d, fix, full, lo, hi);
     }
 }
 
@@ -319,8 +326,7 @@ void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const 
         if (mode != 2) row_raw(p, input, output, 1);
         else row_raw(p, input, output, 0);
     } else if (chunk_groups(p)) {
-        if (mode != 2) row_split(p, input, output, (int32_t *)scratch, 1, 1);
-        else row_split(p, input, output, (int32_t *)scratch, 0, 1);
+        row_split(p, input, output, (int32_t *)scratch, mode != 2, 1);
     } else {
         if (mode != 2) row_split(p, input, output, (int32_t *)scratch, 1, 0);
         else row_split(p, input, output, (int32_t *)scratch, 0, 0);
