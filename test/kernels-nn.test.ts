@@ -149,10 +149,28 @@ const CONV: WindowCase[] = [
   // 1xN with an odd width, VALID, ReLU above -128 (a clamp); 1x1 with stride 2.
   { kind: 'conv2d', input: [1, 7, 6, 1], filter: [1, 5], channels: 3, padding: 'valid', activation: 'relu' },
   { kind: 'conv2d', input: [1, 5, 5, 1], filter: [1, 1], channels: 5, stride: [2, 2], inQ: q(0.2, 0) },
-  // Pointwise: more than 8192 weights keeps the two-by-two tile; few output channels (no scratch);
-  // ReLU6 over the int8 range with zero point 127 at the input.
+  // Pointwise as fully connected over the pixels, two pixels by two channels: many weights, an odd
+  // number of pixels and a depth with a tail; an odd number of channels, ReLU6 over the int8 range
+  // (no sign correction) with zero point 127 at the input; a single pixel (one row, four units per pass).
   { kind: 'conv2d', input: [1, 3, 5, 97], filter: [1, 1], channels: 90, inQ: q(0.05, 127) },
   { kind: 'conv2d', input: [1, 4, 3, 9], filter: [1, 1], channels: 3, activation: 'relu6', inQ: q(0.05, 127), outQ: q(6 / 255, -128) },
+  { kind: 'conv2d', input: [1, 1, 1, 12], filter: [1, 1], channels: 10, activation: 'relu', inQ: q(0.05, -128) },
+];
+
+// Built after every other int8 case, so that the random data of those stay as they were.
+const MORE_CONV: WindowCase[] = [
+  // ec_conv2d_w16_s8 (more than four input or eight output channels): an odd number of channels with
+  // a clamp (ReLU above -128), no activation with its zero point above -128 (sign correction), ReLU6
+  // over the int8 range (neither) on two images of an odd number of pixels; zero points at both limits.
+  { kind: 'conv2d', input: [1, 7, 9, 6], filter: [3, 3], channels: 11, activation: 'relu', inQ: q(0.05, -128), decades: 4 },
+  { kind: 'conv2d', input: [1, 8, 8, 5], filter: [3, 3], channels: 9, stride: [2, 2], padding: 'valid', inQ: q(0.1, 127) },
+  { kind: 'conv2d', input: [2, 5, 5, 8], filter: [3, 3], channels: 10, activation: 'relu6', inQ: q(0.05, 127), outQ: q(6 / 255, -128) },
+  // ec_conv2d_c1_s8 with several input channels: stride 2 with SAME padding on two images, and
+  // stride 1 with three channels (every other filter row starts at an odd int16, mid-word).
+  { kind: 'conv2d', input: [2, 9, 11, 3], filter: [3, 3], channels: 6, stride: [2, 2], activation: 'relu', inQ: q(0.05, 127) },
+  { kind: 'conv2d', input: [1, 5, 6, 3], filter: [3, 2], channels: 7, padding: 'valid', inQ: q(0.05, -128), outQ: q(0.02, -128) },
+  // A right shift beyond 21 with small accumulators: int8 weights, requantization without its checks.
+  { kind: 'conv2d', input: [1, 5, 5, 6], filter: [3, 3], channels: 10, outQ: q(1e4, 0), bias: 100 },
 ];
 
 const DEPTHWISE: WindowCase[] = [
@@ -204,6 +222,8 @@ const FULLY_CONNECTED: FcCase[] = [
   { input: [3, 66], units: 6, activation: 'relu', inQ: q(0.05, 127), outQ: q(0.4, 5), decades: 3 },
   { input: [2, 5], units: 1, inQ: q(0.5, -128), outQ: q(0.1, 127), bias: 'none' },
   { input: [1, 32], units: 4, outQ: q(1e5, 3), bias: 100 },
+  // One long row split in chunks (accumulators kept between them), a tail in the last chunk, a clamp.
+  { input: [1, 501], units: 9, activation: 'relu', inQ: q(0.05, 127), decades: 2 },
 ];
 
 /** Floats with infinities here and there (one sign per input, so that no window adds +inf and -inf). */
@@ -219,6 +239,7 @@ function nnGraph(): GraphBuilder {
   const g = new GraphBuilder();
   for (const c of [...CONV, ...DEPTHWISE, ...POOL]) addWindow(g, 'int8', c);
   for (const c of FULLY_CONNECTED) addFullyConnected(g, 'int8', c);
+  for (const c of MORE_CONV) addWindow(g, 'int8', c);
   for (const c of [CONV[0], CONV[2], CONV[3], CONV[8], DEPTHWISE[0], DEPTHWISE[3], DEPTHWISE[8], ...POOL]) addWindow(g, 'float32', c);
   for (const c of FULLY_CONNECTED.slice(0, 3)) addFullyConnected(g, 'float32', c);
   // Infinities through the float pools: clamped to +-FLT_MAX as TFLite's activation range does.
@@ -280,8 +301,13 @@ test('the generator picks the specialised kernels where they apply', (t) => {
   t.is(kernelOf(CONV[3]), 'ec_fully_connected_w16_s8', '1x1 stride 1, few weights: a fully connected layer over the pixels');
   t.is(kernelOf(CONV[4]), 'ec_fully_connected_w16_s8', '1x1 with a depth that is not a multiple of 4');
   t.is(kernelOf(CONV[17]), 'ec_fully_connected_w16_s8', 'four output channels or fewer');
-  t.is(kernelOf(CONV[16]), 'ec_conv2d_1x1_s8', '1x1 with more than 8192 weights');
-  t.is(kernelOf(CONV[5]), 'ec_conv2d_w16_s8', '1x1 stride 2 needs the general kernel');
+  t.is(kernelOf(CONV[16]), 'ec_fully_connected_w16_s8', '1x1 with many weights');
+  t.is(kernelOf(CONV[18]), 'ec_fully_connected_w16_s8', '1x1 on a single pixel');
+  t.is(kernelOf(CONV[5]), 'ec_conv2d_c1_s8', '1x1 stride 2, four input channels: rows widened once');
+  for (const c of MORE_CONV.slice(0, 3)) t.is(kernelOf(c), 'ec_conv2d_w16_s8', `${c.input} ${c.channels}`);
+  for (const c of MORE_CONV.slice(3, 5)) t.is(kernelOf(c), 'ec_conv2d_c1_s8', `${c.input} ${c.channels}`);
+  t.is(kernelOf(MORE_CONV[5]), 'ec_conv2d_s8', 'a right shift beyond 21');
+  t.is(kernelOf(CONV[2]), 'ec_conv2d_w16_s8', 'dilation');
   t.is(kernelOf(DEPTHWISE[0]), 'ec_depthwise_conv2d_3x3_s8');
   for (const c of DEPTHWISE.slice(11)) t.is(kernelOf(c), 'ec_depthwise_conv2d_3x3_s8', `${c.input} ${c.stride}`);
   t.is(kernelOf(DEPTHWISE[7]), 'ec_depthwise_conv2d_s8', 'a 5x3 filter');
@@ -299,7 +325,7 @@ test('the generator picks the specialised kernels where they apply', (t) => {
 
 test('requantization skips its range checks only where the weights prove them unnecessary', (t) => {
   for (const c of [CONV[10], CONV[11], DEPTHWISE[9], FULLY_CONNECTED[4]]) t.is(fastOf(c), 0, `${c.input}`);
-  for (const c of [CONV[1], CONV[7], DEPTHWISE[7]]) t.is(fastOf(c), 1, `${c.input}`);
+  for (const c of [MORE_CONV[5], DEPTHWISE[7], FULLY_CONNECTED[8]]) t.is(fastOf(c), 1, `${c.input}`);
 });
 
 const modeOf = (c: WindowCase | FcCase) => Number(new RegExp(`nn_op${int8Op.get(c)}_params = \\{[^;]*?\\.mode = (\\d)`).exec(source)?.[1]);
@@ -343,6 +369,10 @@ test('the scratch the generator reserves is what the kernels ask for', (t) => {
     const printed = spawnSync(exe, [], { encoding: 'utf8' }).stdout.trim().split('\n').map(Number);
     const expected = calls.map(([, , , index]) => nnEmitter.scratchBytes(graph, graph.ops[Number(index)], { cpu: 'host', dsp: false }));
     t.deepEqual(printed, expected);
+    // The long single rows are split in chunks: less scratch than two bytes per value.
+    for (const c of [FULLY_CONNECTED[5], FULLY_CONNECTED[9]]) {
+      t.true(nnEmitter.scratchBytes(graph, graph.ops[int8Op.get(c)!], { cpu: 'host', dsp: false }) < 2 * c.input[1], `${c.input}`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -135,10 +135,8 @@ typedef struct {
     /* Each OHWI filter flattened to n = filter_height * filter_width * in_channels values and
      * padded with zeros to depth4, the next multiple of 4; then the rows of channels 2i and 2i + 1
      * interleaved four values at a time (row 2i's values 0-3, row 2i + 1's values 0-3, row 2i's
-     * values 4-7, ...), with a row of zeros after an odd last channel. Word-aligned. int8 for
-     * ec_conv2d_s8 and ec_conv2d_1x1_s8; for ec_conv2d_w16_s8 the same values as int16, each group
-     * of four in the order 0, 2, 1, 3. */
-    const void *weights;
+     * values 4-7, ...), with a row of zeros after an odd last channel. Word-aligned. */
+    const int8_t *weights;
     int32_t input_zero_point;
     ec_output_s8 output;
 } ec_conv2d_s8_params;
@@ -146,19 +144,32 @@ typedef struct {
 /* Any filter, stride, dilation and padding. */
 size_t ec_conv2d_s8_scratch_size(const ec_conv2d_s8_params *p);
 void ec_conv2d_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-/* The same with int16 weights: no unpacking in its inner loop. Scratch as ec_conv2d_s8's. */
-size_t ec_conv2d_w16_s8_scratch_size(const ec_conv2d_s8_params *p);
-void ec_conv2d_w16_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+
+/* The same with int16 weights (no unpacking in its inner loop) and the output stage ec_output2_s8
+ * (biases without the zero point folded in: the columns are widened minus it), each output
+ * requantized straight from the two-by-two tile. Weights as ec_conv2d_s8_params.weights, doubled, as
+ * int16 with each group of four in the order 0, 2, 1, 3; output.channels has words for the zero
+ * channel after an odd last one. */
+typedef struct {
+    ec_window window;
+    const int16_t *weights;
+    int32_t input_zero_point;
+    ec_output2_s8 output;
+} ec_conv2d_w16_s8_params;
+
+size_t ec_conv2d_w16_s8_scratch_size(const ec_conv2d_w16_s8_params *p);
+void ec_conv2d_w16_s8(const ec_conv2d_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 /* 1x1 filter, stride 1 (so no padding): a matrix product over the pixels. */
 size_t ec_conv2d_1x1_s8_scratch_size(const ec_conv2d_s8_params *p);
 void ec_conv2d_1x1_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
-/* A convolution of a single input channel (or a depthwise convolution of one), dilation 1, filter
- * height at most EC_C1_MAX_ROWS: the input rows a row of outputs reads are widened once to int16
- * (minus the zero point, zeros in the padding) and each output's filter row is a run of int16 pairs.
+/* A convolution of one or a few input channels (or a depthwise convolution of one), dilation 1,
+ * filter height at most EC_C1_MAX_ROWS: the input rows a row of outputs reads are widened once to
+ * int16 (minus the zero point, zeros in the padding) and each output's filter row, filter_width *
+ * in_channels values in NHWC, is a run of int16 pairs (read a word at a time, aligned or not).
  * Weights: output channels in blocks of four (the last padded with zero channels); per block, filter
- * row and pair of taps (the filter width rounded up to even, with zero taps), the four channels'
- * pairs (w[kx], w[kx + 1]), doubled. output.channels' biases have no zero point folded in. */
+ * row and pair of values (a filter row's values rounded up to even, with zero weights), the four
+ * channels' pairs (w[t], w[t + 1]), doubled. output.channels' biases have no zero point folded in. */
 #define EC_C1_MAX_ROWS 16
 typedef struct {
     ec_window window;
@@ -218,16 +229,24 @@ typedef struct {
 
 void ec_fully_connected_s8(const ec_fully_connected_s8_params *p, const int8_t *input, int8_t *output);
 
-/* Fully connected with int16 weights: units in blocks of four (the last one padded with zero units);
- * per block and per group of four input values (depth padded with zeros to a multiple of 4), for
- * each of the four units the pairs (w0, w2) and (w1, w3), doubled. Word-aligned. */
+/* Fully connected with int16 weights, output stage ec_output2_s8 (the input zero point folded into
+ * the bias, so raw input bytes are multiplied). Units in blocks of four for a single row, of two for
+ * several rows (the last block padded with zero units); per block and per group of four input
+ * values (depth padded with zeros to a multiple of 4), for each unit of the block the pairs (w0, w2)
+ * and (w1, w3), doubled. Word-aligned. A single row is computed four units per pass; several rows
+ * two rows by two units per pass, each weight word serving both rows. */
 typedef struct {
     int32_t rows, depth, units;
     const int16_t *weights;
     ec_output2_s8 output;
 } ec_fully_connected_w16_s8_params;
 
-/* With more than four units, the input row split into even and odd bytes once, in scratch. */
+/* Scratch holds input rows split into even and odd bytes: two rows at a time for several rows; for
+ * a single row with more than four units the whole row, or where that is smaller, chunks of equal
+ * length, at most EC_FC_CHUNK_GROUPS groups of four values, with every unit's accumulator kept
+ * between them.
+ * With one row of at most four units it needs none (scratch may be NULL). */
+#define EC_FC_CHUNK_GROUPS 56
 size_t ec_fully_connected_w16_s8_scratch_size(const ec_fully_connected_w16_s8_params *p);
 void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 

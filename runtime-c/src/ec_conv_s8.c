@@ -36,9 +36,10 @@ size_t ec_conv2d_s8_scratch_size(const ec_conv2d_s8_params *p)
     return ec_conv2d_1x1_s8_scratch_size(p) + (size_t)depth4(&p->window);
 }
 
-size_t ec_conv2d_w16_s8_scratch_size(const ec_conv2d_s8_params *p)
+/* The two interleaved columns and the int8 receptive field: its outputs come straight from registers. */
+size_t ec_conv2d_w16_s8_scratch_size(const ec_conv2d_w16_s8_params *p)
 {
-    return ec_conv2d_s8_scratch_size(p);
+    return 2u * (size_t)depth4(&p->window) * sizeof(int16_t) + (size_t)depth4(&p->window);
 }
 
 /* n int8 values minus the zero point into column `slot` (0 or 1) of the interleaved columns. Each
@@ -96,12 +97,11 @@ static EC_NOINLINE void copy_rows(int8_t *dst, const int8_t *src, int32_t rows, 
 
 /* A receptive field that reaches into the padding: all of it the zero point, then the taps that
  * read the input copied over it. */
-static EC_NOINLINE void gather_padded(const ec_conv2d_s8_params *p, const int8_t *image, const ec_taps *t, int8_t *staged)
+static EC_NOINLINE void gather_padded(const ec_window *w, int32_t zero_point, const int8_t *image, const ec_taps *t, int8_t *staged)
 {
-    const ec_window *w = &p->window;
     const int32_t channels = w->in_channels;
     const int32_t row_bytes = w->filter_width * channels;
-    fill_bytes(staged, (int32_t)((uint32_t)(uint8_t)p->input_zero_point * 0x01010101u), w->filter_height * row_bytes);
+    fill_bytes(staged, (int32_t)((uint32_t)(uint8_t)zero_point * 0x01010101u), w->filter_height * row_bytes);
     if (t->kx0 >= t->kx1) return;
     for (int32_t ky = t->ky0; ky < t->ky1; ky++) {
         const int32_t row = (t->iy0 + ky * w->dilation_height) * w->in_width;
@@ -117,9 +117,8 @@ static EC_NOINLINE void gather_padded(const ec_conv2d_s8_params *p, const int8_t
 }
 
 /* The receptive field of output pixel (y, x) of one image, in filter order, into `staged`. */
-static void gather(const ec_conv2d_s8_params *p, const int8_t *image, int32_t y, int32_t x, int8_t *staged)
+static void gather(const ec_window *w, int32_t zero_point, const int8_t *image, int32_t y, int32_t x, int8_t *staged)
 {
-    const ec_window *w = &p->window;
     const ec_taps t = ec_taps_at(w, y, x);
     if (w->dilation_width == 1 && t.ky0 == 0 && t.ky1 == w->filter_height && t.kx0 == 0 && t.kx1 == w->filter_width) {
         /* Away from the padding each row of taps is one run of bytes. */
@@ -127,7 +126,7 @@ static void gather(const ec_conv2d_s8_params *p, const int8_t *image, int32_t y,
         copy_rows(staged, image + (t.iy0 * w->in_width + t.ix0) * channels, w->filter_height, w->filter_width * channels,
                   w->dilation_height * w->in_width * channels);
     } else {
-        gather_padded(p, image, &t, staged);
+        gather_padded(w, zero_point, image, &t, staged);
     }
 }
 
@@ -154,30 +153,10 @@ EC_INLINE void accumulate(tile *a, const ec_word *w, const int32_t *x)
     EC_ONE_STEP_AT_A_TIME();
 }
 
-/* The same with int16 weights: per group, channel c's pairs (v0, v2) and (v1, v3), then channel
- * c + 1's, so that every operand comes in by LDRD and nothing is unpacked in the loop. */
-EC_INLINE void accumulate_w16(tile *a, const ec_word **w, const ec_word **x)
-{
-    int32_t x0_even, x0_odd, x1_even, x1_odd, even, odd;
-    ec_load_words2(x, &x0_even, &x0_odd);
-    ec_load_words2(x, &x1_even, &x1_odd);
-    ec_load_words2(w, &even, &odd);
-    a->c0p0 = ec_smlad(even, x0_even, a->c0p0);
-    a->c0p1 = ec_smlad(even, x1_even, a->c0p1);
-    a->c0p0 = ec_smlad(odd, x0_odd, a->c0p0);
-    a->c0p1 = ec_smlad(odd, x1_odd, a->c0p1);
-    ec_load_words2(w, &even, &odd);
-    a->c1p0 = ec_smlad(even, x0_even, a->c1p0);
-    a->c1p1 = ec_smlad(even, x1_even, a->c1p1);
-    a->c1p0 = ec_smlad(odd, x0_odd, a->c1p0);
-    a->c1p1 = ec_smlad(odd, x1_odd, a->c1p1);
-    EC_ONE_STEP_AT_A_TIME();
-}
-
 /* All output channels of the two pixels whose columns are interleaved at the start of `scratch`
- * (out1 may equal out0 when both columns hold the same pixel), with int8 or (`wide`, a constant in
- * each copy) int16 weights. */
-EC_INLINE void multiply_pixels(const ec_conv2d_s8_params *p, int32_t *scratch, int8_t *out0, int8_t *out1, int32_t wide)
+ * (out1 may equal out0 when both columns hold the same pixel). Out of line so that its loops have
+ * the registers to themselves. */
+static EC_NOINLINE void multiply(const ec_conv2d_s8_params *p, int32_t *scratch, int8_t *out0, int8_t *out1)
 {
     const int32_t groups = depth4(&p->window) >> 2;
     const int32_t pairs = channel_pairs(&p->window);
@@ -191,19 +170,14 @@ EC_INLINE void multiply_pixels(const ec_conv2d_s8_params *p, int32_t *scratch, i
         tile a;
         a.c0p0 = a.c0p1 = bias[c];
         a.c1p0 = a.c1p1 = c + 1 < p->window.out_channels ? bias[c + 1] : 0;
-        if (wide) {
-            const ec_word *x = (const ec_word *)cols;
-            for (int32_t k = groups; k > 0; k--) accumulate_w16(&a, &w, &x);
-        } else {
-            const int32_t *x = cols;
-            for (int32_t k = groups >> 1; k > 0; k--, w += 4, x += 8) {
-                accumulate(&a, w, x);
-                accumulate(&a, w + 2, x + 4);
-            }
-            if (groups & 1) {
-                accumulate(&a, w, x);
-                w += 2;
-            }
+        const int32_t *x = cols;
+        for (int32_t k = groups >> 1; k > 0; k--, w += 4, x += 8) {
+            accumulate(&a, w, x);
+            accumulate(&a, w + 2, x + 4);
+        }
+        if (groups & 1) {
+            accumulate(&a, w, x);
+            w += 2;
         }
         acc0[c] = a.c0p0;
         acc0[c + 1] = a.c1p0;
@@ -214,40 +188,108 @@ EC_INLINE void multiply_pixels(const ec_conv2d_s8_params *p, int32_t *scratch, i
     ec_output_row(&p->output, acc1, p->window.out_channels, out1);
 }
 
-/* Out of line so that their loops have the registers to themselves. */
-static EC_NOINLINE void multiply(const ec_conv2d_s8_params *p, int32_t *scratch, int8_t *out0, int8_t *out1)
+/* ---- int16 weights, outputs from registers (ec_conv2d_w16_s8) ---- */
+
+/* Accumulators of channels c (a) and c + 1 (b), pixels 0 and 1. */
+typedef struct {
+    int32_t a0, a1, b0, b1;
+} tile2;
+
+/* Four values: the two pixels' column words (x), each channel's pairs (v0, v2) and (v1, v3) (w),
+ * every operand by LDRD and nothing unpacked. */
+EC_INLINE void accumulate_w16(tile2 *t, const ec_word **w, const ec_word **x)
 {
-    multiply_pixels(p, scratch, out0, out1, 0);
+    int32_t x0_even, x0_odd, x1_even, x1_odd, even, odd;
+    ec_load_words2(x, &x0_even, &x0_odd);
+    ec_load_words2(x, &x1_even, &x1_odd);
+    ec_load_words2(w, &even, &odd);
+    t->a0 = ec_smlad(even, x0_even, t->a0);
+    t->a0 = ec_smlad(odd, x0_odd, t->a0);
+    t->a1 = ec_smlad(even, x1_even, t->a1);
+    t->a1 = ec_smlad(odd, x1_odd, t->a1);
+    ec_load_words2(w, &even, &odd);
+    t->b0 = ec_smlad(even, x0_even, t->b0);
+    t->b0 = ec_smlad(odd, x0_odd, t->b0);
+    t->b1 = ec_smlad(even, x1_even, t->b1);
+    t->b1 = ec_smlad(odd, x1_odd, t->b1);
 }
 
-static EC_NOINLINE void multiply_w16(const ec_conv2d_s8_params *p, int32_t *scratch, int8_t *out0, int8_t *out1)
+/* All output channels of the two pixels whose columns are interleaved in cols, requantized as they
+ * come out of the tile (`fix` and `full` constants in each copy, see ec_output2). */
+EC_INLINE void multiply_w16(const ec_conv2d_w16_s8_params *p, const int32_t *cols, int8_t *out0, int8_t *out1, int32_t fix, int32_t full)
 {
-    multiply_pixels(p, scratch, out0, out1, 1);
+    const int32_t groups = depth4(&p->window) >> 2;
+    const int32_t channels = p->window.out_channels;
+    const int32_t lo = p->output.act_min, hi = p->output.act_max;
+    const ec_word *w = (const ec_word *)p->weights;
+    const int32_t *q = p->output.channels;
+    for (int32_t c = 0; c < channels; c += 2, q += 8) {
+        tile2 t;
+        t.a0 = t.a1 = q[0];
+        t.b0 = t.b1 = q[4];
+        const ec_word *x = (const ec_word *)cols;
+        int32_t k = groups;
+        for (; k >= 2; k -= 2) {
+            accumulate_w16(&t, &w, &x);
+            accumulate_w16(&t, &w, &x);
+        }
+        if (k) accumulate_w16(&t, &w, &x);
+        /* Both pixels' outputs of a channel before either is stored, so its words are read once. */
+        const int8_t y0 = ec_output2(t.a0, q + 1, fix, full, lo, hi), y1 = ec_output2(t.a1, q + 1, fix, full, lo, hi);
+        out0[c] = y0;
+        out1[c] = y1;
+        if (c + 1 < channels) {
+            const int8_t z0 = ec_output2(t.b0, q + 5, fix, full, lo, hi), z1 = ec_output2(t.b1, q + 5, fix, full, lo, hi);
+            out0[c + 1] = z0;
+            out1[c + 1] = z1;
+        }
+    }
 }
 
-/* Every output pixel, two at a time, their receptive fields gathered and widened into scratch. */
-EC_INLINE void conv_pixels(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch, int32_t wide)
+static EC_NOINLINE void multiply_w16_mode(const ec_conv2d_w16_s8_params *p, const int32_t *cols, int8_t *out0, int8_t *out1)
 {
-    const ec_window *w = &p->window;
+    switch (p->output.mode) {
+    case 0: multiply_w16(p, cols, out0, out1, 0, 1); break;
+    case 1: multiply_w16(p, cols, out0, out1, 1, 1); break;
+    default: multiply_w16(p, cols, out0, out1, 1, 0); break;
+    }
+}
+
+/* Every output pixel, two at a time, their receptive fields gathered and widened into cols, then
+ * multiplied by the int8 (p8) or int16 (p16) weights. */
+EC_INLINE void conv_pixels(const ec_conv2d_s8_params *p8, const ec_conv2d_w16_s8_params *p16, const int8_t *input, int8_t *output,
+                           int32_t *cols, int8_t *staged)
+{
+    const ec_window *w = p8 ? &p8->window : &p16->window;
+    const int32_t zero_point = p8 ? p8->input_zero_point : p16->input_zero_point;
     const int32_t n = w->filter_height * w->filter_width * w->in_channels;
-    int32_t *const cols = (int32_t *)scratch;
-    int8_t *const staged = (int8_t *)scratch + ec_conv2d_1x1_s8_scratch_size(p);
     const int32_t pixels = w->out_height * w->out_width;
     const int32_t out_c = w->out_channels;
     for (int32_t b = 0; b < w->batches; b++) {
         const int8_t *image = input + b * w->in_height * w->in_width * w->in_channels;
         int8_t *out = output + b * pixels * out_c;
+        int32_t y = 0, x = 0;
         for (int32_t q = 0; q < pixels; q += 2) {
             /* An odd last pixel fills both columns and is written twice. */
             const int32_t q1 = q + 1 < pixels ? q + 1 : q;
-            gather(p, image, q / w->out_width, q % w->out_width, staged);
-            widen(staged, n, p->input_zero_point, cols, 0);
-            gather(p, image, q1 / w->out_width, q1 % w->out_width, staged);
-            widen(staged, n, p->input_zero_point, cols, 1);
-            if (wide) {
-                multiply_w16(p, cols, out + q * out_c, out + q1 * out_c);
+            gather(w, zero_point, image, y, x, staged);
+            widen(staged, n, zero_point, cols, 0);
+            if (++x == w->out_width) {
+                x = 0;
+                y++;
+            }
+            if (q1 != q) {
+                gather(w, zero_point, image, y, x, staged);
+                if (++x == w->out_width) {
+                    x = 0;
+                    y++;
+                }
+            }
+            widen(staged, n, zero_point, cols, 1);
+            if (p8) {
+                multiply(p8, cols, out + q * out_c, out + q1 * out_c);
             } else {
-                multiply(p, cols, out + q * out_c, out + q1 * out_c);
+                multiply_w16_mode(p16, cols, out + q * out_c, out + q1 * out_c);
             }
         }
     }
@@ -255,12 +297,12 @@ EC_INLINE void conv_pixels(const ec_conv2d_s8_params *p, const int8_t *input, in
 
 void ec_conv2d_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
-    conv_pixels(p, input, output, scratch, 0);
+    conv_pixels(p, NULL, input, output, (int32_t *)scratch, (int8_t *)scratch + ec_conv2d_1x1_s8_scratch_size(p));
 }
 
-void ec_conv2d_w16_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+void ec_conv2d_w16_s8(const ec_conv2d_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
-    conv_pixels(p, input, output, scratch, 1);
+    conv_pixels(NULL, p, input, output, (int32_t *)scratch, (int8_t *)scratch + 4 * depth4(&p->window));
 }
 
 void ec_conv2d_1x1_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
@@ -278,18 +320,18 @@ void ec_conv2d_1x1_s8(const ec_conv2d_s8_params *p, const int8_t *input, int8_t 
     }
 }
 
-/* ---- a single input channel (ec_conv2d_c1_s8) ---- */
+/* ---- one or a few input channels (ec_conv2d_c1_s8) ---- */
 
-/* Filter taps rounded up to whole pairs. */
+/* Values per filter row (filter_width * in_channels, one run in an NHWC row) rounded up to whole pairs. */
 static int32_t c1_pairs(const ec_window *w)
 {
-    return (w->filter_width + 1) >> 1;
+    return (w->filter_width * w->in_channels + 1) >> 1;
 }
 
-/* int16 values per widened input row: every column the outputs read, rounded up to whole words. */
+/* int16 values per widened input row: every value the outputs read, rounded up to whole words. */
 static int32_t c1_row_length(const ec_window *w)
 {
-    return ((w->out_width - 1) * w->stride_width + 2 * c1_pairs(w) + 1) & ~1;
+    return ((w->out_width - 1) * w->stride_width * w->in_channels + 2 * c1_pairs(w) + 1) & ~1;
 }
 
 static int32_t c1_blocks(const ec_window *w)
@@ -305,17 +347,26 @@ size_t ec_conv2d_c1_s8_scratch_size(const ec_conv2d_c1_s8_params *p)
            (size_t)w->out_width * 4u * (size_t)c1_blocks(w) * sizeof(int32_t);
 }
 
-/* Input row iy (which may lie in the padding) minus the zero point, from column -pad_left on. */
+/* Input row iy (which may lie in the padding) minus the zero point, n values from column -pad_left on. */
 static void c1_widen_row(const ec_window *w, const int8_t *image, int32_t iy, int32_t zero_point, int16_t *d, int32_t n)
 {
     int32_t c = 0;
     if (iy >= 0 && iy < w->in_height) {
-        const int8_t *src = image + iy * w->in_width;
-        const int32_t first = w->pad_left < n ? w->pad_left : n;
-        int32_t end = w->pad_left + w->in_width;
+        const int32_t channels = w->in_channels, pad = w->pad_left * channels;
+        const int8_t *src = image + iy * w->in_width * channels - pad;
+        const int32_t first = pad < n ? pad : n;
+        int32_t end = pad + w->in_width * channels;
         if (end > n) end = n;
+        const int32_t offset = (int32_t)(((uint32_t)-zero_point & 0xffffu) * 0x10001u);
         for (; c < first; c++) d[c] = 0;
-        for (; c < end; c++) d[c] = (int16_t)(src[c - w->pad_left] - zero_point);
+        /* Four values at a time: bytes (0, 2) and (1, 3) widened, then repacked as (0, 1) and (2, 3). */
+        for (; c + 4 <= end; c += 4) {
+            const int32_t x = ec_load4(src + c);
+            const int32_t even = ec_sxtab16(offset, x), odd = ec_sxtab16_odd(offset, x);
+            ec_store4(d + c, ec_pack_lo(even, odd));
+            ec_store4(d + c + 2, ec_pack_hi(even, odd));
+        }
+        for (; c < end; c++) d[c] = (int16_t)(src[c] - zero_point);
     }
     for (; c < n; c++) d[c] = 0;
 }
@@ -338,6 +389,7 @@ EC_INLINE void c1_block(int16_t *const *row, int32_t col, int32_t rows, int32_t 
             a1 = ec_smlad(v, w1, a1);
             a2 = ec_smlad(v, w2, a2);
             a3 = ec_smlad(v, w3, a3);
+            EC_ONE_STEP_AT_A_TIME();
         }
     }
     acc[0] = a0;
@@ -351,12 +403,11 @@ EC_INLINE void c1_row(const ec_conv2d_c1_s8_params *p, int16_t *const *row, int3
 {
     const ec_window *w = &p->window;
     const int32_t blocks = c1_blocks(w);
-    const int32_t block_words = 4 * w->filter_height * pairs;
-    for (int32_t x = 0; x < w->out_width; x++) {
+    const int32_t rows = w->filter_height, width = w->out_width, step = w->stride_width * w->in_channels;
+    const int32_t block_words = 4 * rows * pairs;
+    for (int32_t x = 0, col = 0; x < width; x++, col += step) {
         const ec_word *wt = (const ec_word *)p->weights;
-        for (int32_t b = 0; b < blocks; b++, acc += 4, wt += block_words) {
-            c1_block(row, x * w->stride_width, w->filter_height, pairs, wt, bias4 + 16 * b, acc);
-        }
+        for (int32_t b = 0; b < blocks; b++, acc += 4, wt += block_words) c1_block(row, col, rows, pairs, wt, bias4 + 16 * b, acc);
     }
 }
 
@@ -365,6 +416,7 @@ static EC_NOINLINE void c1_accumulate(const ec_conv2d_c1_s8_params *p, int16_t *
     switch (c1_pairs(&p->window)) {
     case 2: c1_row(p, row, 2, bias4, acc); break;
     case 4: c1_row(p, row, 4, bias4, acc); break;
+    case 5: c1_row(p, row, 5, bias4, acc); break;
     default: c1_row(p, row, c1_pairs(&p->window), bias4, acc); break;
     }
 }
@@ -401,7 +453,7 @@ void ec_conv2d_c1_s8(const ec_conv2d_c1_s8_params *p, const int8_t *input, int8_
     /* The bias of channel c is word 4c of output.channels; past the last channel, zero channels. */
     const int32_t *bias4 = p->output.channels;
     for (int32_t b = 0; b < w->batches; b++) {
-        const int8_t *image = input + b * w->in_height * w->in_width;
+        const int8_t *image = input + b * w->in_height * w->in_width * w->in_channels;
         /* Slot iy mod rows holds input row iy: a row is widened once however many outputs read it. */
         for (int32_t k = 0; k < rows; k++) held[k] = INT32_MIN;
         for (int32_t y = 0; y < w->out_height; y++) {

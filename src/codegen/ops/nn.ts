@@ -6,7 +6,7 @@ import { modelError } from '../../ir/errors.ts';
 import type { Conv2DOp, DepthwiseConv2DOp, FullyConnectedOp, Graph, Op, Pool2DOp } from '../../ir/types.ts';
 import { describeOp } from '../../ir/verify.ts';
 import { lowerConv2D, lowerDepthwiseConv2D } from '../../lower/conv.ts';
-import { lowerFullyConnected } from '../../lower/fully_connected.ts';
+import { type MatrixShape, lowerFullyConnected } from '../../lower/fully_connected.ts';
 import { lowerPool2D } from '../../lower/pool.ts';
 import type { Int8Requant } from '../../lower/requant.ts';
 import type { WindowGeometry } from '../../lower/window.ts';
@@ -35,7 +35,8 @@ export const nnEmitter: OpEmitter = {
     if (op.kind !== 'conv2d' && op.kind !== 'depthwise_conv2d') return 0;
     const plan = int8ConvPlan(graph, op);
     if (plan && c1Applies(graph, op, plan)) return c1ScratchBytes(plan.geometry);
-    if (plan && pointwiseAsFc(graph, op, plan)) return plan.geometry.outChannels > 4 ? Math.ceil(plan.geometry.inChannels / 4) * 8 : 0;
+    if (plan && pointwiseAsFc(graph, op, plan)) return fcW16Scratch(pointwiseMatrix(plan.geometry));
+    if (plan && convW16Applies(graph, op, plan)) return convW16ScratchBytes(plan.geometry);
     if (plan) return convScratchBytes(plan.geometry);
     if (op.kind === 'depthwise_conv2d' && dw3x3Output(graph, op)) return dw3x3ScratchBytes(lowerDepthwiseConv2D(graph, op));
     // The int8 depthwise kernels keep one output pixel's accumulators (ec_depthwise_conv2d_s8_scratch_size).
@@ -78,6 +79,12 @@ const isPointwise = (g: WindowGeometry) =>
 const convScratchBytes = (g: WindowGeometry) =>
   2 * depth4(g) * 2 + 2 * (g.outChannels + (g.outChannels % 2)) * 4 + (isPointwise(g) ? 0 : depth4(g));
 
+/** As ec_conv2d_w16_s8_scratch_size: the two columns and the int8 receptive field, no accumulators. */
+const convW16ScratchBytes = (g: WindowGeometry) => 2 * depth4(g) * 2 + depth4(g);
+
+/** Output channels rounded up to a pair: the int16-weight kernel reads the output words of the zero channel too. */
+const channelPairs = (g: WindowGeometry) => g.outChannels + (g.outChannels % 2);
+
 /**
  * The int8 conv, or the int8 depthwise conv of a single input channel (every output channel then
  * reads the same input channel: a conv whose filters are the depthwise filter's columns).
@@ -114,17 +121,27 @@ function interleaveRowPairs(values: ArrayLike<number>, rows: number, depth: numb
   return out;
 }
 
-// ---- a single input channel (ec_conv2d_c1_s8) ----
+// ---- one or a few input channels (ec_conv2d_c1_s8) ----
 
 /** EC_C1_MAX_ROWS */
 const C1_MAX_ROWS = 16;
 
-const c1Pairs = (g: WindowGeometry) => Math.ceil(g.filterWidth / 2);
+/**
+ * A conv of several input channels widens whole input rows once (ec_conv2d_c1_s8) rather than
+ * gathering and widening every output pixel's receptive field (ec_conv2d_w16_s8) for at most this
+ * many input channels (an RGB image's first layer) and output channels: its one-pixel-by-four-channel
+ * pass costs more per MAC than the two-by-two tile, which only few output channels make up for
+ * (measured: MobileNet's 3 -> 8 first layer 5% fewer instructions, ResNet-8's 3 -> 16 12% more).
+ */
+const C1_MAX_CHANNELS = { in: 4, out: 8 };
+
+/** Values per filter row (filterWidth * inChannels) in whole pairs. */
+const c1Pairs = (g: WindowGeometry) => Math.ceil((g.filterWidth * g.inChannels) / 2);
 const c1Blocks = (g: WindowGeometry) => Math.ceil(g.outChannels / 4);
 
 /** As ec_conv2d_c1_s8_scratch_size: the widened input rows, then one row of outputs' accumulators. */
 function c1ScratchBytes(g: WindowGeometry): number {
-  const rowLength = ((g.outWidth - 1) * g.strideW + 2 * c1Pairs(g) + 1) & ~1;
+  const rowLength = ((g.outWidth - 1) * g.strideW * g.inChannels + 2 * c1Pairs(g) + 1) & ~1;
   return g.filterHeight * rowLength * 2 + g.outWidth * 4 * c1Blocks(g) * 4;
 }
 
@@ -133,26 +150,27 @@ function c1Output(ctx: EmitContext, op: Op, plan: ConvPlan): CFields | undefined
   return output2Fields(ctx, op, plan.requant, undefined, absRowSums(plan.rows, g.outChannels), 4 * c1Blocks(g));
 }
 
-/** Whether ec_conv2d_c1_s8 runs this conv: one input channel, dilation 1, a short filter, and ec_requantize2. */
+/** Whether ec_conv2d_c1_s8 runs this conv: a few input channels, dilation 1, a short filter, and ec_requantize2. */
 function c1Applies(graph: Graph, op: Op, plan: ConvPlan): boolean {
   const g = plan.geometry;
-  if (g.inChannels !== 1 || g.dilationH !== 1 || g.dilationW !== 1 || g.filterHeight > C1_MAX_ROWS) return false;
+  if ((g.inChannels > 1 && (g.inChannels > C1_MAX_CHANNELS.in || g.outChannels > C1_MAX_CHANNELS.out)) || g.dilationH !== 1 || g.dilationW !== 1 || g.filterHeight > C1_MAX_ROWS) return false;
   return requant2Words(graph, op, plan.requant, undefined, absRowSums(plan.rows, g.outChannels), 4 * c1Blocks(g)) !== undefined;
 }
 
 /**
  * The layout ec_conv2d_c1_s8_params.weights describes: channels in blocks of four (zero channels after
- * the last); per block, filter row and pair of taps (a zero tap after an odd width), the four channels'
- * pairs, doubled.
+ * the last); per block, filter row and pair of values (a filter row is filterWidth * inChannels values,
+ * a zero after an odd count), the four channels' pairs, doubled.
  */
 function c1Weights(g: WindowGeometry, rows: ArrayLike<number>): Int16Array {
   const pairs = c1Pairs(g);
+  const rowValues = g.filterWidth * g.inChannels;
   const out = new Int16Array(c1Blocks(g) * g.filterHeight * pairs * 8);
   for (let c = 0; c < g.outChannels; c++) {
     for (let ky = 0; ky < g.filterHeight; ky++) {
-      for (let kx = 0; kx < g.filterWidth; kx++) {
-        const word = ((((c >> 2) * g.filterHeight + ky) * pairs + (kx >> 1)) * 4 + (c & 3)) * 2;
-        out[word + (kx & 1)] = 2 * rows[(c * g.filterHeight + ky) * g.filterWidth + kx];
+      for (let t = 0; t < rowValues; t++) {
+        const word = ((((c >> 2) * g.filterHeight + ky) * pairs + (t >> 1)) * 4 + (c & 3)) * 2;
+        out[word + (t & 1)] = 2 * rows[(c * g.filterHeight + ky) * rowValues + t];
       }
     }
   }
@@ -165,7 +183,7 @@ function convC1(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp, plan: ConvPl
     'weights',
     'int16_t',
     c1Weights(g, plan.rows),
-    `${describe(ctx, op)}: filters doubled, by blocks of four channels, rows and pairs of taps`,
+    `${describe(ctx, op)}: filters doubled, by blocks of four channels, rows and pairs of values`,
   );
   const params = cStruct('ec_conv2d_c1_s8_params', `${ctx.opName}_params`, {
     window: windowFields(g),
@@ -176,40 +194,33 @@ function convC1(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp, plan: ConvPl
   return call(ctx, op, 'ec_conv2d_c1_s8', params, true);
 }
 
-// ---- 1x1 convs with few weights as fully connected layers over the pixels ----
+// ---- 1x1 convs as fully connected layers over the pixels ----
 
 /**
- * Pointwise layers with at most this many weights run as ec_fully_connected_w16_s8 (rows = pixels):
- * its int16 weights take twice the flash, which is little for these, and it computes four output
- * channels per pass straight from the input, where the early layers of MobileNets (8 or 16 input
- * channels) spend most of the two-by-two tile's time outside its inner loop.
+ * Pointwise layers run as ec_fully_connected_w16_s8 (rows = pixels) wherever its output stage
+ * applies: two pixels by two output channels per pass with int16 weights take about three
+ * quarters of the instructions of the int8-weight tile (ec_conv2d_1x1_s8), which unpacks every
+ * weight word, for twice the weight bytes.
  */
-const POINTWISE_W16_MAX_WEIGHTS = 8192;
-
 function pointwiseAsFc(graph: Graph, op: Op, plan: ConvPlan): boolean {
   const g = plan.geometry;
-  if (!isPointwise(g) || g.inChannels * g.outChannels > POINTWISE_W16_MAX_WEIGHTS) return false;
+  if (!isPointwise(g)) return false;
   return requant2Words(graph, op, plan.requant, rowSums(plan.rows, g.outChannels), absRowSums(plan.rows, g.outChannels), g.outChannels) !== undefined;
 }
 
+const pointwiseMatrix = (g: WindowGeometry): MatrixShape => ({ rows: g.batches * g.outHeight * g.outWidth, depth: g.inChannels, units: g.outChannels });
+
 function pointwiseFc(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp, plan: ConvPlan): OpCode {
   const g = plan.geometry;
-  const params = cStruct('ec_fully_connected_w16_s8_params', `${ctx.opName}_params`, {
-    rows: cInt(g.batches * g.outHeight * g.outWidth),
-    depth: cInt(g.inChannels),
-    units: cInt(g.outChannels),
-    weights: ctx.constant(
-      'weights',
-      'int16_t',
-      unitBlocksOfFour(plan.rows, g.outChannels, g.inChannels),
-      `${describe(ctx, op)}: 1x1 filters doubled, by blocks of four channels and groups of four values, each channel's pairs (0, 2) and (1, 3)`,
-    ),
-    output: output2Fields(ctx, op, plan.requant, rowSums(plan.rows, g.outChannels), absRowSums(plan.rows, g.outChannels))!,
-  });
-  const scratch = g.outChannels > 4;
-  const code = call(ctx, op, 'ec_fully_connected_w16_s8', params, scratch);
-  if (!scratch) code.statements = code.statements.map((line) => line.replace(/\);$/, ', NULL);'));
-  return code;
+  const shape = pointwiseMatrix(g);
+  const output = output2Fields(ctx, op, plan.requant, rowSums(plan.rows, g.outChannels), absRowSums(plan.rows, g.outChannels), fcW16Padded(shape))!;
+  return fcW16Call(ctx, op, shape, plan.rows, output, '1x1 filters');
+}
+
+/** Whether ec_conv2d_w16_s8 runs this conv (a window the specialised kernels do not take): where its output stage applies. */
+function convW16Applies(graph: Graph, op: Op, plan: ConvPlan): boolean {
+  const g = plan.geometry;
+  return requant2Words(graph, op, plan.requant, undefined, absRowSums(plan.rows, g.outChannels), channelPairs(g)) !== undefined;
 }
 
 function convS8(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp, plan: ConvPlan): OpCode {
@@ -220,20 +231,25 @@ function convS8(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp, plan: ConvPl
   const n4 = depth4(g);
   const interleaved = interleaveRowPairs(plan.rows, g.outChannels, depth, n4);
   const layout = `${describe(ctx, op)}: filters as rows of ${depth} values${n4 > depth ? ` padded to ${n4}` : ''}, pairs of rows interleaved by 4`;
-  // A 1x1 conv keeps int8 weights (its weights are often most of a model's); other convs take
-  // them widened, each word's values in the order 0, 2, 1, 3 (the lanes of SXTB16).
-  const pointwise = isPointwise(g);
-  const weights = pointwise
-    ? ctx.constant('weights', 'int8_t', interleaved, layout)
-    : ctx.constant('weights', 'int16_t', Int16Array.from(interleaved, (_, i) => interleaved[(i & ~3) + [0, 2, 1, 3][i & 3]]), `${layout}, as int16 in the order 0, 2, 1, 3`);
-  const kernel = pointwise ? 'ec_conv2d_1x1_s8' : 'ec_conv2d_w16_s8';
+  const output2 = output2Fields(ctx, op, plan.requant, undefined, absRowSums(plan.rows, g.outChannels), channelPairs(g));
+  if (output2) {
+    // Widened and doubled, each word's values in the order 0, 2, 1, 3 (the lanes of SXTB16).
+    const widened = Int16Array.from(interleaved, (_, i) => 2 * interleaved[(i & ~3) + [0, 2, 1, 3][i & 3]]);
+    const params = cStruct('ec_conv2d_w16_s8_params', `${ctx.opName}_params`, {
+      window: windowFields(g),
+      weights: ctx.constant('weights', 'int16_t', widened, `${layout}, doubled, as int16 in the order 0, 2, 1, 3`),
+      input_zero_point: cInt(-plan.requant.inputOffset),
+      output: output2,
+    });
+    return call(ctx, op, 'ec_conv2d_w16_s8', params, true);
+  }
   const params = cStruct('ec_conv2d_s8_params', `${ctx.opName}_params`, {
     window: windowFields(g),
-    weights,
+    weights: ctx.constant('weights', 'int8_t', interleaved, layout),
     input_zero_point: cInt(-plan.requant.inputOffset),
     output: outputFields(ctx, op, plan.requant, absRowSums(plan.rows, g.outChannels)),
   });
-  return call(ctx, op, kernel, params, true);
+  return call(ctx, op, isPointwise(g) ? 'ec_conv2d_1x1_s8' : 'ec_conv2d_s8', params, true);
 }
 
 // ---- the other ops ----
@@ -345,25 +361,8 @@ function fullyConnected(ctx: EmitContext, op: FullyConnectedOp): OpCode {
     return call(ctx, op, 'ec_fully_connected_f32', params, false);
   }
   const matrix = weightsOf(ctx.graph, op);
-  const output2 = output2Fields(ctx, op, p, rowSums(matrix, p.units), absRowSums(matrix, p.units));
-  if (output2) {
-    const scratch = fcW16ScratchBytes(ctx.graph, op) > 0;
-    const params = cStruct('ec_fully_connected_w16_s8_params', `${ctx.opName}_params`, {
-      rows: cInt(p.rows),
-      depth: cInt(p.depth),
-      units: cInt(p.units),
-      weights: ctx.constant(
-        'weights',
-        'int16_t',
-        unitBlocksOfFour(matrix, p.units, p.depth),
-        `${describe(ctx, op)}: weights doubled, by blocks of four units and groups of four values, each unit's pairs (0, 2) and (1, 3)`,
-      ),
-      output: output2,
-    });
-    const code = call(ctx, op, 'ec_fully_connected_w16_s8', params, scratch);
-    if (!scratch) code.statements = code.statements.map((line) => line.replace(/\);$/, ', NULL);'));
-    return code;
-  }
+  const output2 = output2Fields(ctx, op, p, rowSums(matrix, p.units), absRowSums(matrix, p.units), fcW16Padded(p));
+  if (output2) return fcW16Call(ctx, op, p, matrix, output2, 'weights');
   const params = cStruct('ec_fully_connected_s8_params', `${ctx.opName}_params`, {
     ...shape(),
     input_zero_point: cInt(-p.inputOffset),
@@ -372,29 +371,72 @@ function fullyConnected(ctx: EmitContext, op: FullyConnectedOp): OpCode {
   return call(ctx, op, 'ec_fully_connected_s8', params, false);
 }
 
-/** As ec_fully_connected_w16_s8_scratch_size, when that kernel runs the layer: the input row split into even and odd bytes, with more than four units. */
-function fcW16ScratchBytes(graph: Graph, op: FullyConnectedOp): number {
-  const p = lowerFullyConnected(graph, op);
-  if (p.dtype !== 'int8' || p.units <= 4) return 0;
-  const matrix = weightsOf(graph, op);
-  const words = requant2Words(graph, op, p, rowSums(matrix, p.units), absRowSums(matrix, p.units), p.units);
-  return words ? Math.ceil(p.depth / 4) * 8 : 0;
+function fcW16Call(ctx: EmitContext, op: Op, shape: MatrixShape, matrix: ArrayLike<number>, output: CFields, what: string): OpCode {
+  const block = fcW16Block(shape);
+  const params = cStruct('ec_fully_connected_w16_s8_params', `${ctx.opName}_params`, {
+    rows: cInt(shape.rows),
+    depth: cInt(shape.depth),
+    units: cInt(shape.units),
+    weights: ctx.constant(
+      'weights',
+      'int16_t',
+      unitBlocks(matrix, shape.units, shape.depth, block),
+      `${describe(ctx, op)}: ${what} doubled, by blocks of ${block} units and groups of four values, each unit's pairs (0, 2) and (1, 3)`,
+    ),
+    output,
+  });
+  const scratch = fcW16Scratch(shape) > 0;
+  const code = call(ctx, op, 'ec_fully_connected_w16_s8', params, scratch);
+  if (!scratch) code.statements = code.statements.map((line) => line.replace(/\);$/, ', NULL);'));
+  return code;
 }
 
+/** As ec_fully_connected_w16_s8_scratch_size, when that kernel runs the layer. */
+function fcW16ScratchBytes(graph: Graph, op: FullyConnectedOp): number {
+  const p = lowerFullyConnected(graph, op);
+  if (p.dtype !== 'int8') return 0;
+  const matrix = weightsOf(graph, op);
+  const words = requant2Words(graph, op, p, rowSums(matrix, p.units), absRowSums(matrix, p.units), p.units);
+  return words ? fcW16Scratch(p) : 0;
+}
+
+/** EC_FC_CHUNK_GROUPS */
+const FC_CHUNK_GROUPS = 56;
+
 /**
- * The layout ec_fully_connected_w16_s8_params.weights describes: [units, depth] doubled as int16, units
- * in blocks of four (zero units after the last), depth in groups of four (zeros after the last value),
- * per block and group for each unit the pairs (w0, w2) and (w1, w3).
+ * ec_fully_connected_w16_s8_scratch_size: two rows split into even and odd bytes for several rows;
+ * for one row with more than four units the whole row, or where that is smaller chunks of equal
+ * length (at most FC_CHUNK_GROUPS groups) plus every unit's accumulator.
  */
-function unitBlocksOfFour(matrix: ArrayLike<number>, units: number, depth: number): Int16Array {
+function fcW16Scratch({ rows, depth, units }: MatrixShape): number {
   const groups = Math.ceil(depth / 4);
-  const blocks = Math.ceil(units / 4);
-  const out = new Int16Array(blocks * groups * 16);
+  if (rows > 1) return groups * 16;
+  if (units <= 4) return 0;
+  const chunks = Math.ceil(groups / FC_CHUNK_GROUPS);
+  const chunked = Math.ceil(groups / chunks) * 8 + Math.ceil(units / 4) * 16;
+  return chunks > 1 && chunked < groups * 8 ? chunked : groups * 8;
+}
+
+/** Units per weight block: four for a single row, two for the two-by-two tile of several rows. */
+const fcW16Block = (shape: MatrixShape) => (shape.rows > 1 ? 2 : 4);
+
+/** Units rounded up to whole blocks: the kernel reads the output stage's words of the padding units too. */
+const fcW16Padded = (shape: MatrixShape) => Math.ceil(shape.units / fcW16Block(shape)) * fcW16Block(shape);
+
+/**
+ * The layout ec_fully_connected_w16_s8_params.weights describes: [units, depth] doubled as int16,
+ * units in blocks of `block` (zero units after the last), depth in groups of four (zeros after the
+ * last value), per block and group for each unit the pairs (w0, w2) and (w1, w3).
+ */
+function unitBlocks(matrix: ArrayLike<number>, units: number, depth: number, block: number): Int16Array {
+  const groups = Math.ceil(depth / 4);
+  const blocks = Math.ceil(units / block);
+  const out = new Int16Array(blocks * groups * block * 4);
   for (let u = 0; u < units; u++) {
-    const b = u >> 2, j = u & 3;
+    const b = Math.floor(u / block), j = u % block;
     for (let k = 0; k < depth; k++) {
       const g = k >> 2, lane = [0, 2, 1, 3][k & 3];
-      out[(b * groups + g) * 16 + j * 4 + lane] = 2 * matrix[u * depth + k];
+      out[((b * groups + g) * block + j) * 4 + lane] = 2 * matrix[u * depth + k];
     }
   }
   return out;
