@@ -102,7 +102,13 @@ export function parseArgs(verb: string, spec: VerbSpec, argv: string[]): ParsedA
   }
   for (const [name, flag] of Object.entries(flags)) {
     if (flag.optionalValues) continue;
-    const value = given[command.options.find((o) => o.name() === name)!.attributeName()];
+    const o = command.options.find((x) => x.name() === name)!;
+    const value = given[o.attributeName()];
+    // commander reads a --no-x switch as x, true unless given.
+    if (o.negate) {
+      if (value === false) parsed.switches.add(name);
+      continue;
+    }
     if (value === undefined) continue;
     if (!flag.value) parsed.switches.add(name);
     if (!Array.isArray(value)) continue;

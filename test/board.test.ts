@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import { missingTool } from './helpers/tools.ts';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkFlashable } from '../src/device/an3155/index.ts';
@@ -125,6 +125,7 @@ test('a board flashed by the ROM bootloader needs a 16-bit product id and sector
   const write = (name: string, fields: Record<string, unknown>) => {
     mkdirSync(join(dir, name));
     writeFileSync(join(dir, name, 'board.json'), JSON.stringify({ ...stm32, name, ...fields }));
+    copyFileSync(join(boardsDir(), 'stm32f4', 'linker.ld'), join(dir, name, 'linker.ld'));
   };
   write('bare', { productId: undefined, flashSectors: undefined });
   write('wrong', { productId: '0x12345', flashSectors: [{ count: 4, size: '0x4000' }, { count: 0, size: '0x10000' }] });

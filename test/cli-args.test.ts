@@ -72,3 +72,9 @@ test('--quiet is every verb’s; help lists the flags with their choices, the ex
   t.regex(help, /examples:\n  edgec try m\.tflite --target qemu\n      runs it in QEMU/);
   t.regex(help, /exit codes: 0 success, 1 .*, 2 bad usage, 70 an internal error/);
 });
+
+test('a --no-x switch is given only when it is on the command line', (t) => {
+  const spec: VerbSpec = { ...SPEC, flags: { ...SPEC.flags, 'no-verify': { help: 'skip the read-back' } } };
+  t.false(parseArgs('try', spec, ['m.tflite']).switches.has('no-verify'));
+  t.true(parseArgs('try', spec, ['m.tflite', '--no-verify']).switches.has('no-verify'));
+});
