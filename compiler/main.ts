@@ -1,7 +1,7 @@
 // The `edgec` command. Exit codes: 0 success, 1 a problem with the user's model or data
 // (or a missing tool), 2 bad usage.
 
-import { EdgecError, usageError } from '../src/ir/errors.ts';
+import { EdgecError, modelError, usageError } from '../src/ir/errors.ts';
 import { loadModel } from '../src/import/index.ts';
 import { readSampleFiles, splitSamples } from '../src/samples.ts';
 import { TARGETS } from '../src/targets/names.ts';
@@ -334,10 +334,42 @@ async function preparePruned(
   const { budgetsFrom, loadFloatModel, pruneReportText, pruneRequest, runPrune } = await import('./prune.ts');
   const budgets = budgetsFrom(args);
   const loaded = await loadFloatModel(args.positionals[0], quantize.requantize);
-  const request = await pruneRequest('build', args, loaded.graph, budgets);
-  const result = await runPrune({ model: args.positionals[0], ...request, board }, loaded);
-  const quantized = await quantizeModel(result.graph, quantize);
-  return { graph: quantized.graph, pruned: await pruneReportText(result), quantization: reportQuantization(quantized.samples, quantized.layers) };
+  let request = await pruneRequest('build', args, loaded.graph, budgets);
+  const flash = budgets.find((b) => b.kind === 'flash');
+  let target = flash?.value ?? 0;
+  const retries: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const result = await runPrune({ model: args.positionals[0], ...request, board }, loaded);
+    const quantized = await quantizeModel(result.graph, quantize);
+    const pruned = [await pruneReportText(result), ...retries].join('\n');
+    const done = { graph: quantized.graph, pruned, quantization: reportQuantization(quantized.samples, quantized.layers) };
+    if (!flash) return done;
+    // Pruning estimates code as the unpruned model's, but kernels chosen for the pruned shapes
+    // may take more: build it, and prune again with any excess taken off the budget.
+    const over = (await flashBytes(quantized.graph, board)) - flash.value;
+    if (over <= 0) return done;
+    if (attempt === 3) {
+      throw modelError(`edgec build: the pruned model still takes ${over} bytes more flash than --prune flash=${flash.value} after ${attempt} tries: give a smaller budget`);
+    }
+    retries.push(`built, it took ${over} bytes more flash than ${flash.value} (its kernels take more code than the unpruned model's): pruned again to ${target - over}`);
+    target -= over;
+    request = { ...request, budgets: request.budgets.map((b) => (b.kind === 'flash' ? { ...b, value: target } : b)) };
+  }
+}
+
+/** Code and weights of a graph's firmware for `board`, as `edgec build` reports them. */
+async function flashBytes(graph: Graph, board: string): Promise<number> {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { buildForBoard } = await import('../src/targets/build.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'edgec-flash-check-'));
+  try {
+    const { flash } = (await buildForBoard(graph, board, dir)).report;
+    return flash.code + flash.weights;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** --baud N, when given: a positive whole number. */
