@@ -196,7 +196,9 @@ typedef struct {
 } tile2;
 
 /* Four values: the two pixels' column words (x), each channel's pairs (v0, v2) and (v1, v3) (w),
- * every operand by LDRD and nothing unpacked. */
+ * every operand by LDRD and nothing unpacked. The fully-connected kernel's step2x2 is the same
+ * arithmetic with the SMLAD operands the other way round: one shared helper, in either order,
+ * costs one of the two kernels 0.1% to 0.5% of a model's instructions (gcc's register allocation; npm run bench -- tflm). */
 EC_INLINE void accumulate_w16(tile2 *t, const ec_word **w, const ec_word **x)
 {
     int32_t x0_even, x0_odd, x1_even, x1_odd, even, odd;

@@ -215,7 +215,8 @@ typedef struct {
     int32_t a0, a1, b0, b1;
 } tile;
 
-/* One group: the two rows' split words (x), each unit's two weight words (w), eight SMLADs. */
+/* One group: the two rows' split words (x), each unit's two weight words (w), eight SMLADs.
+ * accumulate_w16 in ec_conv_s8.c is the same with the operands swapped, kept apart on purpose. */
 EC_INLINE void step2x2(tile *t, const ec_word **x, const ec_word **w)
 {
     int32_t x0_even, x0_odd, x1_even, x1_odd, even, odd;
