@@ -153,7 +153,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       ['edgec build model.tflite --board stm32f4 --format library --arena-section .ccmram -o lib/', 'the model for your own firmware (CMake, PlatformIO, Arduino, Make)'],
     ],
     flags: {
-      board: { value: true, help: 'target board: stm32f4, mps2-an386, mps2-an500 (Cortex-M7), or any folder name under boards/' },
+      board: { value: true, help: 'target board: stm32f4, mps2-an386, mps2-an500 (Cortex-M7), nucleo-f767zi (STM32F7, build only), nrf52840-dk (build only), or any folder name under boards/' },
       o: { value: true, help: 'output folder for sources, Makefile, firmware and report.json' },
       output: { value: true, help: 'same as -o' },
       input: { value: true, help: 'samples to build into the firmware; it runs them and prints outputs and cycles' },

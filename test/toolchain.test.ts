@@ -82,7 +82,7 @@ test('emcc is looked for where Debian installs it, with the package to install o
 });
 
 test('the repository boards load with their memory maps and QEMU machines', (t) => {
-  t.deepEqual(listBoards(), ['mps2-an386', 'mps2-an500', 'stm32f4']);
+  t.deepEqual(listBoards(), ['mps2-an386', 'mps2-an500', 'nrf52840-dk', 'nucleo-f767zi', 'stm32f4']);
   const stm32 = loadBoard('stm32f4');
   t.like(stm32, {
     cpu: 'cortex-m4',
@@ -129,7 +129,7 @@ test('each linker script uses the memory map its board.json declares', (t) => {
 test('an unknown board is a usage error listing the known boards', (t) => {
   const error = t.throws(() => loadBoard('stm32f9'), { instanceOf: EdgecError });
   t.is(error?.kind, 'usage');
-  t.is(error?.message, "unknown board 'stm32f9': known boards are mps2-an386, mps2-an500, stm32f4");
+  t.is(error?.message, "unknown board 'stm32f9': known boards are mps2-an386, mps2-an500, nrf52840-dk, nucleo-f767zi, stm32f4");
 });
 
 test('every problem in a board descriptor is reported with its field', (t) => {

@@ -27,6 +27,10 @@ export interface MemoryRegion {
   size: number;
 }
 
+export interface NamedRegion extends MemoryRegion {
+  name: string;
+}
+
 export interface Board {
   name: string;
   description: string;
@@ -43,6 +47,12 @@ export interface Board {
   floatAbi: FloatAbi;
   flash: MemoryRegion;
   ram: MemoryRegion;
+  /**
+   * The part's memories by the names its reference manual gives them (tightly coupled RAM,
+   * SRAM banks), where `flash` and `ram` span several or leave some unused: the record of
+   * where the linker's sections land, e.g. that RAM begins with DTCM.
+   */
+  memories?: NamedRegion[];
   clockHz: number;
   console: { uart: string; baud: number; tx?: string; rx?: string };
   flashMethod: FlashMethod;
@@ -105,6 +115,7 @@ export function loadBoard(name: string, dir: string = boardsDir()): Board {
   const bootloaderNeeds = board.flashMethod === 'stm32-rom-bootloader' ? `with flashMethod '${board.flashMethod}'` : undefined;
   if (fields.present('productId', bootloaderNeeds)) board.productId = fields.productId('productId');
   if (fields.present('flashSectors', bootloaderNeeds)) board.flashSectors = fields.sectorMap('flashSectors', board.flash);
+  if (fields.present('memories')) board.memories = fields.namedRegions('memories');
   if (fields.present('family')) {
     const family = fields.string('family');
     const familyDir = join(dir, family);
@@ -264,6 +275,15 @@ class FieldReader {
     const covered = origin - flash.origin;
     if (covered !== flash.size) this.problem(`${path}: the sectors cover ${covered} bytes, the flash has ${flash.size}`);
     return sectors;
+  }
+
+  namedRegions(path: string): NamedRegion[] {
+    const list = this.get(path);
+    if (!Array.isArray(list)) {
+      this.problem(`${path}: expected a list of { "name", "origin", "size" }, got ${JSON.stringify(list)}`);
+      return [];
+    }
+    return list.map((_, i) => ({ name: this.string(`${path}.${i}.name`), ...this.region(`${path}.${i}`) }));
   }
 
   region(path: string): MemoryRegion {
