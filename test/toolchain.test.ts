@@ -15,6 +15,7 @@ import {
   buildFirmware,
   MIN_STACK_BYTES,
   findTool,
+  linkerRegions,
   listBoards,
   loadBoard,
   parseSizeOutput,
@@ -112,17 +113,9 @@ test('the repository boards load with their memory maps and QEMU machines', (t) 
 });
 
 test('each linker script uses the memory map its board.json declares', (t) => {
-  const size = (text: string) => Number.parseInt(text, text.startsWith('0x') ? 16 : 10);
-  const scale: Record<string, number> = { '': 1, K: 1024, M: 1024 * 1024 };
   for (const name of listBoards()) {
     const board = loadBoard(name);
-    const script = readFileSync(boardLinkerScript(board), 'utf8');
-    const regions = Object.fromEntries(
-      [...script.matchAll(/^\s*(\w+)\s*\([a-z]+\)\s*:\s*ORIGIN\s*=\s*(0x[0-9a-fA-F]+|\d+)\s*,\s*LENGTH\s*=\s*(\d+)([KM]?)/gm)].map(
-        (m) => [m[1], { origin: size(m[2]), size: Number(m[3]) * scale[m[4]] }],
-      ),
-    );
-    t.deepEqual(regions, { FLASH: board.flash, RAM: board.ram }, name);
+    t.deepEqual(linkerRegions(readFileSync(boardLinkerScript(board), 'utf8')), { FLASH: board.flash, RAM: board.ram }, name);
   }
 });
 
@@ -160,7 +153,9 @@ test('every problem in a board descriptor is reported with its field', (t) => {
     'ram.size: must be positive, got 0',
     'clockHz: expected a non-negative integer or "0x..." string, got undefined',
     "family: 'nowhere' names no shared folder beside the board's (a folder without a board.json)",
+    "no board_config.h in the board's folder or its family folder (it defines BOARD_IRQ_COUNT, the number of device interrupts)",
     "no linker.ld in the board's folder or its family folder",
+    'no .c file in the board\'s folder or its family folder defines board_port_clock_init, board_port_uart_init, board_uart_write, board_uart_read_byte, board_port_timer_start, board_port_timer_read, board_port_timer_name (see boards/common/cortex_m.h)',
     "floatAbi: 'hard' needs an fpu",
   ]);
 });

@@ -13,8 +13,10 @@ export {
   boardsDir,
   commonDir,
   coveredSectors,
+  linkerRegions,
   listBoards,
   loadBoard,
+  useBoardDirs,
   MIN_STACK_BYTES,
 } from './board.ts';
 export type { Board, Cpu, FlashMethod, FloatAbi, Fpu, MemoryRegion, NamedRegion } from './board.ts';
