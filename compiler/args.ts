@@ -35,6 +35,13 @@ export interface ParsedArgs {
   switches: Set<string>;
 }
 
+/** Flags of the verbs that name a board. */
+export const BOARD_DIR_FLAG: FlagSpec = {
+  value: true,
+  repeat: true,
+  help: "a folder of your own board folders (<folder>/<name>/board.json, see docs/boards.md), looked in before edgec's boards/",
+};
+
 /** Flags every verb takes. */
 export const COMMON_FLAGS: Record<string, FlagSpec> = {
   quiet: { help: 'print no progress, only results and errors' },

@@ -6,7 +6,7 @@ import { loadModel } from '../src/import/index.ts';
 import { readSampleFiles, splitSamples } from '../src/samples.ts';
 import { TARGETS } from '../src/targets/names.ts';
 import { MLPERF_MODELS, type MlperfModel } from '../src/device/mlperf-tiny.ts';
-import { helpText, parseArgs, type VerbSpec } from './args.ts';
+import { BOARD_DIR_FLAG, helpText, parseArgs, type VerbSpec } from './args.ts';
 import { silenceProgress } from './progress.ts';
 import { CALIB_FLAGS, quantizeRequest } from './calib-flags.ts';
 import { inspectJson, inspectText } from './inspect.ts';
@@ -52,6 +52,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       output: { value: true, help: 'write the outputs here (.npy) instead of printing them' },
       target: { value: true, choices: TARGETS, help: `where to run: ${TARGETS.join(', ')} (default ref)` },
       board: { value: true, help: "board whose QEMU machine runs --target qemu (default: the build's, or stm32f4)" },
+      'board-dir': BOARD_DIR_FLAG,
       dequantize: { help: 'give int8 (or uint8) outputs as float32, with the output scale and zero point' },
       stateful: { help: "carry recurrent (LSTM) state from one sample to the next, as one stream's frames (default: each sample starts from cleared state)" },
     },
@@ -110,6 +111,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       ...PRUNE_DATA_FLAGS,
       ...PRUNE_BUDGET_FLAGS,
       board: { value: true, help: 'the board --flash and --ram are measured on (default stm32f4)' },
+      'board-dir': BOARD_DIR_FLAG,
       o: { value: true, help: 'the pruned float .tflite file to write' },
       output: { value: true, help: 'same as -o' },
     },
@@ -150,10 +152,12 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
     examples: [
       ['edgec build model.tflite --board stm32f4 -o build/', 'firmware, report.json and report.html'],
       ['edgec build model.tflite --board stm32f4 --calib calib.npy --hil -o build/', 'quantized, with the HIL agent for edgec hil'],
+      ['edgec build model.tflite --board-dir my-boards/ --board my-f7 -o build/', 'for your own board, defined outside edgec (docs/boards.md)'],
       ['edgec build model.tflite --board stm32f4 --format library --arena-section .ccmram -o lib/', 'the model for your own firmware (CMake, PlatformIO, Arduino, Make)'],
     ],
     flags: {
-      board: { value: true, help: 'target board: stm32f4, mps2-an386, mps2-an500 (Cortex-M7), or any folder name under boards/' },
+      board: { value: true, help: 'target board: stm32f4, mps2-an386, mps2-an500 (Cortex-M7), nucleo-f767zi (STM32F7, build only), nrf52840-dk (build only), or a board of --board-dir' },
+      'board-dir': BOARD_DIR_FLAG,
       o: { value: true, help: 'output folder for sources, Makefile, firmware and report.json' },
       output: { value: true, help: 'same as -o' },
       input: { value: true, help: 'samples to build into the firmware; it runs them and prints outputs and cycles' },
@@ -225,6 +229,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
     ],
     flags: {
       qemu: { help: "boot the build in its board's QEMU machine" },
+      'board-dir': BOARD_DIR_FLAG,
       port: { value: true, help: 'the serial port of a board running the build (flash it first: edgec flash)' },
       baud: { value: true, help: "the console's baud rate (default: the board's, 115200 for stm32f4)" },
       data: { value: true, repeat: true, help: 'test samples as .npy, first axis = sample, one file per model input (float32 is quantized)' },
@@ -261,6 +266,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
     ],
     flags: {
       qemu: { help: "run in the board's QEMU machine (a build that is not a profiling build is rebuilt as one, aside)" },
+      'board-dir': BOARD_DIR_FLAG,
       port: { value: true, help: 'the serial port of a board running a profiling build (edgec build --profile, then edgec flash)' },
       baud: { value: true, help: "the console's baud rate (default: the board's)" },
       data: { value: true, repeat: true, help: 'samples to run, .npy, first axis = sample (default: one seeded random sample); each op shows its median' },
@@ -282,8 +288,9 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
     positionals: [0, 0],
     examples: [
       ['edgec boards', 'the boards, their CPUs and memories'],
+      ['edgec boards --board-dir my-boards/', 'with your own boards (my-boards/<name>/board.json, see docs/boards.md)'],
     ],
-    flags: { json: { help: 'print JSON instead of a table' } },
+    flags: { json: { help: 'print JSON instead of a table' }, 'board-dir': BOARD_DIR_FLAG },
     action: async (args) => {
       const { boardsJson, boardsText } = await import('./boards.ts');
       return args.switches.has('json') ? JSON.stringify(boardsJson(), null, 2) : boardsText();
@@ -302,6 +309,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       baud: { value: true, help: 'baud rate, 1200 to 115200 (default 115200)' },
       parity: { value: true, choices: ['even', 'none'], help: "even (default: the ROM's 8E1) or none (pseudo-terminals and simulators, which cannot do parity)" },
       board: { value: true, help: 'board of a bare .bin or .elf (default stm32f4); a build folder names its own' },
+      'board-dir': BOARD_DIR_FLAG,
       'no-verify': { help: 'do not read the image back' },
       'no-go': { help: 'leave the bootloader running instead of starting the image' },
       unprotect: { help: 'if read protection is active, remove it (READOUT_UNPROTECT erases the whole flash)' },
@@ -411,6 +419,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const args = parseArgs(verb, spec, rest);
   if (args.switches.has('quiet')) silenceProgress();
+  const boardDirs = args.values.get('board-dir');
+  if (boardDirs) {
+    const { useBoardDirs } = await import('../src/toolchain/index.ts');
+    useBoardDirs(boardDirs);
+  }
   const result = await spec.action(args);
   const { output, exitCode } = typeof result === 'string' ? { output: result, exitCode: 0 } : result;
   if (output) process.stdout.write(output + '\n');

@@ -127,8 +127,10 @@ test('boards lists every board with its CPU, memory and QEMU machine, as a table
   t.is(table.code, 0, table.stderr);
   t.regex(table.stdout, /stm32f4\s+cortex-m4\s+fpv4-sp-d16\s+168 MHz\s+1,024 KiB\s+128 KiB\s+netduinoplus2\s+stm32-rom-bootloader/);
   t.regex(table.stdout, /mps2-an500\s+cortex-m7\s+fpv5-d16/);
+  t.regex(table.stdout, /nucleo-f767zi\s+cortex-m7\s+fpv5-d16\s+216 MHz\s+2,048 KiB\s+512 KiB\s+none \(build only\)/);
   const json = JSON.parse(run('boards', '--json').stdout) as { name: string; cpu: string; qemu: { machine: string } | null }[];
-  t.deepEqual(json.map((b) => b.name), ['mps2-an386', 'mps2-an500', 'stm32f4']);
+  t.deepEqual(json.map((b) => b.name), ['mps2-an386', 'mps2-an500', 'nrf52840-dk', 'nucleo-f767zi', 'stm32f4']);
+  t.is(json.find((b) => b.name === 'nrf52840-dk')?.qemu, null);
   t.is(json.find((b) => b.name === 'mps2-an500')?.qemu?.machine, 'mps2-an500');
   t.is(run('boards', 'extra').code, 2);
 });

@@ -15,6 +15,7 @@ import {
   buildFirmware,
   MIN_STACK_BYTES,
   findTool,
+  linkerRegions,
   listBoards,
   loadBoard,
   parseSizeOutput,
@@ -82,7 +83,7 @@ test('emcc is looked for where Debian installs it, with the package to install o
 });
 
 test('the repository boards load with their memory maps and QEMU machines', (t) => {
-  t.deepEqual(listBoards(), ['mps2-an386', 'mps2-an500', 'stm32f4']);
+  t.deepEqual(listBoards(), ['mps2-an386', 'mps2-an500', 'nrf52840-dk', 'nucleo-f767zi', 'stm32f4']);
   const stm32 = loadBoard('stm32f4');
   t.like(stm32, {
     cpu: 'cortex-m4',
@@ -112,24 +113,16 @@ test('the repository boards load with their memory maps and QEMU machines', (t) 
 });
 
 test('each linker script uses the memory map its board.json declares', (t) => {
-  const size = (text: string) => Number.parseInt(text, text.startsWith('0x') ? 16 : 10);
-  const scale: Record<string, number> = { '': 1, K: 1024, M: 1024 * 1024 };
   for (const name of listBoards()) {
     const board = loadBoard(name);
-    const script = readFileSync(boardLinkerScript(board), 'utf8');
-    const regions = Object.fromEntries(
-      [...script.matchAll(/^\s*(\w+)\s*\([a-z]+\)\s*:\s*ORIGIN\s*=\s*(0x[0-9a-fA-F]+|\d+)\s*,\s*LENGTH\s*=\s*(\d+)([KM]?)/gm)].map(
-        (m) => [m[1], { origin: size(m[2]), size: Number(m[3]) * scale[m[4]] }],
-      ),
-    );
-    t.deepEqual(regions, { FLASH: board.flash, RAM: board.ram }, name);
+    t.deepEqual(linkerRegions(readFileSync(boardLinkerScript(board), 'utf8')), { FLASH: board.flash, RAM: board.ram }, name);
   }
 });
 
 test('an unknown board is a usage error listing the known boards', (t) => {
   const error = t.throws(() => loadBoard('stm32f9'), { instanceOf: EdgecError });
   t.is(error?.kind, 'usage');
-  t.is(error?.message, "unknown board 'stm32f9': known boards are mps2-an386, mps2-an500, stm32f4");
+  t.is(error?.message, "unknown board 'stm32f9': known boards are mps2-an386, mps2-an500, nrf52840-dk, nucleo-f767zi, stm32f4");
 });
 
 test('every problem in a board descriptor is reported with its field', (t) => {
@@ -160,7 +153,9 @@ test('every problem in a board descriptor is reported with its field', (t) => {
     'ram.size: must be positive, got 0',
     'clockHz: expected a non-negative integer or "0x..." string, got undefined',
     "family: 'nowhere' names no shared folder beside the board's (a folder without a board.json)",
+    "no board_config.h in the board's folder or its family folder (it defines BOARD_IRQ_COUNT, the number of device interrupts)",
     "no linker.ld in the board's folder or its family folder",
+    'no .c file in the board\'s folder or its family folder defines board_port_clock_init, board_port_uart_init, board_uart_write, board_uart_read_byte, board_port_timer_start, board_port_timer_read, board_port_timer_name (see boards/common/cortex_m.h)',
     "floatAbi: 'hard' needs an fpu",
   ]);
 });

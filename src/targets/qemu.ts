@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { startEmulatedBoard } from '../device/qemu-board.ts';
 import type { Graph } from '../ir/types.ts';
 import type { TensorData } from '../ir/types.ts';
-import { loadBoard } from '../toolchain/index.ts';
+import { loadBoard, qemuMachine } from '../toolchain/index.ts';
 import { buildForBoard } from './build.ts';
 import { runOnBoard, type BoardRun } from './hil.ts';
 
@@ -18,10 +18,13 @@ export async function runModelQemu(
   onProgress: (done: number, total: number) => void = () => {},
   stateful = false,
 ): Promise<BoardRun> {
+  // Before the build, which would take its time only to find nothing to run it in.
+  const spec = loadBoard(boardName);
+  qemuMachine(spec);
   const dir = mkdtempSync(join(tmpdir(), 'edgec-qemu-'));
   try {
     const { firmware, report } = await buildForBoard(graph, boardName, dir, { firmware: 'hil' });
-    const board = startEmulatedBoard(loadBoard(boardName), firmware.elf);
+    const board = startEmulatedBoard(spec, firmware.elf);
     try {
       return await runOnBoard(board, graph, samples, { modelHash: report.modelHash, onProgress, stateful });
     } finally {

@@ -1,8 +1,8 @@
 // Board descriptors: boards/<name>/board.json, checked field by field so a mistake in a
 // descriptor is reported with its file and field rather than surfacing later as a bad flag.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EdgecError } from '../ir/errors.ts';
 
@@ -27,6 +27,10 @@ export interface MemoryRegion {
   size: number;
 }
 
+export interface NamedRegion extends MemoryRegion {
+  name: string;
+}
+
 export interface Board {
   name: string;
   description: string;
@@ -43,6 +47,12 @@ export interface Board {
   floatAbi: FloatAbi;
   flash: MemoryRegion;
   ram: MemoryRegion;
+  /**
+   * The part's memories by the names its reference manual gives them (tightly coupled RAM,
+   * SRAM banks), where `flash` and `ram` span several or leave some unused: the record of
+   * where the linker's sections land, e.g. that RAM begins with DTCM.
+   */
+  memories?: NamedRegion[];
   clockHz: number;
   console: { uart: string; baud: number; tx?: string; rx?: string };
   flashMethod: FlashMethod;
@@ -59,19 +69,42 @@ export function boardsDir(): string {
   return fileURLToPath(new URL('../../boards/', import.meta.url));
 }
 
-/** Names of the boards in `dir` (folders holding a board.json), sorted. */
-export function listBoards(dir: string = boardsDir()): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'board.json')))
-    .map((e) => e.name)
-    .sort();
+/** Folders of the user's own boards (`--board-dir`), searched before the repository's boards/. */
+let userBoardDirs: string[] = [];
+
+/**
+ * Makes the boards in these folders (each a folder of board folders, as boards/ is) known to
+ * listBoards and loadBoard, ahead of the repository's: a board there shadows one of the same name.
+ */
+export function useBoardDirs(dirs: readonly string[]): void {
+  for (const dir of dirs) {
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new EdgecError('usage', `--board-dir ${dir}: no such folder`);
+    if (existsSync(join(dir, 'board.json'))) {
+      throw new EdgecError('usage', `--board-dir ${dir} is a board folder itself: give the folder that holds it (${dirname(resolve(dir))}) and --board ${basename(resolve(dir))}`);
+    }
+  }
+  userBoardDirs = dirs.map((d) => resolve(d));
 }
 
-/** Reads and checks boards/<name>/board.json. */
-export function loadBoard(name: string, dir: string = boardsDir()): Board {
-  const known = listBoards(dir);
-  if (!known.includes(name)) {
-    throw new EdgecError('usage', `unknown board '${name}': known boards are ${known.join(', ')}`);
+/** Where boards are looked for: the user's folders, then the repository's. */
+function boardSearchPath(): string[] {
+  return [...userBoardDirs, boardsDir()];
+}
+
+/** Names of the boards in `dir` (folders holding a board.json), or in every folder boards are looked for; sorted. */
+export function listBoards(dir?: string): string[] {
+  const names = (dir === undefined ? boardSearchPath() : [dir]).flatMap((d) =>
+    readdirSync(d, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && existsSync(join(d, e.name, 'board.json')))
+      .map((e) => e.name),
+  );
+  return [...new Set(names)].sort();
+}
+
+/** Reads and checks <dir>/<name>/board.json, by default from the first folder boards are looked in that has it. */
+export function loadBoard(name: string, dir: string | undefined = boardSearchPath().find((d) => existsSync(join(d, name, 'board.json')))): Board {
+  if (dir === undefined || !listBoards(dir).includes(name)) {
+    throw new EdgecError('usage', `unknown board '${name}': known boards are ${listBoards(dir).join(', ')}`);
   }
   const file = join(dir, name, 'board.json');
   let json: unknown;
@@ -105,6 +138,7 @@ export function loadBoard(name: string, dir: string = boardsDir()): Board {
   const bootloaderNeeds = board.flashMethod === 'stm32-rom-bootloader' ? `with flashMethod '${board.flashMethod}'` : undefined;
   if (fields.present('productId', bootloaderNeeds)) board.productId = fields.productId('productId');
   if (fields.present('flashSectors', bootloaderNeeds)) board.flashSectors = fields.sectorMap('flashSectors', board.flash);
+  if (fields.present('memories')) board.memories = fields.namedRegions('memories');
   if (fields.present('family')) {
     const family = fields.string('family');
     const familyDir = join(dir, family);
@@ -113,13 +147,70 @@ export function loadBoard(name: string, dir: string = boardsDir()): Board {
     }
     board.familyDir = familyDir;
   }
-  if (!existsSync(join(board.dir, 'linker.ld')) && !(board.familyDir && existsSync(join(board.familyDir, 'linker.ld')))) {
-    fields.problem(`no linker.ld in the board's folder${board.familyDir ? ' or its family folder' : ''}`);
-  }
+  checkBoardFiles(board, fields);
   if (board.name !== '' && board.name !== name) fields.problem(`name: '${board.name}' does not match the folder name '${name}'`);
   if (board.fpu === 'none' && board.floatAbi === 'hard') fields.problem(`floatAbi: 'hard' needs an fpu`);
   fields.throwIfAny();
   return board;
+}
+
+/** The hooks of boards/common/cortex_m.h and board.h that a board's C files define. */
+const BOARD_HOOKS = [
+  'board_port_clock_init',
+  'board_port_uart_init',
+  'board_uart_write',
+  'board_uart_read_byte',
+  'board_port_timer_start',
+  'board_port_timer_read',
+  'board_port_timer_name',
+] as const;
+
+/**
+ * What a board folder (with its family's) must hold besides board.json, found before gcc would
+ * stop on it with a less direct message: board_config.h, a linker.ld whose FLASH and RAM are
+ * board.json's, and C files defining every hook.
+ */
+function checkBoardFiles(board: Board, fields: FieldReader): void {
+  const where = `in the board's folder${board.familyDir ? ' or its family folder' : ''}`;
+  const folders = [board.dir, ...(board.familyDir ? [board.familyDir] : [])];
+  if (!folders.some((d) => existsSync(join(d, 'board_config.h')))) {
+    fields.problem(`no board_config.h ${where} (it defines BOARD_IRQ_COUNT, the number of device interrupts)`);
+  }
+  const script = boardLinkerScript(board);
+  if (!existsSync(script)) {
+    fields.problem(`no linker.ld ${where}`);
+  } else {
+    const text = readFileSync(script, 'utf8');
+    const regions = linkerRegions(text);
+    for (const [region, field] of [['FLASH', 'flash'], ['RAM', 'ram']] as const) {
+      const got = regions[region];
+      const want = board[field];
+      if (!got) fields.problem(`${script}: defines no ${region} memory region`);
+      else if (!fields.hasProblemWith(field) && got.origin !== want.origin || got.size !== want.size) {
+        fields.problem(`${script}: ${region} is ${hex(got.origin)} + ${hex(got.size)}, but board.json's ${field} is ${hex(want.origin)} + ${hex(want.size)}`);
+      }
+    }
+    if (!/^\s*INCLUDE\s+cortex_m_sections\.ld\b/m.test(text)) fields.problem(`${script}: does not INCLUDE cortex_m_sections.ld (the shared section layout)`);
+  }
+  const cText = folders
+    .flatMap((d) => (existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.c')).map((f) => readFileSync(join(d, f), 'utf8')) : []))
+    .join('\n');
+  const undefinedHooks = BOARD_HOOKS.filter((hook) => !new RegExp(`\\b${hook}\\s*[(\\[]`).test(cText));
+  if (undefinedHooks.length > 0) fields.problem(`no .c file ${where} defines ${undefinedHooks.join(', ')} (see boards/common/cortex_m.h)`);
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/** The MEMORY regions of a linker script: `NAME (rwx) : ORIGIN = 0x..., LENGTH = 128K`. */
+export function linkerRegions(script: string): Record<string, MemoryRegion> {
+  const number = (text: string) => Number.parseInt(text, text.startsWith('0x') ? 16 : 10);
+  const scale: Record<string, number> = { '': 1, K: 1024, M: 1024 * 1024 };
+  return Object.fromEntries(
+    [...script.matchAll(/^\s*(\w+)\s*\([a-z]+\)\s*:\s*ORIGIN\s*=\s*(0x[0-9a-fA-F]+|\d+)\s*,\s*LENGTH\s*=\s*(0x[0-9a-fA-F]+|\d+)([KM]?)/gm)].map((m) => [
+      m[1],
+      { origin: number(m[2]), size: number(m[3]) * scale[m[4]] },
+    ]),
+  );
 }
 
 /** Numbers of the sectors that hold any of the `length` bytes from `start`. */
@@ -138,9 +229,18 @@ export function boardSources(board: Board): string[] {
   return [...cFiles(commonDir(board)), ...(board.familyDir ? cFiles(board.familyDir) : []), ...cFiles(board.dir)];
 }
 
+/**
+ * The folder of board.h and common/: the board's parent when it holds them (boards/, or the copy
+ * in a build folder), else the repository's (a board of --board-dir needs no copy of them).
+ */
+function sharedDir(board: Board): string {
+  const parent = dirname(board.dir);
+  return existsSync(join(parent, 'board.h')) && existsSync(join(parent, 'common')) ? parent : boardsDir();
+}
+
 /** Include directories for board.h and the board's own headers (they come before its family's). */
 export function boardIncludeDirs(board: Board): string[] {
-  return [join(board.dir, '..'), board.dir, ...(board.familyDir ? [board.familyDir] : [])];
+  return [sharedDir(board), board.dir, ...(board.familyDir ? [board.familyDir] : [])];
 }
 
 /** The board's linker script: its own, else its family's. */
@@ -151,7 +251,7 @@ export function boardLinkerScript(board: Board): string {
 
 /** The folder of code shared by all boards (startup, faults, syscalls, section layout). */
 export function commonDir(board: Board): string {
-  return join(board.dir, '..', 'common');
+  return join(sharedDir(board), 'common');
 }
 
 /** Collects every problem in a descriptor so one run reports them all. */
@@ -165,6 +265,10 @@ class FieldReader {
 
   problem(message: string): void {
     this.problems.push(message);
+  }
+
+  hasProblemWith(path: string): boolean {
+    return this.problems.some((p) => p.startsWith(`${path}.`) || p.startsWith(`${path}:`));
   }
 
   throwIfAny(): void {
@@ -264,6 +368,15 @@ class FieldReader {
     const covered = origin - flash.origin;
     if (covered !== flash.size) this.problem(`${path}: the sectors cover ${covered} bytes, the flash has ${flash.size}`);
     return sectors;
+  }
+
+  namedRegions(path: string): NamedRegion[] {
+    const list = this.get(path);
+    if (!Array.isArray(list)) {
+      this.problem(`${path}: expected a list of { "name", "origin", "size" }, got ${JSON.stringify(list)}`);
+      return [];
+    }
+    return list.map((_, i) => ({ name: this.string(`${path}.${i}.name`), ...this.region(`${path}.${i}`) }));
   }
 
   region(path: string): MemoryRegion {

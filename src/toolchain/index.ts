@@ -13,11 +13,13 @@ export {
   boardsDir,
   commonDir,
   coveredSectors,
+  linkerRegions,
   listBoards,
   loadBoard,
+  useBoardDirs,
   MIN_STACK_BYTES,
 } from './board.ts';
-export type { Board, Cpu, FlashMethod, FloatAbi, Fpu, MemoryRegion } from './board.ts';
+export type { Board, Cpu, FlashMethod, FloatAbi, Fpu, MemoryRegion, NamedRegion } from './board.ts';
 export { armGccFlags } from './flags.ts';
 export { buildFirmware } from './build.ts';
 export type { BuildOptions, Firmware } from './build.ts';
@@ -25,5 +27,5 @@ export { parseSizeOutput } from './size.ts';
 export type { FirmwareSize } from './size.ts';
 export { parseStackUsage } from './stack.ts';
 export type { StackFrame } from './stack.ts';
-export { qemuArgs, runQemu, startQemu } from './qemu.ts';
+export { qemuArgs, qemuMachine, runQemu, startQemu } from './qemu.ts';
 export type { QemuExit, QemuOptions, QemuRun, QemuSession, RunQemuOptions } from './qemu.ts';

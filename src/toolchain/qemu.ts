@@ -59,19 +59,28 @@ function killOnExit(): void {
   });
 }
 
-export function qemuArgs(board: Board, elf: string, o: Pick<QemuOptions, 'serial' | 'qmpSocket'> = {}): string[] {
+/** The QEMU machine that stands in for the board; a usage error for a build-only board. */
+export function qemuMachine(board: Board): NonNullable<Board['qemu']> {
   if (board.qemu === null) {
-    throw new EdgecError('usage', `board ${board.name} has no QEMU machine: run it on the board itself`);
+    throw new EdgecError(
+      'usage',
+      `board ${board.name} has no QEMU machine (QEMU models no such part): it is build only; flash the build and run it on the board itself (edgec hil --port)`,
+    );
   }
+  return board.qemu;
+}
+
+export function qemuArgs(board: Board, elf: string, o: Pick<QemuOptions, 'serial' | 'qmpSocket'> = {}): string[] {
+  const qemu = qemuMachine(board);
   return [
-    '-M', board.qemu.machine,
+    '-M', qemu.machine,
     '-nographic',
     '-monitor', 'none',
     '-serial', o.serial ?? 'stdio',
     ...(o.qmpSocket ? ['-qmp', `unix:${o.qmpSocket},server=on,wait=off`] : []),
     '-semihosting-config', 'enable=on,target=native',
     '-icount', 'shift=0,align=off,sleep=off',
-    ...board.qemu.extraArgs,
+    ...qemu.extraArgs,
     '-kernel', elf,
   ];
 }

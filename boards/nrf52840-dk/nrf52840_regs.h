@@ -1,0 +1,57 @@
+/*
+ * nRF52840 peripheral registers this board folder uses (addresses and fields from Nordic's
+ * nRF52840 Product Specification).
+ */
+#ifndef EDGEC_NRF52840_REGS_H
+#define EDGEC_NRF52840_REGS_H
+
+#include <stdint.h>
+
+#include "../common/cortex_m.h"
+
+/* A task starts when 1 is written to it; an event reads 1 once it happened, and is cleared by
+ * writing 0. */
+#define CLOCK_BASE 0x40000000u
+#define CLOCK_TASKS_HFCLKSTART REG32(CLOCK_BASE + 0x000u)
+#define CLOCK_EVENTS_HFCLKSTARTED REG32(CLOCK_BASE + 0x100u)
+
+/* UART0, the polled UART (UARTE0 without EasyDMA, at the same address). */
+#define UART0_BASE 0x40002000u
+#define UART0_TASKS_STARTRX REG32(UART0_BASE + 0x000u)
+#define UART0_TASKS_STARTTX REG32(UART0_BASE + 0x008u)
+#define UART0_EVENTS_RXDRDY REG32(UART0_BASE + 0x108u)
+#define UART0_EVENTS_TXDRDY REG32(UART0_BASE + 0x11Cu)
+#define UART0_ENABLE REG32(UART0_BASE + 0x500u)
+#define UART0_PSEL_RTS REG32(UART0_BASE + 0x508u)
+#define UART0_PSEL_TXD REG32(UART0_BASE + 0x50Cu)
+#define UART0_PSEL_CTS REG32(UART0_BASE + 0x510u)
+#define UART0_PSEL_RXD REG32(UART0_BASE + 0x514u)
+#define UART0_RXD REG32(UART0_BASE + 0x518u)
+#define UART0_TXD REG32(UART0_BASE + 0x51Cu)
+#define UART0_BAUDRATE REG32(UART0_BASE + 0x524u)
+#define UART0_CONFIG REG32(UART0_BASE + 0x56Cu)
+#define UART_ENABLE_UART 4u
+#define UART_BAUDRATE_115200 0x01D7E000u
+#define PSEL_DISCONNECTED (1u << 31)
+
+/* GPIO port 0. */
+#define P0_BASE 0x50000000u
+#define P0_OUTSET REG32(P0_BASE + 0x508u)
+#define P0_DIRSET REG32(P0_BASE + 0x518u)
+#define P0_PIN_CNF(n) REG32(P0_BASE + 0x700u + 4u * (n))
+#define PIN_CNF_INPUT_CONNECT 0u
+#define PIN_CNF_PULLUP (3u << 2)
+
+#define TIMER1_BASE 0x40009000u
+#define TIMER1_TASKS_START REG32(TIMER1_BASE + 0x000u)
+#define TIMER1_TASKS_STOP REG32(TIMER1_BASE + 0x004u)
+#define TIMER1_TASKS_CLEAR REG32(TIMER1_BASE + 0x00Cu)
+#define TIMER1_TASKS_CAPTURE0 REG32(TIMER1_BASE + 0x040u)
+#define TIMER1_MODE REG32(TIMER1_BASE + 0x504u)
+#define TIMER1_BITMODE REG32(TIMER1_BASE + 0x508u)
+#define TIMER1_PRESCALER REG32(TIMER1_BASE + 0x510u)
+#define TIMER1_CC0 REG32(TIMER1_BASE + 0x540u)
+#define TIMER_MODE_TIMER 0u
+#define TIMER_BITMODE_32 3u
+
+#endif
