@@ -127,6 +127,81 @@ test('a functional model with Add, Concatenate, a shared layer and two outputs m
   await matchesPredict(t, graph, (x) => model.predict(x));
 });
 
+/** tfjs's LSTM with the gate activation TFLite runs; the orthogonal default initializer needs tfjs's chained ops. */
+const lstm = (units: number, returnSequences: boolean, useBias = true) =>
+  tfl.layers.lstm({ units, returnSequences, useBias, recurrentActivation: 'sigmoid', kernelInitializer: uniform(-0.6, 0.6), recurrentInitializer: uniform(-0.6, 0.6), biasInitializer: uniform(-0.5, 0.5) });
+
+test('a Sequential Conv1D + LSTM model with 1-D pooling and TimeDistributed(Dense) matches model.predict', async (t) => {
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.conv1d({ inputShape: [16, 3], filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', ...kernel() }),
+      tfl.layers.conv1d({ filters: 5, kernelSize: 3, dilationRate: 2, padding: 'same', ...kernel() }),
+      tfl.layers.maxPooling1d({ poolSize: 2 }),
+      tfl.layers.averagePooling1d({ poolSize: 3, strides: 1, padding: 'same' }),
+      tfl.layers.conv1d({ filters: 4, kernelSize: 2, strides: 2, padding: 'valid', activation: 'tanh', useBias: false, ...kernel() }),
+      lstm(7, true),
+      tfl.layers.timeDistributed({ layer: tfl.layers.dense({ units: 5, activation: 'relu', ...kernel() }) }),
+      lstm(6, false, false),
+      tfl.layers.dense({ units: 4, activation: 'softmax', ...kernel() }),
+    ],
+  });
+  const graph = await loadModel(await save(model, 'conv1d-lstm'));
+  t.deepEqual(graph.tensors[graph.inputs[0]].shape, [1, 16, 3]);
+  t.deepEqual(
+    graph.ops.filter((op) => op.kind === 'unidirectional_sequence_lstm').map((op) => graph.tensors[op.outputs[0]].shape),
+    [[1, 4, 7], [1, 4, 6]],
+    'one LSTM op per layer over the whole sequence',
+  );
+  t.is(graph.ops.at(-2)?.kind, 'fully_connected');
+  t.true(graph.ops.some((op) => op.kind === 'strided_slice'), 'the last step of the sequence-to-one LSTM is sliced out');
+  await matchesPredict(t, graph, (x) => model.predict(x));
+});
+
+test('a causal Conv1D (which tfjs cannot run) computes the valid convolution of the sequence padded in front', async (t) => {
+  const layer = (padding: 'causal' | 'valid') => tfl.layers.conv1d({ inputShape: [9, 2], filters: 3, kernelSize: 3, dilationRate: 2, padding, ...kernel() });
+  const causal = tfl.sequential({ layers: [layer('causal')] });
+  const valid = tfl.sequential({ layers: [tfl.layers.conv1d({ inputShape: [13, 2], filters: 3, kernelSize: 3, dilationRate: 2 })] });
+  valid.setWeights(causal.getWeights());
+  const graph = await loadModel(await save(causal, 'causal'));
+  t.deepEqual(graph.tensors[graph.outputs[0]].shape, [1, 9, 3]);
+  await matchesPredict(t, graph, (x) => valid.predict(tf.pad(x, [[0, 0], [4, 0], [0, 0]])));
+});
+
+test('global 1-D and 2-D pooling layers match model.predict', async (t) => {
+  const sequence = tfl.input({ shape: [10, 3] });
+  const features = tfl.layers.conv1d({ filters: 4, kernelSize: 3, ...kernel() }).apply(sequence) as tfl.SymbolicTensor;
+  const pooled = [tfl.layers.globalMaxPooling1d({}), tfl.layers.globalAveragePooling1d({})].map((l) => l.apply(features) as tfl.SymbolicTensor);
+  const image = tfl.layers.reshape({ targetShape: [2, 4, 4] }).apply(tfl.layers.conv1d({ filters: 4, kernelSize: 3, ...kernel() }).apply(sequence)) as tfl.SymbolicTensor;
+  pooled.push(tfl.layers.globalMaxPooling2d({}).apply(image) as tfl.SymbolicTensor);
+  const model = tfl.model({ inputs: sequence, outputs: tfl.layers.concatenate().apply(pooled) as tfl.SymbolicTensor });
+  const graph = await loadModel(await save(model, 'global-pools'));
+  t.deepEqual(graph.ops.filter((op) => op.kind === 'mean' || op.kind === 'reduce_max').map((op) => [op.kind, 'axes' in op.attrs && op.attrs.axes]), [
+    ['reduce_max', [1]],
+    ['mean', [1]],
+    ['reduce_max', [1, 2]],
+  ]);
+  await matchesPredict(t, graph, (x) => model.predict(x));
+});
+
+test('LSTM options TFLite Micro cannot run are reported naming the layer', async (t) => {
+  const input = tfl.input({ shape: [5, 2] });
+  const layers = [
+    tfl.layers.lstm({ units: 3, recurrentInitializer: 'glorotUniform' }),
+    tfl.layers.lstm({ units: 3, recurrentActivation: 'sigmoid', goBackwards: true, recurrentInitializer: 'glorotUniform' }),
+    tfl.layers.lstm({ units: 3, recurrentActivation: 'sigmoid', activation: 'relu', recurrentInitializer: 'glorotUniform' }),
+    tfl.layers.timeDistributed({ layer: tfl.layers.conv1d({ filters: 2, kernelSize: 1 }) }),
+  ];
+  const outputs = layers.map((l, i) => l.apply(i === 3 ? tfl.layers.reshape({ targetShape: [5, 2, 1] }).apply(input) : input) as tfl.SymbolicTensor);
+  const path = await save(tfl.model({ inputs: input, outputs }), 'bad-lstm');
+  const error = await t.throwsAsync(loadModel(path), { instanceOf: EdgecError });
+  const [hard, backwards, relu, wrapped] = layers.map((l) => l.name);
+  t.deepEqual(error?.details.length, 4, error?.details.join('\n'));
+  t.regex(error?.details[0] ?? '', new RegExp(`layer '${hard}' \\(LSTM\\): recurrent_activation 'hard_sigmoid' is not supported`));
+  t.regex(error?.details[1] ?? '', new RegExp(`layer '${backwards}' \\(LSTM\\): go_backwards \\(a reversed sequence\\) is not supported`));
+  t.regex(error?.details[2] ?? '', new RegExp(`layer '${relu}' \\(LSTM\\): activation 'relu' is not supported`));
+  t.regex(error?.details[3] ?? '', new RegExp(`layer '${wrapped}' \\(TimeDistributed\\): only TimeDistributed\\(Dense\\) is supported, got TimeDistributed\\(Conv1D\\)`));
+});
+
 test('a hand-written graph model matches tfjs-converter executing it', async (t) => {
   const model = await loadGraphModel(tfjsFileHandler(graphModel));
   const graph = await loadModel(graphModel);

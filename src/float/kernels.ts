@@ -7,6 +7,7 @@ import { modelError } from '../ir/errors.ts';
 import { nearestIndex, windowOutputSize, windowPadBefore } from '../ir/shape.ts';
 import type { Activation, Graph, Op, Padding } from '../ir/types.ts';
 import { describeOp } from '../ir/verify.ts';
+import { lstmKernel } from './lstm.ts';
 
 export interface FloatKernel {
   /** How many leading inputs carry samples; the rest (weights, biases) are bound at compile time. */
@@ -222,8 +223,9 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
     case 'quantize':
     case 'dequantize':
       throw modelError(`${graph.name}: ${describeOp(op, index)} converts between float and integer; the float executor runs float32 graphs only`);
-    case 'unidirectional_sequence_lstm':
-      // Calibration and training run here; the host reference (src/ref) runs float LSTMs.
-      throw modelError(`${graph.name}: ${describeOp(op, index)}: the tfjs float executor has no LSTM yet, so edgec cannot calibrate, quantize or fine-tune this model (it builds and runs it as it is)`);
+    case 'unidirectional_sequence_lstm': {
+      const lstm = lstmKernel(op, constants);
+      return { dataInputs: 1, run: ([x]) => lstm(x) };
+    }
   }
 }

@@ -8,7 +8,7 @@ import { numel } from '../ir/dtype.ts';
 import { EdgecError } from '../ir/errors.ts';
 import type { Graph, Padding } from '../ir/types.ts';
 import { type ActivationKind, GraphBuilder, importFailure } from './tfjs-builder.ts';
-import { type Weights, batchNormAffine, hwcmToDepthwise, hwioToOhwi, transpose2d } from './tfjs-layout.ts';
+import { type Weights, batchNormAffine, hwcmToDepthwise, hwioToOhwi, splitGates, transpose2d } from './tfjs-layout.ts';
 import type { WeightValue } from './tfjs-weights.ts';
 
 type Json = Record<string, unknown>;
@@ -50,6 +50,11 @@ class LayerReader {
     this.origin = `layer '${layer.name}' (${layer.className})`;
   }
 
+  /** The layer a wrapper (TimeDistributed) holds, read under the wrapper's name, which its weights carry. */
+  wrapped(className: string, config: Json): LayerReader {
+    return new LayerReader(this.b, { ...this.layer, className: `${this.layer.className}(${className})`, config }, this.base, this.weights);
+  }
+
   fail(message: string): never {
     throw new EdgecError('model', `${this.origin}: ${message}`);
   }
@@ -61,6 +66,14 @@ class LayerReader {
   num(key: string, fallback?: number): number {
     const v = this.get(key) ?? fallback;
     if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(`'${key}' must be a number, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  /** A positive integer, which Keras may write as a one-element list (1-D layers). */
+  single(key: string, fallback?: number): number {
+    const raw = this.get(key) ?? fallback;
+    const v = Array.isArray(raw) && raw.length === 1 ? raw[0] : raw;
+    if (!Number.isInteger(v) || v < 1) this.fail(`'${key}' must be a positive integer, got ${JSON.stringify(raw)}`);
     return v;
   }
 
@@ -79,12 +92,19 @@ class LayerReader {
     return v;
   }
 
-  /** The layer's weight `param`, found as '<layer>/<param>', possibly under a scope prefix or with ':0'. */
+  /**
+   * The layer's weight `param`, found as '<layer>/<param>', possibly under a scope prefix, with
+   * ':0', or one scope inside the layer (Keras's recurrent layers write 'lstm/lstm_cell/kernel').
+   */
   weight(param: string): Weights {
     const wanted = `${this.layer.name}/${param}`;
+    const inCell = (bare: string) => {
+      const scopes = bare.split('/');
+      return scopes.length >= 3 && scopes.at(-1) === param && scopes.at(-3) === this.layer.name;
+    };
     for (const [name, value] of this.weights) {
       const bare = name.replace(/:0$/, '');
-      if (bare !== wanted && !bare.endsWith(`/${wanted}`)) continue;
+      if (bare !== wanted && !bare.endsWith(`/${wanted}`) && !inCell(bare)) continue;
       if (!(value.data instanceof Float32Array)) this.fail(`weight '${name}' must be float32`);
       return { shape: value.shape, data: value.data };
     }
@@ -100,16 +120,40 @@ class LayerReader {
     return this.get('use_bias') === false ? [] : [this.constant('bias', this.weight('bias'))];
   }
 
-  /** The layer's activation as an IR op kind; undefined for linear. */
-  activation(): ActivationKind | undefined {
-    return ACTIVATIONS[String(this.get('activation') ?? 'linear')];
+  /** The layer's activation (or another activation key's) as an IR op kind; undefined for linear. */
+  activation(key = 'activation'): ActivationKind | undefined {
+    const name = String(this.get(key) ?? 'linear');
+    if (!(name in ACTIVATIONS)) this.fail(`${key} '${name}' is not supported (${Object.keys(ACTIVATIONS).join(', ')})`);
+    return ACTIVATIONS[name];
   }
 
-  /** Builds the layer's main op and appends its activation (if not linear) as an op of its own. */
-  withActivation(build: (name: string) => number): number {
+  /** Builds the layer's main op and appends its activation (if not linear) as an op of its own; the result is called `name`. */
+  withActivation(build: (name: string) => number, name = this.base): number {
     const kind = this.activation();
-    if (!kind) return build(this.base);
-    return this.b.activate(kind, build(`${this.base}/linear`), this.base, this.origin);
+    if (!kind) return build(name);
+    return this.b.activate(kind, build(`${name}/linear`), name, this.origin);
+  }
+
+  reshape(x: number, shape: number[], name: string): number {
+    return this.b.op({ kind: 'reshape', inputs: [x], attrs: { shape }, origin: this.origin }, name);
+  }
+
+  /** A 3-D sequence input [batch, steps, features], as every 1-D and recurrent layer needs. */
+  sequence(x: number): [number, number, number] {
+    const shape = this.b.shape(x);
+    if (shape.length !== 3) this.fail(`needs a 3-D input (batch, steps, features), got [${shape}]`);
+    return shape as [number, number, number];
+  }
+
+  /**
+   * A 1-D layer as the 2-D op it is on a one-row image: the sequence [B, T, C] viewed as
+   * [B, 1, T, C], `build` applied, and its output viewed as a sequence again.
+   */
+  asImage(x: number, build: (image: number, name: string) => number): number {
+    const [batch, steps, features] = this.sequence(x);
+    const out = build(this.reshape(x, [batch, 1, steps, features], `${this.base}/image`), `${this.base}/image_out`);
+    const [, , width, channels] = this.b.shape(out);
+    return this.reshape(out, [batch, width, channels], this.base);
   }
 
   /** A 4-D NHWC input, as every spatial layer needs. */
@@ -145,6 +189,63 @@ const pool = (kind: 'avg_pool2d' | 'max_pool2d'): LayerBuild => (r, [x]) => {
   return r.b.op({ kind, inputs: [r.nhwc(x)], attrs: { filter, stride, padding: r.padding(), activation: 'none' }, origin: r.origin }, r.base);
 };
 
+const pool1d = (kind: 'avg_pool2d' | 'max_pool2d'): LayerBuild => (r, [x]) => {
+  const size = r.single('pool_size', 2);
+  const attrs = { filter: [1, size] as [number, number], stride: [1, r.single('strides', size)] as [number, number], padding: r.padding(), activation: 'none' as const };
+  return r.asImage(x, (image, name) => r.b.op({ kind, inputs: [image], attrs, origin: r.origin }, name));
+};
+
+/** A global pooling layer: a reduction over the spatial (or time) axes. */
+const reduce = (kind: 'mean' | 'reduce_max', axes: number[], rank: number): LayerBuild => (r, [x]) => {
+  if (r.b.shape(x).length !== rank) r.fail(`needs a ${rank}-D input, got [${r.b.shape(x)}]`);
+  return r.b.op({ kind, inputs: [x], attrs: { axes, keepDims: r.get('keepdims') === true }, origin: r.origin }, r.base);
+};
+
+/**
+ * Keras's LSTM: gates in the order input, forget, cell, output (TFLite's order too), sigmoid on
+ * the gates and tanh on the cell, one bias per gate, state starting from zero for every sample.
+ * The whole sequence is one UNIDIRECTIONAL_SEQUENCE_LSTM; without return_sequences its last step
+ * is sliced out.
+ */
+const lstm: LayerBuild = (r, [x]) => {
+  const [batch, steps] = r.sequence(x);
+  for (const [key, why] of [
+    ['return_state', 'the states as extra outputs'],
+    ['go_backwards', 'a reversed sequence'],
+    ['stateful', 'state carried between batches (run the stateless model with edgec run --stateful instead)'],
+  ] as const) {
+    if (r.get(key) === true) r.fail(`${key} (${why}) is not supported`);
+  }
+  if (r.get('recurrent_activation') !== 'sigmoid') {
+    r.fail(`recurrent_activation '${String(r.get('recurrent_activation'))}' is not supported: TFLite Micro's LSTM gates apply sigmoid (tfjs defaults to hard_sigmoid; build the layer with recurrentActivation 'sigmoid')`);
+  }
+  if (r.activation() !== 'tanh') r.fail(`activation '${String(r.get('activation'))}' is not supported: TFLite Micro's LSTM applies tanh to the cell`);
+  const gates = ['input', 'forget', 'cell', 'output'];
+  const matrices = (param: string) => splitGates(r.weight(param), 4).map((w, g) => r.constant(`${gates[g]}/${param}`, w));
+  const kernels = matrices('kernel');
+  const recurrent = matrices('recurrent_kernel');
+  const units = r.b.shape(kernels[0])[0];
+  const biases = r.get('use_bias') === false ? gates.map((gate) => r.constant(`${gate}/bias`, { shape: [units], data: new Float32Array(units) })) : matrices('bias');
+  const returnSequences = r.get('return_sequences') === true;
+  const sequence = r.b.op(
+    { kind: 'unidirectional_sequence_lstm', inputs: [x, ...kernels, ...recurrent, ...biases], attrs: { cellClip: 0, timeMajor: false }, origin: r.origin },
+    returnSequences ? r.base : `${r.base}/sequence`,
+  );
+  if (returnSequences) return sequence;
+  const attrs = { begin: [0, steps - 1, 0], stride: [1, 1, 1], size: [batch, 1, units], shape: [batch, units] };
+  return r.b.op({ kind: 'strided_slice', inputs: [sequence], attrs, origin: r.origin }, r.base);
+};
+
+/** Keras's Dense on the last axis keeps the others: on a sequence it is TimeDistributed(Dense) already. */
+const timeDistributed: LayerBuild = (r, inputs) => {
+  const inner = r.get('layer');
+  if (!isJson(inner) || !isJson(inner.config) || inner.class_name !== 'Dense') {
+    return r.fail(`only TimeDistributed(Dense) is supported, got TimeDistributed(${isJson(inner) ? String(inner.class_name) : '?'})`);
+  }
+  if (r.b.shape(inputs[0]).length < 3) r.fail(`needs an input with a time axis, got [${r.b.shape(inputs[0])}]`);
+  return LAYERS.Dense(r.wrapped('Dense', inner.config), inputs);
+};
+
 /** Dropout and noise layers act only in training. */
 const trainingOnly: LayerBuild = (r, [x]) => r.b.identity(x, r.base, r.origin);
 
@@ -153,6 +254,20 @@ const LAYERS: Record<string, LayerBuild> = {
     if (r.num('groups', 1) !== 1) r.fail('grouped convolutions (groups > 1) are not supported');
     const filter = r.constant('kernel', hwioToOhwi(r.weight('kernel')));
     return r.withActivation((name) => conv2d(r, r.nhwc(x), filter, r.bias(), r.pair('strides', 1), r.pair('dilation_rate', 1), r.padding(), name));
+  },
+  Conv1D: (r, [x]) => {
+    if (r.num('groups', 1) !== 1) r.fail('grouped convolutions (groups > 1) are not supported');
+    const k = r.weight('kernel');
+    const size = k.shape[0];
+    const filter = r.constant('kernel', hwioToOhwi({ shape: [1, ...k.shape], data: k.data }));
+    const stride = r.single('strides', 1);
+    const dilation = r.single('dilation_rate', 1);
+    // Causal: the padding 'same' would split goes before the sequence only.
+    const causal = r.get('padding') === 'causal';
+    const padding = causal ? 'valid' : r.padding();
+    r.sequence(x);
+    const padded = causal ? r.b.op({ kind: 'pad', inputs: [x], attrs: { paddings: [[0, 0], [(size - 1) * dilation, 0], [0, 0]] }, origin: r.origin }, `${r.base}/causal`) : x;
+    return r.asImage(padded, (image, name) => r.withActivation((n) => conv2d(r, image, filter, r.bias(), [1, stride], [1, dilation], padding, n), name));
   },
   DepthwiseConv2D: (r, [x]) => r.withActivation((name) => depthwise(r, x, r.bias(), name)),
   // A depthwise convolution (no bias) then a 1x1 convolution that carries the bias and the activation.
@@ -176,8 +291,14 @@ const LAYERS: Record<string, LayerBuild> = {
   },
   MaxPooling2D: pool('max_pool2d'),
   AveragePooling2D: pool('avg_pool2d'),
-  GlobalAveragePooling2D: (r, [x]) =>
-    r.b.op({ kind: 'mean', inputs: [r.nhwc(x)], attrs: { axes: [1, 2], keepDims: r.get('keepdims') === true }, origin: r.origin }, r.base),
+  MaxPooling1D: pool1d('max_pool2d'),
+  AveragePooling1D: pool1d('avg_pool2d'),
+  GlobalAveragePooling2D: reduce('mean', [1, 2], 4),
+  GlobalMaxPooling2D: reduce('reduce_max', [1, 2], 4),
+  GlobalAveragePooling1D: reduce('mean', [1], 3),
+  GlobalMaxPooling1D: reduce('reduce_max', [1], 3),
+  LSTM: lstm,
+  TimeDistributed: timeDistributed,
   Flatten: (r, [x]) => {
     const [batch] = r.b.shape(x);
     return r.b.op({ kind: 'reshape', inputs: [x], attrs: { shape: [batch, numel(r.b.shape(x)) / batch] }, origin: r.origin }, r.base);
@@ -188,6 +309,7 @@ const LAYERS: Record<string, LayerBuild> = {
     return r.b.op({ kind: 'reshape', inputs: [x], attrs: { shape: [r.b.shape(x)[0], ...target] }, origin: r.origin }, r.base);
   },
   Dropout: trainingOnly,
+  SpatialDropout1D: trainingOnly,
   SpatialDropout2D: trainingOnly,
   GaussianNoise: trainingOnly,
   GaussianDropout: trainingOnly,

@@ -54,3 +54,19 @@ export function batchNormAffine(
   const factor = (c: number) => (gamma ? gamma[c] : 1) / Math.sqrt(variance[c] + epsilon);
   return { scale: mean.map((_, c) => factor(c)), offset: mean.map((m, c) => (beta ? beta[c] : 0) - m * factor(c)) };
 }
+
+/**
+ * A recurrent layer's kernel [in, gates x units] (its bias [gates x units]) as one [units, in]
+ * matrix ([units] vector) per gate: Keras stacks the gates side by side along the last axis.
+ */
+export function splitGates(w: Weights, gates: number): Weights[] {
+  const columns = w.shape.at(-1)!;
+  const units = columns / gates;
+  if (w.shape.length === 1) return Array.from({ length: gates }, (_, g) => ({ shape: [units], data: w.data.slice(g * units, (g + 1) * units) }));
+  const rows = w.shape[0];
+  return Array.from({ length: gates }, (_, g) => {
+    const block = new Float32Array(units * rows);
+    for (let u = 0; u < units; u++) for (let i = 0; i < rows; i++) block[u * rows + i] = w.data[i * columns + g * units + u];
+    return { shape: [units, rows], data: block };
+  });
+}

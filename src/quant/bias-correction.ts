@@ -109,7 +109,11 @@ function runOp(graph: Graph, j: number, runner: GraphRunner, values: Map<number,
   const op = graph.ops[j];
   const inputs = op.inputs.filter((t) => values.has(t));
   const run = runner({ ...graph, ops: [op], inputs, outputs: [op.outputs[0]] });
-  values.set(op.outputs[0], Array.from({ length: count }, (_, s) => run(inputs.map((t) => values.get(t)![s]))[0]));
+  const sample = (s: number) => {
+    run.reset?.();
+    return run(inputs.map((t) => values.get(t)![s]))[0];
+  };
+  values.set(op.outputs[0], Array.from({ length: count }, (_, s) => sample(s)));
 }
 
 /** Per channel mean over the calibration data of each layer's pre-activation output in the float model. */

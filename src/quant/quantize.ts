@@ -7,18 +7,24 @@
 //     kernels move or clamp raw values; TFLite Micro's relu6 ignores the output's parameters);
 //   concatenation, pack, maximum, minimum: inputs whose quantization differs from the output's are requantized by a
 //     QUANTIZE op in front (TFLite Micro's kernel only copies);
+//   unidirectional sequence LSTM (TFLite's integer LSTM recipe): each of the eight weight matrices
+//     symmetric int8 with one scale, each gate's int32 bias at input scale x that gate's input
+//     weight scale, the hidden state the output's calibrated int8 parameters, the int16 cell
+//     state symmetric with the power-of-two scale that covers its calibrated magnitude (the gates
+//     are Q3.12 in, Q0.15 out, fixed by the kernel);
 //   everything else (add, sub, mul, mean, relu, leaky relu, hard swish): output from its range.
 // Fused activations stay attributes: the int8 kernels turn them into clamps.
 // Original tensors keep their index (so the float and int8 graphs line up layer by layer);
 // tensors added at float I/O boundaries or for requantization are appended.
 
+import { numel } from '../ir/dtype.ts';
 import { modelError, usageError } from '../ir/errors.ts';
-import type { ConcatenationOp, Conv2DOp, MaxMinOp, PackOp, DepthwiseConv2DOp, FullyConnectedOp, Graph, Op, Quantization, Tensor } from '../ir/types.ts';
+import type { ConcatenationOp, Conv2DOp, MaxMinOp, PackOp, DepthwiseConv2DOp, FullyConnectedOp, Graph, LstmOp, Op, Quantization, Tensor } from '../ir/types.ts';
 import { describeOp, verifyGraph } from '../ir/verify.ts';
 import { checkFiniteConstants } from './finite.ts';
 import { MinMaxObserver } from './observers.ts';
 import { type Affine, affineFromRange, biasScaleFloor, perTensor, quantizeBias, quantizeValues, quantizeWeights } from './params.ts';
-import type { Range } from './range.ts';
+import { MIN_SCALE, type Range, stateRangeKey } from './range.ts';
 import { opTraits, outputChannelAxis } from '../ir/op-traits.ts';
 
 export interface QuantizeOptions {
@@ -110,6 +116,8 @@ class Quantizer {
       case 'maximum':
       case 'minimum':
         return this.concatenation(op, where);
+      case 'unidirectional_sequence_lstm':
+        return this.lstm(op, index, where);
       default: {
         const inputs = op.inputs.map((t) => this.input(t, where));
         const fixed = FIXED_OUTPUT[op.kind];
@@ -136,6 +144,32 @@ class Quantizer {
     const inputs = [input, this.constant(weightsIndex, { ...weights, dtype: 'int8', ...w })];
     if (bias && biasData) inputs.push(this.constant(biasIndex, { ...bias, dtype: 'int32', ...quantizeBias(biasData, inputScale, w.quant.scale) }));
     this.ops.push({ ...op, inputs, outputs: [this.output(op, this.calibratedOutput(op, where))] });
+  }
+
+  private lstm(op: LstmOp, index: number, where: string): void {
+    const input = this.input(op.inputs[0], where);
+    const inputScale = this.tensors[input].quant!.scale[0];
+    const cell = this.ranges.get(stateRangeKey(index));
+    if (!cell) throw usageError(`${this.graph.name}: no calibrated cell state range for ${where}; calibrate the model first`);
+    const matrices = op.inputs.slice(1, 9).map((t, k) => {
+      const { data, shape } = this.graph.tensors[t];
+      const bias = k < 4 ? (this.graph.tensors[op.inputs[9 + k]].data as Float32Array) : undefined;
+      // One channel: TFLite Micro's LSTM keeps one scale per matrix.
+      const floor = bias && Float64Array.of(Math.max(0, ...biasScaleFloor(bias, inputScale)));
+      const w = quantizeWeights(data as Float32Array, [1, numel(shape)], 0, floor);
+      return this.constant(t, { ...this.graph.tensors[t], dtype: 'int8', data: w.data, quant: w.quant });
+    });
+    const biases = op.inputs.slice(9, 13).map((t, g) => {
+      const weightScale = this.tensors[matrices[g]].quant!.scale[0];
+      const bias = this.graph.tensors[t].data as Float32Array;
+      const { data } = quantizeBias(bias, inputScale, new Array<number>(bias.length).fill(weightScale));
+      return this.constant(t, { ...this.graph.tensors[t], dtype: 'int32', data, quant: perTensor({ scale: Math.fround(inputScale * weightScale), zeroPoint: 0 }) });
+    });
+    const hidden = this.calibratedOutput(op, where);
+    // 2^ceil(log2 |c|max) in int16 steps: the cell state's integer bits cover its largest magnitude.
+    const power = Math.ceil(Math.log2(Math.max(cell[1], -cell[0], MIN_SCALE)));
+    const state = { hiddenScale: hidden.scale[0], hiddenZeroPoint: hidden.zeroPoint[0], cellScale: 2 ** (power - 15) };
+    this.ops.push({ ...op, inputs: [input, ...matrices, ...biases], attrs: { ...op.attrs, state }, outputs: [this.output(op, hidden)] });
   }
 
   private concatenation(op: ConcatenationOp | PackOp | MaxMinOp, where: string): void {

@@ -27,3 +27,9 @@ export function nudgeRange([min, max]: Range, what: string): Range {
   if (hi - lo >= span) return [lo, hi];
   return -lo > hi ? [hi - span, hi] : [lo, lo + span];
 }
+
+/**
+ * Ranges of values that are no tensor of the graph, an LSTM's cell state, sit in the same range
+ * maps under a negative key: -1 - the index of the op that keeps them.
+ */
+export const stateRangeKey = (op: number) => -1 - op;

@@ -22,8 +22,12 @@ export interface LayerError {
   maxAbsError: number;
 }
 
-/** Prepares a graph for running one sample at a time; src/ref's createExecutor is the bit-exact one. */
-export type GraphRunner = (graph: Graph) => (inputs: TensorData[]) => TensorData[];
+/**
+ * Prepares a graph for running one sample at a time; src/ref's createExecutor is the bit-exact one.
+ * A graph with state (an LSTM's) carries it from one call to the next until reset(): calibration
+ * samples are independent, so every one is run from cleared state.
+ */
+export type GraphRunner = (graph: Graph) => ((inputs: TensorData[]) => TensorData[]) & { reset?(): void };
 
 /** How close a quantized model's outputs are to its float model's, over a set of samples. */
 export interface ModelScore {
@@ -92,6 +96,7 @@ export async function compareModels(
   let agreeing = 0;
   await forEachBatch(floatGraph, data, source, layers, batchSize, (values, start, count) => {
     for (let s = 0; s < count; s++) {
+      run.reset?.();
       const int8Outputs = run(int8Inputs(int8Graph, sliceSamples(floatGraph, data, start + s, start + s + 1)));
       layers.forEach((t, k) => {
         const size = numel(floatGraph.tensors[t].shape);
