@@ -1,5 +1,5 @@
-// Row-band fusion: a convolution whose output feeds only a fully-connected layer runs one output row
-// at a time into that layer's accumulators, where that makes the arena smaller. The planner must
+// Row-band fusion: a convolution whose output feeds only a fully-connected layer runs a band of output
+// rows at a time into that layer's accumulators, where that makes the arena smaller. The planner must
 // find it where it applies and pays, leave it alone where it does not, and the generated C must give
 // the reference's bytes on the host (sanitized) and in QEMU.
 
@@ -8,7 +8,7 @@ import { generateC } from '../src/codegen/generate.ts';
 import { kernelEmitter } from '../src/codegen/ops/index.ts';
 import { windowOutputSize } from '../src/ir/shape.ts';
 import type { Graph, Padding } from '../src/ir/types.ts';
-import { rowFusionCandidates } from '../src/plan/fusion.ts';
+import { bandOverhead, rowFusionCandidates } from '../src/plan/fusion.ts';
 import { computeLifetimes } from '../src/plan/lifetimes.ts';
 import { checkPlacement } from '../src/plan/placement.ts';
 import { runGeneratedHost, runGeneratedQemu } from './helpers/c-model.ts';
@@ -71,7 +71,7 @@ test('fusion applies where the output feeds only the fully-connected layer, and 
     t.is(graph.ops[f.consumer].kind, 'fully_connected');
     // The conv's output buffer holds one row; the accumulators live from the conv to the fully-connected op.
     const rowBuffer = plan.buffers.find((b) => b.tensors.includes(graph.ops[f.producer].outputs[0]))!;
-    t.is(rowBuffer.bytes, f.rowBytes);
+    t.is(rowBuffer.bytes, f.rowBytes * f.bandRows);
     t.true(plan.accumulatorOffset.has(f.consumer));
     const { overlaps } = computeLifetimes(graph, {}, plan.fusions);
     t.deepEqual(checkPlacement(plan.buffers, plan.bufferOffsets, plan.arenaBytes, overlaps), [], graph.name);
@@ -79,6 +79,19 @@ test('fusion applies where the output feeds only the fully-connected layer, and 
     t.true(plan.arenaBytes < whole.arenaBytes, `${graph.name}: ${plan.arenaBytes} fused, ${whole.arenaBytes} not`);
   }
   t.true(planOf(FUSED[0]).arenaBytes <= 4100, 'micro_speech-like arena');
+});
+
+test('the band height weighs the input rows read again against the arena bytes a taller band takes', (t) => {
+  // micro_speech-like: a 10-row window at stride 2 reads 8 rows again per band; two rows a band halve
+  // that for 160 bytes more (25 rows: the last band holds one).
+  const [speech] = planOf(FUSED[0]).fusions;
+  t.is(speech.bandRows, 2);
+  t.true(bandOverhead(speech) < bandOverhead({ ...speech, bandRows: 1 }));
+  // A window no taller than its stride reads nothing again: the calls alone do not pay for a row more.
+  const apart = convThenFc('stride 3, 3x3', [1, 30, 30, 1], { kind: 'conv2d', filter: [3, 3], channels: 16, stride: 3, padding: 'valid' }, 4);
+  const [f] = planOf(apart).fusions;
+  t.is(f.windowOverlap, 0);
+  t.is(f.bandRows, 1);
 });
 
 test('fusion does not apply where the output is read again, where the layer has several rows, or where it does not pay', (t) => {

@@ -235,7 +235,7 @@ function opComment(graph: Graph, plan: MemoryPlan, index: number, kernel: string
   if (fusion) {
     const row = plan.tensorOffset.get(op.outputs[0])!;
     const acc = plan.accumulatorOffset.get(fusion.consumer)!;
-    lines.push(`out one row at a time in arena[${row}..${row + fusion.rowBytes}), summed into op ${fusion.consumer}'s accumulators at arena[${acc}..${acc + fusion.accumulatorBytes})`);
+    lines.push(`out ${fusion.bandRows === 1 ? 'one row' : `${fusion.bandRows} rows`} at a time in arena[${row}..${row + fusion.bandRows * fusion.rowBytes}), summed into op ${fusion.consumer}'s accumulators at arena[${acc}..${acc + fusion.accumulatorBytes})`);
   } else {
     lines.push(`out ${place(op.outputs[0])}${plan.inPlace.has(index) ? ', in place' : ''}`);
   }

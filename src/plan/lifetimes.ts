@@ -68,8 +68,8 @@ export interface KernelNeeds {
 }
 
 /**
- * @param fusions producers that run one output row at a time into their fully-connected consumer:
- * their output buffer holds one row, alive only while they run, and the consumer's accumulators
+ * @param fusions producers that run a band of output rows at a time into their fully-connected
+ * consumer: their output buffer holds one band, alive only while they run, and the consumer's accumulators
  * (instead of its kernel's scratch) live from the producer to the consumer.
  */
 export function computeLifetimes(graph: Graph, needs: KernelNeeds = {}, fusions: RowFusion[] = []): Lifetimes {
@@ -111,7 +111,8 @@ export function computeLifetimes(graph: Graph, needs: KernelNeeds = {}, fusions:
         extend(b, lastUse.get(out) ?? i);
       } else if (fusedProducer.has(i)) {
         open(out, i);
-        buffers[bufferOf.get(out)!].bytes = fusedProducer.get(i)!.rowBytes;
+        const { rowBytes, bandRows } = fusedProducer.get(i)!;
+        buffers[bufferOf.get(out)!].bytes = rowBytes * bandRows;
         const { consumer, accumulatorBytes } = fusedProducer.get(i)!;
         buffers.push({ tensors: [], bytes: accumulatorBytes, first: i, last: consumer, accumulatorsOf: consumer });
       } else {

@@ -2,7 +2,7 @@
 
 import { opTraits } from '../ir/op-traits.ts';
 import type { Graph } from '../ir/types.ts';
-import type { RowFusion } from './fusion.ts';
+import { bandOverhead, type RowFusion } from './fusion.ts';
 import { computeLifetimes, type Buffer, type KernelNeeds } from './lifetimes.ts';
 import { checkPlacement, placeBuffers } from './placement.ts';
 
@@ -21,7 +21,7 @@ export interface MemoryPlan {
   scratchOffset: Map<number, number>;
   /** Op index -> input position it overwrites with its output. */
   inPlace: Map<number, number>;
-  /** The row-band fusions applied (those of PlanOptions.fusions that made the arena smaller). */
+  /** The row-band fusions applied (those of PlanOptions.fusions that made the arena smaller), with their band heights. */
   fusions: RowFusion[];
   /** Fused fully-connected op index -> arena offset of its int32 accumulators. */
   accumulatorOffset: Map<number, number>;
@@ -42,7 +42,7 @@ export interface ArenaBound {
 
 export interface PlanOptions extends KernelNeeds {
   alignment?: number;
-  /** Row-band fusions the kernels allow (rowFusionCandidates); each is applied if it makes the arena smaller. */
+  /** Row-band fusions the kernels allow (rowFusionCandidates); each is applied if it makes the arena smaller (fusionBand). */
   fusions?: RowFusion[];
 }
 
@@ -68,13 +68,32 @@ function liveBytes(buffers: Buffer[], offsets: number[], i: number): number {
   return total;
 }
 
+/** Instructions one byte of arena is taken to be worth: a taller band is chosen only where each byte
+ *  it adds saves at least this many instructions an inference. */
+const INSTRUCTIONS_PER_ARENA_BYTE = 100;
+
+/**
+ * `chosen` with `fusion` added at the band height of least cost (its instructions over the unfused
+ * layers plus its arena bytes at INSTRUCTIONS_PER_ARENA_BYTE), among the heights that keep the arena
+ * below `chosen`'s; `chosen` itself where none does. Taller bands read their windows' overlapping
+ * input rows again less often and need more arena.
+ */
+function fusionBand(graph: Graph, options: PlanOptions, alignment: number, chosen: ReturnType<typeof place>, fusion: RowFusion) {
+  let best: { plan: ReturnType<typeof place>; cost: number } | undefined;
+  for (let bandRows = 1; bandRows <= fusion.rows; bandRows++) {
+    const band = { ...fusion, bandRows };
+    const plan = place(graph, options, alignment, [...chosen.fusions, band]);
+    if (plan.best.arenaBytes >= chosen.best.arenaBytes) break;
+    const cost = bandOverhead(band) + INSTRUCTIONS_PER_ARENA_BYTE * plan.best.arenaBytes;
+    if (!best || cost < best.cost) best = { plan, cost };
+  }
+  return best?.plan ?? chosen;
+}
+
 export function planMemory(graph: Graph, options: PlanOptions = {}): MemoryPlan {
   const alignment = options.alignment ?? 4;
   let chosen = place(graph, options, alignment, []);
-  for (const fusion of options.fusions ?? []) {
-    const fused = place(graph, options, alignment, [...chosen.fusions, fusion]);
-    if (fused.best.arenaBytes < chosen.best.arenaBytes) chosen = fused;
-  }
+  for (const fusion of options.fusions ?? []) chosen = fusionBand(graph, options, alignment, chosen, fusion);
   const { buffers, bufferOf, inPlace, overlaps, tried, best, fusions } = chosen;
   const problems = checkPlacement(buffers, best.offsets, best.arenaBytes, overlaps);
   if (problems.length > 0) throw new Error(`memory planner produced an invalid plan: ${problems.join('; ')}`);

@@ -1,5 +1,5 @@
 // The code of a row-band fusion (src/plan/fusion.ts): the producer's own kernel called once per
-// output row on the window of that row, each row summed into the fully-connected consumer's int32
+// band of output rows on the window of that band, each band summed into the fully-connected consumer's int32
 // accumulators (ec_fully_connected_sum_s8), which the consumer's step then requantizes.
 
 import type { FullyConnectedOp, Graph, Op } from '../../ir/types.ts';
@@ -32,8 +32,8 @@ function sumParams(ctx: EmitContext, op: FullyConnectedOp): string {
 
 /**
  * The producer's step: `own` is the code its emitter wrote for the whole layer (a params struct
- * with an ec_window, and one kernel call); the same kernel runs on a copy whose window is one output
- * row, with the input rows above that row's window cut off (as padding rows, where the window
+ * with an ec_window, and one kernel call); the same kernel runs on a copy whose window is one band of
+ * output rows, with the input rows above that band's window cut off (as padding rows, where the window
  * starts in the padding).
  */
 export function fusedProducer(ctx: EmitContext, op: Op, fusion: RowFusion, own: OpCode, consumerName: string, accumulators: string, scratch?: string): OpCode {
@@ -46,23 +46,28 @@ export function fusedProducer(ctx: EmitContext, op: Op, fusion: RowFusion, own: 
   const input = ctx.pointer(op.inputs[0]);
   const row = ctx.pointer(op.outputs[0]);
   const args = [`&band`, `${input} + skip * ${inRow}`, row, ...(scratch ? [scratch] : [])];
+  const { rows, rowBytes, bandRows } = fusion;
+  // A constant band height unless the last band is shorter.
+  const height = rows % bandRows === 0 ? `${bandRows}` : `(${rows} - y < ${bandRows} ? ${rows} - y : ${bandRows})`;
+  const what = bandRows === 1 ? `One output row at a time (${rowBytes} bytes)` : `${bandRows} output rows at a time (${rowBytes} bytes each)`;
   return {
-    kernel: `${own.kernel}, row by row into ec_fully_connected_sum_s8`,
+    kernel: `${own.kernel}, ${bandRows === 1 ? 'row by row' : `${bandRows} rows at a time`} into ec_fully_connected_sum_s8`,
     declarations: own.declarations,
     statements: [
       '{',
-      `    /* One output row at a time (${fusion.rowBytes} bytes), summed into op ${fusion.consumer}'s accumulators. */`,
+      `    /* ${what}, summed into op ${fusion.consumer}'s accumulators. */`,
       `    ${paramsType} band = ${paramsName};`,
-      '    band.window.out_height = 1;',
+      ...(rows % bandRows === 0 ? [`    band.window.out_height = ${bandRows};`] : []),
       `    ec_fully_connected_sum_begin_s8(&${consumerName}_sum, ${accumulators});`,
-      `    for (int32_t y = 0; y < ${fusion.rows}; y++) {`,
+      `    for (int32_t y = 0; y < ${rows}; y += ${bandRows}) {`,
       `        /* The window's first input row (negative: in the padding), and the input rows above it no longer needed. */`,
       `        const int32_t top = y * ${g.strideH} - ${g.padTop};`,
       '        const int32_t skip = top < 0 ? 0 : top;',
+      ...(rows % bandRows === 0 ? [] : [`        band.window.out_height = ${height};`]),
       '        band.window.pad_top = skip - top;',
       `        band.window.in_height = ${g.inHeight} - skip;`,
       `        ${own.kernel}(${args.join(', ')});`,
-      `        ec_fully_connected_sum_s8(&${consumerName}_sum, ${row}, y * ${fusion.rowBytes}, ${fusion.rowBytes}, ${accumulators});`,
+      `        ec_fully_connected_sum_s8(&${consumerName}_sum, ${row}, y * ${rowBytes}, band.window.out_height * ${rowBytes}, ${accumulators});`,
       '    }',
       '}',
     ],
