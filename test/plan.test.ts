@@ -3,6 +3,7 @@ import type { Graph, Op, Tensor } from '../src/ir/types.ts';
 import { computeLifetimes } from '../src/plan/lifetimes.ts';
 import { checkPlacement } from '../src/plan/placement.ts';
 import { planMemory } from '../src/plan/plan.ts';
+import { liveCollisions } from './helpers/plan-check.ts';
 
 const act = (n: number): Tensor => ({ name: `t${n}`, shape: [1, n], dtype: 'int8' });
 const unary = (kind: 'relu' | 'logistic' | 'softmax' | 'reshape', input: number, output: number): Op =>
@@ -88,6 +89,7 @@ test('random graphs always get valid plans no larger than the sum of buffers', (
     const g: Graph = { name: 'r', tensors, inputs: [0], outputs: [tensors.length - 1], ops };
     const plan = planMemory(g, { scratchBytes: () => rand(3) * 8 });
     t.deepEqual(checkPlacement(plan.buffers, plan.bufferOffsets, plan.arenaBytes), []);
+    t.deepEqual(liveCollisions(plan, []), []);
     const total = plan.buffers.reduce((s, b) => s + Math.ceil(b.bytes / 4) * 4, 0);
     t.true(plan.arenaBytes <= total);
   }
