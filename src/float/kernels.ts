@@ -225,5 +225,7 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
     case 'unidirectional_sequence_lstm':
       // Calibration and training run here; the host reference (src/ref) runs float LSTMs.
       throw modelError(`${graph.name}: ${describeOp(op, index)}: the tfjs float executor has no LSTM yet, so edgec cannot calibrate, quantize or fine-tune this model (it builds and runs it as it is)`);
+    case 'svdf':
+      throw modelError(`${graph.name}: ${describeOp(op, index)}: SVDF runs in int8 only (the model builds and runs as it is)`);
   }
 }
