@@ -6,7 +6,9 @@
 import { seededRandom } from '../../src/float/train.ts';
 import { allocate } from '../../src/ir/dtype.ts';
 import type { TensorData } from '../../src/ir/types.ts';
+import { readTflite } from '../../src/tflite/reader.ts';
 import { BuiltinOperator as B, BuiltinOptionsType as O } from '../../src/tflite/schema.ts';
+import { writeTflite } from '../../src/tflite/writer.ts';
 import { ModelBuilder } from './tflite-models.ts';
 
 type IntType = 'int8' | 'int16';
@@ -106,4 +108,18 @@ export function int16CaseInputs(c: Int16Case): TensorData[] {
     for (let i = 0; i < n; i++) x[i] = Math.max(dtype === 'int8' ? -128 : -32768, Math.floor((random() * 2 - 1) * amplitude));
     return x;
   });
+}
+
+/** Frames for TensorFlow Lite Micro's keyword_scrambled model ([1, 96] int16, within +-3000, where its first layers do not saturate). */
+export function keywordScrambledInputs(count: number): Int16Array[] {
+  const random = seededRandom(96);
+  return Array.from({ length: count }, () => Int16Array.from({ length: 96 }, () => Math.floor((random() * 2 - 1) * 3000)));
+}
+
+/** The model with every operator's output made a model output, in operator order: each intermediate tensor can be compared. */
+export function everyOutput(bytes: Uint8Array): Uint8Array {
+  const model = readTflite(bytes);
+  const subgraph = model.subgraphs[0];
+  subgraph.outputs = subgraph.operators.map((op) => op.outputs[0]);
+  return writeTflite(model);
 }
