@@ -94,6 +94,7 @@ const OPTIONS: { [K in keyof BuiltinOptionsMap]: BuiltinOptionsMap[K] } = {
   [O.MaximumMinimumOptions]: {},
   [O.DivOptions]: { activation: 1 },
   [O.ResizeNearestNeighborOptions]: { alignCorners: true, halfPixelCenters: true },
+  [O.SVDFOptions]: { rank: 2, activation: 1, asymmetricQuantizeInputs: true },
 };
 
 test('every option table round-trips with non-default values', (t) => {

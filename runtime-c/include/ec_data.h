@@ -160,4 +160,18 @@ typedef struct {
 
 void ec_quantize_s8(const ec_quantize_s8_params *p, const float *input, int8_t *output, int32_t count);
 
+/* ---- requantize int16 -> int8, int16 or int32: requantize(x - input zero point) + output zero
+ * point, clamped to [min, max] (the output type's range). May run in place only for int16 output
+ * (the planner gives an in-place output only when both types have the same size). */
+
+typedef struct {
+    int32_t input_zero_point, output_zero_point;
+    int32_t multiplier, shift;
+    int32_t min, max;
+} ec_requantize_s16_params;
+
+void ec_requantize_s16_s8(const ec_requantize_s16_params *p, const int16_t *input, int8_t *output, int32_t count);
+void ec_requantize_s16_s16(const ec_requantize_s16_params *p, const int16_t *input, int16_t *output, int32_t count);
+void ec_requantize_s16_s32(const ec_requantize_s16_params *p, const int16_t *input, int32_t *output, int32_t count);
+
 #endif /* EC_DATA_H */

@@ -112,6 +112,8 @@ typedef struct {
 
 /* Output scale 1/256, zero point -128. */
 void ec_softmax_s8(const ec_softmax_s8_params *p, const int8_t *input, int8_t *output);
+/* int16 output: scale 1/65536, zero point -32768. */
+void ec_softmax_s8_s16(const ec_softmax_s8_params *p, const int8_t *input, int16_t *output);
 
 typedef struct {
     int32_t rows;

@@ -8,5 +8,6 @@
 #include "ec_data.h"
 #include "ec_fused.h"
 #include "ec_lstm.h"
+#include "ec_svdf.h"
 
 #endif /* EDGEC_KERNELS_H */

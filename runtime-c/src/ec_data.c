@@ -223,3 +223,23 @@ void ec_quantize_s8(const ec_quantize_s8_params *p, const float *input, int8_t *
         output[i] = (int8_t)q;
     }
 }
+
+EC_INLINE int32_t requantize_s16(const ec_requantize_s16_params *p, int16_t x)
+{
+    return ec_clamp_s32(ec_requantize(x - p->input_zero_point, p->multiplier, p->shift) + p->output_zero_point, p->min, p->max);
+}
+
+void ec_requantize_s16_s8(const ec_requantize_s16_params *p, const int16_t *input, int8_t *output, int32_t count)
+{
+    for (int32_t i = 0; i < count; i++) output[i] = (int8_t)requantize_s16(p, input[i]);
+}
+
+void ec_requantize_s16_s16(const ec_requantize_s16_params *p, const int16_t *input, int16_t *output, int32_t count)
+{
+    for (int32_t i = 0; i < count; i++) output[i] = (int16_t)requantize_s16(p, input[i]);
+}
+
+void ec_requantize_s16_s32(const ec_requantize_s16_params *p, const int16_t *input, int32_t *output, int32_t count)
+{
+    for (int32_t i = 0; i < count; i++) output[i] = requantize_s16(p, input[i]);
+}

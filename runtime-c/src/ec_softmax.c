@@ -58,35 +58,59 @@ static int32_t count_leading_zeros(uint32_t x)
     return n;
 }
 
-void ec_softmax_s8(const ec_softmax_s8_params *p, const int8_t *input, int8_t *output)
+/* The row's maximum, and 1 / (sum of exps) as a Q0.31 reciprocal and the shift that takes
+ * exp * reciprocal down to an output of `output_bits` fractional bits (32 or more: every output is
+ * the lowest code). */
+static void row_scale(const ec_softmax_s8_params *p, const int8_t *in, int32_t output_bits, int32_t *max_out, int32_t *reciprocal, int32_t *exponent)
 {
     /* The sum of exps has 12 integer bits; the generator rejects rows long enough to overflow it. */
     const int32_t accumulator_integer_bits = 12;
+    int32_t max = -128;
+    for (int32_t c = 0; c < p->depth; c++) max = in[c] > max ? in[c] : max;
+
+    int32_t sum = 0;
+    for (int32_t c = 0; c < p->depth; c++) {
+        const int32_t d = max - in[c];
+        if (d < p->exp_count) sum = wrapping_add(sum, ec_rdbpot(p->exp_table[d], accumulator_integer_bits));
+    }
+
+    /* 1 / sum = 2^-bits_over_unit / (1 + x) with 1 + x = sum normalised into [1, 2). The row
+     * maximum contributes exp(0), so sum >= 1.0 and bits_over_unit >= 0. */
+    const int32_t headroom = count_leading_zeros((uint32_t)sum);
+    const int32_t bits_over_unit = accumulator_integer_bits - headroom;
+    *max_out = max;
+    *reciprocal = one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) & 0x7fffffffu));
+    /* exp / sum in Q0.31, down to the output's fractional bits. For int8 a sum of 512 or more
+     * makes the shift 32 or more (TFLite Micro stops there): every probability is then below
+     * 1/512, which rounds to 0, i.e. -128. */
+    *exponent = bits_over_unit + 31 - output_bits;
+}
+
+void ec_softmax_s8(const ec_softmax_s8_params *p, const int8_t *input, int8_t *output)
+{
     for (int32_t row = 0; row < p->rows; row++) {
         const int8_t *in = input + row * p->depth;
         int8_t *out = output + row * p->depth;
-        int32_t max = -128;
-        for (int32_t c = 0; c < p->depth; c++) max = in[c] > max ? in[c] : max;
-
-        int32_t sum = 0;
-        for (int32_t c = 0; c < p->depth; c++) {
-            const int32_t d = max - in[c];
-            if (d < p->exp_count) sum = wrapping_add(sum, ec_rdbpot(p->exp_table[d], accumulator_integer_bits));
-        }
-
-        /* 1 / sum = 2^-bits_over_unit / (1 + x) with 1 + x = sum normalised into [1, 2). The row
-         * maximum contributes exp(0), so sum >= 1.0 and bits_over_unit >= 0. */
-        const int32_t headroom = count_leading_zeros((uint32_t)sum);
-        const int32_t bits_over_unit = accumulator_integer_bits - headroom;
-        const int32_t reciprocal = one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) & 0x7fffffffu));
-        /* exp / sum in Q0.31, down to the output's 8 fractional bits. A sum of 512 or more makes
-         * the shift 32 or more (TFLite Micro stops there): every probability is then below
-         * 1/512, which rounds to 0, i.e. -128. */
-        const int32_t exponent = bits_over_unit + 31 - 8;
-
+        int32_t max, reciprocal, exponent;
+        row_scale(p, in, 8, &max, &reciprocal, &exponent);
         for (int32_t c = 0; c < p->depth; c++) {
             const int32_t d = max - in[c];
             out[c] = d < p->exp_count && exponent < 32 ? ec_sat_s8(ec_rdbpot(ec_srdhm(reciprocal, p->exp_table[d]), exponent) - 128) : -128;
+        }
+    }
+}
+
+void ec_softmax_s8_s16(const ec_softmax_s8_params *p, const int8_t *input, int16_t *output)
+{
+    for (int32_t row = 0; row < p->rows; row++) {
+        const int8_t *in = input + row * p->depth;
+        int16_t *out = output + row * p->depth;
+        int32_t max, reciprocal, exponent;
+        /* With 16 output bits the shift stays below 32 for every row the generator accepts. */
+        row_scale(p, in, 16, &max, &reciprocal, &exponent);
+        for (int32_t c = 0; c < p->depth; c++) {
+            const int32_t d = max - in[c];
+            out[c] = (int16_t)(d < p->exp_count ? ec_clamp_s32(ec_rdbpot(ec_srdhm(reciprocal, p->exp_table[d]), exponent) - 32768, -32768, 32767) : -32768);
         }
     }
 }

@@ -227,5 +227,7 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
       const lstm = lstmKernel(op, constants);
       return { dataInputs: 1, run: ([x]) => lstm(x) };
     }
+    case 'svdf':
+      throw modelError(`${graph.name}: ${describeOp(op, index)}: SVDF runs in int8 only (the model builds and runs as it is)`);
   }
 }

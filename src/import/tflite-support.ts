@@ -13,6 +13,7 @@ export const CONSTRAINT = {
   noActivation: 'fused activation NONE',
   maxRank: (rank: number) => `input of at most ${rank} axes (TensorFlow Lite Micro's limit)`,
   constant: (what: string) => `${what}: constant INT32 or INT64`,
+  svdfBias: "the bias present (TFLite Micro's int8 SVDF reads it)",
 } as const;
 
 export interface OperatorSupport {
@@ -50,14 +51,14 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
   [B.RESHAPE]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('shape operand, when present')] },
   [B.SQUEEZE]: { types: ACTIVATIONS, constraints: ['squeezed axes have size 1'] },
   [B.EXPAND_DIMS]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('axis operand'), ...MOVES] },
-  [B.SOFTMAX]: { types: ACTIVATIONS, constraints: ['int8 output scale 1/256, zero point -128'] },
+  [B.SOFTMAX]: { types: 'int8 -> int8 or int16, float32', constraints: ['int8 output scale 1/256, zero point -128; int16 output scale 1/65536, zero point -32768'] },
   [B.LOGISTIC]: { types: ACTIVATIONS, constraints: ['int8 output scale 1/256, zero point -128'] },
   [B.TANH]: { types: ACTIVATIONS, constraints: ['int8 output scale 1/128, zero point 0'] },
   [B.RELU]: { types: ACTIVATIONS, constraints: [] },
   [B.RELU6]: { types: ACTIVATIONS, constraints: [] },
   [B.LEAKY_RELU]: { types: ACTIVATIONS, constraints: [] },
   [B.HARD_SWISH]: { types: ACTIVATIONS, constraints: [] },
-  [B.QUANTIZE]: { types: 'float32 -> int8; int8 -> int8 or uint8; uint8 -> int8', constraints: [] },
+  [B.QUANTIZE]: { types: 'float32 -> int8; int8 -> int8 or uint8; uint8 -> int8; int16 -> int8, int16 or int32', constraints: [] },
   [B.DEQUANTIZE]: { types: 'int8 or uint8 -> float32 (int16 and float16 constants are folded at import)', constraints: [] },
   [B.PAD]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('paddings operand'), ...MOVES] },
   [B.PADV2]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('paddings operand'), 'pad value the zero point (int8) or 0.0 (float32)', ...MOVES] },
@@ -80,6 +81,10 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
       'cell activation TANH',
       'hidden and cell states as variable tensors holding batch x units values',
     ],
+  },
+  [B.SVDF]: {
+    types: 'int8 (int8 feature weights, int16 or int8 time weights and state of the same type, int32 bias, per-tensor scales)',
+    constraints: [CONSTRAINT.svdfBias, 'the activation state a variable tensor of batch x filters x memory values', 'no fused activation applied (as in TFLite Micro)'],
   },
   [B.PACK]: { types: ACTIVATIONS, constraints: ['values_count equal to the number of inputs', CONSTRAINT.inputsShareQuantization] },
   [B.TRANSPOSE]: { types: ACTIVATIONS, constraints: [CONSTRAINT.maxRank(5), CONSTRAINT.constant('perm operand'), ...MOVES] },

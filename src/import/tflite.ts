@@ -348,6 +348,7 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
   [B.DEQUANTIZE]: (r) => unary(r, 'dequantize'),
 
   [B.UNIDIRECTIONAL_SEQUENCE_LSTM]: (r) => lstm(r),
+  [B.SVDF]: (r) => svdf(r),
 
   [B.LEAKY_RELU]: (r) => {
     const io = r.io(1);
@@ -747,6 +748,34 @@ function lstm(r: OperatorReader): Op | undefined {
 }
 
 /**
+ * SVDF as TFLite Micro's integer kernel runs it: five operands with the bias present and the
+ * activation state a variable tensor [batch, filters x memory], which becomes the op's own state.
+ */
+function svdf(r: OperatorReader): Op | undefined {
+  const { inputs, outputs } = r.operator;
+  const o = r.options(O.SVDFOptions);
+  if (!o) return;
+  if (inputs.length !== 5 || outputs.length !== 1) return r.problem(`has ${inputs.length} inputs and ${outputs.length} outputs, expected 5 and 1`);
+  if (inputs.slice(0, 3).includes(-1)) return r.problem('the input and both weights (inputs 0 to 2) are required');
+  if (inputs[3] === -1) return r.violates('the bias (input 3) is missing', CONSTRAINT.svdfBias);
+  if (inputs[4] === -1 || !r.tensor(inputs[4]).isVariable) return r.problem('the activation state (input 4) must be a variable tensor');
+  if (r.tensor(inputs[0]).type !== TensorType.INT8) return r.violates(`input is ${tensorTypeName(r.tensor(inputs[0]).type)}`, 'int8 tensors (float32 SVDF is not supported)');
+  if (o.asymmetricQuantizeInputs) return r.problem('asymmetric_quantize_inputs (hybrid SVDF) is not supported');
+  const state = r.tensor(inputs[4]);
+  const time = r.tensor(inputs[2]);
+  const batch = r.tensor(inputs[0]).shape[0];
+  if (!(o.rank >= 1)) return r.problem(`rank ${o.rank} must be positive`);
+  if (numel(state.shape) !== batch * numel(time.shape)) return r.problem(`state '${state.name}' [${state.shape}] must hold ${batch} x [${time.shape}] values`);
+  if (state.type !== time.type || (state.type !== TensorType.INT16 && state.type !== TensorType.INT8)) {
+    return r.problem(`the time weights and the state must both be INT16 or both INT8, got ${tensorTypeName(time.type)} and ${tensorTypeName(state.type)}`);
+  }
+  const q = state.quantization;
+  if (!q || q.scale.length !== 1) return r.problem('the activation state needs per-tensor quantization');
+  const dtype = state.type === TensorType.INT16 ? 'int16' : 'int8';
+  return { kind: 'svdf', inputs: inputs.slice(0, 4), outputs: [outputs[0]], origin: r.origin, attrs: { rank: o.rank, state: { dtype, scale: q.scale[0], zeroPoint: q.zeroPoint[0] } } };
+}
+
+/**
  * PADV2's pad value is stored raw in the input's type. The IR pads with the zero point (or 0.0),
  * so only that value is accepted.
  */
@@ -784,6 +813,7 @@ const QUANTIZE_PAIRS: Partial<Record<number, number[]>> = {
   [TensorType.FLOAT32]: [TensorType.INT8],
   [TensorType.INT8]: [TensorType.INT8, TensorType.UINT8],
   [TensorType.UINT8]: [TensorType.INT8],
+  [TensorType.INT16]: [TensorType.INT8, TensorType.INT16, TensorType.INT32],
 };
 
 /** DEQUANTIZE of a constant is folded on import (any quantized integer, or float16); at run time it takes 8-bit inputs. */
@@ -839,6 +869,19 @@ function checkTypes(r: OperatorReader, op: Op): boolean {
       expect(output, 'output', [type]);
       break;
     }
+    case 'softmax':
+      expect(input, 'input', ACTIVATION_TYPES);
+      if (ok) expect(output, 'output', typeOf(input) === TensorType.INT8 ? [TensorType.INT8, TensorType.INT16] : [typeOf(input)]);
+      break;
+    case 'svdf':
+      expect(op.inputs[1], 'feature weights', [TensorType.INT8]);
+      expect(op.inputs[3], 'bias', [TensorType.INT32]);
+      expect(output, 'output', [TensorType.INT8]);
+      // TFLite Micro's SVDF keeps one multiplier per product: per-channel scales would be ignored.
+      for (const [t, what] of [[op.inputs[1], 'feature'], [op.inputs[2], 'time']] as const) {
+        if ((r.tensor(t).quantization?.scale.length ?? 0) !== 1) ok = !!r.problem(`${what} weights (${r.describe(t)}) must be quantized per tensor`);
+      }
+      break;
     case 'unidirectional_sequence_lstm': {
       expect(input, 'input', ACTIVATION_TYPES);
       if (!ok) break;

@@ -3,7 +3,7 @@
 import { DTYPE_BYTES, numel } from './dtype.ts';
 import type { Graph, Op } from './types.ts';
 
-/** Multiply-accumulates of one inference; only conv, depthwise, fully-connected and LSTM layers count. */
+/** Multiply-accumulates of one inference; only conv, depthwise, fully-connected, LSTM and SVDF layers count. */
 export function opMacs(graph: Graph, op: Op): number {
   const out = graph.tensors[op.outputs[0]].shape;
   const filter = op.inputs.length > 1 ? graph.tensors[op.inputs[1]].shape : [];
@@ -17,6 +17,9 @@ export function opMacs(graph: Graph, op: Op): number {
     case 'unidirectional_sequence_lstm':
       // Per step and gate: an input [S,I] and a recurrent [S,S] matrix-vector product.
       return numel(out) * 4 * (filter[1] + filter[0]);
+    case 'svdf':
+      // The feature product [F,I] and the time product [F,M] per sequence.
+      return out[0] * filter[0] * (filter[1] + graph.tensors[op.inputs[2]].shape[1]);
     default:
       return 0;
   }

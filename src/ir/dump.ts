@@ -38,6 +38,11 @@ export function describeAttrs(op: Op): string {
       parts.push(`hidden state s=${s.hiddenScale.toPrecision(5)} zp=${s.hiddenZeroPoint}, cell state s=2^${Math.round(Math.log2(s.cellScale))}`);
       continue;
     }
+    if (key === 'state' && op.kind === 'svdf') {
+      const s = op.attrs.state;
+      parts.push(`${s.dtype} state s=${s.scale.toPrecision(5)} zp=${s.zeroPoint}`);
+      continue;
+    }
     if (key === 'padding' || key === 'activation') parts.push(String(value));
     else if (key === 'filter' || key === 'stride' || key === 'dilation') parts.push(`${key} ${(value as number[]).join('x')}`);
     else parts.push(`${key} ${Array.isArray(value) ? JSON.stringify(value) : String(value)}`);

@@ -66,6 +66,12 @@ function lstmStateBytes(graph: Graph, op: Op): number {
   return rows * DTYPE_BYTES[out.dtype] + rows * (out.dtype === 'int8' ? 2 : DTYPE_BYTES[out.dtype]);
 }
 
+/** An SVDF's activation state: memory x filters values per sequence, held as int16 (an int8 state widened). */
+function svdfStateBytes(graph: Graph, op: Op): number {
+  const [time, batch] = [graph.tensors[op.inputs[2]].shape, graph.tensors[op.inputs[0]].shape[0]];
+  return batch * time[0] * time[1] * DTYPE_BYTES.int16;
+}
+
 const WEIGHTED: Omit<OpTraits, 'weights' | 'channelFlow'> = {
   bias: 2,
   dataInputs: data0,
@@ -147,6 +153,8 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
   minimum: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: true, copiesInputs: true },
   // Eight weight matrices and four biases in gate order; pruning and per-layer passes leave it alone.
   unidirectional_sequence_lstm: { dataInputs: data0, channelFlow: 'opaque', elementwise: false, fusesActivation: false, keepsInputQuantization: false, stateBytes: lstmStateBytes },
+  // Two weight matrices whose filters are tied to the state and the rank: pruning and per-layer passes leave it alone.
+  svdf: { dataInputs: data0, channelFlow: 'opaque', elementwise: false, fusesActivation: false, keepsInputQuantization: false, stateBytes: svdfStateBytes },
 };
 
 export const opTraits = (op: Op | OpKind): OpTraits => OP_TRAITS[typeof op === 'string' ? op : op.kind];

@@ -189,6 +189,16 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
       for (let i = 9; i <= 12; i++) if (shapeOf(i).length !== 1 || shapeOf(i)[0] !== units) return error(`bias ${i} ${fmt(shapeOf(i))} must be [${units}]`);
       return ok([x[0], x[1], units]);
     }
+    case 'svdf': {
+      const [feature, time] = [shapeOf(1), shapeOf(2)];
+      const rank = op.attrs.rank;
+      if (x.length !== 2 || feature.length !== 2 || feature[1] !== x[1]) return error(`input ${fmt(x)} and feature weights ${fmt(feature)} must be [batch, I] and [filters, I]`);
+      if (!(rank >= 1) || feature[0] % rank !== 0) return error(`rank ${rank} does not divide the ${feature[0]} filters`);
+      if (time.length !== 2 || time[0] !== feature[0]) return error(`time weights ${fmt(time)} must be [${feature[0]}, memory]`);
+      const units = feature[0] / rank;
+      if (op.inputs.length > 3 && (shapeOf(3).length !== 1 || shapeOf(3)[0] !== units)) return error(`bias ${fmt(shapeOf(3))} must be [${units}]`);
+      return ok([x[0], units]);
+    }
     case 'mean':
     case 'sum':
     case 'reduce_max': {

@@ -202,6 +202,19 @@ export interface LstmOp extends OpCommon {
   };
 }
 
+/**
+ * TFLite's SVDF as TFLite Micro runs it in int8. inputs: [input [B,I], weights_feature [F,I] int8,
+ * weights_time [F,M] (int16, or int8), bias [U] int32?]; output [B,U] int8 with U = F / rank.
+ * Each inference shifts the activation state (M values per filter and sequence) one step back,
+ * appends the feature products, and sums weights_time against it per filter and the rank filters
+ * per unit. TFLite Micro's integer kernel applies no fused activation, so the IR has none. The
+ * state persists from one inference to the next (TFLite's variable tensor) and is not a graph tensor.
+ */
+export interface SvdfOp extends OpCommon {
+  kind: 'svdf';
+  attrs: { rank: number; state: { dtype: 'int16' | 'int8'; scale: number; zeroPoint: number } };
+}
+
 export type Op =
   | Conv2DOp
   | DepthwiseConv2DOp
@@ -224,7 +237,8 @@ export type Op =
   | MaxMinOp
   | PreluOp
   | ResizeNearestOp
-  | LstmOp;
+  | LstmOp
+  | SvdfOp;
 
 export type OpKind = Op['kind'];
 

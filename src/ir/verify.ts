@@ -43,6 +43,7 @@ const ARITY: Record<OpKind, [number, number]> = {
   prelu: [2, 2],
   resize_nearest: [1, 1],
   unidirectional_sequence_lstm: [13, 13],
+  svdf: [3, 4],
 };
 
 /** Input positions that must be constants (weights and biases). */
@@ -51,6 +52,7 @@ const CONSTANT_INPUTS: Partial<Record<OpKind, number[]>> = {
   depthwise_conv2d: [1, 2],
   fully_connected: [1, 2],
   unidirectional_sequence_lstm: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+  svdf: [1, 2, 3],
 };
 
 export function describeOp(op: Op, index: number): string {

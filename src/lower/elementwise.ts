@@ -43,8 +43,10 @@ export interface MulParams {
   activationMax: number;
 }
 
-/** Output is fixed at scale 1/256, zero point -128. */
+/** Output is fixed at scale 1/256, zero point -128 (int8) or 1/65536, -32768 (int16). */
 export interface SoftmaxParams {
+  /** Bits of the output code: 8 (int8) or 16 (int16). */
+  outputBits: 8 | 16;
   /** beta * input scale as a Q5.26 multiplier; shift >= 0. */
   input: Requantize;
   /** Differences from the row maximum below this contribute exp() = 0. */
@@ -300,9 +302,20 @@ function requireOutput(graph: Graph, op: Op, scale: number, zeroPoint: number): 
   }
 }
 
+/** TFLite Micro accepts an int16 softmax output whose scale is within 0.1% of 1/65536 (1/65535 is common). */
+function requireInt16SoftmaxOutput(graph: Graph, op: SoftmaxOp): void {
+  const q = graph.tensors[op.outputs[0]].quant;
+  const scale = f32(q?.scale[0] ?? 0);
+  if (!q || q.scale.length !== 1 || q.zeroPoint[0] !== -32768 || !(Math.abs(scale - 2 ** -16) <= f32(0.001 * 2 ** -16))) {
+    throw modelError(`${describeElementwiseOp(op)}: int16 output must have scale 1/65536 (within 0.1%) and zero point -32768, got scale ${q?.scale[0]} and zero point ${q?.zeroPoint[0]}`);
+  }
+}
+
 export function softmaxParams(graph: Graph, op: SoftmaxOp): SoftmaxParams {
   const input = inputQuant(graph, op, 0);
-  requireOutput(graph, op, 1 / 256, -128);
+  const outputBits = graph.tensors[op.outputs[0]]?.dtype === 'int16' ? 16 : 8;
+  if (outputBits === 16) requireInt16SoftmaxOutput(graph, op);
+  else requireOutput(graph, op, 1 / 256, -128);
   const scaledDiffIntegerBits = 5;
   const beta = f32(op.attrs.beta);
   const real = Math.min(beta * input.scale * 2 ** (31 - scaledDiffIntegerBits), 2 ** 31 - 1);
@@ -312,7 +325,7 @@ export function softmaxParams(graph: Graph, op: SoftmaxOp): SoftmaxParams {
   const rescale = requantize(real, op, 'beta x input scale', 0, 31);
   // Largest input difference whose rescaled value still fits in Q5.26.
   const radius = Math.floor(((2 ** scaledDiffIntegerBits - 1) * 2 ** (31 - scaledDiffIntegerBits)) / 2 ** rescale.shift);
-  return { input: rescale, diffMin: -radius | 0 };
+  return { outputBits, input: rescale, diffMin: -radius | 0 };
 }
 
 /** LOGISTIC and TANH: input rescaled to Q4.27 with TFLite's own frexp-based multiplier (no renormalisation). */

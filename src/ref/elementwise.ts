@@ -44,14 +44,16 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
   const where = describeElementwiseOp(op);
   const output = graph.tensors[op.outputs[0]];
   if (!output) throw modelError(`${where}: output tensor ${op.outputs[0]} does not exist`);
-  if (output.dtype !== 'int8' && output.dtype !== 'float32') {
+  // An int8 softmax may write int16 probabilities; every other op computes in its output's type.
+  const dtype = op.kind === 'softmax' && output.dtype === 'int16' ? 'int8' : output.dtype;
+  if (dtype !== 'int8' && dtype !== 'float32') {
     throw modelError(`${where}: ${output.dtype} output '${output.name}' is not supported (int8 and float32 only)`);
   }
   op.inputs.forEach((index, position) => {
     const tensor = graph.tensors[index];
     const data = inputs[position];
     if (!tensor) throw modelError(`${where}: input tensor ${index} does not exist`);
-    if (tensor.dtype !== output.dtype) {
+    if (tensor.dtype !== dtype) {
       throw modelError(`${where}: input '${tensor.name}' is ${tensor.dtype} but output '${output.name}' is ${output.dtype}`);
     }
     if (!data) throw dataError(`${where}: no data given for input '${tensor.name}'`);
@@ -68,7 +70,7 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
     }
   }
   const result = allocate(output.dtype, numel(output.shape));
-  const int8 = output.dtype === 'int8';
+  const int8 = dtype === 'int8';
   switch (op.kind) {
     case 'add':
     case 'sub':
@@ -85,7 +87,7 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
       binary(graph, op, inputs[0], inputs[1], result, int8 ? int8Prelu(preluParams(graph, op)) : floatPrelu);
       break;
     case 'softmax':
-      if (int8) softmaxInt8(graph, op, inputs[0] as Int8Array, result as Int8Array);
+      if (int8) softmaxInt8(graph, op, inputs[0] as Int8Array, result as Int8Array | Int16Array);
       else softmaxFloat(op, inputs[0] as Float32Array, result as Float32Array, lastAxis(graph, op));
       break;
     case 'logistic':
@@ -326,7 +328,8 @@ function lastAxis(graph: Graph, op: SoftmaxOp): number {
   return shape[shape.length - 1];
 }
 
-function softmaxInt8(graph: Graph, op: SoftmaxOp, input: Int8Array, out: Int8Array): void {
+/** int8 input; int8 or int16 output (TFLite's template of one algorithm over the output width). */
+function softmaxInt8(graph: Graph, op: SoftmaxOp, input: Int8Array, out: Int8Array | Int16Array): void {
   const depth = lastAxis(graph, op);
   const p = softmaxParams(graph, op);
   const accumulatorIntegerBits = 12;
@@ -345,13 +348,15 @@ function softmaxInt8(graph: Graph, op: SoftmaxOp, input: Int8Array, out: Int8Arr
     const headroom = Math.clz32(sum);
     const bitsOverUnit = accumulatorIntegerBits - headroom;
     const reciprocal = oneOverOnePlusXForXIn01(((sum << headroom) & 0x7fffffff) | 0);
-    const exponent = bitsOverUnit + 31 - 8;
-    // A sum of 512 or more makes every probability smaller than half a step of 1/256: each output
-    // rounds to the lowest code. TFLite Micro stops on a check here; a shift past 31 would be garbage.
+    const exponent = bitsOverUnit + 31 - p.outputBits;
+    // A sum of 512 or more makes every probability smaller than half a step of 1/256: each int8
+    // output rounds to the lowest code. TFLite Micro stops on a check here; a shift past 31 would be garbage.
     const scaled = (e: number) => (exponent > 31 ? 0 : roundingDivideByPOT(saturatingRoundingDoublingHighMul(reciprocal, e), exponent));
+    const [lowest, highest] = p.outputBits === 8 ? [-128, 127] : [-32768, 32767];
     for (let c = 0; c < depth; c++) {
       const diff = input[row + c] - max;
-      out[row + c] = diff >= p.diffMin ? clampInt8(scaled(expOfDiff(diff)) - 128) : -128;
+      const v = diff >= p.diffMin ? scaled(expOfDiff(diff)) + lowest : lowest;
+      out[row + c] = v > highest ? highest : v;
     }
   }
 }

@@ -19,6 +19,7 @@ import { preparePad } from './pad.ts';
 import { preparePool2D } from './pool.ts';
 import { prepareDequantize, prepareQuantize } from './quantize.ts';
 import { prepareReshape } from './reshape.ts';
+import { prepareSvdf } from './svdf.ts';
 
 type Preparer<K extends OpKind> = (graph: Graph, op: Extract<Op, { kind: K }>) => Kernel;
 
@@ -61,6 +62,7 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   prelu: elementwise,
   resize_nearest: prepareResizeNearest,
   unidirectional_sequence_lstm: prepareLstm,
+  svdf: prepareSvdf,
 };
 
 /** Same storage type, allowing bool tensors to be held in a Uint8Array. */

@@ -264,6 +264,8 @@ function exportOp(graph: Graph, op: Op): Exported {
       };
     case 'unidirectional_sequence_lstm':
       return exportLstm(graph, op);
+    case 'svdf':
+      return exportSvdf(graph, op);
   }
 }
 
@@ -329,6 +331,25 @@ function exportLstm(graph: Graph, op: Extract<Op, { kind: 'unidirectional_sequen
       variables,
       inputs: (i, [hidden, cell]) => [...i.slice(0, 9), ...none, ...i.slice(9, 13), -1, -1, hidden, cell, ...none, -1],
     },
+  };
+}
+
+/** Its operands with the activation state, a variable tensor, appended (after the bias, which TFLite requires in that place). */
+function exportSvdf(graph: Graph, op: Extract<Op, { kind: 'svdf' }>): Exported {
+  const [filters, memory] = graph.tensors[op.inputs[2]].shape;
+  const s = op.attrs.state;
+  const state = {
+    name: `${graph.tensors[op.outputs[0]].name}/state`,
+    shape: [graph.tensors[op.inputs[0]].shape[0], filters * memory],
+    type: TYPES[s.dtype],
+    quantization: { scale: [s.scale], zeroPoint: [s.zeroPoint], quantizedDimension: 0 },
+  };
+  return {
+    code: B.SVDF,
+    version: 3,
+    optionsType: O.SVDFOptions,
+    options: { rank: op.attrs.rank, activation: ActivationFunctionType.NONE, asymmetricQuantizeInputs: false },
+    layout: { variables: [state], inputs: (i, [variable]) => [...i.slice(0, 3), i[3] ?? -1, variable] },
   };
 }
 

@@ -154,6 +154,12 @@ export interface UnidirectionalSequenceLSTMOptions {
   diagonalRecurrentTensors: boolean;
 }
 
+export interface SvdfOptions {
+  rank: number;
+  activation: number;
+  asymmetricQuantizeInputs: boolean;
+}
+
 export interface LeakyReluOptions {
   alpha: number;
 }
@@ -236,6 +242,7 @@ export interface BuiltinOptionsMap {
   [T.MaximumMinimumOptions]: EmptyOptions;
   [T.DivOptions]: MulOptions;
   [T.ResizeNearestNeighborOptions]: ResizeOptions;
+  [T.SVDFOptions]: SvdfOptions;
 }
 
 export type BuiltinOptions = BuiltinOptionsMap[keyof BuiltinOptionsMap];

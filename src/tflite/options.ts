@@ -97,6 +97,7 @@ const TABLES: { [K in keyof BuiltinOptionsMap]: OptionTable<BuiltinOptionsMap[K]
   [T.MaximumMinimumOptions]: {},
   [T.DivOptions]: { activation: int8(0) },
   [T.ResizeNearestNeighborOptions]: { alignCorners: bool(0), halfPixelCenters: bool(1) },
+  [T.SVDFOptions]: { rank: int32(0), activation: int8(1), asymmetricQuantizeInputs: bool(2) },
 };
 
 /** The field layout of a BuiltinOptions union member, or undefined for tables edgec does not decode. */

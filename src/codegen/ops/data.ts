@@ -143,10 +143,31 @@ function mean(ctx: EmitContext, op: MeanOp): OpCode {
   };
 }
 
+/** The requantize kernel of an int16 input, by output type. */
+const REQUANTIZE_S16: Partial<Record<string, string>> = { int8: 'ec_requantize_s16_s8', int16: 'ec_requantize_s16_s16', int32: 'ec_requantize_s16_s32' };
+
 function quantize(ctx: EmitContext, op: UnaryOp): OpCode {
   const p = lowerQuantize(ctx.graph, op);
-  if (p.mode === 'requantize') return emitLookup(ctx, op);
+  const input = ctx.graph.tensors[op.inputs[0]];
   const output = ctx.graph.tensors[op.outputs[0]];
+  if (p.mode === 'requantize' && input.dtype === 'int16') {
+    const kernel = REQUANTIZE_S16[output.dtype];
+    if (!kernel) throw modelError(`${where(ctx, op)}: no kernel requantizes int16 to ${output.dtype}`);
+    const params = cStruct('ec_requantize_s16_params', `${ctx.opName}_params`, {
+      input_zero_point: cInt(p.inputZeroPoint),
+      output_zero_point: cInt(p.outputZeroPoint),
+      multiplier: cInt(p.multiplier),
+      shift: cInt(p.shift),
+      min: cInt(p.min),
+      max: cInt(p.max),
+    });
+    return {
+      declarations: [params],
+      statements: [`${kernel}(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])}, ${numel(output.shape)});`],
+      kernel,
+    };
+  }
+  if (p.mode === 'requantize') return emitLookup(ctx, op);
   if (output.dtype !== 'int8') throw modelError(`${where(ctx, op)}: no kernel quantizes float32 to ${output.dtype} (int8 only)`);
   const params = cStruct('ec_quantize_s8_params', `${ctx.opName}_params`, { scale: cFloat(p.scale), zero_point: cInt(p.zeroPoint) });
   return {

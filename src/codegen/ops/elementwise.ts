@@ -16,7 +16,9 @@ import { broadcastStrides, walkFields } from './walk.ts';
 
 /** The one dtype an element-wise op computes in: every input's and the output's. */
 function opDtype(graph: Graph, op: Op): DType {
-  const dtype = graph.tensors[op.outputs[0]].dtype;
+  const output = graph.tensors[op.outputs[0]].dtype;
+  // An int8 softmax may write int16 probabilities.
+  const dtype = op.kind === 'softmax' && output === 'int16' ? 'int8' : output;
   const where = describeOp(op, graph.ops.indexOf(op));
   if (dtype !== 'int8' && dtype !== 'float32') throw modelError(`${where}: no ${op.kind} kernel for ${dtype} (int8 and float32 only)`);
   for (const t of op.inputs) {
@@ -172,7 +174,8 @@ function softmax(ctx: EmitContext, op: SoftmaxOp, int8: boolean): OpCode {
     exp_count: cInt(count),
     exp_table: table,
   });
-  return { declarations: [params], statements: [`ec_softmax_s8${call}`], kernel: 'ec_softmax_s8' };
+  const kernel = p.outputBits === 16 ? 'ec_softmax_s8_s16' : 'ec_softmax_s8';
+  return { declarations: [params], statements: [`${kernel}${call}`], kernel };
 }
 
 function floatUnary(ctx: EmitContext, op: Op): OpCode {

@@ -7,6 +7,7 @@ import { elementwiseEmitter } from './elementwise.ts';
 import { sumsRows } from './fused.ts';
 import { lstmEmitter } from './lstm.ts';
 import { nnEmitter } from './nn.ts';
+import { svdfEmitter } from './svdf.ts';
 
 const BY_KIND: Record<OpKind, OpEmitter> = {
   conv2d: nnEmitter,
@@ -45,6 +46,7 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   prelu: elementwiseEmitter,
   resize_nearest: dataEmitter,
   unidirectional_sequence_lstm: lstmEmitter,
+  svdf: svdfEmitter,
 };
 
 export const kernelEmitter: Required<OpEmitter> = {
