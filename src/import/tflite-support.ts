@@ -29,6 +29,10 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
     types: 'int8 (int8 per-channel symmetric weights, int32 bias); float32 (float32 weights, or int8 weights with scales: dynamic range)',
     constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID'],
   },
+  [B.TRANSPOSE_CONV]: {
+    types: 'as CONV_2D',
+    constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID', CONSTRAINT.constant('output shape operand'), "output shape operand equal to the output tensor's shape"],
+  },
   [B.DEPTHWISE_CONV_2D]: {
     types: 'as CONV_2D',
     constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID', 'depth_multiplier equal to filter channels / input channels (or 0)'],

@@ -267,6 +267,23 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
     return { kind: 'conv2d', ...ports(r, io), attrs };
   },
 
+  [B.TRANSPOSE_CONV]: (r) => {
+    const io = r.io(3, 1);
+    const o = r.options(O.TransposeConvOptions);
+    if (!io || !o) return;
+    const [shapeInput, weights, input, bias] = io.inputs;
+    const shape = r.constantInts(shapeInput, 'output shape operand');
+    const padding = r.padding(o.padding);
+    const activation = r.activation(o.activation);
+    if (!shape || !padding || !activation) return;
+    const declared = r.tensor(io.output).shape;
+    if (shape.length !== 4 || shape.some((d, i) => d !== declared[i])) {
+      return r.violates(`output shape operand [${shape}] and output tensor [${declared}]`, 'an output shape operand of 4 values equal to the output tensor\'s shape');
+    }
+    const attrs = { size: pair(shape[1], shape[2]), stride: pair(o.strideH, o.strideW), padding, activation };
+    return { kind: 'transpose_conv2d', inputs: [input, weights, ...(bias === undefined ? [] : [bias])], outputs: [io.output], origin: r.origin, attrs };
+  },
+
   [B.DEPTHWISE_CONV_2D]: (r) => {
     const io = r.io(2, 1);
     const o = r.options(O.DepthwiseConv2DOptions);
@@ -824,6 +841,7 @@ function checkTypes(r: OperatorReader, op: Op): boolean {
       expect(output, 'output', [TensorType.FLOAT32]);
       break;
     case 'conv2d':
+    case 'transpose_conv2d':
     case 'depthwise_conv2d':
     case 'fully_connected': {
       expect(input, 'input', ACTIVATION_TYPES);

@@ -90,6 +90,8 @@ const MOVES: OpTraits = { dataInputs: data0, channelFlow: 'opaque', elementwise:
 export const OP_TRAITS: Record<OpKind, OpTraits> = {
   // filter OHWI: output channel on axis 0, input channel on axis 3.
   conv2d: { ...WEIGHTED, weights: { input: 1, outputAxis: 0, inputAxis: 3 }, channelFlow: 'none', streamsRows: true },
+  // filter OHWI as conv2d's; the output channel on axis 0.
+  transpose_conv2d: { ...WEIGHTED, weights: { input: 1, outputAxis: 0, inputAxis: 3 }, channelFlow: 'none' },
   // filter 1HW(C*M): output channel on axis 3; with multiplier 1 each channel stays itself.
   depthwise_conv2d: {
     ...WEIGHTED,

@@ -50,6 +50,16 @@ export interface Conv2DOp extends OpCommon {
   attrs: { stride: [number, number]; dilation: [number, number]; padding: Padding; activation: Activation };
 }
 
+/**
+ * inputs: [input NHWC, filter OHWI, bias?]; output NHWC of [N, size[0], size[1], O] (TFLite's
+ * output_shape operand). Each input pixel scatters its filter-weighted values onto the output at
+ * stride steps, less the padding TFLite computes from the output size.
+ */
+export interface TransposeConv2DOp extends OpCommon {
+  kind: 'transpose_conv2d';
+  attrs: { size: [number, number]; stride: [number, number]; padding: Padding; activation: Activation };
+}
+
 /** inputs: [input NHWC, filter 1HW(C*M), bias?]; output NHWC with C*M channels. */
 export interface DepthwiseConv2DOp extends OpCommon {
   kind: 'depthwise_conv2d';
@@ -204,6 +214,7 @@ export interface LstmOp extends OpCommon {
 
 export type Op =
   | Conv2DOp
+  | TransposeConv2DOp
   | DepthwiseConv2DOp
   | FullyConnectedOp
   | Pool2DOp

@@ -7,7 +7,7 @@ import { dataError, modelError } from '../ir/errors.ts';
 import type { Graph, Op, OpKind, TensorData } from '../ir/types.ts';
 import { verifyGraph } from '../ir/verify.ts';
 import { prepareConcatenation } from './concat.ts';
-import { prepareConv2D } from './conv.ts';
+import { prepareConv2D, prepareTransposeConv2D } from './conv.ts';
 import { prepareDepthwiseConv2D } from './depthwise.ts';
 import { evalElementwise } from './elementwise.ts';
 import { prepareFullyConnected } from './fully_connected.ts';
@@ -26,6 +26,7 @@ const elementwise = (graph: Graph, op: Op): Kernel => (inputs) => evalElementwis
 
 const PREPARE: { [K in OpKind]: Preparer<K> } = {
   conv2d: prepareConv2D,
+  transpose_conv2d: prepareTransposeConv2D,
   depthwise_conv2d: prepareDepthwiseConv2D,
   fully_connected: prepareFullyConnected,
   avg_pool2d: preparePool2D,

@@ -84,6 +84,14 @@ export interface Conv2DOptions {
   quantizedBiasType: number;
 }
 
+export interface TransposeConvOptions {
+  padding: number;
+  strideW: number;
+  strideH: number;
+  activation: number;
+  quantizedBiasType: number;
+}
+
 export interface DepthwiseConv2DOptions {
   padding: number;
   strideW: number;
@@ -236,6 +244,7 @@ export interface BuiltinOptionsMap {
   [T.MaximumMinimumOptions]: EmptyOptions;
   [T.DivOptions]: MulOptions;
   [T.ResizeNearestNeighborOptions]: ResizeOptions;
+  [T.TransposeConvOptions]: TransposeConvOptions;
 }
 
 export type BuiltinOptions = BuiltinOptionsMap[keyof BuiltinOptionsMap];

@@ -97,6 +97,7 @@ const TABLES: { [K in keyof BuiltinOptionsMap]: OptionTable<BuiltinOptionsMap[K]
   [T.MaximumMinimumOptions]: {},
   [T.DivOptions]: { activation: int8(0) },
   [T.ResizeNearestNeighborOptions]: { alignCorners: bool(0), halfPixelCenters: bool(1) },
+  [T.TransposeConvOptions]: { padding: int8(0), strideW: int32(1), strideH: int32(2), activation: int8(3), quantizedBiasType: int8(4) },
 };
 
 /** The field layout of a BuiltinOptions union member, or undefined for tables edgec does not decode. */

@@ -106,6 +106,7 @@ export const BuiltinOperator = {
   RESIZE_NEAREST_NEIGHBOR: 97,
   REDUCE_MAX: 82,
   MINIMUM: 57,
+  TRANSPOSE_CONV: 67,
   /** Codes above this do not fit OperatorCode.deprecated_builtin_code, which then holds this value. */
   PLACEHOLDER_FOR_GREATER_OP_CODES: 127,
 } as const;
@@ -183,6 +184,7 @@ export const BuiltinOptionsType = {
   MaximumMinimumOptions: 39,
   DivOptions: 29,
   ResizeNearestNeighborOptions: 74,
+  TransposeConvOptions: 49,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;

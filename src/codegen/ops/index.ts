@@ -10,6 +10,7 @@ import { nnEmitter } from './nn.ts';
 
 const BY_KIND: Record<OpKind, OpEmitter> = {
   conv2d: nnEmitter,
+  transpose_conv2d: nnEmitter,
   depthwise_conv2d: nnEmitter,
   fully_connected: nnEmitter,
   avg_pool2d: nnEmitter,
