@@ -94,6 +94,7 @@ const OPTIONS: { [K in keyof BuiltinOptionsMap]: BuiltinOptionsMap[K] } = {
   [O.MaximumMinimumOptions]: {},
   [O.DivOptions]: { activation: 1 },
   [O.ResizeNearestNeighborOptions]: { alignCorners: true, halfPixelCenters: true },
+  [O.ResizeBilinearOptions]: { alignCorners: true, halfPixelCenters: true },
   [O.TransposeConvOptions]: { padding: 1, strideW: 2, strideH: 3, activation: 1, quantizedBiasType: 2 },
 };
 

@@ -49,6 +49,15 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
     types: ACTIVATIONS,
     constraints: ['a 4-D NHWC input and a size of two positive values', CONSTRAINT.constant('size operand'), 'align_corners and half_pixel_centers as TFLite defines them', ...MOVES],
   },
+  [B.RESIZE_BILINEAR]: {
+    types: ACTIVATIONS,
+    constraints: [
+      'a 4-D NHWC input and a size of two positive values',
+      CONSTRAINT.constant('size operand'),
+      'at most one of align_corners and half_pixel_centers',
+      "int8: the output has the input's scale and zero point (raw values are interpolated; requantize with a QUANTIZE operator otherwise)",
+    ],
+  },
   [B.PRELU]: { types: 'int8 (int8 alpha), float32', constraints: [CONSTRAINT.maxRank(4), 'alpha broadcasting against the input as numpy'] },
   [B.MINIMUM]: { types: ACTIVATIONS, constraints: ['broadcasting as numpy', CONSTRAINT.inputsShareQuantization] },
   [B.RESHAPE]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('shape operand, when present')] },

@@ -143,6 +143,8 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
   pack: { ...MOVES, dataInputs: allInputs, copiesInputs: true },
   gather: MOVES,
   resize_nearest: { ...MOVES, channelFlow: 'same' },
+  // Weights summing to one over raw int8 values: the output keeps the input's quantization too.
+  resize_bilinear: { ...MOVES, channelFlow: 'same' },
   maximum: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: true, copiesInputs: true },
   // alpha is a per-element (usually per-channel) parameter: channels cannot be pruned through it.
   prelu: { dataInputs: data0, channelFlow: 'opaque', elementwise: true, fusesActivation: false, keepsInputQuantization: false },

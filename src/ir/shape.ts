@@ -245,7 +245,8 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
       if (x[3] % (b * b) !== 0) return error(`channels of ${fmt(x)} must be a multiple of block size squared (${b * b})`);
       return ok([x[0], x[1] * b, x[2] * b, x[3] / (b * b)]);
     }
-    case 'resize_nearest': {
+    case 'resize_nearest':
+    case 'resize_bilinear': {
       const [h, w] = op.attrs.size;
       if (x.length !== 4 || !(h >= 1 && w >= 1) || !Number.isInteger(h) || !Number.isInteger(w)) return error(`needs a 4-D NHWC input and a positive size, got ${fmt(x)} and [${op.attrs.size}]`);
       return ok([x[0], h, w, x[3]]);

@@ -118,9 +118,12 @@ export interface PreluOp extends OpCommon {
   attrs: Record<string, never>;
 }
 
-/** inputs: [input NHWC]; output [N, size[0], size[1], C], each pixel copied from its nearest input pixel (TFLite's rule). */
-export interface ResizeNearestOp extends OpCommon {
-  kind: 'resize_nearest';
+/**
+ * inputs: [input NHWC]; output [N, size[0], size[1], C], each pixel copied from its nearest input
+ * pixel (resize_nearest) or interpolated between the four around it (resize_bilinear), by TFLite's rules.
+ */
+export interface ResizeOp extends OpCommon {
+  kind: 'resize_nearest' | 'resize_bilinear';
   attrs: { size: [number, number]; alignCorners: boolean; halfPixelCenters: boolean };
 }
 
@@ -234,7 +237,7 @@ export type Op =
   | GatherOp
   | MaxMinOp
   | PreluOp
-  | ResizeNearestOp
+  | ResizeOp
   | LstmOp;
 
 export type OpKind = Op['kind'];

@@ -43,6 +43,7 @@ const ARITY: Record<OpKind, [number, number]> = {
   prelu: [2, 2],
   transpose_conv2d: [2, 3],
   resize_nearest: [1, 1],
+  resize_bilinear: [1, 1],
   unidirectional_sequence_lstm: [13, 13],
 };
 

@@ -19,6 +19,7 @@ import { preparePad } from './pad.ts';
 import { preparePool2D } from './pool.ts';
 import { prepareDequantize, prepareQuantize } from './quantize.ts';
 import { prepareReshape } from './reshape.ts';
+import { prepareResizeBilinear } from './resize.ts';
 
 type Preparer<K extends OpKind> = (graph: Graph, op: Extract<Op, { kind: K }>) => Kernel;
 
@@ -61,6 +62,7 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   minimum: elementwise,
   prelu: elementwise,
   resize_nearest: prepareResizeNearest,
+  resize_bilinear: prepareResizeBilinear,
   unidirectional_sequence_lstm: prepareLstm,
 };
 

@@ -226,10 +226,11 @@ function exportOp(graph: Graph, op: Op): Exported {
     case 'strided_slice':
       return stridedSlice(graph, op);
     case 'resize_nearest':
+    case 'resize_bilinear':
       return {
-        code: B.RESIZE_NEAREST_NEIGHBOR,
-        version: byType(2),
-        optionsType: O.ResizeNearestNeighborOptions,
+        code: op.kind === 'resize_nearest' ? B.RESIZE_NEAREST_NEIGHBOR : B.RESIZE_BILINEAR,
+        version: op.kind === 'resize_bilinear' && op.attrs.halfPixelCenters ? 3 : byType(2),
+        optionsType: op.kind === 'resize_nearest' ? O.ResizeNearestNeighborOptions : O.ResizeBilinearOptions,
         options: { alignCorners: op.attrs.alignCorners, halfPixelCenters: op.attrs.halfPixelCenters },
         operands: [{ suffix: 'size', shape: [2], values: op.attrs.size }],
       };

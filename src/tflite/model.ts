@@ -245,6 +245,7 @@ export interface BuiltinOptionsMap {
   [T.DivOptions]: MulOptions;
   [T.ResizeNearestNeighborOptions]: ResizeOptions;
   [T.TransposeConvOptions]: TransposeConvOptions;
+  [T.ResizeBilinearOptions]: ResizeOptions;
 }
 
 export type BuiltinOptions = BuiltinOptionsMap[keyof BuiltinOptionsMap];

@@ -45,6 +45,7 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   minimum: elementwiseEmitter,
   prelu: elementwiseEmitter,
   resize_nearest: dataEmitter,
+  resize_bilinear: dataEmitter,
   unidirectional_sequence_lstm: lstmEmitter,
 };
 
