@@ -95,6 +95,8 @@ const OPTIONS: { [K in keyof BuiltinOptionsMap]: BuiltinOptionsMap[K] } = {
   [O.DivOptions]: { activation: 1 },
   [O.ResizeNearestNeighborOptions]: { alignCorners: true, halfPixelCenters: true },
   [O.SVDFOptions]: { rank: 2, activation: 1, asymmetricQuantizeInputs: true },
+  [O.ResizeBilinearOptions]: { alignCorners: true, halfPixelCenters: true },
+  [O.TransposeConvOptions]: { padding: 1, strideW: 2, strideH: 3, activation: 1, quantizedBiasType: 2 },
 };
 
 test('every option table round-trips with non-default values', (t) => {

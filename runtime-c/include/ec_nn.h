@@ -297,4 +297,33 @@ typedef struct {
 void ec_avgpool_f32(const ec_pool_f32_params *p, const float *input, float *output);
 void ec_maxpool_f32(const ec_pool_f32_params *p, const float *input, float *output);
 
+/* ---- transpose convolution (TFLite's TRANSPOSE_CONV) ----
+ *
+ * The window is the transposed one: input pixel (iy, ix) reaches output pixel
+ * (iy * stride_height - pad_top + ky, ix * stride_width - pad_left + kx); dilation is 1. TFLite
+ * scatters each input pixel over the output; these kernels gather each output value from the input
+ * pixels that reach it, in the order the scatter adds them (input row, column, channel), so the
+ * int32 sums are equal and the float32 sums round the same way. The output must not overlap the
+ * input (every output value reads input pixels from several rows). No scratch. */
+typedef struct {
+    ec_window window;
+    const int8_t *weights; /* OHWI, symmetric */
+    const int32_t *bias;   /* [out_channels], or NULL */
+    int32_t input_offset;  /* minus the input zero point */
+    const int32_t *multiplier, *shift; /* per output channel, TFLite's */
+    int32_t output_zero_point;
+    int32_t act_min, act_max;
+} ec_transpose_conv2d_s8_params;
+
+void ec_transpose_conv2d_s8(const ec_transpose_conv2d_s8_params *p, const int8_t *input, int8_t *output);
+
+typedef struct {
+    ec_window window;
+    const float *weights; /* OHWI */
+    const float *bias;    /* [out_channels], or NULL (TFLite then adds nothing) */
+    float act_min, act_max;
+} ec_transpose_conv2d_f32_params;
+
+void ec_transpose_conv2d_f32(const ec_transpose_conv2d_f32_params *p, const float *input, float *output);
+
 #endif /* EC_NN_H */

@@ -1,4 +1,4 @@
-/* Data-movement kernels: pad, concatenation, move, gather, mean, quantize.
+/* Data-movement kernels: pad, concatenation, move, gather, resize, mean, quantize.
  *
  * Pad, concatenation, move and gather only move values, so one byte-level implementation serves int8 and
  * float32. Mean sums every output's inputs in increasing address order, the order in which
@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <string.h>
 #include "ec_data.h"
+
+EC_NO_FP_CONTRACT
 
 static void pad_bytes(const ec_pad_params *p, size_t element_bytes, int fill, const void *input, void *output)
 {
@@ -132,6 +134,54 @@ void ec_resize_nearest_s8(const ec_resize_nearest_params *p, const int8_t *input
 void ec_resize_nearest_f32(const ec_resize_nearest_params *p, const float *input, float *output)
 {
     resize_nearest_bytes(p, sizeof *input, (const uint8_t *)input, (uint8_t *)output);
+}
+
+void ec_resize_bilinear_s8(const ec_resize_bilinear_s8_params *p, const int8_t *input, int8_t *output)
+{
+    const int32_t c = p->channels;
+    const int32_t row_size = p->input_width * c;
+    for (int32_t b = 0; b < p->batches; b++) {
+        const int8_t *image = input + b * p->input_height * row_size;
+        for (int32_t y = 0; y < p->output_height; y++) {
+            const int32_t *r = p->rows + 4 * y;
+            const int8_t *low = image + r[0] * row_size;
+            const int8_t *high = image + r[1] * row_size;
+            for (int32_t x = 0; x < p->output_width; x++) {
+                const int32_t *k = p->columns + 4 * x;
+                const int8_t *a = low + k[0] * c, *b2 = low + k[1] * c, *d = high + k[0] * c, *e = high + k[1] * c;
+                for (int32_t ch = 0; ch < c; ch++) {
+                    /* TFLite's four products regrouped: exact in integers, so the same sum. */
+                    const int32_t top = a[ch] * k[2] + b2[ch] * k[3];
+                    const int32_t bottom = d[ch] * k[2] + e[ch] * k[3];
+                    const int32_t sum = top * r[2] + bottom * r[3];
+                    *output++ = (int8_t)((sum + (sum > 0 ? (1 << 19) : -(1 << 19))) / (1 << 20));
+                }
+            }
+        }
+    }
+}
+
+void ec_resize_bilinear_f32(const ec_resize_bilinear_f32_params *p, const float *input, float *output)
+{
+    const int32_t c = p->channels;
+    const int32_t row_size = p->input_width * c;
+    for (int32_t b = 0; b < p->batches; b++) {
+        const float *image = input + b * p->input_height * row_size;
+        for (int32_t y = 0; y < p->output_height; y++) {
+            const float *low = image + p->rows[2 * y] * row_size;
+            const float *high = image + p->rows[2 * y + 1] * row_size;
+            const float wy0 = p->row_weights[2 * y], wy1 = p->row_weights[2 * y + 1];
+            for (int32_t x = 0; x < p->output_width; x++) {
+                const int32_t x0 = p->columns[2 * x] * c, x1 = p->columns[2 * x + 1] * c;
+                const float wx0 = p->column_weights[2 * x], wx1 = p->column_weights[2 * x + 1];
+                for (int32_t ch = 0; ch < c; ch++) {
+                    /* TFLite's order; its + 0.0f rounding offset turns a -0 sum into +0. */
+                    const float sum = low[x0 + ch] * wy0 * wx0 + high[x0 + ch] * wy1 * wx0 + low[x1 + ch] * wy0 * wx1 + high[x1 + ch] * wy1 * wx1;
+                    *output++ = sum + 0.0f;
+                }
+            }
+        }
+    }
 }
 
 void ec_mean_s8(const ec_reduction *r, const ec_mean_s8_params *p, const int8_t *input, int8_t *output)

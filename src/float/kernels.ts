@@ -4,7 +4,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { modelError } from '../ir/errors.ts';
-import { nearestIndex, windowOutputSize, windowPadBefore } from '../ir/shape.ts';
+import { nearestIndex, transposeConvPadding, windowOutputSize, windowPadBefore } from '../ir/shape.ts';
 import type { Activation, Graph, Op, Padding } from '../ir/types.ts';
 import { describeOp } from '../ir/verify.ts';
 import { lstmKernel } from './lstm.ts';
@@ -101,6 +101,33 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
             tf.fused.conv2d({ x: input, filter, strides, pad, dilations, bias }),
           );
           return activate(y, op.attrs.activation);
+        },
+      };
+    }
+    case 'transpose_conv2d': {
+      // A convolution of the stride-dilated input with the flipped filter: input pixel i lands on
+      // output o = i * stride - pad + k, so the dilated input is padded by kernel - 1 - pad first.
+      const ohwi = constant(op.inputs[1]) as tf.Tensor4D;
+      const filter = tf.reverse(tf.transpose(ohwi, [1, 2, 3, 0]), [0, 1]) as tf.Tensor4D;
+      const bias = constant(op.inputs[2]);
+      const { size, stride, padding, activation } = op.attrs;
+      const kernel: Pair = [ohwi.shape[1], ohwi.shape[2]];
+      return {
+        dataInputs: 1,
+        run: ([x]) => {
+          const input = nhwc(x);
+          const [n, h, w, c] = input.shape;
+          const spread = tf.pad(tf.reshape(input, [n, h, 1, w, 1, c]), [[0, 0], [0, 0], [0, stride[0] - 1], [0, 0], [0, stride[1] - 1], [0, 0]]);
+          const dilated = tf.reshape(spread, [n, h * stride[0], w * stride[1], c]);
+          const around = [0, 1].map((a) => {
+            const before = kernel[a] - 1 - transposeConvPadding(size[a], kernel[a], stride[a], padding);
+            return [before, size[a] + kernel[a] - 1 - before - dilated.shape[1 + a]];
+          });
+          // Negative padding crops: pad by the positive parts, then slice the window that remains.
+          const padded = tf.pad(dilated, [[0, 0], ...around.map(([b, e]) => [Math.max(0, b), Math.max(0, e)] as Pair), [0, 0]]);
+          const start = around.map(([b]) => Math.max(0, -b));
+          const window = tf.slice(padded, [0, start[0], start[1], 0], [n, size[0] + kernel[0] - 1, size[1] + kernel[1] - 1, c]) as tf.Tensor4D;
+          return activate(tf.fused.conv2d({ x: window, filter, strides: 1, pad: 'valid', bias }), activation);
         },
       };
     }
@@ -213,6 +240,10 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
       const [, h, w] = graph.tensors[op.inputs[0]].shape;
       const pick = (count: number, inSize: number) => tf.tensor1d(Array.from({ length: count }, (_, i) => nearestIndex(i, inSize, count, alignCorners, halfPixelCenters)), 'int32');
       return all(([x]) => tf.gather(tf.gather(nhwc(x), pick(size[0], h), 1), pick(size[1], w), 2));
+    }
+    case 'resize_bilinear': {
+      const { size, alignCorners, halfPixelCenters } = op.attrs;
+      return all(([x]) => tf.image.resizeBilinear(nhwc(x), size, alignCorners, halfPixelCenters));
     }
     case 'pack':
       return all((inputs) => tf.stack(inputs, op.attrs.axis + 1));

@@ -30,6 +30,10 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
     types: 'int8 (int8 per-channel symmetric weights, int32 bias); float32 (float32 weights, or int8 weights with scales: dynamic range)',
     constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID'],
   },
+  [B.TRANSPOSE_CONV]: {
+    types: 'as CONV_2D',
+    constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID', CONSTRAINT.constant('output shape operand'), "output shape operand equal to the output tensor's shape"],
+  },
   [B.DEPTHWISE_CONV_2D]: {
     types: 'as CONV_2D',
     constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID', 'depth_multiplier equal to filter channels / input channels (or 0)'],
@@ -45,6 +49,15 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
   [B.RESIZE_NEAREST_NEIGHBOR]: {
     types: ACTIVATIONS,
     constraints: ['a 4-D NHWC input and a size of two positive values', CONSTRAINT.constant('size operand'), 'align_corners and half_pixel_centers as TFLite defines them', ...MOVES],
+  },
+  [B.RESIZE_BILINEAR]: {
+    types: ACTIVATIONS,
+    constraints: [
+      'a 4-D NHWC input and a size of two positive values',
+      CONSTRAINT.constant('size operand'),
+      'at most one of align_corners and half_pixel_centers',
+      "int8: the output has the input's scale and zero point (raw values are interpolated; requantize with a QUANTIZE operator otherwise)",
+    ],
   },
   [B.PRELU]: { types: 'int8 (int8 alpha), float32', constraints: [CONSTRAINT.maxRank(4), 'alpha broadcasting against the input as numpy'] },
   [B.MINIMUM]: { types: ACTIVATIONS, constraints: ['broadcasting as numpy', CONSTRAINT.inputsShareQuantization] },

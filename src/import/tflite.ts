@@ -9,7 +9,7 @@ import { verifyGraph } from '../ir/verify.ts';
 import { decodeFloat16 } from './float16.ts';
 import { foldConstantQuantization } from './float-graph.ts';
 import { CONSTRAINT } from './tflite-support.ts';
-import type { BuiltinOptionsMap, TfliteModel, TfliteOperator, TfliteSubgraph, TfliteTensor } from '../tflite/model.ts';
+import type { BuiltinOptionsMap, ResizeOptions, TfliteModel, TfliteOperator, TfliteSubgraph, TfliteTensor } from '../tflite/model.ts';
 import { defaultOptions } from '../tflite/options.ts';
 import { readTflite } from '../tflite/reader.ts';
 import {
@@ -267,6 +267,23 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
     return { kind: 'conv2d', ...ports(r, io), attrs };
   },
 
+  [B.TRANSPOSE_CONV]: (r) => {
+    const io = r.io(3, 1);
+    const o = r.options(O.TransposeConvOptions);
+    if (!io || !o) return;
+    const [shapeInput, weights, input, bias] = io.inputs;
+    const shape = r.constantInts(shapeInput, 'output shape operand');
+    const padding = r.padding(o.padding);
+    const activation = r.activation(o.activation);
+    if (!shape || !padding || !activation) return;
+    const declared = r.tensor(io.output).shape;
+    if (shape.length !== 4 || shape.some((d, i) => d !== declared[i])) {
+      return r.violates(`output shape operand [${shape}] and output tensor [${declared}]`, 'an output shape operand of 4 values equal to the output tensor\'s shape');
+    }
+    const attrs = { size: pair(shape[1], shape[2]), stride: pair(o.strideH, o.strideW), padding, activation };
+    return { kind: 'transpose_conv2d', inputs: [input, weights, ...(bias === undefined ? [] : [bias])], outputs: [io.output], origin: r.origin, attrs };
+  },
+
   [B.DEPTHWISE_CONV_2D]: (r) => {
     const io = r.io(2, 1);
     const o = r.options(O.DepthwiseConv2DOptions);
@@ -497,19 +514,8 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
     return { kind: 'reshape', inputs: [input], outputs: [io.output], origin: r.origin, attrs: { shape: [...shape.slice(0, axis), 1, ...shape.slice(axis)] } };
   },
 
-  [B.RESIZE_NEAREST_NEIGHBOR]: (r) => {
-    const io = r.io(2);
-    const o = r.options(O.ResizeNearestNeighborOptions);
-    if (!io || !o) return;
-    const [input, sizeInput] = io.inputs;
-    const size = r.constantInts(sizeInput, 'size operand');
-    if (!size || !r.sameQuantization(input, io.output)) return;
-    if (r.tensor(input).shape.length !== 4 || size.length !== 2 || size.some((n) => n < 1)) {
-      return r.violates(`input [${r.tensor(input).shape}] and size [${size}]`, 'a 4-D NHWC input and a size of two positive values');
-    }
-    const attrs = { size: [size[0], size[1]] as [number, number], alignCorners: o.alignCorners, halfPixelCenters: o.halfPixelCenters };
-    return { kind: 'resize_nearest', inputs: [input], outputs: [io.output], origin: r.origin, attrs };
-  },
+  [B.RESIZE_NEAREST_NEIGHBOR]: (r) => resize(r, 'resize_nearest', r.options(O.ResizeNearestNeighborOptions)),
+  [B.RESIZE_BILINEAR]: (r) => resize(r, 'resize_bilinear', r.options(O.ResizeBilinearOptions)),
 
   [B.PRELU]: (r) => {
     const io = r.io(2);
@@ -530,6 +536,21 @@ function convertOperator(r: OperatorReader): Op[] {
   const converted = convert(r);
   const ops = converted === undefined ? [] : Array.isArray(converted) ? converted : [converted];
   return ops.every((op) => checkTypes(r, op)) ? ops : [];
+}
+
+/** RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR: a constant size, int8 values kept in the input's quantization. */
+function resize(r: OperatorReader, kind: 'resize_nearest' | 'resize_bilinear', o: ResizeOptions | undefined): Op | undefined {
+  const io = r.io(2);
+  if (!io || !o) return;
+  const [input, sizeInput] = io.inputs;
+  const size = r.constantInts(sizeInput, 'size operand');
+  if (!size || !r.sameQuantization(input, io.output)) return;
+  if (r.tensor(input).shape.length !== 4 || size.length !== 2 || size.some((n) => n < 1)) {
+    return r.violates(`input [${r.tensor(input).shape}] and size [${size}]`, 'a 4-D NHWC input and a size of two positive values');
+  }
+  if (kind === 'resize_bilinear' && o.alignCorners && o.halfPixelCenters) return r.violates('align_corners and half_pixel_centers both set', 'at most one of align_corners and half_pixel_centers');
+  const attrs = { size: pair(size[0], size[1]), alignCorners: o.alignCorners, halfPixelCenters: o.halfPixelCenters };
+  return { kind, inputs: [input], outputs: [io.output], origin: r.origin, attrs };
 }
 
 const pair = (h: number, w: number): [number, number] => [h, w];
@@ -854,6 +875,7 @@ function checkTypes(r: OperatorReader, op: Op): boolean {
       expect(output, 'output', [TensorType.FLOAT32]);
       break;
     case 'conv2d':
+    case 'transpose_conv2d':
     case 'depthwise_conv2d':
     case 'fully_connected': {
       expect(input, 'input', ACTIVATION_TYPES);

@@ -96,6 +96,8 @@ const MOVES: OpTraits = { dataInputs: data0, channelFlow: 'opaque', elementwise:
 export const OP_TRAITS: Record<OpKind, OpTraits> = {
   // filter OHWI: output channel on axis 0, input channel on axis 3.
   conv2d: { ...WEIGHTED, weights: { input: 1, outputAxis: 0, inputAxis: 3 }, channelFlow: 'none', streamsRows: true },
+  // filter OHWI as conv2d's; the output channel on axis 0.
+  transpose_conv2d: { ...WEIGHTED, weights: { input: 1, outputAxis: 0, inputAxis: 3 }, channelFlow: 'none' },
   // filter 1HW(C*M): output channel on axis 3; with multiplier 1 each channel stays itself.
   depthwise_conv2d: {
     ...WEIGHTED,
@@ -147,6 +149,8 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
   pack: { ...MOVES, dataInputs: allInputs, copiesInputs: true },
   gather: MOVES,
   resize_nearest: { ...MOVES, channelFlow: 'same' },
+  // Weights summing to one over raw int8 values: the output keeps the input's quantization too.
+  resize_bilinear: { ...MOVES, channelFlow: 'same' },
   maximum: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: true, copiesInputs: true },
   // alpha is a per-element (usually per-channel) parameter: channels cannot be pruned through it.
   prelu: { dataInputs: data0, channelFlow: 'opaque', elementwise: true, fusesActivation: false, keepsInputQuantization: false },

@@ -22,6 +22,16 @@ export function windowPadBefore(size: number, kernel: number, stride: number, di
   return Math.max(0, Math.floor(((out - 1) * stride + effective - size) / 2));
 }
 
+/**
+ * A transpose conv's padding before the output along one axis: TFLite's ComputePaddingHeightWidth
+ * applied to the output size (the padding of the forward convolution from the output back to the
+ * input), in C integer division, never negative. TFLite takes any output size the model names.
+ */
+export function transposeConvPadding(outSize: number, kernel: number, stride: number, padding: Padding): number {
+  const windows = Math.trunc(padding === 'same' ? (outSize + stride - 1) / stride : (outSize + stride - kernel) / stride);
+  return Math.max(0, Math.trunc(((windows - 1) * stride + kernel - outSize) / 2));
+}
+
 /** Round half away from zero (TfLiteRound). */
 const roundHalfAway = (v: number) => Math.sign(v) * Math.round(Math.abs(v));
 
@@ -95,6 +105,16 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
       if (typeof hw === 'string') return error(hw);
       if (op.inputs.length > 2 && numel(shapeOf(2)) !== w[0]) return error(`bias ${fmt(shapeOf(2))} must have ${w[0]} entries`);
       return ok([x[0], hw[0], hw[1], w[0]]);
+    }
+    case 'transpose_conv2d': {
+      const w = shapeOf(1);
+      if (w.length !== 4) return error(`filter must be 4-D OHWI, got ${fmt(w)}`);
+      if (x.length !== 4 || w[3] !== x[3]) return error(`filter ${fmt(w)} expects a 4-D NHWC input of ${w[3]} channels, got ${fmt(x)}`);
+      if ([...op.attrs.size, ...op.attrs.stride].some((v) => !Number.isInteger(v) || v < 1)) {
+        return error(`output size ${op.attrs.size} and stride ${op.attrs.stride} must be positive integers`);
+      }
+      if (op.inputs.length > 2 && numel(shapeOf(2)) !== w[0]) return error(`bias ${fmt(shapeOf(2))} must have ${w[0]} entries`);
+      return ok([x[0], op.attrs.size[0], op.attrs.size[1], w[0]]);
     }
     case 'depthwise_conv2d': {
       const w = shapeOf(1);
@@ -235,7 +255,8 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
       if (x[3] % (b * b) !== 0) return error(`channels of ${fmt(x)} must be a multiple of block size squared (${b * b})`);
       return ok([x[0], x[1] * b, x[2] * b, x[3] / (b * b)]);
     }
-    case 'resize_nearest': {
+    case 'resize_nearest':
+    case 'resize_bilinear': {
       const [h, w] = op.attrs.size;
       if (x.length !== 4 || !(h >= 1 && w >= 1) || !Number.isInteger(h) || !Number.isInteger(w)) return error(`needs a 4-D NHWC input and a positive size, got ${fmt(x)} and [${op.attrs.size}]`);
       return ok([x[0], h, w, x[3]]);

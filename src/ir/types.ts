@@ -50,6 +50,16 @@ export interface Conv2DOp extends OpCommon {
   attrs: { stride: [number, number]; dilation: [number, number]; padding: Padding; activation: Activation };
 }
 
+/**
+ * inputs: [input NHWC, filter OHWI, bias?]; output NHWC of [N, size[0], size[1], O] (TFLite's
+ * output_shape operand). Each input pixel scatters its filter-weighted values onto the output at
+ * stride steps, less the padding TFLite computes from the output size.
+ */
+export interface TransposeConv2DOp extends OpCommon {
+  kind: 'transpose_conv2d';
+  attrs: { size: [number, number]; stride: [number, number]; padding: Padding; activation: Activation };
+}
+
 /** inputs: [input NHWC, filter 1HW(C*M), bias?]; output NHWC with C*M channels. */
 export interface DepthwiseConv2DOp extends OpCommon {
   kind: 'depthwise_conv2d';
@@ -108,9 +118,12 @@ export interface PreluOp extends OpCommon {
   attrs: Record<string, never>;
 }
 
-/** inputs: [input NHWC]; output [N, size[0], size[1], C], each pixel copied from its nearest input pixel (TFLite's rule). */
-export interface ResizeNearestOp extends OpCommon {
-  kind: 'resize_nearest';
+/**
+ * inputs: [input NHWC]; output [N, size[0], size[1], C], each pixel copied from its nearest input
+ * pixel (resize_nearest) or interpolated between the four around it (resize_bilinear), by TFLite's rules.
+ */
+export interface ResizeOp extends OpCommon {
+  kind: 'resize_nearest' | 'resize_bilinear';
   attrs: { size: [number, number]; alignCorners: boolean; halfPixelCenters: boolean };
 }
 
@@ -217,6 +230,7 @@ export interface SvdfOp extends OpCommon {
 
 export type Op =
   | Conv2DOp
+  | TransposeConv2DOp
   | DepthwiseConv2DOp
   | FullyConnectedOp
   | Pool2DOp
@@ -236,7 +250,7 @@ export type Op =
   | GatherOp
   | MaxMinOp
   | PreluOp
-  | ResizeNearestOp
+  | ResizeOp
   | LstmOp
   | SvdfOp;
 

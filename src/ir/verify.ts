@@ -41,7 +41,9 @@ const ARITY: Record<OpKind, [number, number]> = {
   maximum: [2, 2],
   minimum: [2, 2],
   prelu: [2, 2],
+  transpose_conv2d: [2, 3],
   resize_nearest: [1, 1],
+  resize_bilinear: [1, 1],
   unidirectional_sequence_lstm: [13, 13],
   svdf: [3, 4],
 };
@@ -49,6 +51,7 @@ const ARITY: Record<OpKind, [number, number]> = {
 /** Input positions that must be constants (weights and biases). */
 const CONSTANT_INPUTS: Partial<Record<OpKind, number[]>> = {
   conv2d: [1, 2],
+  transpose_conv2d: [1, 2],
   depthwise_conv2d: [1, 2],
   fully_connected: [1, 2],
   unidirectional_sequence_lstm: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],

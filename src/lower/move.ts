@@ -6,7 +6,7 @@
 
 import { numel } from '../ir/dtype.ts';
 import { nearestIndex } from '../ir/shape.ts';
-import type { BlockRearrangeOp, GatherOp, Graph, PackOp, ResizeNearestOp, StridedSliceOp, Tensor, TransposeOp } from '../ir/types.ts';
+import type { BlockRearrangeOp, GatherOp, Graph, PackOp, ResizeOp, StridedSliceOp, Tensor, TransposeOp } from '../ir/types.ts';
 import type { ConcatParams } from './concat.ts';
 import { OpOperands } from './operands.ts';
 
@@ -33,7 +33,7 @@ export interface GatherParams {
 const rowMajorStrides = (shape: readonly number[]) => shape.map((_, d) => numel(shape.slice(d + 1)));
 
 /** The dtype both tensors share, int8 ones with one scale and zero point between them. */
-function movedDtype(operands: OpOperands, input: Tensor, output: Tensor): MoveDtype {
+export function movedDtype(operands: OpOperands, input: Tensor, output: Tensor): MoveDtype {
   operands.expectDtype(input, 'int8', 'float32');
   operands.expectDtype(output, input.dtype);
   if (input.dtype === 'int8') {
@@ -98,7 +98,7 @@ export interface ResizeNearestParams {
   columns: number[];
 }
 
-export function lowerResizeNearest(graph: Graph, op: ResizeNearestOp): ResizeNearestParams {
+export function lowerResizeNearest(graph: Graph, op: ResizeOp): ResizeNearestParams {
   const operands: OpOperands = new OpOperands(graph, op);
   const input = operands.input(0);
   const dtype = movedDtype(operands, input, operands.output());

@@ -1,8 +1,9 @@
-// CONV_2D on the host, as TFLite Micro's reference kernels compute it: int8 with per-channel
-// requantization (ConvPerChannel), float32 accumulating in float32 in (ky, kx, channel) order.
+// CONV_2D and TRANSPOSE_CONV on the host, as TFLite Micro's reference kernels compute them: int8
+// with per-channel requantization (ConvPerChannel, TransposeConv), float32 accumulating in float32
+// in the order the reference adds.
 
-import type { Conv2DOp, Graph } from '../ir/types.ts';
-import { type ConvParams, lowerConv2D } from '../lower/conv.ts';
+import type { Conv2DOp, Graph, TransposeConv2DOp } from '../ir/types.ts';
+import { type ConvParams, lowerConv2D, lowerTransposeConv2D } from '../lower/conv.ts';
 import type { FloatClamp, Int8Requant } from '../lower/requant.ts';
 import { type Kernel, clampFloat, requantizeAcc } from './kernel.ts';
 import { forEachWindow } from './window.ts';
@@ -59,4 +60,84 @@ export function prepareConv2D(graph: Graph, op: Conv2DOp): Kernel {
   const p = lowerConv2D(graph, op);
   if (p.dtype === 'int8') return ([x, w, b]) => conv2dInt8(p, x as Int8Array, w as Int8Array, b as Int32Array | undefined);
   return ([x, w, b]) => conv2dFloat(p, x as Float32Array, w as Float32Array, b as Float32Array | undefined);
+}
+
+/**
+ * The input rows (or columns) [first, end) whose filter tap `o + pad - i * stride` lands on output
+ * row `o` of a transpose conv, in ascending order.
+ */
+function transposeSources(o: number, pad: number, stride: number, taps: number, size: number): [number, number] {
+  const reach = o + pad;
+  const first = Math.max(0, Math.ceil((reach - taps + 1) / stride));
+  return [first, Math.min(size, Math.floor(reach / stride) + 1)];
+}
+
+/**
+ * TFLite scatters every input pixel over the output; gathered here per output element, the
+ * contributions come in the order the scatter adds them (input row, column, channel), which
+ * float32 needs and int32 does not mind. `dot` adds one input pixel's channels against one
+ * filter tap; `finish` turns the sum into the output value.
+ */
+function transposeConv<T extends Int8Array | Float32Array>(
+  p: ConvParams,
+  out: T,
+  dot: (acc: number, input: number, filter: number) => number,
+  finish: (acc: number, oc: number) => number,
+): T {
+  const { inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideH, strideW, padTop, padLeft } = p;
+  for (let b = 0; b < p.batches; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      const [y0, y1] = transposeSources(oy, padTop, strideH, filterHeight, inHeight);
+      for (let ox = 0; ox < outWidth; ox++) {
+        const [x0, x1] = transposeSources(ox, padLeft, strideW, filterWidth, inWidth);
+        const base = ((b * outHeight + oy) * outWidth + ox) * outChannels;
+        for (let oc = 0; oc < outChannels; oc++) {
+          let acc = 0;
+          for (let iy = y0; iy < y1; iy++) {
+            const ky = oy + padTop - iy * strideH;
+            for (let ix = x0; ix < x1; ix++) {
+              const kx = ox + padLeft - ix * strideW;
+              acc = dot(acc, ((b * inHeight + iy) * inWidth + ix) * inChannels, ((oc * filterHeight + ky) * filterWidth + kx) * inChannels);
+            }
+          }
+          out[base + oc] = finish(acc, oc);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+export function prepareTransposeConv2D(graph: Graph, op: TransposeConv2DOp): Kernel {
+  const p = lowerTransposeConv2D(graph, op);
+  const size = p.batches * p.outHeight * p.outWidth * p.outChannels;
+  const depth = p.inChannels;
+  if (p.dtype === 'int8') {
+    const q = p;
+    return ([x, w, b]) => {
+      const [input, filter, bias] = [x as Int8Array, w as Int8Array, b as Int32Array | undefined];
+      return transposeConv(
+        p,
+        new Int8Array(size),
+        (acc, i, f) => {
+          for (let c = 0; c < depth; c++) acc += (input[i + c] + q.inputOffset) * filter[f + c];
+          return acc;
+        },
+        (acc, oc) => requantizeAcc(acc + (bias ? bias[oc] : 0), q.outputMultiplier[oc], q.outputShift[oc], q.outputOffset, q.actMin, q.actMax),
+      );
+    };
+  }
+  return ([x, w, b]) => {
+    const [input, filter, bias] = [x as Float32Array, w as Float32Array, b as Float32Array | undefined];
+    return transposeConv(
+      p,
+      new Float32Array(size),
+      (acc, i, f) => {
+        for (let c = 0; c < depth; c++) acc = f32(acc + f32(input[i + c] * filter[f + c]));
+        return acc;
+      },
+      // TFLite adds the bias only when there is one.
+      (acc, oc) => clampFloat(bias ? f32(acc + bias[oc]) : acc, p.actMin, p.actMax),
+    );
+  };
 }

@@ -7,7 +7,7 @@ import { dataError, modelError } from '../ir/errors.ts';
 import type { Graph, Op, OpKind, TensorData } from '../ir/types.ts';
 import { verifyGraph } from '../ir/verify.ts';
 import { prepareConcatenation } from './concat.ts';
-import { prepareConv2D } from './conv.ts';
+import { prepareConv2D, prepareTransposeConv2D } from './conv.ts';
 import { prepareDepthwiseConv2D } from './depthwise.ts';
 import { evalElementwise } from './elementwise.ts';
 import { prepareFullyConnected } from './fully_connected.ts';
@@ -20,6 +20,7 @@ import { preparePool2D } from './pool.ts';
 import { prepareDequantize, prepareQuantize } from './quantize.ts';
 import { prepareReshape } from './reshape.ts';
 import { prepareSvdf } from './svdf.ts';
+import { prepareResizeBilinear } from './resize.ts';
 
 type Preparer<K extends OpKind> = (graph: Graph, op: Extract<Op, { kind: K }>) => Kernel;
 
@@ -27,6 +28,7 @@ const elementwise = (graph: Graph, op: Op): Kernel => (inputs) => evalElementwis
 
 const PREPARE: { [K in OpKind]: Preparer<K> } = {
   conv2d: prepareConv2D,
+  transpose_conv2d: prepareTransposeConv2D,
   depthwise_conv2d: prepareDepthwiseConv2D,
   fully_connected: prepareFullyConnected,
   avg_pool2d: preparePool2D,
@@ -61,6 +63,7 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   minimum: elementwise,
   prelu: elementwise,
   resize_nearest: prepareResizeNearest,
+  resize_bilinear: prepareResizeBilinear,
   unidirectional_sequence_lstm: prepareLstm,
   svdf: prepareSvdf,
 };

@@ -3,7 +3,7 @@
 // copied, never changed, in the order src/lower/move.ts describes.
 
 import { numel } from '../ir/dtype.ts';
-import type { BlockRearrangeOp, GatherOp, Graph, PackOp, ResizeNearestOp, StridedSliceOp, TransposeOp } from '../ir/types.ts';
+import type { BlockRearrangeOp, GatherOp, Graph, PackOp, ResizeOp, StridedSliceOp, TransposeOp } from '../ir/types.ts';
 import { type GatherParams, type MoveParams, type ResizeNearestParams, lowerGather, lowerMove, lowerPack, lowerResizeNearest } from '../lower/move.ts';
 import { concatenate } from './concat.ts';
 import type { Kernel } from './kernel.ts';
@@ -55,7 +55,7 @@ export function resizeNearest<T extends Values>(p: ResizeNearestParams, input: T
   return out;
 }
 
-export function prepareResizeNearest(graph: Graph, op: ResizeNearestOp): Kernel {
+export function prepareResizeNearest(graph: Graph, op: ResizeOp): Kernel {
   const p = lowerResizeNearest(graph, op);
   const size = p.batches * p.rows.length * p.columns.length * p.channels;
   return ([x]) => resizeNearest(p, x as Values, allocate(p.dtype, size));

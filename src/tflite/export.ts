@@ -50,7 +50,7 @@ interface Exported {
    * Instead of the op's inputs: its TFLite operand list, given the op's inputs and the variable
    * tensors (TFLite's form of the op's state) appended for it.
    */
-  layout?: { variables: Omit<TfliteTensor, 'buffer' | 'isVariable'>[]; inputs: (inputs: number[], variables: number[]) => number[] };
+  layout?: { variables: Omit<TfliteTensor, 'buffer' | 'isVariable'>[]; inputs: (inputs: number[], variables: number[], operands: number[]) => number[] };
 }
 
 export function exportTflite(graph: Graph): TfliteModel {
@@ -75,7 +75,7 @@ export function exportTflite(graph: Graph): TfliteModel {
     const variables = (e.layout?.variables ?? []).map((v) => tensors.push({ ...v, buffer: 0, isVariable: true }) - 1);
     const operator: TfliteOperator = {
       opcodeIndex: opcodeIndex(model, e.code, e.version),
-      inputs: e.layout ? e.layout.inputs(op.inputs, variables) : [...op.inputs, ...operands],
+      inputs: e.layout ? e.layout.inputs(op.inputs, variables, operands) : [...op.inputs, ...operands],
       outputs: [...op.outputs],
       builtinOptionsType: e.optionsType ?? O.NONE,
     };
@@ -226,15 +226,29 @@ function exportOp(graph: Graph, op: Op): Exported {
     case 'strided_slice':
       return stridedSlice(graph, op);
     case 'resize_nearest':
+    case 'resize_bilinear':
       return {
-        code: B.RESIZE_NEAREST_NEIGHBOR,
-        version: byType(2),
-        optionsType: O.ResizeNearestNeighborOptions,
+        code: op.kind === 'resize_nearest' ? B.RESIZE_NEAREST_NEIGHBOR : B.RESIZE_BILINEAR,
+        version: op.kind === 'resize_bilinear' && op.attrs.halfPixelCenters ? 3 : byType(2),
+        optionsType: op.kind === 'resize_nearest' ? O.ResizeNearestNeighborOptions : O.ResizeBilinearOptions,
         options: { alignCorners: op.attrs.alignCorners, halfPixelCenters: op.attrs.halfPixelCenters },
         operands: [{ suffix: 'size', shape: [2], values: op.attrs.size }],
       };
     case 'prelu':
       return { code: B.PRELU, version: 1 };
+    case 'transpose_conv2d': {
+      const { activation, size } = op.attrs;
+      const outChannels = graph.tensors[op.inputs[1]].shape[0];
+      return {
+        code: B.TRANSPOSE_CONV,
+        version: activation !== 'none' ? 4 : op.inputs.length > 2 ? 3 : byType(2),
+        optionsType: O.TransposeConvOptions,
+        options: { ...windowOptions(op.attrs), quantizedBiasType: 0 },
+        operands: [{ suffix: 'output_shape', shape: [4], values: [graph.tensors[op.inputs[0]].shape[0], ...size, outChannels] }],
+        // TFLite's order: output shape, weights, input, bias.
+        layout: { variables: [], inputs: ([input, weights, bias], _, [shape]) => [shape, weights, input, ...(bias === undefined ? [] : [bias])] },
+      };
+    }
     case 'div':
       return { code: B.DIV, version: 1, optionsType: O.DivOptions, options: { activation: ACTIVATIONS[op.attrs.activation] } };
     case 'maximum':

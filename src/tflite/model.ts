@@ -84,6 +84,14 @@ export interface Conv2DOptions {
   quantizedBiasType: number;
 }
 
+export interface TransposeConvOptions {
+  padding: number;
+  strideW: number;
+  strideH: number;
+  activation: number;
+  quantizedBiasType: number;
+}
+
 export interface DepthwiseConv2DOptions {
   padding: number;
   strideW: number;
@@ -243,6 +251,8 @@ export interface BuiltinOptionsMap {
   [T.DivOptions]: MulOptions;
   [T.ResizeNearestNeighborOptions]: ResizeOptions;
   [T.SVDFOptions]: SvdfOptions;
+  [T.TransposeConvOptions]: TransposeConvOptions;
+  [T.ResizeBilinearOptions]: ResizeOptions;
 }
 
 export type BuiltinOptions = BuiltinOptionsMap[keyof BuiltinOptionsMap];

@@ -98,6 +98,9 @@ const TABLES: { [K in keyof BuiltinOptionsMap]: OptionTable<BuiltinOptionsMap[K]
   [T.DivOptions]: { activation: int8(0) },
   [T.ResizeNearestNeighborOptions]: { alignCorners: bool(0), halfPixelCenters: bool(1) },
   [T.SVDFOptions]: { rank: int32(0), activation: int8(1), asymmetricQuantizeInputs: bool(2) },
+  // Fields 0 and 1 (new_height, new_width) are deprecated: the size operand says it.
+  [T.ResizeBilinearOptions]: { alignCorners: bool(2), halfPixelCenters: bool(3) },
+  [T.TransposeConvOptions]: { padding: int8(0), strideW: int32(1), strideH: int32(2), activation: int8(3), quantizedBiasType: int8(4) },
 };
 
 /** The field layout of a BuiltinOptions union member, or undefined for tables edgec does not decode. */

@@ -107,6 +107,8 @@ export const BuiltinOperator = {
   REDUCE_MAX: 82,
   MINIMUM: 57,
   SVDF: 27,
+  TRANSPOSE_CONV: 67,
+  RESIZE_BILINEAR: 23,
   /** Codes above this do not fit OperatorCode.deprecated_builtin_code, which then holds this value. */
   PLACEHOLDER_FOR_GREATER_OP_CODES: 127,
 } as const;
@@ -185,6 +187,8 @@ export const BuiltinOptionsType = {
   DivOptions: 29,
   ResizeNearestNeighborOptions: 74,
   SVDFOptions: 6,
+  TransposeConvOptions: 49,
+  ResizeBilinearOptions: 15,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;

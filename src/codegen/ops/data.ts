@@ -4,11 +4,12 @@
 
 import { DTYPE_BYTES, numel } from '../../ir/dtype.ts';
 import { modelError } from '../../ir/errors.ts';
-import type { BlockRearrangeOp, ConcatenationOp, GatherOp, MeanOp, Op, PackOp, PadOp, ReshapeOp, ResizeNearestOp, SqueezeOp, StridedSliceOp, TransposeOp, UnaryOp } from '../../ir/types.ts';
+import type { BlockRearrangeOp, ConcatenationOp, GatherOp, MeanOp, Op, PackOp, PadOp, ReshapeOp, ResizeOp, SqueezeOp, StridedSliceOp, TransposeOp, UnaryOp } from '../../ir/types.ts';
 import { describeOp } from '../../ir/verify.ts';
 import { type ConcatParams, lowerConcatenation } from '../../lower/concat.ts';
 import { lowerGather, lowerMove, lowerPack, lowerResizeNearest } from '../../lower/move.ts';
 import { lowerMean, lowerReduceMax } from '../../lower/mean.ts';
+import { lowerResizeBilinear } from '../../lower/resize.ts';
 import { lowerPad } from '../../lower/pad.ts';
 import { lowerQuantize } from '../../lower/quantize.ts';
 import { cFloat, cInitializer, cInt } from '../c-syntax.ts';
@@ -97,8 +98,7 @@ function gather(ctx: EmitContext, op: GatherOp): OpCode {
   return { declarations: [params], statements: [`${kernel}(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`], kernel };
 }
 
-/** MEAN, SUM and REDUCE_MAX: one reduction walk; the kernel and its constants differ. */
-function resizeNearest(ctx: EmitContext, op: ResizeNearestOp): OpCode {
+function resizeNearest(ctx: EmitContext, op: ResizeOp): OpCode {
   const p = lowerResizeNearest(ctx.graph, op);
   const params = cStruct('ec_resize_nearest_params', `${ctx.opName}_params`, {
     batches: cInt(p.batches),
@@ -114,6 +114,40 @@ function resizeNearest(ctx: EmitContext, op: ResizeNearestOp): OpCode {
   return { declarations: [params], statements: [`${kernel}(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`], kernel };
 }
 
+/** The row and column tables of src/lower/resize.ts, interleaved per output row (column) as the kernels read them. */
+function resizeBilinear(ctx: EmitContext, op: ResizeOp): OpCode {
+  const p = lowerResizeBilinear(ctx.graph, op);
+  const shape = {
+    batches: cInt(p.batches),
+    input_height: cInt(p.inHeight),
+    input_width: cInt(p.inWidth),
+    channels: cInt(p.channels),
+    output_height: cInt(p.rows.low.length),
+    output_width: cInt(p.columns.low.length),
+  };
+  const { rows, columns } = p;
+  const pairs = (t: typeof rows) => t.low.flatMap((low, i) => [low, t.high[i]]);
+  const weights = (t: typeof rows) => t.weightLow.flatMap((w, i) => [w, t.weightHigh[i]]);
+  const quads = (t: typeof rows) => t.low.flatMap((low, i) => [low, t.high[i], t.weightLow[i], t.weightHigh[i]]);
+  const int8 = p.dtype === 'int8';
+  const params = int8
+    ? cStruct('ec_resize_bilinear_s8_params', `${ctx.opName}_params`, {
+        ...shape,
+        rows: ctx.constant('rows', 'int32_t', quads(rows), 'low and high input row, their weights in 1/1024'),
+        columns: ctx.constant('columns', 'int32_t', quads(columns), 'low and high input column, their weights in 1/1024'),
+      })
+    : cStruct('ec_resize_bilinear_f32_params', `${ctx.opName}_params`, {
+        ...shape,
+        rows: ctx.constant('rows', 'int32_t', pairs(rows), 'low and high input row'),
+        columns: ctx.constant('columns', 'int32_t', pairs(columns), 'low and high input column'),
+        row_weights: ctx.constant('row_weights', 'float', weights(rows), 'weights of the low and high row'),
+        column_weights: ctx.constant('column_weights', 'float', weights(columns), 'weights of the low and high column'),
+      });
+  const kernel = int8 ? 'ec_resize_bilinear_s8' : 'ec_resize_bilinear_f32';
+  return { declarations: [params], statements: [`${kernel}(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`], kernel };
+}
+
+/** MEAN, SUM and REDUCE_MAX: one reduction walk; the kernel and its constants differ. */
 function mean(ctx: EmitContext, op: MeanOp): OpCode {
   const q = op.kind === 'reduce_max' ? undefined : lowerMean(ctx.graph, op);
   const p = q ?? lowerReduceMax(ctx.graph, op);
@@ -197,6 +231,8 @@ export const dataEmitter: OpEmitter = {
         return gather(ctx, op);
       case 'resize_nearest':
         return resizeNearest(ctx, op);
+      case 'resize_bilinear':
+        return resizeBilinear(ctx, op);
       case 'mean':
       case 'sum':
       case 'reduce_max':

@@ -11,6 +11,7 @@ import { svdfEmitter } from './svdf.ts';
 
 const BY_KIND: Record<OpKind, OpEmitter> = {
   conv2d: nnEmitter,
+  transpose_conv2d: nnEmitter,
   depthwise_conv2d: nnEmitter,
   fully_connected: nnEmitter,
   avg_pool2d: nnEmitter,
@@ -45,6 +46,7 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   minimum: elementwiseEmitter,
   prelu: elementwiseEmitter,
   resize_nearest: dataEmitter,
+  resize_bilinear: dataEmitter,
   unidirectional_sequence_lstm: lstmEmitter,
   svdf: svdfEmitter,
 };

@@ -1,11 +1,11 @@
-// Kernel calls for the multiply-accumulate ops (conv, depthwise conv, fully connected) and pooling,
+// Kernel calls for the multiply-accumulate ops (conv, transpose conv, depthwise conv, fully connected) and pooling,
 // int8 and float32. Every int8 constant comes from src/lower, the functions the host reference
 // uses; this module only picks the kernel and lays the weights out the way that kernel reads them.
 
 import { modelError } from '../../ir/errors.ts';
-import type { Conv2DOp, DepthwiseConv2DOp, FullyConnectedOp, Graph, Op, Pool2DOp } from '../../ir/types.ts';
+import type { Conv2DOp, DepthwiseConv2DOp, FullyConnectedOp, Graph, Op, Pool2DOp, TransposeConv2DOp } from '../../ir/types.ts';
 import { describeOp } from '../../ir/verify.ts';
-import { lowerConv2D, lowerDepthwiseConv2D } from '../../lower/conv.ts';
+import { lowerConv2D, lowerDepthwiseConv2D, lowerTransposeConv2D } from '../../lower/conv.ts';
 import { type MatrixShape, lowerFullyConnected } from '../../lower/fully_connected.ts';
 import { lowerPool2D } from '../../lower/pool.ts';
 import type { Int8Requant } from '../../lower/requant.ts';
@@ -21,6 +21,8 @@ export const nnEmitter: OpEmitter = {
         return conv2d(ctx, op);
       case 'depthwise_conv2d':
         return depthwiseConv2d(ctx, op);
+      case 'transpose_conv2d':
+        return transposeConv2d(ctx, op);
       case 'fully_connected':
         return fullyConnected(ctx, op);
       case 'avg_pool2d':
@@ -265,6 +267,34 @@ function conv2d(ctx: EmitContext, op: Conv2DOp): OpCode {
     act_max: cFloat(p.actMax),
   });
   return call(ctx, op, 'ec_conv2d_f32', params, false);
+}
+
+/** One kernel per type; its weights are the model's OHWI filter as it is. */
+function transposeConv2d(ctx: EmitContext, op: TransposeConv2DOp): OpCode {
+  const p = lowerTransposeConv2D(ctx.graph, op);
+  const bias = op.inputs.length > 2 ? ctx.pointer(op.inputs[2]) : 'NULL';
+  if (p.dtype === 'float32') {
+    const params = cStruct('ec_transpose_conv2d_f32_params', `${ctx.opName}_params`, {
+      window: windowFields(p),
+      weights: ctx.pointer(op.inputs[1]),
+      bias,
+      act_min: cFloat(p.actMin),
+      act_max: cFloat(p.actMax),
+    });
+    return call(ctx, op, 'ec_transpose_conv2d_f32', params, false);
+  }
+  const params = cStruct('ec_transpose_conv2d_s8_params', `${ctx.opName}_params`, {
+    window: windowFields(p),
+    weights: ctx.pointer(op.inputs[1]),
+    bias,
+    input_offset: cInt(p.inputOffset),
+    multiplier: ctx.constant('multiplier', 'int32_t', p.outputMultiplier, 'per output channel'),
+    shift: ctx.constant('shift', 'int32_t', p.outputShift, 'per output channel, > 0 left'),
+    output_zero_point: cInt(p.outputOffset),
+    act_min: cInt(p.actMin),
+    act_max: cInt(p.actMax),
+  });
+  return call(ctx, op, 'ec_transpose_conv2d_s8', params, false);
 }
 
 function depthwiseConv2d(ctx: EmitContext, op: DepthwiseConv2DOp): OpCode {

@@ -1,0 +1,97 @@
+/* Transpose convolution, int8 and float32, gathered per output value (see ec_nn.h). */
+#include "ec_nn.h"
+
+EC_NO_FP_CONTRACT
+
+/* The input rows [*first, *end) whose tap o + pad - i * stride lies in [0, taps), for output row o. */
+static void ec_transpose_sources(int32_t o, int32_t pad, int32_t stride, int32_t taps, int32_t size, int32_t *first, int32_t *end)
+{
+    const int32_t reach = o + pad;
+    const int32_t low = reach - taps + 1;
+    const int32_t last = reach / stride + 1;
+    *first = low <= 0 ? 0 : (low + stride - 1) / stride;
+    *end = last < size ? last : size;
+}
+
+/* sum over c < n of (x[c] + offset) * w[c], wrapping as TFLite's int32 accumulator does. */
+static int32_t ec_dot_offset_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t offset, int32_t acc)
+{
+    int32_t c = 0;
+#if EC_USE_DSP
+    /* Four values a time: the offset added to two lanes of input bytes by SXTAB16, SMLAD on pairs. */
+    const int32_t offsets = (int32_t)(((uint32_t)offset & 0xffffu) | ((uint32_t)offset << 16));
+    for (; c + 4 <= n; c += 4) {
+        const int32_t in = ec_load4(x + c);
+        const int32_t wt = ec_load4(w + c);
+        acc = ec_smlad(ec_sxtab16(offsets, in), ec_sxtb16(wt), acc);
+        acc = ec_smlad(ec_sxtab16_odd(offsets, in), ec_sxtb16_odd(wt), acc);
+    }
+#endif
+    for (; c < n; c++) acc = ec_mla((int32_t)x[c] + offset, w[c], acc);
+    return acc;
+}
+
+void ec_transpose_conv2d_s8(const ec_transpose_conv2d_s8_params *p, const int8_t *input, int8_t *output)
+{
+    const ec_window *w = &p->window;
+    const int32_t in_c = w->in_channels;
+    const int32_t filter_size = w->filter_height * w->filter_width * in_c;
+    for (int32_t b = 0; b < w->batches; b++) {
+        const int8_t *image = input + b * w->in_height * w->in_width * in_c;
+        for (int32_t y = 0; y < w->out_height; y++) {
+            int32_t y0, y1;
+            ec_transpose_sources(y, w->pad_top, w->stride_height, w->filter_height, w->in_height, &y0, &y1);
+            for (int32_t x = 0; x < w->out_width; x++, output += w->out_channels) {
+                int32_t x0, x1;
+                ec_transpose_sources(x, w->pad_left, w->stride_width, w->filter_width, w->in_width, &x0, &x1);
+                for (int32_t c = 0; c < w->out_channels; c++) {
+                    const int8_t *filter = p->weights + c * filter_size;
+                    int32_t acc = 0;
+                    for (int32_t iy = y0; iy < y1; iy++) {
+                        const int32_t ky = y + w->pad_top - iy * w->stride_height;
+                        for (int32_t ix = x0; ix < x1; ix++) {
+                            const int32_t kx = x + w->pad_left - ix * w->stride_width;
+                            acc = ec_dot_offset_s8(image + (iy * w->in_width + ix) * in_c, filter + (ky * w->filter_width + kx) * in_c, in_c,
+                                                   p->input_offset, acc);
+                        }
+                    }
+                    if (p->bias) acc = (int32_t)((uint32_t)acc + (uint32_t)p->bias[c]);
+                    output[c] = ec_requantize_s8(acc, p->multiplier[c], p->shift[c], p->output_zero_point, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}
+
+void ec_transpose_conv2d_f32(const ec_transpose_conv2d_f32_params *p, const float *input, float *output)
+{
+    const ec_window *w = &p->window;
+    const int32_t in_c = w->in_channels;
+    const int32_t filter_size = w->filter_height * w->filter_width * in_c;
+    for (int32_t b = 0; b < w->batches; b++) {
+        const float *image = input + b * w->in_height * w->in_width * in_c;
+        for (int32_t y = 0; y < w->out_height; y++) {
+            int32_t y0, y1;
+            ec_transpose_sources(y, w->pad_top, w->stride_height, w->filter_height, w->in_height, &y0, &y1);
+            for (int32_t x = 0; x < w->out_width; x++, output += w->out_channels) {
+                int32_t x0, x1;
+                ec_transpose_sources(x, w->pad_left, w->stride_width, w->filter_width, w->in_width, &x0, &x1);
+                for (int32_t c = 0; c < w->out_channels; c++) {
+                    const float *filter = p->weights + c * filter_size;
+                    float total = 0.0f;
+                    for (int32_t iy = y0; iy < y1; iy++) {
+                        const int32_t ky = y + w->pad_top - iy * w->stride_height;
+                        for (int32_t ix = x0; ix < x1; ix++) {
+                            const int32_t kx = x + w->pad_left - ix * w->stride_width;
+                            const float *in = image + (iy * w->in_width + ix) * in_c;
+                            const float *f = filter + (ky * w->filter_width + kx) * in_c;
+                            for (int32_t k = 0; k < in_c; k++) total += in[k] * f[k];
+                        }
+                    }
+                    if (p->bias) total += p->bias[c];
+                    output[c] = ec_clamp_f32(total, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}
