@@ -17,6 +17,8 @@ export interface FlagSpec {
    * a word that is none of them is not taken, so it stays a positional argument.
    */
   optionalValues?: readonly string[];
+  /** A switch that may be followed by a file name ending in this extension as its value (`--json` or `--json out.json`). */
+  optionalFile?: string;
   help: string;
 }
 
@@ -42,6 +44,9 @@ export const BOARD_DIR_FLAG: FlagSpec = {
   help: "a folder of your own board folders (<folder>/<name>/board.json, see docs/boards.md), looked in before edgec's boards/",
 };
 
+/** --json on the verbs that print results: the JSON alone on stdout (progress stays on stderr). */
+export const JSON_FLAG: FlagSpec = { help: 'print the results as JSON on stdout instead of text (progress stays on stderr)' };
+
 /** Flags every verb takes. */
 export const COMMON_FLAGS: Record<string, FlagSpec> = {
   quiet: { help: 'print no progress, only results and errors' },
@@ -58,13 +63,16 @@ function takeOptionalValues(spec: VerbSpec, argv: string[], usage: (message: str
     const arg = argv[i];
     if (arg === '--') return { rest: [...rest, ...argv.slice(i)], taken };
     const [name, inline] = arg.startsWith('--') ? [arg.slice(2).split('=')[0], arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : undefined] : [''];
-    const words = spec.flags[name]?.optionalValues;
-    if (!words) {
+    const flag = spec.flags[name];
+    if (!flag?.optionalValues && !flag?.optionalFile) {
       rest.push(arg);
       continue;
     }
-    const value = inline ?? (words.includes(argv[i + 1]) ? argv[++i] : undefined);
-    if (value !== undefined && !words.includes(value)) throw usage(`--${name} takes ${words.join(' or ')}, not '${value}'`);
+    const { optionalValues: words, optionalFile: extension } = flag;
+    const accepts = (word: string | undefined) => word !== undefined && (words ? words.includes(word) : word.endsWith(extension!));
+    const value = inline ?? (accepts(argv[i + 1]) ? argv[++i] : undefined);
+    if (value !== undefined && words && !words.includes(value)) throw usage(`--${name} takes ${words.join(' or ')}, not '${value}'`);
+    if (value === '') throw usage(`--${name}= needs a file name`);
     if (taken.has(name)) throw usage(`--${name} given twice`);
     taken.set(name, value === undefined ? [] : [value]);
   }
@@ -92,7 +100,7 @@ export function parseArgs(verb: string, spec: VerbSpec, argv: string[]): ParsedA
     .helpOption(false)
     .allowExcessArguments()
     .argument('[arguments...]');
-  for (const [name, flag] of Object.entries(flags)) if (!flag.optionalValues) command.addOption(option(name, flag));
+  for (const [name, flag] of Object.entries(flags)) if (!flag.optionalValues && !flag.optionalFile) command.addOption(option(name, flag));
   const { rest, taken } = takeOptionalValues(spec, argv, usage);
   try {
     command.parse(rest, { from: 'user' });
@@ -108,7 +116,7 @@ export function parseArgs(verb: string, spec: VerbSpec, argv: string[]): ParsedA
     if (values.length) parsed.values.set(name, values);
   }
   for (const [name, flag] of Object.entries(flags)) {
-    if (flag.optionalValues) continue;
+    if (flag.optionalValues || flag.optionalFile) continue;
     const o = command.options.find((x) => x.name() === name)!;
     const value = given[o.attributeName()];
     // commander reads a --no-x switch as x, true unless given.
@@ -132,7 +140,7 @@ export function parseArgs(verb: string, spec: VerbSpec, argv: string[]): ParsedA
 export function helpText(spec: VerbSpec): string {
   const lines = [`usage: ${spec.usage}`, '', spec.summary, '', 'options:'];
   for (const [name, flag] of Object.entries({ ...spec.flags, ...COMMON_FLAGS })) {
-    const value = flag.optionalValues ? ` [${flag.optionalValues.join('|')}]` : flag.choices ? ` <${flag.choices.join('|')}>` : flag.value ? ' <value>' : '';
+    const value = flag.optionalValues ? ` [${flag.optionalValues.join('|')}]` : flag.optionalFile ? ` [file${flag.optionalFile}]` : flag.choices ? ` <${flag.choices.join('|')}>` : flag.value ? ' <value>' : '';
     lines.push(`  ${name.length === 1 ? '-' : '--'}${name}${value}`.padEnd(28) + flag.help);
   }
   if (spec.examples?.length) {

@@ -12,7 +12,7 @@ import { thousands } from './table.ts';
 
 const LABELS: Record<FlashProgress['phase'], string> = { erase: 'erasing sectors', write: 'writing bytes', verify: 'verifying bytes' };
 
-export async function flashCommand(args: ParsedArgs, usage: string): Promise<string> {
+export async function flashCommand(args: ParsedArgs, usage: string): Promise<{ output: string; json: unknown }> {
   const port = args.values.get('port')?.[0];
   if (!port) throw usageError(`edgec flash: --port <path> is required (the serial port wired to the board's bootloader USART)\nusage: ${usage}`);
   const baudText = args.values.get('baud')?.[0] ?? '115200';
@@ -40,7 +40,23 @@ export async function flashCommand(args: ParsedArgs, usage: string): Promise<str
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const sectors = report.erasedSectors;
     const erasedBytes = sectors.reduce((sum, n) => sum + image.board.flashSectors![n].size, 0);
-    return [
+    const json = {
+      image: image.file,
+      board: image.board.name,
+      port,
+      seconds: Number(seconds),
+      productId: report.productId,
+      bootloaderVersion: `${report.bootloaderVersion >> 4}.${report.bootloaderVersion & 0xf}`,
+      unprotected: report.unprotected,
+      erasedSectors: sectors,
+      erasedBytes,
+      address: image.address,
+      bytesWritten: report.bytesWritten,
+      verified: report.verified,
+      startedAt: report.startedAt,
+      retries: report.retries,
+    };
+    const output = [
       `flashed ${image.file} to ${image.board.name} on ${port} in ${seconds} s`,
       `  device     product id 0x${report.productId.toString(16)}, bootloader ${report.bootloaderVersion >> 4}.${report.bootloaderVersion & 0xf}`,
       ...(report.unprotected ? ['  unprotect  read protection removed: the whole flash was erased'] : []),
@@ -49,6 +65,7 @@ export async function flashCommand(args: ParsedArgs, usage: string): Promise<str
       `  started    ${report.startedAt === null ? 'no (--no-go): the bootloader still runs' : `at ${hex32(report.startedAt)}`}`,
       ...(report.retries > 0 ? [`  retries    ${report.retries} (commands sent again after a refusal or a lost answer)`] : []),
     ].join('\n');
+    return { output, json };
   } finally {
     bars.end();
     await transport.close();

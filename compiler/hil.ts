@@ -51,7 +51,7 @@ export async function openTransport(request: Pick<HilRequest, 'qemu' | 'port' | 
   return openSerialPort(request.port!, { baud: request.baud ?? loadBoard(board).console.baud, parity: 'none' });
 }
 
-export async function hilCommand(request: HilRequest): Promise<{ output: string; exitCode: number }> {
+export async function hilCommand(request: HilRequest): Promise<{ output: string; json: HilReport; exitCode: number }> {
   const build = await loadBuild(request.buildDir);
   if (build.report.firmware !== 'hil') {
     throw usageError(
@@ -74,5 +74,5 @@ export async function hilCommand(request: HilRequest): Promise<{ output: string;
   if (request.json) await writeFile(request.json, JSON.stringify(report, null, 2) + '\n');
   if (request.junit) await writeFile(request.junit, junitXml(report));
   const written = [request.json, request.junit].filter(Boolean).map((f) => `wrote ${f}`);
-  return { output: [hilText(report), ...(written.length ? ['', ...written] : [])].join('\n'), exitCode: report.agreement.bitExact === report.samples ? 0 : 1 };
+  return { output: [hilText(report), ...(written.length ? ['', ...written] : [])].join('\n'), json: report, exitCode: report.agreement.bitExact === report.samples ? 0 : 1 };
 }

@@ -6,7 +6,7 @@ import { loadModel } from '../src/import/index.ts';
 import { readSampleFiles, splitSamples } from '../src/samples.ts';
 import { TARGETS } from '../src/targets/names.ts';
 import { MLPERF_MODELS, type MlperfModel } from '../src/device/mlperf-tiny.ts';
-import { BOARD_DIR_FLAG, helpText, parseArgs, type VerbSpec } from './args.ts';
+import { BOARD_DIR_FLAG, helpText, JSON_FLAG, parseArgs, type VerbSpec } from './args.ts';
 import { silenceProgress } from './progress.ts';
 import { CALIB_FLAGS, quantizeRequest } from './calib-flags.ts';
 import { inspectJson, inspectText } from './inspect.ts';
@@ -20,8 +20,14 @@ const HIL_AGENTS = ['agent', 'mlperf-tiny'] as const;
 
 // Code generation and the toolchain load only for the verbs that use them, so `inspect` starts fast.
 
-/** What a verb prints, and its exit code when that is not 0 although nothing went wrong (a HIL mismatch). */
-type VerbResult = string | { output: string; exitCode: number };
+/**
+ * What a verb prints: its text, the same results as JSON for --json (verbs with results), and its
+ * exit code when that is not 0 although nothing went wrong (a HIL mismatch).
+ */
+type VerbResult = string | { output: string; json?: unknown; exitCode?: number };
+
+/** --json <file> on hil and profile: the report into a file (beside the table) or, without a file, on stdout. */
+const JSON_FILE_FLAG = { optionalFile: '.json', help: 'print the report as JSON on stdout instead of the table, or with a file name ending in .json, write it there too' };
 
 const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseArgs>) => Promise<VerbResult> }> = {
   inspect: {
@@ -32,10 +38,10 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       ['edgec inspect model.tflite', 'every op with shapes, quantization, MACs and parameter bytes'],
       ['edgec inspect model.tflite --json', 'the same as JSON'],
     ],
-    flags: { json: { help: 'print JSON instead of a table' } },
+    flags: { json: JSON_FLAG },
     action: async (args) => {
       const graph = await loadModel(args.positionals[0]);
-      return args.switches.has('json') ? JSON.stringify(inspectJson(graph), null, 2) : inspectText(graph);
+      return { output: inspectText(graph), json: inspectJson(graph) };
     },
   },
   run: {
@@ -55,6 +61,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       'board-dir': BOARD_DIR_FLAG,
       dequantize: { help: 'give int8 (or uint8) outputs as float32, with the output scale and zero point' },
       stateful: { help: "carry recurrent (LSTM) state from one sample to the next, as one stream's frames (default: each sample starts from cleared state)" },
+      json: JSON_FLAG,
     },
     action: async (args) => {
       const inputs = args.values.get('input');
@@ -86,6 +93,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       ...CALIB_FLAGS,
       o: { value: true, help: 'the int8 .tflite file to write' },
       output: { value: true, help: 'same as -o' },
+      json: JSON_FLAG,
     },
     action: async (args) => {
       const out = args.values.get('o')?.[0] ?? args.values.get('output')?.[0];
@@ -93,10 +101,10 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       if (!request || !out) throw usageError('edgec quantize: --calib <data> and -o <file.tflite> are required\nusage: ' + VERBS.quantize.usage);
       const { prepareModel } = await import('../src/pipeline.ts');
       const { writeModelFile } = await import('../src/targets/build.ts');
-      const { layerReportText } = await import('./quantize.ts');
+      const { layerReportJson, layerReportText } = await import('./quantize.ts');
       const { quantized } = await prepareModel(args.positionals[0], request);
       await writeModelFile(quantized!.graph, out);
-      return `${layerReportText(quantized!)}\n\nwrote ${out}`;
+      return { output: `${layerReportText(quantized!)}\n\nwrote ${out}`, json: { ...layerReportJson(quantized!), wrote: out } };
     },
   },
   prune: {
@@ -114,11 +122,12 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       'board-dir': BOARD_DIR_FLAG,
       o: { value: true, help: 'the pruned float .tflite file to write' },
       output: { value: true, help: 'same as -o' },
+      json: JSON_FLAG,
     },
     action: async (args) => {
       const out = args.values.get('o')?.[0] ?? args.values.get('output')?.[0];
       if (!out) throw usageError('edgec prune: -o <out.tflite> is required\nusage: ' + VERBS.prune.usage);
-      const { budgetsFrom, loadFloatModel, pruneReportText, pruneRequest, runPrune } = await import('./prune.ts');
+      const { budgetsFrom, loadFloatModel, pruneReportJson, pruneReportText, pruneRequest, runPrune } = await import('./prune.ts');
       const budgets = budgetsFrom(args);
       if (budgets.length === 0) throw usageError('edgec prune: give a budget: --macs R, --params R, --flash B or --ram B\nusage: ' + VERBS.prune.usage);
       const { writeModelFile } = await import('../src/targets/build.ts');
@@ -126,7 +135,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       const request = await pruneRequest('prune', args, loaded.graph, budgets);
       const result = await runPrune({ model: args.positionals[0], ...request }, loaded);
       await writeModelFile(result.graph, out);
-      return `${await pruneReportText(result)}\n\nwrote ${out}`;
+      return { output: `${await pruneReportText(result)}\n\nwrote ${out}`, json: { ...(await pruneReportJson(result)), wrote: out } };
     },
   },
   emulate: {
@@ -170,6 +179,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       format: { value: true, choices: ['firmware', 'library'], help: "firmware (default: a folder that builds a firmware for the board) or library (the model and its kernels for your own firmware: CMake, PlatformIO, Arduino, Make)" },
       'arena-section': { value: true, help: 'with --format library: the linker section of the arena, e.g. .ccmram' },
       'arena-extern': { help: 'with --format library: your code defines the arena (the header says how)' },
+      json: JSON_FLAG,
       ...CALIB_FLAGS,
       prune: { value: true, help: 'prune to a budget before quantizing: macs=R, params=R, flash=B or ram=B (B bytes on --board), comma-separated for several' },
       ...PRUNE_DATA_FLAGS,
@@ -197,7 +207,10 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
         const { buildLibrary } = await import('../src/targets/build.ts');
         const { libraryReportText } = await import('./build.ts');
         const result = await buildLibrary(graph, board, outDir, { arena: { section: arenaSection, external: arenaExtern }, quantization });
-        return (pruned ? pruned + '\n\n' : '') + libraryReportText(result.report, outDir);
+        return {
+          output: (pruned ? pruned.text + '\n\n' : '') + libraryReportText(result.report, outDir),
+          json: { ...result.report, folder: outDir, ...(pruned && { pruned: pruned.json }) },
+        };
       }
       const inputs = args.values.get('input') ?? [];
       const profile = args.switches.has('profile');
@@ -215,8 +228,12 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
         profile,
         quantization,
       });
-      const note = isFloatGraph(graph) ? '\nnote: the model is float32 and no --calib was given, so it runs float kernels; give --calib <data> to quantize it to int8' : '';
-      return (pruned ? pruned + '\n\n' : '') + buildReportText(result.report, outDir) + note;
+      const float = isFloatGraph(graph);
+      const note = float ? '\nnote: the model is float32 and no --calib was given, so it runs float kernels; give --calib <data> to quantize it to int8' : '';
+      return {
+        output: (pruned ? pruned.text + '\n\n' : '') + buildReportText(result.report, outDir) + note,
+        json: { ...result.report, folder: outDir, float, ...(pruned && { pruned: pruned.json }) },
+      };
     },
   },
   hil: {
@@ -234,7 +251,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       baud: { value: true, help: "the console's baud rate (default: the board's, 115200 for stm32f4)" },
       data: { value: true, repeat: true, help: 'test samples as .npy, first axis = sample, one file per model input (float32 is quantized)' },
       labels: { value: true, help: 'class index per sample (.npy of integers): accuracy is reported against them' },
-      json: { value: true, help: 'write the report as JSON here' },
+      json: JSON_FILE_FLAG,
       junit: { value: true, help: 'write JUnit XML here: one testcase per sample, failed where board and host differ' },
     },
     action: async (args) => {
@@ -270,7 +287,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       port: { value: true, help: 'the serial port of a board running a profiling build (edgec build --profile, then edgec flash)' },
       baud: { value: true, help: "the console's baud rate (default: the board's)" },
       data: { value: true, repeat: true, help: 'samples to run, .npy, first axis = sample (default: one seeded random sample); each op shows its median' },
-      json: { value: true, help: 'write the profile as JSON here' },
+      json: JSON_FILE_FLAG,
       html: { value: true, help: "write the build's report page here with each layer's instructions (cycles) added" },
     },
     action: async (args) => {
@@ -290,10 +307,10 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       ['edgec boards', 'the boards, their CPUs and memories'],
       ['edgec boards --board-dir my-boards/', 'with your own boards (my-boards/<name>/board.json, see docs/boards.md)'],
     ],
-    flags: { json: { help: 'print JSON instead of a table' }, 'board-dir': BOARD_DIR_FLAG },
-    action: async (args) => {
+    flags: { json: JSON_FLAG, 'board-dir': BOARD_DIR_FLAG },
+    action: async () => {
       const { boardsJson, boardsText } = await import('./boards.ts');
-      return args.switches.has('json') ? JSON.stringify(boardsJson(), null, 2) : boardsText();
+      return { output: boardsText(), json: boardsJson() };
     },
   },
   flash: {
@@ -313,6 +330,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
       'no-verify': { help: 'do not read the image back' },
       'no-go': { help: 'leave the bootloader running instead of starting the image' },
       unprotect: { help: 'if read protection is active, remove it (READOUT_UNPROTECT erases the whole flash)' },
+      json: JSON_FLAG,
     },
     action: async (args) => {
       const { flashCommand } = await import('./flash.ts');
@@ -329,7 +347,7 @@ const VERBS: Record<string, VerbSpec & { action: (args: ReturnType<typeof parseA
 async function preparePruned(
   args: ReturnType<typeof parseArgs>,
   board: string,
-): Promise<{ graph: Graph; pruned?: string; quantization?: BuildOptions['quantization'] }> {
+): Promise<{ graph: Graph; pruned?: { text: string; json: unknown }; quantization?: BuildOptions['quantization'] }> {
   const { prepareModel, quantizeModel } = await import('../src/pipeline.ts');
   const quantize = quantizeRequest('build', args);
   if (!args.values.has('prune')) {
@@ -339,7 +357,7 @@ async function preparePruned(
     return { graph, ...(quantized && { quantization: reportQuantization(quantized.samples, quantized.layers) }) };
   }
   if (!quantize) throw usageError('edgec build: --prune goes with --calib <data>: the pruned model is quantized to int8 before it is built');
-  const { budgetsFrom, loadFloatModel, pruneReportText, pruneRequest, runPrune } = await import('./prune.ts');
+  const { budgetsFrom, loadFloatModel, pruneReportJson, pruneReportText, pruneRequest, runPrune } = await import('./prune.ts');
   const budgets = budgetsFrom(args);
   const loaded = await loadFloatModel(args.positionals[0], quantize.requantize);
   let request = await pruneRequest('build', args, loaded.graph, budgets);
@@ -349,7 +367,7 @@ async function preparePruned(
   for (let attempt = 1; ; attempt++) {
     const result = await runPrune({ model: args.positionals[0], ...request, board }, loaded);
     const quantized = await quantizeModel(result.graph, quantize);
-    const pruned = [await pruneReportText(result), ...retries].join('\n');
+    const pruned = { text: [await pruneReportText(result), ...retries].join('\n'), json: { ...(await pruneReportJson(result)), retries: [...retries] } };
     const done = { graph: quantized.graph, pruned, quantization: reportQuantization(quantized.samples, quantized.layers) };
     if (!flash) return done;
     // Pruning estimates code as the unpruned model's, but kernels chosen for the pruned shapes
@@ -425,8 +443,11 @@ async function main(argv: string[]): Promise<number> {
     useBoardDirs(boardDirs);
   }
   const result = await spec.action(args);
-  const { output, exitCode } = typeof result === 'string' ? { output: result, exitCode: 0 } : result;
-  if (output) process.stdout.write(output + '\n');
+  const { output, json, exitCode = 0 } = typeof result === 'string' ? { output: result } : result;
+  // --json with no file: the results as JSON, alone on stdout.
+  const asJson = args.switches.has('json') && !args.values.has('json');
+  const printed = asJson ? JSON.stringify(json, null, 2) : output;
+  if (printed) process.stdout.write(printed + '\n');
   return exitCode;
 }
 

@@ -63,7 +63,7 @@ export function profileText(p: Profile): string {
   ].join('\n');
 }
 
-export async function profileCommand(request: ProfileRequest): Promise<{ output: string; exitCode: number }> {
+export async function profileCommand(request: ProfileRequest): Promise<{ output: string; json: Profile; exitCode: number }> {
   const build = await loadBuild(request.buildDir);
   const { graph, report } = build;
   if (request.html && !report.memory) {
@@ -94,7 +94,7 @@ export async function profileCommand(request: ProfileRequest): Promise<{ output:
     if (request.html) await writeFile(request.html, reportHtml(report, pageProfile(profile)));
     const wrote = [request.json, request.html].filter((f) => f !== undefined).map((f) => `\nwrote ${f}`);
     const text = profileText(profile) + (wrote.length ? '\n' + wrote.join('') : '');
-    return { output: text, exitCode: profile.bitExact === profile.samples ? 0 : 1 };
+    return { output: text, json: profile, exitCode: profile.bitExact === profile.samples ? 0 : 1 };
   } finally {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }

@@ -233,6 +233,21 @@ export async function runPrune(request: PruneRequest, loaded: { imported: Graph;
 const percent = (x: number) => `${(100 * x).toFixed(2)}%`;
 const arrow = (a: number, b: number) => `${thousands(a)} -> ${thousands(b)}`;
 
+/** The same report for --json: per layer, channels, MACs and parameters as [before, after]. */
+export async function pruneReportJson(result: PruneResult) {
+  const { layerChanges } = await import('../src/prune/index.ts');
+  return {
+    model: result.original.name,
+    criterion: result.criterion,
+    prunableGroups: result.groups.filter((g) => g.prunable).length,
+    layers: layerChanges(result.original, result.graph),
+    budgets: result.budgets,
+    evaluation: result.evaluation,
+    factorized: result.factorized,
+    recovery: result.recovery,
+  };
+}
+
 export async function pruneReportText(result: PruneResult): Promise<string> {
   const { layerChanges } = await import('../src/prune/index.ts');
   const layers = layerChanges(result.original, result.graph);

@@ -11,6 +11,11 @@ const decibels = (db: number) => (Number.isFinite(db) ? `${db.toFixed(1)} dB` : 
 const signed = (db: number) => (Number.isFinite(db) ? `${db >= 0 ? '+' : ''}${db.toFixed(1)}` : db > 0 ? '+inf' : '-inf');
 const percent = (share: number) => `${(100 * share).toFixed(2)}%`;
 
+/** The same report for --json; an SQNR of identical values (Infinity, printed 'exact') is null there. */
+export function layerReportJson(result: QuantizeResult) {
+  return { model: result.floatGraph.name, samples: result.samples, layers: result.layers, ptq: result.ptq };
+}
+
 export function layerReportText(result: QuantizeResult): string {
   const applied = result.ptq.applied;
   const rows = result.layers.map((l) => [

@@ -26,7 +26,17 @@ export interface RunRequest {
   stateful?: boolean;
 }
 
-export async function runCommand(request: RunRequest): Promise<string> {
+/** One output of every sample for --json: the values of each sample, or the file they were written to. */
+interface RunOutputJson {
+  name: string;
+  dtype: string;
+  /** All samples stacked: the first axis is the sample. */
+  shape: number[];
+  values?: number[][];
+  wrote?: string;
+}
+
+export async function runCommand(request: RunRequest): Promise<{ output: string; json: unknown }> {
   const { graph, target } = request;
   const samples = splitSamples(graph, await readSampleFiles(request.inputs), request.inputs);
   const bar = progress(`running ${graph.name} on ${target}`);
@@ -34,6 +44,22 @@ export async function runCommand(request: RunRequest): Promise<string> {
   bar.end();
   const stacked = stackOutputs(graph, run.outputs);
   const outputs = request.dequantize ? dequantizeOutputs(graph, stacked) : stacked;
+  const outputsJson: RunOutputJson[] = outputs.map((o, k) => ({
+    name: graph.tensors[graph.outputs[k]].name,
+    dtype: o.dtype,
+    shape: o.shape,
+    ...(request.output !== undefined
+      ? { wrote: outputPath(request.output, k) }
+      : { values: samples.map((_, i) => Array.from(sampleOf(o, i) as ArrayLike<number | bigint>, Number)) }),
+  }));
+  const json = {
+    model: graph.name,
+    target,
+    ...(target === 'qemu' ? { board: request.board ?? 'stm32f4' } : {}),
+    samples: samples.length,
+    outputs: outputsJson,
+    ...(run.cycles ? { instructions: run.cycles } : {}),
+  };
   const lines: string[] = [];
   if (request.output !== undefined) {
     const base = request.output;
@@ -53,5 +79,5 @@ export async function runCommand(request: RunRequest): Promise<string> {
     const sorted = [...run.cycles].sort((a, b) => a - b);
     lines.push(`instructions per inference: median ${thousands(sorted[sorted.length >> 1])}, min ${thousands(sorted[0])}, max ${thousands(sorted[sorted.length - 1])}`);
   }
-  return lines.join('\n');
+  return { output: lines.join('\n'), json };
 }

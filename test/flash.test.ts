@@ -156,6 +156,9 @@ testWith([missingSocat, missingToolchain], 'edgec flash writes a build folder, r
   t.regex(r.stdout, new RegExp(`written {4}${bin.length.toLocaleString('en-US')} bytes at 0x08000000, read back equal`));
   t.regex(r.stdout, /started {4}at 0x08000000/);
   assertFlashed(t, sim, bin);
+  const again = await simulator(t);
+  const json = JSON.parse((await edgecCli('flash', dir, '--port', again.port, '--parity', 'none', '--json')).stdout) as Record<string, unknown>;
+  t.like(json, { board: 'stm32f4', address: FLASH_ORIGIN, bytesWritten: bin.length, verified: true, startedAt: FLASH_ORIGIN, erasedSectors: sectors, retries: 0 });
   t.deepEqual(sim.erasedSectors, sectors);
   t.is(sim.startedAt, FLASH_ORIGIN);
 });

@@ -48,13 +48,22 @@ test('edgec prune writes a smaller float .tflite and reports layers, budget and 
   t.true(conv3.shape[3] < 32);
 });
 
-test('edgec prune: the same --seed, data and flags write the same model', async (t) => {
+test('edgec prune: the same --seed, data and flags write the same model (--json or not)', async (t) => {
   const outs = [join(scratch, 'seeded-a.tflite'), join(scratch, 'seeded-b.tflite')];
+  const printed = [];
   for (const out of outs) {
-    const r = await run('prune', model, '--data', train.x, '--labels', train.y, '--macs', '0.6', '--epochs', '1', '--seed', '7', '-o', out);
+    const r = await run('prune', model, '--data', train.x, '--labels', train.y, '--macs', '0.6', '--epochs', '1', '--seed', '7', '-o', out, ...(out === outs[1] ? ['--json'] : []));
     t.is(r.code, 0, r.stderr);
+    printed.push(r.stdout);
   }
   t.true(readFileSync(outs[0]).equals(readFileSync(outs[1])));
+  // --json: the same report, alone on stdout.
+  const report = JSON.parse(printed[1]) as { wrote: string; budgets: { label: string; before: number; after: number }[]; layers: { name: string; macs: [number, number] }[] };
+  t.is(report.wrote, outs[1]);
+  const macs = report.budgets.find((b) => b.label === 'MACs')!;
+  t.true(macs.after <= 0.6 * macs.before);
+  t.is(report.layers.reduce((n, l) => n + l.macs[1], 0), macs.after);
+  t.regex(printed[0], new RegExp(`budget: MACs [\\d,]+ -> ${macs.after.toLocaleString('en-US')},`));
 });
 
 test('edgec prune: bad usage exits 2, with the smallest model for a budget out of reach', async (t) => {
