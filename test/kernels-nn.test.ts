@@ -171,6 +171,12 @@ const MORE_CONV: WindowCase[] = [
   { kind: 'conv2d', input: [1, 5, 6, 3], filter: [3, 2], channels: 7, padding: 'valid', inQ: q(0.05, -128), outQ: q(0.02, -128) },
   // A right shift beyond 21 with small accumulators: int8 weights, requantization without its checks.
   { kind: 'conv2d', input: [1, 5, 5, 6], filter: [3, 3], channels: 10, outQ: q(1e4, 0), bias: 100 },
+  // ec_fully_connected_w16_rows_s8's copies for two and four groups a row (mode 0): an odd number of
+  // pixels and of channels with the input zero point at 127; a depth with a tail at -128; two images,
+  // a depth of 6, outputs saturating at 127 (no activation, output zero point -128).
+  { kind: 'conv2d', input: [1, 5, 3, 8], filter: [1, 1], channels: 7, activation: 'relu6', inQ: q(0.05, 127), outQ: q(6 / 255, -128) },
+  { kind: 'conv2d', input: [1, 3, 3, 15], filter: [1, 1], channels: 6, activation: 'relu6', inQ: q(0.05, -128), outQ: q(6 / 255, -128) },
+  { kind: 'conv2d', input: [2, 3, 1, 6], filter: [1, 1], channels: 5, inQ: q(0.1, 3), outQ: q(0.01, -128), bias: 20000 },
 ];
 
 const DEPTHWISE: WindowCase[] = [
@@ -298,15 +304,20 @@ const kernelOf = (c: WindowCase | FcCase) => generated.ops[int8Op.get(c)!].kerne
 const fastOf = (c: WindowCase | FcCase) => Number(new RegExp(`nn_op${int8Op.get(c)}_params = \\{[^;]*?\\.fast = (\\d)`).exec(source)?.[1]);
 
 test('the generator picks the specialised kernels where they apply', (t) => {
-  t.is(kernelOf(CONV[3]), 'ec_fully_connected_w16_s8', '1x1 stride 1, few weights: a fully connected layer over the pixels');
-  t.is(kernelOf(CONV[4]), 'ec_fully_connected_w16_s8', '1x1 with a depth that is not a multiple of 4');
-  t.is(kernelOf(CONV[17]), 'ec_fully_connected_w16_s8', 'four output channels or fewer');
-  t.is(kernelOf(CONV[16]), 'ec_fully_connected_w16_s8', '1x1 with many weights');
+  t.is(kernelOf(CONV[3]), 'ec_fully_connected_w16_rows_s8', '1x1 stride 1, few weights: a fully connected layer over the pixels');
+  t.is(kernelOf(CONV[4]), 'ec_fully_connected_w16_rows_s8', '1x1 with a depth that is not a multiple of 4');
+  t.is(kernelOf(CONV[17]), 'ec_fully_connected_w16_rows_s8', 'four output channels or fewer');
+  t.is(kernelOf(CONV[16]), 'ec_fully_connected_w16_rows_s8', '1x1 with many weights');
   t.is(kernelOf(CONV[18]), 'ec_fully_connected_w16_s8', '1x1 on a single pixel');
   t.is(kernelOf(CONV[5]), 'ec_conv2d_c1_s8', '1x1 stride 2, four input channels: rows widened once');
   for (const c of MORE_CONV.slice(0, 3)) t.is(kernelOf(c), 'ec_conv2d_w16_s8', `${c.input} ${c.channels}`);
   for (const c of MORE_CONV.slice(3, 5)) t.is(kernelOf(c), 'ec_conv2d_c1_s8', `${c.input} ${c.channels}`);
   t.is(kernelOf(MORE_CONV[5]), 'ec_conv2d_s8', 'a right shift beyond 21');
+  for (const c of MORE_CONV.slice(6)) {
+    t.is(kernelOf(c), 'ec_fully_connected_w16_rows_s8', `${c.input} ${c.channels}`);
+    t.is(modeOf(c), 0, `${c.input} ${c.channels}: the mode of the copies for few groups`);
+  }
+  t.is(kernelOf(FULLY_CONNECTED[6]), 'ec_fully_connected_w16_rows_s8', 'several rows');
   t.is(kernelOf(CONV[2]), 'ec_conv2d_w16_s8', 'dilation');
   t.is(kernelOf(DEPTHWISE[0]), 'ec_depthwise_conv2d_3x3_s8');
   for (const c of DEPTHWISE.slice(11)) t.is(kernelOf(c), 'ec_depthwise_conv2d_3x3_s8', `${c.input} ${c.stride}`);

@@ -241,14 +241,19 @@ typedef struct {
     ec_output2_s8 output;
 } ec_fully_connected_w16_s8_params;
 
-/* Scratch holds input rows split into even and odd bytes: two rows at a time for several rows; for
- * a single row with more than four units the whole row, or where that is smaller, chunks of equal
- * length, at most EC_FC_CHUNK_GROUPS groups of four values, with every unit's accumulator kept
- * between them.
- * With one row of at most four units it needs none (scratch may be NULL). */
+/* One row (p->rows == 1). Scratch (word-aligned) holds the row split into even and odd bytes: the
+ * whole row, or where that is smaller, chunks of equal length, at most EC_FC_CHUNK_GROUPS groups of
+ * four values, with every unit's accumulator kept between them. With at most four units it needs
+ * none (scratch may be NULL). */
 #define EC_FC_CHUNK_GROUPS 56
 size_t ec_fully_connected_w16_s8_scratch_size(const ec_fully_connected_w16_s8_params *p);
 void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+/* Several rows (p->rows > 1: pointwise convolutions over their pixels), in a function of its own so
+ * that models without it do not link it; the depths of up to 8 and 16 values (MobileNets' first
+ * pointwise layers) have copies of their own. Scratch (word-aligned: read four words at a time)
+ * holds two rows split into even and odd bytes. */
+size_t ec_fully_connected_w16_rows_s8_scratch_size(const ec_fully_connected_w16_s8_params *p);
+void ec_fully_connected_w16_rows_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
 /* Input and output share their quantization; the window never lies wholly in the padding. */
 typedef struct {

@@ -234,6 +234,39 @@ EC_INLINE void step2x2(tile *t, const ec_word **x, const ec_word **w)
     t->b1 = ec_smlad(x1_odd, odd, t->b1);
 }
 
+#if defined(__ARM_ARCH_7EM__) && defined(__GNUC__) && !defined(__clang__)
+/* One group as step2x2 does it, the two rows' four words in one LDM (which fills its registers in
+ * ascending order: the asm below pins them to r8-r11). */
+#define EC_GROUP_2X2                                   \
+    "ldm %[x]!, {%[x0e], %[x0o], %[x1e], %[x1o]}\n\t" \
+    "ldrd %[we], %[wo], [%[w]], #8\n\t"               \
+    "smlad %[a0], %[x0e], %[we], %[a0]\n\t"           \
+    "smlad %[a0], %[x0o], %[wo], %[a0]\n\t"           \
+    "smlad %[a1], %[x1e], %[we], %[a1]\n\t"           \
+    "smlad %[a1], %[x1o], %[wo], %[a1]\n\t"           \
+    "ldrd %[we], %[wo], [%[w]], #8\n\t"               \
+    "smlad %[b0], %[x0e], %[we], %[b0]\n\t"           \
+    "smlad %[b0], %[x0o], %[wo], %[b0]\n\t"           \
+    "smlad %[b1], %[x1e], %[we], %[b1]\n\t"           \
+    "smlad %[b1], %[x1o], %[wo], %[b1]\n\t"
+
+/* step2x2 over `quads` > 0 runs of four groups: eleven instructions a group where the compiler's
+ * code takes twelve (it has no LDM of four chosen registers). */
+EC_INLINE void quads2x2(tile *t, const ec_word **x, const ec_word **w, int32_t quads)
+{
+    register int32_t x0e __asm__("r8"), x0o __asm__("r9"), x1e __asm__("r10"), x1o __asm__("r11");
+    int32_t we, wo;
+    __asm__ volatile("1:\n\t" EC_GROUP_2X2 EC_GROUP_2X2 EC_GROUP_2X2 EC_GROUP_2X2 "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : [a0] "+r"(t->a0), [a1] "+r"(t->a1), [b0] "+r"(t->b0), [b1] "+r"(t->b1), [x] "+r"(*x), [w] "+r"(*w),
+                       [n] "+r"(quads), [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), [we] "=&r"(we),
+                       [wo] "=&r"(wo)
+                     :
+                     : "cc", "memory");
+}
+#undef EC_GROUP_2X2
+#endif
+
 /* Rows r0 and r1 split into xs group by group: r0's even and odd words, then r1's. */
 static void split_rows(const int8_t *r0, const int8_t *r1, int32_t groups, int32_t tail, int32_t *xs)
 {
@@ -258,12 +291,17 @@ EC_INLINE void unit_pair(const int32_t *xs, int32_t n, const ec_word **w, const 
     const ec_word *x = (const ec_word *)xs;
     /* Four groups per loop pass (a short row is a few groups, and the loop's own instructions count). */
     int32_t k = n;
+#if defined(__ARM_ARCH_7EM__) && defined(__GNUC__) && !defined(__clang__)
+    if (k >= 4) quads2x2(&t, &x, w, k >> 2);
+    k &= 3;
+#else
     for (; k >= 4; k -= 4) {
         step2x2(&t, &x, w);
         step2x2(&t, &x, w);
         step2x2(&t, &x, w);
         step2x2(&t, &x, w);
     }
+#endif
     if (k & 2) {
         step2x2(&t, &x, w);
         step2x2(&t, &x, w);
@@ -287,11 +325,14 @@ static EC_NOINLINE void last_unit(const int32_t *xs, int32_t n, const ec_word *w
     unit_pair(xs, n, &w, q, o, d, 0, fix, full, lo, hi);
 }
 
-/* `fix` and `full` constants in each copy (see ec_output2). */
-EC_INLINE void rows2(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, int32_t *xs, int32_t fix, int32_t full)
+/* `fix` and `full` constants in each copy (see ec_output2), and `n`, the groups per row, where a
+ * copy has it as a constant (else 0). */
+EC_INLINE void rows2(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, int32_t *xs, int32_t fix, int32_t full,
+                     int32_t groups_per_row)
 {
     const int32_t depth = p->depth, units = p->units, rows = p->rows;
-    const int32_t groups = depth >> 2, tail = depth & 3, n = groups + (tail ? 1 : 0);
+    const int32_t groups = depth >> 2, tail = depth & 3;
+    const int32_t n = groups_per_row ? groups_per_row : groups + (tail ? 1 : 0);
     const int32_t lo = p->output.act_min, hi = p->output.act_max;
     for (int32_t r = 0; r < rows; r += 2) {
         /* An odd last row fills both halves and is written twice. */
@@ -309,7 +350,6 @@ EC_INLINE void rows2(const ec_fully_connected_w16_s8_params *p, const int8_t *in
 size_t ec_fully_connected_w16_s8_scratch_size(const ec_fully_connected_w16_s8_params *p)
 {
     const size_t n = (size_t)((p->depth + 3) >> 2);
-    if (p->rows > 1) return n * 4u * sizeof(int32_t);
     if (p->units <= 4) return 0u;
     const int32_t chunk = chunk_groups(p);
     return chunk ? (size_t)chunk * 2u * sizeof(int32_t) + (size_t)((p->units + 3) >> 2) * 4u * sizeof(int32_t) : n * 2u * sizeof(int32_t);
@@ -319,11 +359,7 @@ size_t ec_fully_connected_w16_s8_scratch_size(const ec_fully_connected_w16_s8_pa
 void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
     const int32_t mode = p->output.mode;
-    if (p->rows > 1) {
-        if (mode == 0) rows2(p, input, output, (int32_t *)scratch, 0, 1);
-        else if (mode == 1) rows2(p, input, output, (int32_t *)scratch, 1, 1);
-        else rows2(p, input, output, (int32_t *)scratch, 1, 0);
-    } else if (p->units <= 4) {
+    if (p->units <= 4) {
         if (mode != 2) row_raw(p, input, output, 1);
         else row_raw(p, input, output, 0);
     } else if (chunk_groups(p)) {
@@ -332,4 +368,32 @@ void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const 
         if (mode != 2) row_split(p, input, output, (int32_t *)scratch, 1, 0);
         else row_split(p, input, output, (int32_t *)scratch, 0, 0);
     }
+}
+
+/* With few groups per row the loops' own instructions weigh: two and four groups get copies in which
+ * they are constants (for mode 0, the only one MobileNets' pointwise layers take). */
+static EC_NOINLINE void rows2_mode0_n2(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, int32_t *xs)
+{
+    rows2(p, input, output, xs, 0, 1, 2);
+}
+
+static EC_NOINLINE void rows2_mode0_n4(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, int32_t *xs)
+{
+    rows2(p, input, output, xs, 0, 1, 4);
+}
+
+size_t ec_fully_connected_w16_rows_s8_scratch_size(const ec_fully_connected_w16_s8_params *p)
+{
+    return (size_t)((p->depth + 3) >> 2) * 4u * sizeof(int32_t);
+}
+
+void ec_fully_connected_w16_rows_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    const int32_t mode = p->output.mode, n = (p->depth + 3) >> 2;
+    int32_t *const xs = (int32_t *)scratch;
+    if (mode == 0 && n == 2) rows2_mode0_n2(p, input, output, xs);
+    else if (mode == 0 && n == 4) rows2_mode0_n4(p, input, output, xs);
+    else if (mode == 0) rows2(p, input, output, xs, 0, 1, 0);
+    else if (mode == 1) rows2(p, input, output, xs, 1, 1, 0);
+    else rows2(p, input, output, xs, 1, 0, 0);
 }

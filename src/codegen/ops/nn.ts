@@ -199,7 +199,7 @@ function convC1(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp, plan: ConvPl
 // ---- 1x1 convs as fully connected layers over the pixels ----
 
 /**
- * Pointwise layers run as ec_fully_connected_w16_s8 (rows = pixels) wherever its output stage
+ * Pointwise layers run as ec_fully_connected_w16_rows_s8 (rows = pixels) wherever its output stage
  * applies: two pixels by two output channels per pass with int16 weights take about three
  * quarters of the instructions of the int8-weight tile (ec_conv2d_1x1_s8), which unpacks every
  * weight word, for twice the weight bytes.
@@ -416,12 +416,12 @@ function fcW16Call(ctx: EmitContext, op: Op, shape: MatrixShape, matrix: ArrayLi
     output,
   });
   const scratch = fcW16Scratch(shape) > 0;
-  const code = call(ctx, op, 'ec_fully_connected_w16_s8', params, scratch);
+  const code = call(ctx, op, shape.rows > 1 ? 'ec_fully_connected_w16_rows_s8' : 'ec_fully_connected_w16_s8', params, scratch);
   if (!scratch) code.statements = code.statements.map((line) => line.replace(/\);$/, ', NULL);'));
   return code;
 }
 
-/** As ec_fully_connected_w16_s8_scratch_size, when that kernel runs the layer. */
+/** As ec_fully_connected_w16_(rows_)s8_scratch_size, when that kernel runs the layer. */
 function fcW16ScratchBytes(graph: Graph, op: FullyConnectedOp): number {
   const p = lowerFullyConnected(graph, op);
   if (p.dtype !== 'int8') return 0;
@@ -434,8 +434,8 @@ function fcW16ScratchBytes(graph: Graph, op: FullyConnectedOp): number {
 const FC_CHUNK_GROUPS = 56;
 
 /**
- * ec_fully_connected_w16_s8_scratch_size: two rows split into even and odd bytes for several rows;
- * for one row with more than four units the whole row, or where that is smaller chunks of equal
+ * ec_fully_connected_w16_rows_s8_scratch_size: two rows split into even and odd bytes for several
+ * rows; ec_fully_connected_w16_s8_scratch_size: for one row with more than four units the whole row, or where that is smaller chunks of equal
  * length (at most FC_CHUNK_GROUPS groups) plus every unit's accumulator.
  */
 function fcW16Scratch({ rows, depth, units }: MatrixShape): number {
