@@ -99,6 +99,8 @@ const TABLES: { [K in keyof BuiltinOptionsMap]: OptionTable<BuiltinOptionsMap[K]
   [T.ResizeNearestNeighborOptions]: { alignCorners: bool(0), halfPixelCenters: bool(1) },
   // Fields 0 and 1 (new_height, new_width) are deprecated: the size operand says it.
   [T.ResizeBilinearOptions]: { alignCorners: bool(2), halfPixelCenters: bool(3) },
+  [T.ArgMaxOptions]: { outputType: int8(0) },
+  [T.ArgMinOptions]: { outputType: int8(0) },
   [T.TransposeConvOptions]: { padding: int8(0), strideW: int32(1), strideH: int32(2), activation: int8(3), quantizedBiasType: int8(4) },
 };
 
