@@ -14,7 +14,7 @@ import { writeTflite } from '../src/tflite/writer.ts';
 import { runGeneratedHost, runGeneratedQemu } from './helpers/c-model.ts';
 import { familyGraph, loadKernelCases } from './helpers/kernel-fixtures.ts';
 
-const FAMILIES = ['transpose_conv2d', 'resize_bilinear'];
+const FAMILIES = ['transpose_conv2d', 'resize_bilinear', 'arg_min_max'];
 
 for (const family of FAMILIES) {
   const cases = loadKernelCases(family);

@@ -96,6 +96,8 @@ const OPTIONS: { [K in keyof BuiltinOptionsMap]: BuiltinOptionsMap[K] } = {
   [O.ResizeNearestNeighborOptions]: { alignCorners: true, halfPixelCenters: true },
   [O.SVDFOptions]: { rank: 2, activation: 1, asymmetricQuantizeInputs: true },
   [O.ResizeBilinearOptions]: { alignCorners: true, halfPixelCenters: true },
+  [O.ArgMaxOptions]: { outputType: 4 },
+  [O.ArgMinOptions]: { outputType: 2 },
   [O.TransposeConvOptions]: { padding: 1, strideW: 2, strideH: 3, activation: 1, quantizedBiasType: 2 },
 };
 

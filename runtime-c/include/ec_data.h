@@ -151,6 +151,17 @@ typedef struct {
 
 void ec_resize_bilinear_f32(const ec_resize_bilinear_f32_params *p, const float *input, float *output);
 
+/* ---- arg max and arg min along one axis: per (outer, inner) pair the index of the first largest
+ * (smallest) of axis_size values inner apart, compared raw; a NaN never wins, nor loses if first. */
+typedef struct {
+    int32_t outer, axis_size, inner;
+} ec_arg_min_max_params;
+
+void ec_arg_max_s8(const ec_arg_min_max_params *p, const int8_t *input, int32_t *output);
+void ec_arg_min_s8(const ec_arg_min_max_params *p, const int8_t *input, int32_t *output);
+void ec_arg_max_f32(const ec_arg_min_max_params *p, const float *input, int32_t *output);
+void ec_arg_min_f32(const ec_arg_min_max_params *p, const float *input, int32_t *output);
+
 /* ---- mean, sum and max over some axes. */
 
 /* Output elements in order, and for each the input elements it averages, in increasing address

@@ -184,6 +184,31 @@ void ec_resize_bilinear_f32(const ec_resize_bilinear_f32_params *p, const float 
     }
 }
 
+#define EC_ARG_MIN_MAX(name, type, better)                                            \
+    void name(const ec_arg_min_max_params *p, const type *input, int32_t *output)        \
+    {                                                                                     \
+        for (int32_t o = 0; o < p->outer; o++) {                                          \
+            const type *block = input + o * p->axis_size * p->inner;                      \
+            for (int32_t i = 0; i < p->inner; i++) {                                      \
+                type best = block[i];                                                     \
+                int32_t index = 0;                                                        \
+                for (int32_t k = 1; k < p->axis_size; k++) {                              \
+                    const type v = block[k * p->inner + i];                               \
+                    if (v better best) {                                                  \
+                        best = v;                                                         \
+                        index = k;                                                        \
+                    }                                                                     \
+                }                                                                         \
+                *output++ = index;                                                        \
+            }                                                                             \
+        }                                                                                 \
+    }
+
+EC_ARG_MIN_MAX(ec_arg_max_s8, int8_t, >)
+EC_ARG_MIN_MAX(ec_arg_min_s8, int8_t, <)
+EC_ARG_MIN_MAX(ec_arg_max_f32, float, >)
+EC_ARG_MIN_MAX(ec_arg_min_f32, float, <)
+
 void ec_mean_s8(const ec_reduction *r, const ec_mean_s8_params *p, const int8_t *input, int8_t *output)
 {
     /* Sums wrap in 32 bits as the reference's do (only possible beyond 2^24 elements per output). */

@@ -241,6 +241,11 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
       const pick = (count: number, inSize: number) => tf.tensor1d(Array.from({ length: count }, (_, i) => nearestIndex(i, inSize, count, alignCorners, halfPixelCenters)), 'int32');
       return all(([x]) => tf.gather(tf.gather(nhwc(x), pick(size[0], h), 1), pick(size[1], w), 2));
     }
+    case 'arg_max':
+    case 'arg_min': {
+      const apply = op.kind === 'arg_max' ? tf.argMax : tf.argMin;
+      return all(([x]) => apply(x, op.attrs.axis + 1));
+    }
     case 'resize_bilinear': {
       const { size, alignCorners, halfPixelCenters } = op.attrs;
       return all(([x]) => tf.image.resizeBilinear(nhwc(x), size, alignCorners, halfPixelCenters));

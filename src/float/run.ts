@@ -89,7 +89,9 @@ function runChunk(
 
 function checkFloat(graph: Graph): void {
   const used = new Set([...graph.inputs, ...graph.outputs, ...graph.ops.flatMap((op) => [...op.inputs, ...op.outputs])]);
-  const other = [...used].filter((t) => graph.tensors[t].dtype !== 'float32');
+  // Indices (ARG_MAX, ARG_MIN) are the one int32 result a float model has; they come out as floats.
+  const indices = new Set(graph.ops.filter((op) => op.kind === 'arg_max' || op.kind === 'arg_min').map((op) => op.outputs[0]));
+  const other = [...used].filter((t) => graph.tensors[t].dtype !== 'float32' && !indices.has(t));
   if (other.length > 0) {
     throw modelError(
       `${graph.name}: the float executor runs float32 graphs only; run it on the model before quantization`,

@@ -30,6 +30,8 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
     types: 'int8 (int8 per-channel symmetric weights, int32 bias); float32 (float32 weights, or int8 weights with scales: dynamic range)',
     constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID'],
   },
+  [B.ARG_MAX]: { types: 'int8, float32 -> int32', constraints: [CONSTRAINT.constant('axis operand'), 'a single axis', 'INT32 output'] },
+  [B.ARG_MIN]: { types: 'as ARG_MAX', constraints: [CONSTRAINT.constant('axis operand'), 'a single axis', 'INT32 output'] },
   [B.TRANSPOSE_CONV]: {
     types: 'as CONV_2D',
     constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID', CONSTRAINT.constant('output shape operand'), "output shape operand equal to the output tensor's shape"],

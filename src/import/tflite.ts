@@ -516,6 +516,8 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
 
   [B.RESIZE_NEAREST_NEIGHBOR]: (r) => resize(r, 'resize_nearest', r.options(O.ResizeNearestNeighborOptions)),
   [B.RESIZE_BILINEAR]: (r) => resize(r, 'resize_bilinear', r.options(O.ResizeBilinearOptions)),
+  [B.ARG_MAX]: (r) => argMinMax(r, 'arg_max', r.options(O.ArgMaxOptions)),
+  [B.ARG_MIN]: (r) => argMinMax(r, 'arg_min', r.options(O.ArgMinOptions)),
 
   [B.PRELU]: (r) => {
     const io = r.io(2);
@@ -536,6 +538,20 @@ function convertOperator(r: OperatorReader): Op[] {
   const converted = convert(r);
   const ops = converted === undefined ? [] : Array.isArray(converted) ? converted : [converted];
   return ops.every((op) => checkTypes(r, op)) ? ops : [];
+}
+
+/** ARG_MAX and ARG_MIN: one constant axis; TensorFlow Lite Micro writes int32 indices only. */
+function argMinMax(r: OperatorReader, kind: 'arg_max' | 'arg_min', o: { outputType: number } | undefined): Op | undefined {
+  const io = r.io(2);
+  if (!io || !o) return;
+  const [input, axisInput] = io.inputs;
+  const values = r.constantInts(axisInput, 'axis operand');
+  if (!values) return;
+  if (values.length !== 1) return r.violates(`axis operand [${values}]`, 'a single axis');
+  const axis = r.axis(values[0], r.tensor(input).shape.length, `${kind} axis`);
+  if (axis === undefined) return;
+  if (o.outputType !== TensorType.INT32) return r.violates(`output type ${tensorTypeName(o.outputType)}`, 'INT32 output');
+  return { kind, inputs: [input], outputs: [io.output], origin: r.origin, attrs: { axis } };
 }
 
 /** RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR: a constant size, int8 values kept in the input's quantization. */
@@ -903,6 +919,11 @@ function checkTypes(r: OperatorReader, op: Op): boolean {
       for (const [t, what] of [[op.inputs[1], 'feature'], [op.inputs[2], 'time']] as const) {
         if ((r.tensor(t).quantization?.scale.length ?? 0) !== 1) ok = !!r.problem(`${what} weights (${r.describe(t)}) must be quantized per tensor`);
       }
+      break;
+    case 'arg_max':
+    case 'arg_min':
+      expect(input, 'input', ACTIVATION_TYPES);
+      expect(output, 'output', [TensorType.INT32]);
       break;
     case 'unidirectional_sequence_lstm': {
       expect(input, 'input', ACTIVATION_TYPES);

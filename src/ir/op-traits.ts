@@ -151,6 +151,9 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
   resize_nearest: { ...MOVES, channelFlow: 'same' },
   // Weights summing to one over raw int8 values: the output keeps the input's quantization too.
   resize_bilinear: { ...MOVES, channelFlow: 'same' },
+  // Indices out: an int32 output has no quantization to keep.
+  arg_max: { ...REDUCE, channelFlow: 'opaque' },
+  arg_min: { ...REDUCE, channelFlow: 'opaque' },
   maximum: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: true, copiesInputs: true },
   // alpha is a per-element (usually per-channel) parameter: channels cannot be pruned through it.
   prelu: { dataInputs: data0, channelFlow: 'opaque', elementwise: true, fusesActivation: false, keepsInputQuantization: false },

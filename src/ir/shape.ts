@@ -226,6 +226,12 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
       if (axes.some((a) => a < 0 || a >= x.length)) return error(`axes [${axes}] are outside a ${x.length}-D input`);
       return ok(op.attrs.keepDims ? x.map((d, i) => (axes.includes(i) ? 1 : d)) : x.filter((_, i) => !axes.includes(i)));
     }
+    case 'arg_max':
+    case 'arg_min': {
+      const { axis } = op.attrs;
+      if (!Number.isInteger(axis) || axis < 0 || axis >= x.length) return error(`axis ${axis} is outside a ${x.length}-D input`);
+      return ok(x.filter((_, i) => i !== axis));
+    }
     case 'strided_slice': {
       const { begin, stride, size, shape } = op.attrs;
       if ([begin, stride, size].some((v) => v.length !== x.length)) return error(`begin, stride and size need ${x.length} entries each for input ${fmt(x)}`);

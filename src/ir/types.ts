@@ -127,6 +127,15 @@ export interface ResizeOp extends OpCommon {
   attrs: { size: [number, number]; alignCorners: boolean; halfPixelCenters: boolean };
 }
 
+/**
+ * inputs: [input]; output int32, the input's shape without `axis` (non-negative): the index of the
+ * first largest (arg_max) or smallest (arg_min) value along the axis, compared raw (int8 too).
+ */
+export interface ArgMinMaxOp extends OpCommon {
+  kind: 'arg_max' | 'arg_min';
+  attrs: { axis: number };
+}
+
 /** Element-wise ops with no attributes. */
 export interface UnaryOp extends OpCommon {
   kind: 'logistic' | 'tanh' | 'relu' | 'relu6' | 'hard_swish' | 'quantize' | 'dequantize';
@@ -251,6 +260,7 @@ export type Op =
   | MaxMinOp
   | PreluOp
   | ResizeOp
+  | ArgMinMaxOp
   | LstmOp
   | SvdfOp;
 

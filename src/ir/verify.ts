@@ -44,6 +44,8 @@ const ARITY: Record<OpKind, [number, number]> = {
   transpose_conv2d: [2, 3],
   resize_nearest: [1, 1],
   resize_bilinear: [1, 1],
+  arg_max: [1, 1],
+  arg_min: [1, 1],
   unidirectional_sequence_lstm: [13, 13],
   svdf: [3, 4],
 };

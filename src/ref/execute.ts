@@ -6,6 +6,7 @@ import { dtypeOf, numel } from '../ir/dtype.ts';
 import { dataError, modelError } from '../ir/errors.ts';
 import type { Graph, Op, OpKind, TensorData } from '../ir/types.ts';
 import { verifyGraph } from '../ir/verify.ts';
+import { prepareArgMinMax } from './arg-min-max.ts';
 import { prepareConcatenation } from './concat.ts';
 import { prepareConv2D, prepareTransposeConv2D } from './conv.ts';
 import { prepareDepthwiseConv2D } from './depthwise.ts';
@@ -64,6 +65,8 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   prelu: elementwise,
   resize_nearest: prepareResizeNearest,
   resize_bilinear: prepareResizeBilinear,
+  arg_max: prepareArgMinMax,
+  arg_min: prepareArgMinMax,
   unidirectional_sequence_lstm: prepareLstm,
   svdf: prepareSvdf,
 };

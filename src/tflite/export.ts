@@ -236,6 +236,15 @@ function exportOp(graph: Graph, op: Op): Exported {
       };
     case 'prelu':
       return { code: B.PRELU, version: 1 };
+    case 'arg_max':
+    case 'arg_min':
+      return {
+        code: op.kind === 'arg_max' ? B.ARG_MAX : B.ARG_MIN,
+        version: byType(2),
+        optionsType: op.kind === 'arg_max' ? O.ArgMaxOptions : O.ArgMinOptions,
+        options: { outputType: TensorType.INT32 },
+        operands: [{ suffix: 'axis', shape: [1], values: [op.attrs.axis] }],
+      };
     case 'transpose_conv2d': {
       const { activation, size } = op.attrs;
       const outChannels = graph.tensors[op.inputs[1]].shape[0];

@@ -84,6 +84,11 @@ export interface Conv2DOptions {
   quantizedBiasType: number;
 }
 
+/** ArgMaxOptions and ArgMinOptions: the output's TensorType. */
+export interface ArgMinMaxOptions {
+  outputType: number;
+}
+
 export interface TransposeConvOptions {
   padding: number;
   strideW: number;
@@ -253,6 +258,8 @@ export interface BuiltinOptionsMap {
   [T.SVDFOptions]: SvdfOptions;
   [T.TransposeConvOptions]: TransposeConvOptions;
   [T.ResizeBilinearOptions]: ResizeOptions;
+  [T.ArgMaxOptions]: ArgMinMaxOptions;
+  [T.ArgMinOptions]: ArgMinMaxOptions;
 }
 
 export type BuiltinOptions = BuiltinOptionsMap[keyof BuiltinOptionsMap];

@@ -100,6 +100,8 @@ const TABLES: { [K in keyof BuiltinOptionsMap]: OptionTable<BuiltinOptionsMap[K]
   [T.SVDFOptions]: { rank: int32(0), activation: int8(1), asymmetricQuantizeInputs: bool(2) },
   // Fields 0 and 1 (new_height, new_width) are deprecated: the size operand says it.
   [T.ResizeBilinearOptions]: { alignCorners: bool(2), halfPixelCenters: bool(3) },
+  [T.ArgMaxOptions]: { outputType: int8(0) },
+  [T.ArgMinOptions]: { outputType: int8(0) },
   [T.TransposeConvOptions]: { padding: int8(0), strideW: int32(1), strideH: int32(2), activation: int8(3), quantizedBiasType: int8(4) },
 };
 

@@ -109,6 +109,8 @@ export const BuiltinOperator = {
   SVDF: 27,
   TRANSPOSE_CONV: 67,
   RESIZE_BILINEAR: 23,
+  ARG_MAX: 56,
+  ARG_MIN: 79,
   /** Codes above this do not fit OperatorCode.deprecated_builtin_code, which then holds this value. */
   PLACEHOLDER_FOR_GREATER_OP_CODES: 127,
 } as const;
@@ -189,6 +191,8 @@ export const BuiltinOptionsType = {
   SVDFOptions: 6,
   TransposeConvOptions: 49,
   ResizeBilinearOptions: 15,
+  ArgMaxOptions: 40,
+  ArgMinOptions: 57,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;

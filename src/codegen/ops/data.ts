@@ -4,12 +4,13 @@
 
 import { DTYPE_BYTES, numel } from '../../ir/dtype.ts';
 import { modelError } from '../../ir/errors.ts';
-import type { BlockRearrangeOp, ConcatenationOp, GatherOp, MeanOp, Op, PackOp, PadOp, ReshapeOp, ResizeOp, SqueezeOp, StridedSliceOp, TransposeOp, UnaryOp } from '../../ir/types.ts';
+import type { ArgMinMaxOp, BlockRearrangeOp, ConcatenationOp, GatherOp, MeanOp, Op, PackOp, PadOp, ReshapeOp, ResizeOp, SqueezeOp, StridedSliceOp, TransposeOp, UnaryOp } from '../../ir/types.ts';
 import { describeOp } from '../../ir/verify.ts';
 import { type ConcatParams, lowerConcatenation } from '../../lower/concat.ts';
 import { lowerGather, lowerMove, lowerPack, lowerResizeNearest } from '../../lower/move.ts';
 import { lowerMean, lowerReduceMax } from '../../lower/mean.ts';
 import { lowerResizeBilinear } from '../../lower/resize.ts';
+import { lowerArgMinMax } from '../../lower/arg-min-max.ts';
 import { lowerPad } from '../../lower/pad.ts';
 import { lowerQuantize } from '../../lower/quantize.ts';
 import { cFloat, cInitializer, cInt } from '../c-syntax.ts';
@@ -147,6 +148,13 @@ function resizeBilinear(ctx: EmitContext, op: ResizeOp): OpCode {
   return { declarations: [params], statements: [`${kernel}(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`], kernel };
 }
 
+function argMinMax(ctx: EmitContext, op: ArgMinMaxOp): OpCode {
+  const p = lowerArgMinMax(ctx.graph, op);
+  const params = cStruct('ec_arg_min_max_params', `${ctx.opName}_params`, { outer: cInt(p.outer), axis_size: cInt(p.axisSize), inner: cInt(p.inner) });
+  const kernel = `ec_${op.kind}_${p.dtype === 'int8' ? 's8' : 'f32'}`;
+  return { declarations: [params], statements: [`${kernel}(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`], kernel };
+}
+
 /** MEAN, SUM and REDUCE_MAX: one reduction walk; the kernel and its constants differ. */
 function mean(ctx: EmitContext, op: MeanOp): OpCode {
   const q = op.kind === 'reduce_max' ? undefined : lowerMean(ctx.graph, op);
@@ -233,6 +241,9 @@ export const dataEmitter: OpEmitter = {
         return resizeNearest(ctx, op);
       case 'resize_bilinear':
         return resizeBilinear(ctx, op);
+      case 'arg_max':
+      case 'arg_min':
+        return argMinMax(ctx, op);
       case 'mean':
       case 'sum':
       case 'reduce_max':

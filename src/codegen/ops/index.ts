@@ -47,6 +47,8 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   prelu: elementwiseEmitter,
   resize_nearest: dataEmitter,
   resize_bilinear: dataEmitter,
+  arg_max: dataEmitter,
+  arg_min: dataEmitter,
   unidirectional_sequence_lstm: lstmEmitter,
   svdf: svdfEmitter,
 };
