@@ -1,4 +1,6 @@
 import test from 'ava';
+import { random, randomBelow } from './helpers/random.ts';
+import { missingTool, TARGET_TOOLS, testWhere } from './helpers/tools.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,8 +67,8 @@ test('problems with the model or data exit 1 with edgec\'s own message, never a 
     ['text.tflite', new TextEncoder().encode('not a model at all')],
   ];
   // A few mutants through the real command; test/fuzz-tflite.test.ts runs thousands through the library.
-  let seed = 7;
-  const rand = (n: number) => ((seed = (seed * 1664525 + 1013904223) >>> 0) % n);
+  const next = random(7);
+  const rand = (n: number) => randomBelow(next, n);
   for (let i = 0; i < 12; i++) {
     const m = Uint8Array.from(bytes);
     for (let k = 0; k < 4; k++) new DataView(m.buffer).setUint32(rand(2000) * 4, rand(2) ? 0xfffffff0 : rand(1 << 30), true);
@@ -94,7 +96,7 @@ test('problems with the model or data exit 1 with edgec\'s own message, never a 
   t.regex(wrongShape.stderr, /is not samples of input/);
 });
 
-test('build writes a firmware folder that run --target qemu takes, and quantizes a TF.js model with --calib', (t) => {
+testWhere([missingTool(...TARGET_TOOLS.qemu)], 'build writes a firmware folder that run --target qemu takes, and quantizes a TF.js model with --calib', (t) => {
   const dir = join(scratch, 'hello_build');
   const model = join(oracles, 'hello_world_int8', 'model.tflite');
   const built = run('build', model, '--board', 'stm32f4', '-o', dir);

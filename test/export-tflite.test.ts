@@ -2,6 +2,7 @@
 // graph, for the oracle models as imported and for a graph edgec quantized itself.
 
 import test from 'ava';
+import { random } from './helpers/random.ts';
 import { readFileSync } from 'node:fs';
 import { dataBytes } from '../src/ir/dtype.ts';
 import type { Graph, Op, Tensor, TensorData } from '../src/ir/types.ts';
@@ -44,8 +45,8 @@ const op = (kind: Op['kind'], attrs: object, inputs: number[], output: number): 
 
 /** A float graph with one op of every family the exporter writes, all data flowing to the output. */
 function floatGraph(): Graph {
-  let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+  const next = random(7);
+  const rand = () => next() * 2 - 1;
   const values = (n: number) => Float32Array.from({ length: n }, rand);
   const tensors: Tensor[] = [
     { name: 'x', shape: [1, 6, 6, 2], dtype: 'float32' },

@@ -2,7 +2,7 @@ import test from 'ava';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfc from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -20,6 +20,7 @@ import { shuffled as permutation, seededRandom } from '../src/float/train.ts';
 import { folderSaver } from '../examples/fashion-mnist/save-model.ts';
 import { EdgecError } from '../src/ir/errors.ts';
 import { readNpy } from '../src/npy/npy.ts';
+import { missingFullData, testWhere } from './helpers/tools.ts';
 
 /** An unsigned-byte IDX file: magic 0x0000 08 rank, big-endian dims, data. */
 function idx(dims: number[], data: ArrayLike<number>, typeByte = 0x08): Uint8Array {
@@ -156,8 +157,7 @@ test('the .npy files hold images float32 [N, 28, 28, 1] and labels int32 [N]', (
   t.deepEqual(fashionMnistNpy(set).labels, new Uint8Array(readFileSync(join(dir, 'y.npy'))));
 });
 
-const realData = existsSync(join(fashionMnistDir(), 't10k-images-idx3-ubyte.gz'));
-(realData ? test : test.skip)('the real test split has 10,000 images, 1,000 of each class', (t) => {
+testWhere([missingFullData()], 'the real test split has 10,000 images, 1,000 of each class', (t) => {
   const set = loadFashionMnist('test');
   t.is(set.count, 10_000);
   t.is(set.images.length, 10_000 * 28 * 28);

@@ -7,19 +7,13 @@ import { EdgecError } from '../src/ir/errors.ts';
 import type { TfliteModel } from '../src/tflite/model.ts';
 import { readTflite } from '../src/tflite/reader.ts';
 import { writeTflite } from '../src/tflite/writer.ts';
+import { random, randomBelow } from './helpers/random.ts';
 import { ORACLES, oracleModel } from './helpers/tflite-models.ts';
 
-/** mulberry32: small, seedable, good enough to spread mutations. */
+/** The shared seeded generator, with the picks the mutations make. */
 function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
+  const next = random(seed);
+  const int = (n: number) => randomBelow(next, n);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)];
   return { next, int, pick };
 }

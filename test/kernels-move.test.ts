@@ -6,6 +6,7 @@
 // non-unit strides, ranks 1 to 6, size-1 axes, odd sizes and int8 zero points at both ends.
 
 import test from 'ava';
+import { missingTool, TARGET_TOOLS, testWhere } from './helpers/tools.ts';
 import { runFloat } from '../src/float/run.ts';
 import { numel } from '../src/ir/dtype.ts';
 import type { DType, Quantization } from '../src/ir/types.ts';
@@ -137,7 +138,7 @@ for (const [name, g] of [['int8', int8], ['float32', float]] as const) {
   test(`${name}: host build under ASan/UBSan matches the reference byte for byte`, async (t) => {
     assertMatchesReference(t, graph, samples, await runGeneratedHost(graph, samples, { sanitize: true }));
   });
-  test(`${name}: Cortex-M4 firmware in QEMU matches the reference byte for byte`, async (t) => {
+  testWhere([missingTool(...TARGET_TOOLS.qemu)], `${name}: Cortex-M4 firmware in QEMU matches the reference byte for byte`, async (t) => {
     const { outputs } = await runGeneratedQemu(graph, samples);
     assertMatchesReference(t, graph, samples, outputs);
   });

@@ -3,6 +3,7 @@
 // for every input: on the host under ASan/UBSan and on a Cortex-M4 in QEMU (its DSP code paths).
 
 import test from 'ava';
+import { missingTool, TARGET_TOOLS, testWhere } from './helpers/tools.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -267,7 +268,7 @@ test('host build under ASan/UBSan matches the reference byte for byte', async (t
   assertMatchesReference(t, graph, samples, await runGeneratedHost(graph, samples, { sanitize: true }));
 });
 
-test('Cortex-M4 build in QEMU (DSP kernels) matches the reference byte for byte', async (t) => {
+testWhere([missingTool(...TARGET_TOOLS.qemu)], 'Cortex-M4 build in QEMU (DSP kernels) matches the reference byte for byte', async (t) => {
   const { outputs } = await runGeneratedQemu(graph, samples);
   assertMatchesReference(t, graph, samples, outputs);
 });

@@ -3,6 +3,7 @@
 // TensorFlow Lite Micro's goldens in ref-kernels.test.ts): host under ASan/UBSan, Cortex-M4 in QEMU.
 
 import test from 'ava';
+import { missingTool, TARGET_TOOLS, testWhere } from './helpers/tools.ts';
 import type { DType, Quantization } from '../src/ir/types.ts';
 import { runGeneratedHost, runGeneratedQemu } from './helpers/c-model.ts';
 import { type Fill, GraphBuilder, assertMatchesReference, quant as q, uniform } from './helpers/op-graphs.ts';
@@ -48,7 +49,7 @@ test('host build under ASan/UBSan matches the reference byte for byte', async (t
   assertMatchesReference(t, graph, samples, await runGeneratedHost(graph, samples, { sanitize: true }));
 });
 
-test('Cortex-M4 firmware in QEMU matches the reference byte for byte', async (t) => {
+testWhere([missingTool(...TARGET_TOOLS.qemu)], 'Cortex-M4 firmware in QEMU matches the reference byte for byte', async (t) => {
   const { outputs } = await runGeneratedQemu(graph, samples);
   assertMatchesReference(t, graph, samples, outputs);
 });

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { random, randomBelow } from './helpers/random.ts';
 import type { Graph, Op, Tensor } from '../src/ir/types.ts';
 import { computeLifetimes } from '../src/plan/lifetimes.ts';
 import { checkPlacement } from '../src/plan/placement.ts';
@@ -66,8 +67,8 @@ test('the overlap check catches a bad placement', (t) => {
 });
 
 test('random graphs always get valid plans no larger than the sum of buffers', (t) => {
-  let seed = 12345;
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const next = random(12345);
+  const rand = (n: number) => randomBelow(next, n);
   for (let trial = 0; trial < 300; trial++) {
     const tensors: Tensor[] = [act(1 + rand(50))];
     const ops: Op[] = [];

@@ -6,17 +6,8 @@ import { StreamingHistogram } from '../src/quant/histogram.ts';
 import { createObserver, type ObserverKind } from '../src/quant/observers.ts';
 import { affineFromRange, dequantizeValues, quantizeValues } from '../src/quant/params.ts';
 import { MIN_SCALE, type Range, nudgeRange } from '../src/quant/range.ts';
+import { random } from './helpers/random.ts';
 
-/** mulberry32, so that every distribution is reproducible. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(count: number, seed: number, mean = 0, std = 1): Float32Array {
   const rand = random(seed);

@@ -1,6 +1,7 @@
 // The generated C of every oracle model, on every target, against TensorFlow Lite Micro's outputs.
 
 import test from 'ava';
+import { missingTool, TARGET_TOOLS, testWhere } from './helpers/tools.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +33,7 @@ async function oracle(name: string) {
 
 for (const name of Object.keys(TFLM_ARENA)) {
   for (const target of ['host', 'wasm', 'qemu']) {
-    test(`${name} on ${target} reproduces TensorFlow Lite Micro byte for byte`, async (t) => {
+    testWhere([missingTool(...TARGET_TOOLS[target])], `${name} on ${target} reproduces TensorFlow Lite Micro byte for byte`, async (t) => {
       const { graph, samples, expected } = await oracle(name);
       // The host build runs under AddressSanitizer and UndefinedBehaviorSanitizer.
       const run = await runOnTarget(graph, target, samples, { board: 'stm32f4', sanitize: target === 'host' });
@@ -56,7 +57,7 @@ for (const name of Object.keys(TFLM_ARENA)) {
 
 // The Cortex-M7 of drone flight controllers: int8 on its DSP extension, float on its double-precision FPU.
 for (const name of ['person_detect', 'hello_world_float']) {
-  test(`${name} on the Cortex-M7 board (mps2-an500 in QEMU) reproduces TensorFlow Lite Micro byte for byte`, async (t) => {
+  testWhere([missingTool(...TARGET_TOOLS.qemu)], `${name} on the Cortex-M7 board (mps2-an500 in QEMU) reproduces TensorFlow Lite Micro byte for byte`, async (t) => {
     const { graph, samples, expected } = await oracle(name);
     const run = await runOnTarget(graph, 'qemu', samples, { board: 'mps2-an500' });
     t.deepEqual(Buffer.from(dataBytes(stackOutputs(graph, run.outputs)[0].data)), expected);
@@ -64,7 +65,7 @@ for (const name of ['person_detect', 'hello_world_float']) {
   });
 }
 
-test('edgec build writes a folder that plain make rebuilds into the same firmware', async (t) => {
+testWhere([missingTool('arm-none-eabi-gcc')], 'edgec build writes a folder that plain make rebuilds into the same firmware', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'edgec-make-'));
   const model = join(oracles, 'hello_world_int8', 'model.tflite');
   const { report, firmware } = await buildForBoard(await loadModel(model), 'stm32f4', dir);
@@ -76,7 +77,7 @@ test('edgec build writes a folder that plain make rebuilds into the same firmwar
   t.deepEqual(readFileSync(firmware.bin), built);
 });
 
-test('built-in samples count as test data, not code: the code figure does not grow with them', async (t) => {
+testWhere([missingTool('arm-none-eabi-gcc')], 'built-in samples count as test data, not code: the code figure does not grow with them', async (t) => {
   const graph = await loadModel(join(oracles, 'micro_speech', 'model.tflite'));
   const sample = () => [new Int8Array(1960).fill(3)];
   const build = (count: number) => buildForBoard(graph, 'stm32f4', mkdtempSync(join(tmpdir(), 'edgec-testdata-')), { samples: Array.from({ length: count }, sample) });

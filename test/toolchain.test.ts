@@ -23,6 +23,7 @@ import {
   qemuArgs,
   runQemu,
 } from '../src/toolchain/index.ts';
+import { missingTool, testWhere } from './helpers/tools.ts';
 
 const workDir = mkdtempSync(join(tmpdir(), 'edgec-toolchain-test-'));
 test.after.always(() => rmSync(workDir, { recursive: true, force: true }));
@@ -38,15 +39,6 @@ function fakeTool(dir: string, name: string, executable = true): string {
   writeFileSync(path, '#!/bin/sh\nexit 0\n');
   chmodSync(path, executable ? 0o755 : 0o644);
   return path;
-}
-
-function hasArmToolchain(): boolean {
-  try {
-    findTool('arm-none-eabi-gcc');
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test('findTool returns the first executable on the search path', (t) => {
@@ -249,7 +241,8 @@ test('runQemu refuses a board without a QEMU machine and a missing ELF', async (
   t.regex(noElf?.message ?? '', /firmware not found: .*missing\.elf/);
 });
 
-if (hasArmToolchain()) {
+const noGcc = missingTool('arm-none-eabi-gcc');
+if (noGcc === null) {
   test.serial('a compile error is a tool error carrying the compiler diagnostics', async (t) => {
     const dir = scratch('build-error');
     const source = join(dir, 'broken.c');
@@ -308,19 +301,20 @@ if (hasArmToolchain()) {
     t.is(readFileSync(firmware.bin).readUInt32LE(0), 0x20000000 + 128 * 1024, 'initial stack pointer at top of RAM');
   });
 
-  test.serial('a QEMU that cannot start is a tool error with its message', async (t) => {
-    const board = loadBoard('stm32f4');
-    const dir = scratch('qemu-fail');
-    const elf = join(dir, 'any.elf');
-    writeFileSync(elf, '');
-    const error = await t.throwsAsync(
-      runQemu({ board: { ...board, qemu: { machine: 'netduinoplus2', extraArgs: ['-no-such-option'] } }, elf, timeoutMs: 5000 }),
-      { instanceOf: EdgecError },
-    );
-    t.is(error?.kind, 'tool');
-    t.regex(error?.message ?? '', /QEMU could not run any\.elf on QEMU netduinoplus2/);
-    t.true(error?.details.some((d) => d.includes('-no-such-option')));
-  });
 } else {
-  test.skip('builds and QEMU runs (skipped: arm-none-eabi-gcc is not installed)', () => {});
+  test.skip(`builds (skipped: ${noGcc})`, () => {});
 }
+
+testWhere([missingTool('qemu-system-arm')], 'a QEMU that cannot start is a tool error with its message', async (t) => {
+  const board = loadBoard('stm32f4');
+  const dir = scratch('qemu-fail');
+  const elf = join(dir, 'any.elf');
+  writeFileSync(elf, '');
+  const error = await t.throwsAsync(
+    runQemu({ board: { ...board, qemu: { machine: 'netduinoplus2', extraArgs: ['-no-such-option'] } }, elf, timeoutMs: 5000 }),
+    { instanceOf: EdgecError },
+  );
+  t.is(error?.kind, 'tool');
+  t.regex(error?.message ?? '', /QEMU could not run any\.elf on QEMU netduinoplus2/);
+  t.true(error?.details.some((d) => d.includes('-no-such-option')));
+});

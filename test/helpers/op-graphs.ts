@@ -8,17 +8,9 @@ import { createExecutor } from '../../src/ref/execute.ts';
 
 export const quant = (scale: number, zeroPoint: number): Quantization => ({ scale: [scale], zeroPoint: [zeroPoint], axis: 0 });
 
-/** mulberry32: a small seeded generator, so that a failure reproduces. */
-export function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from './random.ts';
+
+export { random };
 
 /** Values for one input tensor, given its shape, dtype and a random source. */
 export type Fill = (count: number, dtype: DType, rand: () => number) => TensorData;

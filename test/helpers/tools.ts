@@ -1,10 +1,30 @@
-// Which of the tools a test needs this machine lacks: the reason a test reports itself skipped.
+// Which of the tools (and data) a test needs this machine lacks: the reason a test reports
+// itself skipped. `npm run test:fast` (EDGEC_TEST_FAST=1) counts QEMU and emcc as missing and
+// leaves out the full data set, so the same checks select the fast tests.
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { fashionMnistDir } from '../../examples/fashion-mnist/data.ts';
 import { findTool, type ToolName } from '../../src/toolchain/index.ts';
+
+const FAST = process.env.EDGEC_TEST_FAST === '1';
+
+/** What a fast run leaves out: the emulator and the WebAssembly compiler, the slow targets. */
+const LEFT_OUT_WHEN_FAST: readonly ToolName[] = ['qemu-system-arm', 'emcc'];
+
+/** The tools each target of runOnTarget needs besides Node. */
+export const TARGET_TOOLS: Record<string, ToolName[]> = {
+  ref: [],
+  host: ['cc'],
+  wasm: ['emcc'],
+  qemu: ['arm-none-eabi-gcc', 'qemu-system-arm'],
+};
 
 /** findTool's message for the first tool missing, or null when every one is there. */
 export function missingTool(...tools: ToolName[]): string | null {
   for (const tool of tools) {
+    if (FAST && LEFT_OUT_WHEN_FAST.includes(tool)) return `EDGEC_TEST_FAST=1 (npm run test:fast) leaves out ${tool}`;
     try {
       findTool(tool);
     } catch (e) {
@@ -12,4 +32,18 @@ export function missingTool(...tools: ToolName[]): string | null {
     }
   }
   return null;
+}
+
+/** Why the full Fashion-MNIST set (all 70,000 images) is not used here, or null when it is. */
+export function missingFullData(): string | null {
+  if (FAST) return 'EDGEC_TEST_FAST=1 (npm run test:fast) leaves out the full Fashion-MNIST set';
+  const file = join(fashionMnistDir(), 't10k-images-idx3-ubyte.gz');
+  return existsSync(file) ? null : `Fashion-MNIST is not at ${fashionMnistDir()} (apt-get install dataset-fashion-mnist)`;
+}
+
+/** A test that runs only where none of `missing` (missingTool or missingFullData answers) says why not; else skipped with that reason. */
+export function testWhere(missing: (string | null)[], title: string, body: (t: ExecutionContext) => Promise<void> | void): void {
+  const reason = missing.find((m) => m !== null);
+  if (reason) test.skip(`${title} (skipped: ${reason})`, () => {});
+  else test(title, body);
 }
