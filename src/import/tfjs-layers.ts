@@ -249,6 +249,17 @@ const timeDistributed: LayerBuild = (r, inputs) => {
 /** Dropout and noise layers act only in training. */
 const trainingOnly: LayerBuild = (r, [x]) => r.b.identity(x, r.base, r.origin);
 
+/** [[before, after], [before, after]] for the two spatial axes, from n, [rows, columns] or the pairs themselves. */
+function spatialPairs(r: LayerReader, key: string, fallback: number): [[number, number], [number, number]] {
+  const raw = r.get(key) ?? fallback;
+  const spec = typeof raw === 'number' ? [raw, raw] : raw;
+  const sides = Array.isArray(spec) ? spec.map((s) => (typeof s === 'number' ? [s, s] : s)) : [];
+  if (sides.length !== 2 || sides.some((s) => !Array.isArray(s) || s.length !== 2 || s.some((v) => !Number.isInteger(v) || v < 0))) {
+    r.fail(`'${key}' must be n, [rows, columns] or [[top, bottom], [left, right]], got ${JSON.stringify(raw)}`);
+  }
+  return sides as [[number, number], [number, number]];
+}
+
 const LAYERS: Record<string, LayerBuild> = {
   Conv2D: (r, [x]) => {
     if (r.num('groups', 1) !== 1) r.fail('grouped convolutions (groups > 1) are not supported');
@@ -343,14 +354,39 @@ const LAYERS: Record<string, LayerBuild> = {
     return r.b.op({ kind: 'concatenation', inputs, attrs: { axis, activation: 'none' }, origin: r.origin }, r.base);
   },
   ZeroPadding2D: (r, [x]) => {
-    const raw = r.get('padding') ?? 1;
-    const spec = typeof raw === 'number' ? [raw, raw] : raw;
-    const sides = Array.isArray(spec) ? spec.map((s) => (typeof s === 'number' ? [s, s] : s)) : [];
-    if (sides.length !== 2 || sides.some((s) => !Array.isArray(s) || s.length !== 2 || s.some((v) => !Number.isInteger(v) || v < 0))) {
-      r.fail(`'padding' must be n, [rows, columns] or [[top, bottom], [left, right]], got ${JSON.stringify(raw)}`);
-    }
-    const paddings: [number, number][] = [[0, 0], sides[0] as [number, number], sides[1] as [number, number], [0, 0]];
-    return r.b.op({ kind: 'pad', inputs: [r.nhwc(x)], attrs: { paddings }, origin: r.origin }, r.base);
+    const [rows, columns] = spatialPairs(r, 'padding', 1);
+    return r.b.op({ kind: 'pad', inputs: [r.nhwc(x)], attrs: { paddings: [[0, 0], rows, columns, [0, 0]] }, origin: r.origin }, r.base);
+  },
+  Cropping2D: (r, [x]) => {
+    const [batch, height, width, channels] = r.b.shape(r.nhwc(x));
+    const [rows, columns] = spatialPairs(r, 'cropping', 0);
+    const size = [batch, height - rows[0] - rows[1], width - columns[0] - columns[1], channels];
+    if (size[1] < 1 || size[2] < 1) r.fail(`cropping ${JSON.stringify(r.get('cropping'))} leaves nothing of a ${height}x${width} input`);
+    const attrs = { begin: [0, rows[0], columns[0], 0], stride: [1, 1, 1, 1], size, shape: size };
+    return r.b.op({ kind: 'strided_slice', inputs: [x], attrs, origin: r.origin }, r.base);
+  },
+  // Nearest-neighbour upsampling by whole factors: output pixel i reads input pixel floor(i / factor), as TFLite's resize does.
+  UpSampling2D: (r, [x]) => {
+    if ((r.get('interpolation') ?? 'nearest') !== 'nearest') r.fail(`interpolation '${String(r.get('interpolation'))}' is not supported (nearest)`);
+    const [, height, width] = r.b.shape(r.nhwc(x));
+    const [a, b] = r.pair('size', 2);
+    const attrs = { size: [height * a, width * b] as [number, number], alignCorners: false, halfPixelCenters: false };
+    return r.b.op({ kind: 'resize_nearest', inputs: [x], attrs, origin: r.origin }, r.base);
+  },
+  // dims count the axes after the batch from 1.
+  Permute: (r, [x]) => {
+    const dims = r.get('dims');
+    const rank = r.b.shape(x).length;
+    if (!Array.isArray(dims) || dims.length !== rank - 1 || [...dims].sort((a, b) => a - b).some((d, i) => d !== i + 1)) r.fail(`'dims' ${JSON.stringify(dims)} is not a permutation of the axes 1..${rank - 1}`);
+    return r.b.op({ kind: 'transpose', inputs: [x], attrs: { perm: [0, ...(dims as number[])] }, origin: r.origin }, r.base);
+  },
+  // [batch, features] -> [batch, n, features]: n copies of the one row, gathered from a view with one step.
+  RepeatVector: (r, [x]) => {
+    const shape = r.b.shape(x);
+    if (shape.length !== 2) r.fail(`needs a 2-D input (batch, features), got [${shape}]`);
+    const n = r.single('n');
+    const row = r.reshape(x, [shape[0], 1, shape[1]], `${r.base}/row`);
+    return r.b.op({ kind: 'gather', inputs: [row], attrs: { axis: 1, indices: new Array<number>(n).fill(0), indicesShape: [n] }, origin: r.origin }, r.base);
   },
 };
 
