@@ -202,6 +202,24 @@ test('UpSampling2D, Cropping2D, ZeroPadding2D, Permute and RepeatVector match mo
   await matchesPredict(t, graph, (input) => model.predict(input));
 });
 
+test('GRU and SimpleRNN, unrolled into fully-connected, element-wise and activation ops, match model.predict', async (t) => {
+  const recurrent = { kernelInitializer: uniform(-0.6, 0.6), recurrentInitializer: uniform(-0.6, 0.6), biasInitializer: uniform(-0.5, 0.5) };
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.gru({ inputShape: [6, 3], units: 5, returnSequences: true, recurrentActivation: 'sigmoid', ...recurrent }),
+      tfl.layers.simpleRNN({ units: 4, returnSequences: true, activation: 'relu', ...recurrent }),
+      tfl.layers.gru({ units: 3, recurrentActivation: 'sigmoid', useBias: false, ...recurrent }),
+      tfl.layers.repeatVector({ n: 2 }),
+      tfl.layers.simpleRNN({ units: 2, ...recurrent }),
+    ],
+  });
+  const graph = await loadModel(await save(model, 'gru-rnn'));
+  const kinds = new Set(graph.ops.map((op) => op.kind));
+  t.false(kinds.has('unidirectional_sequence_lstm'));
+  t.true(['fully_connected', 'strided_slice', 'add', 'sub', 'mul', 'logistic', 'tanh', 'relu', 'pack'].every((k) => kinds.has(k as never)), [...kinds].join());
+  await matchesPredict(t, graph, (x) => model.predict(x));
+});
+
 test('LSTM options TFLite Micro cannot run are reported naming the layer', async (t) => {
   const input = tfl.input({ shape: [5, 2] });
   const layers = [
@@ -209,15 +227,17 @@ test('LSTM options TFLite Micro cannot run are reported naming the layer', async
     tfl.layers.lstm({ units: 3, recurrentActivation: 'sigmoid', goBackwards: true, recurrentInitializer: 'glorotUniform' }),
     tfl.layers.lstm({ units: 3, recurrentActivation: 'sigmoid', activation: 'relu', recurrentInitializer: 'glorotUniform' }),
     tfl.layers.timeDistributed({ layer: tfl.layers.conv1d({ filters: 2, kernelSize: 1 }) }),
+    tfl.layers.gru({ units: 3, recurrentInitializer: 'glorotUniform' }),
   ];
   const outputs = layers.map((l, i) => l.apply(i === 3 ? tfl.layers.reshape({ targetShape: [5, 2, 1] }).apply(input) : input) as tfl.SymbolicTensor);
   const path = await save(tfl.model({ inputs: input, outputs }), 'bad-lstm');
   const error = await t.throwsAsync(loadModel(path), { instanceOf: EdgecError });
-  const [hard, backwards, relu, wrapped] = layers.map((l) => l.name);
-  t.deepEqual(error?.details.length, 4, error?.details.join('\n'));
+  const [hard, backwards, relu, wrapped, gru] = layers.map((l) => l.name);
+  t.deepEqual(error?.details.length, 5, error?.details.join('\n'));
   t.regex(error?.details[0] ?? '', new RegExp(`layer '${hard}' \\(LSTM\\): recurrent_activation 'hard_sigmoid' is not supported`));
   t.regex(error?.details[1] ?? '', new RegExp(`layer '${backwards}' \\(LSTM\\): go_backwards \\(a reversed sequence\\) is not supported`));
   t.regex(error?.details[2] ?? '', new RegExp(`layer '${relu}' \\(LSTM\\): activation 'relu' is not supported`));
+  t.regex(error?.details[4] ?? '', new RegExp(`layer '${gru}' \\(GRU\\): recurrent_activation 'hard_sigmoid' is not supported`));
   t.regex(error?.details[3] ?? '', new RegExp(`layer '${wrapped}' \\(TimeDistributed\\): only TimeDistributed\\(Dense\\) is supported, got TimeDistributed\\(Conv1D\\)`));
 });
 
