@@ -183,6 +183,43 @@ test('global 1-D and 2-D pooling layers match model.predict', async (t) => {
   await matchesPredict(t, graph, (x) => model.predict(x));
 });
 
+test('UpSampling2D, Cropping2D, ZeroPadding2D, Permute and RepeatVector match model.predict', async (t) => {
+  const image = tfl.input({ shape: [5, 6, 2] });
+  let x = tfl.layers.upSampling2d({ size: [2, 3] }).apply(image) as tfl.SymbolicTensor;
+  x = tfl.layers.cropping2D({ cropping: [[1, 2], [3, 0]] }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.zeroPadding2d({ padding: [1, 2] }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.conv2d({ filters: 3, kernelSize: 3, strides: 2, ...kernel() }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.permute({ dims: [3, 1, 2] }).apply(x) as tfl.SymbolicTensor;
+  const flat = tfl.layers.flatten().apply(x) as tfl.SymbolicTensor;
+  const code = tfl.layers.dense({ units: 4, ...kernel() }).apply(flat) as tfl.SymbolicTensor;
+  const repeated = tfl.layers.repeatVector({ n: 3 }).apply(code) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: image, outputs: [x, lstm(5, true).apply(repeated) as tfl.SymbolicTensor] });
+  const graph = await loadModel(await save(model, 'moves'));
+  t.deepEqual(
+    graph.ops.map((op) => op.kind).filter((k) => ['resize_nearest', 'strided_slice', 'pad', 'transpose', 'gather'].includes(k)),
+    ['resize_nearest', 'strided_slice', 'pad', 'transpose', 'gather'],
+  );
+  await matchesPredict(t, graph, (input) => model.predict(input));
+});
+
+test('GRU and SimpleRNN, unrolled into fully-connected, element-wise and activation ops, match model.predict', async (t) => {
+  const recurrent = { kernelInitializer: uniform(-0.6, 0.6), recurrentInitializer: uniform(-0.6, 0.6), biasInitializer: uniform(-0.5, 0.5) };
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.gru({ inputShape: [6, 3], units: 5, returnSequences: true, recurrentActivation: 'sigmoid', ...recurrent }),
+      tfl.layers.simpleRNN({ units: 4, returnSequences: true, activation: 'relu', ...recurrent }),
+      tfl.layers.gru({ units: 3, recurrentActivation: 'sigmoid', useBias: false, ...recurrent }),
+      tfl.layers.repeatVector({ n: 2 }),
+      tfl.layers.simpleRNN({ units: 2, ...recurrent }),
+    ],
+  });
+  const graph = await loadModel(await save(model, 'gru-rnn'));
+  const kinds = new Set(graph.ops.map((op) => op.kind));
+  t.false(kinds.has('unidirectional_sequence_lstm'));
+  t.true(['fully_connected', 'strided_slice', 'add', 'sub', 'mul', 'logistic', 'tanh', 'relu', 'pack'].every((k) => kinds.has(k as never)), [...kinds].join());
+  await matchesPredict(t, graph, (x) => model.predict(x));
+});
+
 test('LSTM options TFLite Micro cannot run are reported naming the layer', async (t) => {
   const input = tfl.input({ shape: [5, 2] });
   const layers = [
@@ -190,15 +227,17 @@ test('LSTM options TFLite Micro cannot run are reported naming the layer', async
     tfl.layers.lstm({ units: 3, recurrentActivation: 'sigmoid', goBackwards: true, recurrentInitializer: 'glorotUniform' }),
     tfl.layers.lstm({ units: 3, recurrentActivation: 'sigmoid', activation: 'relu', recurrentInitializer: 'glorotUniform' }),
     tfl.layers.timeDistributed({ layer: tfl.layers.conv1d({ filters: 2, kernelSize: 1 }) }),
+    tfl.layers.gru({ units: 3, recurrentInitializer: 'glorotUniform' }),
   ];
   const outputs = layers.map((l, i) => l.apply(i === 3 ? tfl.layers.reshape({ targetShape: [5, 2, 1] }).apply(input) : input) as tfl.SymbolicTensor);
   const path = await save(tfl.model({ inputs: input, outputs }), 'bad-lstm');
   const error = await t.throwsAsync(loadModel(path), { instanceOf: EdgecError });
-  const [hard, backwards, relu, wrapped] = layers.map((l) => l.name);
-  t.deepEqual(error?.details.length, 4, error?.details.join('\n'));
+  const [hard, backwards, relu, wrapped, gru] = layers.map((l) => l.name);
+  t.deepEqual(error?.details.length, 5, error?.details.join('\n'));
   t.regex(error?.details[0] ?? '', new RegExp(`layer '${hard}' \\(LSTM\\): recurrent_activation 'hard_sigmoid' is not supported`));
   t.regex(error?.details[1] ?? '', new RegExp(`layer '${backwards}' \\(LSTM\\): go_backwards \\(a reversed sequence\\) is not supported`));
   t.regex(error?.details[2] ?? '', new RegExp(`layer '${relu}' \\(LSTM\\): activation 'relu' is not supported`));
+  t.regex(error?.details[4] ?? '', new RegExp(`layer '${gru}' \\(GRU\\): recurrent_activation 'hard_sigmoid' is not supported`));
   t.regex(error?.details[3] ?? '', new RegExp(`layer '${wrapped}' \\(TimeDistributed\\): only TimeDistributed\\(Dense\\) is supported, got TimeDistributed\\(Conv1D\\)`));
 });
 
@@ -215,7 +254,7 @@ test('layers edgec cannot import are all reported in one error naming each layer
   const model = tfl.sequential({
     layers: [
       tfl.layers.conv2d({ inputShape: [3, 8, 8], filters: 4, kernelSize: 3, dataFormat: 'channelsFirst' }),
-      tfl.layers.permute({ dims: [2, 1, 3] }),
+      tfl.layers.layerNormalization(),
       tfl.layers.flatten(),
       tfl.layers.dense({ units: 2, activation: 'elu' }),
     ],
@@ -225,9 +264,9 @@ test('layers edgec cannot import are all reported in one error naming each layer
   t.is(error?.kind, 'model');
   t.true(error?.message.startsWith(`${path}: cannot import the model`));
   t.is(error?.details.length, 3, error?.details.join('\n'));
-  const [conv, permute, , dense] = model.layers.map((l) => l.name);
+  const [conv, norm, , dense] = model.layers.map((l) => l.name);
   t.regex(error?.details[0] ?? '', new RegExp(`layer '${conv}' \\(Conv2D\\): data_format 'channels_first' is not supported`));
-  t.regex(error?.details[1] ?? '', new RegExp(`layer '${permute}' \\(Permute\\): Permute layers are not supported`));
+  t.regex(error?.details[1] ?? '', new RegExp(`layer '${norm}' \\(LayerNormalization\\): LayerNormalization layers are not supported`));
   t.regex(error?.details[2] ?? '', new RegExp(`layer '${dense}' \\(Dense\\): activation "elu" is not supported`));
 });
 

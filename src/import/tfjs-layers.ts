@@ -236,6 +236,81 @@ const lstm: LayerBuild = (r, [x]) => {
   return r.b.op({ kind: 'strided_slice', inputs: [sequence], attrs, origin: r.origin }, r.base);
 };
 
+/**
+ * A recurrent layer TFLite Micro has no op for (GRU, SimpleRNN), unrolled over the sequence: each
+ * gate's input projection for all steps at once (one fully-connected layer on the sequence), then
+ * per step a slice of it and the ops of the cell, from zero state. `cell` builds one step from the
+ * step's projections (one per gate) and the previous hidden state (none at the first step); the
+ * hidden states are stacked into the sequence, or the last one is the output.
+ */
+function unrolled(r: LayerReader, x: number, gates: number, cell: (step: Step) => number): number {
+  const [batch, steps] = r.sequence(x);
+  for (const [key, why] of [
+    ['return_state', 'the state as an extra output'],
+    ['go_backwards', 'a reversed sequence'],
+    ['stateful', 'state carried between batches'],
+  ] as const) {
+    if (r.get(key) === true) r.fail(`${key} (${why}) is not supported`);
+  }
+  const kernels = splitGates(r.weight('kernel'), gates).map((w, g) => r.constant(`kernel${g}`, w));
+  const recurrent = splitGates(r.weight('recurrent_kernel'), gates).map((w, g) => r.constant(`recurrent_kernel${g}`, w));
+  const units = r.b.shape(kernels[0])[0];
+  const bias = r.get('use_bias') === false ? undefined : r.weight('bias');
+  if (bias && bias.shape.length !== 1) r.fail(`bias [${bias.shape}] is not one vector (reset_after GRUs are not supported)`);
+  const biases = bias && splitGates(bias, gates).map((b, g) => r.constant(`bias${g}`, b));
+  const projections = kernels.map((w, g) =>
+    r.b.op({ kind: 'fully_connected', inputs: [x, w, ...(biases ? [biases[g]] : [])], attrs: { activation: 'none', keepNumDims: true }, origin: r.origin }, `${r.base}/input${g}`),
+  );
+  const states: number[] = [];
+  for (let t = 0; t < steps; t++) {
+    const name = (what: string) => `${r.base}/t${t}/${what}`;
+    const attrs = { begin: [0, t, 0], stride: [1, 1, 1], size: [batch, 1, units], shape: [batch, units] };
+    const inputs = projections.map((p, g) => r.b.op({ kind: 'strided_slice', inputs: [p], attrs, origin: r.origin }, name(`input${g}`)));
+    const op = (kind: 'add' | 'sub' | 'mul', a: number, b: number, what: string) => r.b.op({ kind, inputs: [a, b], attrs: { activation: 'none' }, origin: r.origin }, name(what));
+    const hidden = states.at(-1);
+    const recur = (g: number, h: number) => r.b.op({ kind: 'fully_connected', inputs: [h, recurrent[g]], attrs: { activation: 'none', keepNumDims: false }, origin: r.origin }, name(`recurrent${g}`));
+    const activate = (kind: ActivationKind | undefined, v: number, what: string) => (kind ? r.b.activate(kind, v, name(what), r.origin) : v);
+    states.push(cell({ inputs, hidden, recur, op, activate }));
+  }
+  if (r.get('return_sequences') !== true) return r.b.identity(states.at(-1)!, r.base, r.origin);
+  return r.b.op({ kind: 'pack', inputs: states, attrs: { axis: 1 }, origin: r.origin }, r.base);
+}
+
+/** What one unrolled step builds from: its gates' input projections, the previous hidden state, and op builders named after the step. */
+interface Step {
+  inputs: number[];
+  hidden?: number;
+  recur(gate: number, h: number): number;
+  op(kind: 'add' | 'sub' | 'mul', a: number, b: number, what: string): number;
+  activate(kind: ActivationKind | undefined, v: number, what: string): number;
+}
+
+/** h = activation(x W + b + h U). */
+const simpleRnn: LayerBuild = (r, [x]) =>
+  unrolled(r, x, 1, ({ inputs: [xw], hidden, recur, op, activate }) => activate(r.activation(), hidden === undefined ? xw : op('add', xw, recur(0, hidden), 'sum'), 'h'));
+
+/**
+ * Keras's GRU with reset_after false: update gate z, reset gate r, candidate c = tanh(x Wc + b +
+ * (r * h) Uc); h' = z * h + (1 - z) * c, computed as c + z * (h - c) (at the first step, h = 0:
+ * c - z * c).
+ */
+const gru: LayerBuild = (r, [x]) => {
+  if (r.get('reset_after') === true) r.fail('reset_after GRUs (Keras 2 and 3 default) are not supported; build the layer with reset_after false');
+  const gate = r.activation('recurrent_activation');
+  const act = r.activation();
+  return unrolled(r, x, 3, ({ inputs: [xz, xr, xc], hidden, recur, op, activate }) => {
+    const sum = (g: number, h: number | undefined, what: string) => (h === undefined ? [xz, xr, xc][g] : op('add', [xz, xr, xc][g], recur(g, h), what));
+    const z = activate(gate, sum(0, hidden, 'z_sum'), 'z');
+    if (hidden === undefined) {
+      const c = activate(act, xc, 'c');
+      return op('sub', c, op('mul', z, c, 'zc'), 'h');
+    }
+    const reset = activate(gate, sum(1, hidden, 'r_sum'), 'r');
+    const c = activate(act, sum(2, op('mul', reset, hidden, 'rh'), 'c_sum'), 'c');
+    return op('add', c, op('mul', z, op('sub', hidden, c, 'h_minus_c'), 'z_h_minus_c'), 'h');
+  });
+};
+
 /** Keras's Dense on the last axis keeps the others: on a sequence it is TimeDistributed(Dense) already. */
 const timeDistributed: LayerBuild = (r, inputs) => {
   const inner = r.get('layer');
@@ -248,6 +323,17 @@ const timeDistributed: LayerBuild = (r, inputs) => {
 
 /** Dropout and noise layers act only in training. */
 const trainingOnly: LayerBuild = (r, [x]) => r.b.identity(x, r.base, r.origin);
+
+/** [[before, after], [before, after]] for the two spatial axes, from n, [rows, columns] or the pairs themselves. */
+function spatialPairs(r: LayerReader, key: string, fallback: number): [[number, number], [number, number]] {
+  const raw = r.get(key) ?? fallback;
+  const spec = typeof raw === 'number' ? [raw, raw] : raw;
+  const sides = Array.isArray(spec) ? spec.map((s) => (typeof s === 'number' ? [s, s] : s)) : [];
+  if (sides.length !== 2 || sides.some((s) => !Array.isArray(s) || s.length !== 2 || s.some((v) => !Number.isInteger(v) || v < 0))) {
+    r.fail(`'${key}' must be n, [rows, columns] or [[top, bottom], [left, right]], got ${JSON.stringify(raw)}`);
+  }
+  return sides as [[number, number], [number, number]];
+}
 
 const LAYERS: Record<string, LayerBuild> = {
   Conv2D: (r, [x]) => {
@@ -298,6 +384,8 @@ const LAYERS: Record<string, LayerBuild> = {
   GlobalAveragePooling1D: reduce('mean', [1], 3),
   GlobalMaxPooling1D: reduce('reduce_max', [1], 3),
   LSTM: lstm,
+  GRU: gru,
+  SimpleRNN: simpleRnn,
   TimeDistributed: timeDistributed,
   Flatten: (r, [x]) => {
     const [batch] = r.b.shape(x);
@@ -343,14 +431,39 @@ const LAYERS: Record<string, LayerBuild> = {
     return r.b.op({ kind: 'concatenation', inputs, attrs: { axis, activation: 'none' }, origin: r.origin }, r.base);
   },
   ZeroPadding2D: (r, [x]) => {
-    const raw = r.get('padding') ?? 1;
-    const spec = typeof raw === 'number' ? [raw, raw] : raw;
-    const sides = Array.isArray(spec) ? spec.map((s) => (typeof s === 'number' ? [s, s] : s)) : [];
-    if (sides.length !== 2 || sides.some((s) => !Array.isArray(s) || s.length !== 2 || s.some((v) => !Number.isInteger(v) || v < 0))) {
-      r.fail(`'padding' must be n, [rows, columns] or [[top, bottom], [left, right]], got ${JSON.stringify(raw)}`);
-    }
-    const paddings: [number, number][] = [[0, 0], sides[0] as [number, number], sides[1] as [number, number], [0, 0]];
-    return r.b.op({ kind: 'pad', inputs: [r.nhwc(x)], attrs: { paddings }, origin: r.origin }, r.base);
+    const [rows, columns] = spatialPairs(r, 'padding', 1);
+    return r.b.op({ kind: 'pad', inputs: [r.nhwc(x)], attrs: { paddings: [[0, 0], rows, columns, [0, 0]] }, origin: r.origin }, r.base);
+  },
+  Cropping2D: (r, [x]) => {
+    const [batch, height, width, channels] = r.b.shape(r.nhwc(x));
+    const [rows, columns] = spatialPairs(r, 'cropping', 0);
+    const size = [batch, height - rows[0] - rows[1], width - columns[0] - columns[1], channels];
+    if (size[1] < 1 || size[2] < 1) r.fail(`cropping ${JSON.stringify(r.get('cropping'))} leaves nothing of a ${height}x${width} input`);
+    const attrs = { begin: [0, rows[0], columns[0], 0], stride: [1, 1, 1, 1], size, shape: size };
+    return r.b.op({ kind: 'strided_slice', inputs: [x], attrs, origin: r.origin }, r.base);
+  },
+  // Nearest-neighbour upsampling by whole factors: output pixel i reads input pixel floor(i / factor), as TFLite's resize does.
+  UpSampling2D: (r, [x]) => {
+    if ((r.get('interpolation') ?? 'nearest') !== 'nearest') r.fail(`interpolation '${String(r.get('interpolation'))}' is not supported (nearest)`);
+    const [, height, width] = r.b.shape(r.nhwc(x));
+    const [a, b] = r.pair('size', 2);
+    const attrs = { size: [height * a, width * b] as [number, number], alignCorners: false, halfPixelCenters: false };
+    return r.b.op({ kind: 'resize_nearest', inputs: [x], attrs, origin: r.origin }, r.base);
+  },
+  // dims count the axes after the batch from 1.
+  Permute: (r, [x]) => {
+    const dims = r.get('dims');
+    const rank = r.b.shape(x).length;
+    if (!Array.isArray(dims) || dims.length !== rank - 1 || [...dims].sort((a, b) => a - b).some((d, i) => d !== i + 1)) r.fail(`'dims' ${JSON.stringify(dims)} is not a permutation of the axes 1..${rank - 1}`);
+    return r.b.op({ kind: 'transpose', inputs: [x], attrs: { perm: [0, ...(dims as number[])] }, origin: r.origin }, r.base);
+  },
+  // [batch, features] -> [batch, n, features]: n copies of the one row, gathered from a view with one step.
+  RepeatVector: (r, [x]) => {
+    const shape = r.b.shape(x);
+    if (shape.length !== 2) r.fail(`needs a 2-D input (batch, features), got [${shape}]`);
+    const n = r.single('n');
+    const row = r.reshape(x, [shape[0], 1, shape[1]], `${r.base}/row`);
+    return r.b.op({ kind: 'gather', inputs: [row], attrs: { axis: 1, indices: new Array<number>(n).fill(0), indicesShape: [n] }, origin: r.origin }, r.base);
   },
 };
 
