@@ -23,7 +23,7 @@ import { runFloat } from '../src/float/run.ts';
 import { createExecutor } from '../src/ref/execute.ts';
 import { runGeneratedHost } from './helpers/c-model.ts';
 import { missingTool } from './helpers/tools.ts';
-import { uniform } from './fixtures/tfjs/support.ts';
+import { random } from './helpers/random.ts';
 
 const workDir = mkdtempSync(join(tmpdir(), 'edgec-quant-lstm-'));
 test.after.always(() => rmSync(workDir, { recursive: true, force: true }));
@@ -48,7 +48,7 @@ async function conv1dLstmModel(): Promise<Graph> {
 
 /** Smooth 3-axis signals: sines of random frequency, phase and amplitude, with a little noise. */
 function signals(count: number, from: number): CalibrationSet {
-  const next = uniform(from);
+  const next = random(from);
   const data = new Float32Array(count * STEPS * 3);
   for (let s = 0; s < count; s++) {
     for (let axis = 0; axis < 3; axis++) {
