@@ -217,11 +217,19 @@ void ec_mean_s8(const ec_reduction *r, const ec_mean_s8_params *p, const int8_t 
     ec_walk_start(&kept);
     do {
         uint32_t sum = 0;
-        ec_walk_pos reduced;
-        ec_walk_start(&reduced);
-        do {
-            sum += (uint32_t)(int32_t)input[kept.a + reduced.a];
-        } while (ec_walk_next(&r->reduced, &reduced));
+        if (r->reduced.rank == 1) {
+            /* One reduced dimension once merged (a global average pool's rows and columns): a plain
+             * strided loop instead of the walk's carries. */
+            const int8_t *x = input + kept.a;
+            const int32_t step = r->reduced.stride_a[0];
+            for (int32_t i = r->reduced.dims[0]; i > 0; i--, x += step) sum += (uint32_t)(int32_t)*x;
+        } else {
+            ec_walk_pos reduced;
+            ec_walk_start(&reduced);
+            do {
+                sum += (uint32_t)(int32_t)input[kept.a + reduced.a];
+            } while (ec_walk_next(&r->reduced, &reduced));
+        }
         *output++ = ec_requantize_s8((int32_t)(sum - zero_point_sum), p->multiplier, p->shift, p->output_zero_point, -128, 127);
     } while (ec_walk_next(&r->kept, &kept));
 }

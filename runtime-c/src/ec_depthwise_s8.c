@@ -295,6 +295,38 @@ EC_INLINE void dw3_taps(const int16_t *r, int32_t a, int32_t b, int32_t *acc0, i
     }
 }
 
+#if defined(__ARM_ARCH_7EM__) && defined(__GNUC__) && !defined(__clang__)
+/* dw3_taps of all three slots at once: the three slots' words of one pair of plane columns lie side
+ * by side, so one LDM reads them (into r8-r10: LDM fills its registers in ascending order); `r`
+ * advanced by one output pair. Two LDMs an output pair at stride 1, three at stride 2, where the
+ * compiler's code has six and nine loads. */
+#define EC_DW3_LOAD(wb) "ldm %[r]" wb ", {%[v0], %[v1], %[v2]}\n\t"
+#define EC_DW3_MAC(op, acc, w) op " %[" acc "], %[v0], %[" w "0], %[" acc "]\n\t" \
+                               op " %[" acc "], %[v1], %[" w "1], %[" acc "]\n\t" \
+                               op " %[" acc "], %[v2], %[" w "2], %[" acc "]\n\t"
+EC_INLINE void dw3_pair_taps(const int16_t **r, int32_t a0, int32_t b0, int32_t a1, int32_t b1, int32_t a2, int32_t b2, int32_t *acc0,
+                             int32_t *acc1, int32_t stride)
+{
+    register int32_t v0 __asm__("r8"), v1 __asm__("r9"), v2 __asm__("r10");
+    if (stride == 1) {
+        __asm__(EC_DW3_LOAD("!") EC_DW3_MAC("smlad", "x", "a") EC_DW3_MAC("smlatb", "y", "a")    /* p0 w0 + p1 w1; p1 w0 */
+                EC_DW3_LOAD("") EC_DW3_MAC("smlabt", "x", "b") EC_DW3_MAC("smlad", "y", "b")     /* p2 w2; p2 w1 + p3 w2 */
+                : [x] "+r"(*acc0), [y] "+r"(*acc1), [r] "+r"(*r), [v0] "=&r"(v0), [v1] "=&r"(v1), [v2] "=&r"(v2)
+                : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [b0] "r"(b0), [b1] "r"(b1), [b2] "r"(b2)
+                : "memory");
+    } else {
+        __asm__(EC_DW3_LOAD("!") EC_DW3_MAC("smlad", "x", "a")                                   /* p0 w0 + p1 w1 */
+                EC_DW3_LOAD("!") EC_DW3_MAC("smlabt", "x", "b") EC_DW3_MAC("smlad", "y", "a")    /* p2 w2; p2 w0 + p3 w1 */
+                EC_DW3_LOAD("") EC_DW3_MAC("smlabt", "y", "b")                                   /* p4 w2 */
+                : [x] "+r"(*acc0), [y] "+r"(*acc1), [r] "+r"(*r), [v0] "=&r"(v0), [v1] "=&r"(v1), [v2] "=&r"(v2)
+                : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [b0] "r"(b0), [b1] "r"(b1), [b2] "r"(b2)
+                : "memory");
+    }
+}
+#undef EC_DW3_LOAD
+#undef EC_DW3_MAC
+#endif
+
 /* ec_requantize2 and the clamp; `fix` says mode 1 or 2 (the sign correction, and a clamp to
  * [lo, hi]), else mode 0 (one SSAT). */
 EC_INLINE int8_t dw3_out(int32_t acc, const int32_t *q, int32_t fix, int32_t lo, int32_t hi)
@@ -311,7 +343,7 @@ EC_INLINE void dw3_output_row(const ec_depthwise_conv2d_3x3_s8_params *p, const 
                               int32_t stride, int32_t fix)
 {
     const int32_t channels = p->window.in_channels, width = p->window.out_width;
-    const int32_t plane = 6 * dw3_pairs(&p->window), step = 6 * stride;
+    const int32_t plane = 6 * dw3_pairs(&p->window);
     const int32_t lo = p->output.act_min, hi = p->output.act_max;
     const int16_t *wt = p->weights;
     const int32_t *q = p->output.channels;
@@ -322,11 +354,16 @@ EC_INLINE void dw3_output_row(const ec_depthwise_conv2d_3x3_s8_params *p, const 
         const int32_t a2 = ec_load4(wt + k2), b2 = ec_load4(wt + k2 + 1);
         const int16_t *r = ring;
         int8_t *o = out;
-        for (int32_t n = width >> 1; n > 0; n--, r += step) {
+        for (int32_t n = width >> 1; n > 0; n--) {
             int32_t acc0 = q[0], acc1 = q[0];
+#if defined(__ARM_ARCH_7EM__) && defined(__GNUC__) && !defined(__clang__)
+            dw3_pair_taps(&r, a0, b0, a1, b1, a2, b2, &acc0, &acc1, stride);
+#else
             dw3_taps(r, a0, b0, &acc0, &acc1, stride);
             dw3_taps(r + 2, a1, b1, &acc0, &acc1, stride);
             dw3_taps(r + 4, a2, b2, &acc0, &acc1, stride);
+            r += 6 * stride;
+#endif
             /* Both before either store, which could alias q for all the compiler knows. */
             const int8_t y0 = dw3_out(acc0, q, fix, lo, hi), y1 = dw3_out(acc1, q, fix, lo, hi);
             o[0] = y0;
