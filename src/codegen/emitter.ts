@@ -49,4 +49,11 @@ export interface OpEmitter {
    * rows that window describes, and the consumer is one ec_fully_connected_sum_s8 can sum.
    */
   rowBands?(graph: Graph, producer: Op, consumer: Op, target: CodegenTarget): boolean;
+  /**
+   * Whether the kernel chosen for op takes an ec_window and computes the output rows it describes,
+   * from input rows anywhere (a conv -> conv pipeline, src/plan/pipe.ts, calls it row by row on a band).
+   */
+  windowRows?(graph: Graph, op: Op, target: CodegenTarget): boolean;
+  /** Whether op's kernel runs on any run of whole rows of its same-shaped inputs (the add a pipeline takes). */
+  addsRows?(graph: Graph, op: Op, target: CodegenTarget): boolean;
 }

@@ -7,10 +7,12 @@ import { DTYPE_BYTES, numel } from '../ir/dtype.ts';
 import { describeAttrs, describeShape } from '../ir/dump.ts';
 import type { FullyConnectedOp, Graph, Tensor, TensorData } from '../ir/types.ts';
 import { rowFusionCandidates } from '../plan/fusion.ts';
+import { convPipeCandidates } from '../plan/pipe.ts';
 import { planMemory, type MemoryPlan } from '../plan/plan.ts';
 import { cComment, cCommentText, cFloat, cIdent, cInitializer, cInt, thousands, type CType } from './c-syntax.ts';
 import type { CodegenTarget, EmitContext, OpCode, OpEmitter } from './emitter.ts';
 import { fusedConsumer, fusedProducer } from './ops/fused.ts';
+import { pipelineCode } from './ops/pipe.ts';
 
 export interface GeneratedModel {
   /** Prefix of every public C name. */
@@ -68,7 +70,15 @@ export function generateC(graph: Graph, options: GenerateOptions): GeneratedMode
     scratchBytes: (op) => emitter.scratchBytes(graph, op, target),
     heldRows: (op) => emitter.heldRows?.(graph, op, target) ?? 0,
     fusions: rowFusionCandidates(graph, (producer, consumer) => emitter.rowBands?.(graph, producer, consumer, target) ?? false),
+    pipes: convPipeCandidates(
+      graph,
+      (op) => emitter.windowRows?.(graph, op, target) ?? false,
+      (op) => emitter.addsRows?.(graph, op, target) ?? false,
+    ),
   });
+  // Each op of a pipeline declares its params where it stands; the pipeline runs at its last op.
+  const pipeOf = new Map(plan.pipes.flatMap((p) => [p.producer, p.consumer, ...(p.add === undefined ? [] : [p.add])].map((i) => [i, p] as const)));
+  const pipeCode = new Map<number, OpCode>();
   const fusedProducers = new Map(plan.fusions.map((f) => [f.producer, f]));
   const fusedConsumers = new Set(plan.fusions.map((f) => f.consumer));
   const accumulators = (consumer: number) => `((int32_t *)&${prefix}_arena[${plan.accumulatorOffset.get(consumer)}])`;
@@ -126,8 +136,37 @@ export function generateC(graph: Graph, options: GenerateOptions): GeneratedMode
       },
     };
     const fusion = fusedProducers.get(index);
+    const pipe = pipeOf.get(index);
     let code: OpCode;
-    if (fusedConsumers.has(index)) {
+    if (pipe) {
+      const own = emitter.emit(ctx, op);
+      pipeCode.set(index, own);
+      const last = pipe.add ?? pipe.consumer;
+      const producer = graph.ops[pipe.producer];
+      const consumer = graph.ops[pipe.consumer];
+      const scratchOf = (i: number) => (plan.scratchOffset.has(i) ? `((void *)&${prefix}_arena[${plan.scratchOffset.get(i)}])` : undefined);
+      const whole =
+        index === last
+          ? pipelineCode(ctx, {
+              pipe,
+              producer: pipeCode.get(pipe.producer)!,
+              consumer: pipeCode.get(pipe.consumer)!,
+              add: pipe.add === undefined ? undefined : own,
+              input: pointer(producer.inputs[0], where),
+              band: pointer(producer.outputs[0], where),
+              output: pointer(consumer.outputs[0], where),
+              residual: pipe.residual === undefined ? undefined : pointer(pipe.residual, where),
+              producerScratch: scratchOf(pipe.producer),
+              consumerScratch: scratchOf(pipe.consumer),
+              addWalk: `${opName}_walk`,
+            })
+          : undefined;
+      code = {
+        declarations: own.declarations,
+        statements: whole?.statements ?? [`/* Runs row by row in op ${last}'s pipeline. */`],
+        kernel: whole?.kernel ?? `${own.kernel}, in op ${last}'s pipeline`,
+      };
+    } else if (fusedConsumers.has(index)) {
       code = fusedConsumer(ctx, op as FullyConnectedOp, accumulators(index));
     } else if (fusion) {
       const scratch = plan.scratchOffset.has(index) ? ctx.scratch() : undefined;
@@ -232,7 +271,12 @@ function opComment(graph: Graph, plan: MemoryPlan, index: number, kernel: string
     .filter((t) => !graph.tensors[t].data)
     .forEach((t) => lines.push(fedBy ? `in  summed row by row while op ${fedBy.producer} ran` : `in  ${place(t)}`));
   const fusion = plan.fusions.find((f) => f.producer === index);
-  if (fusion) {
+  const pipe = plan.pipes.find((p) => p.producer === index || (p.consumer === index && p.add !== undefined));
+  if (pipe) {
+    const at = plan.tensorOffset.get(op.outputs[0])!;
+    const bytes = pipe.producer === index ? pipe.bandRows * pipe.rowBytes : pipe.outRowBytes;
+    lines.push(`out ${pipe.producer === index ? `a band of ${pipe.bandRows} rows` : 'one row at a time'} in arena[${at}..${at + bytes})`);
+  } else if (fusion) {
     const row = plan.tensorOffset.get(op.outputs[0])!;
     const acc = plan.accumulatorOffset.get(fusion.consumer)!;
     lines.push(`out ${fusion.bandRows === 1 ? 'one row' : `${fusion.bandRows} rows`} at a time in arena[${row}..${row + fusion.bandRows * fusion.rowBytes}), summed into op ${fusion.consumer}'s accumulators at arena[${acc}..${acc + fusion.accumulatorBytes})`);

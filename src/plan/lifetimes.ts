@@ -10,6 +10,7 @@ import { windowPadBefore } from '../ir/shape.ts';
 import type { Graph, Op } from '../ir/types.ts';
 import { opTraits } from '../ir/op-traits.ts';
 import type { RowFusion } from './fusion.ts';
+import type { ConvPipe } from './pipe.ts';
 
 /** One region of the arena: a tensor and every tensor aliased onto it. */
 export interface Buffer {
@@ -71,8 +72,12 @@ export interface KernelNeeds {
  * @param fusions producers that run a band of output rows at a time into their fully-connected
  * consumer: their output buffer holds one band, alive only while they run, and the consumer's accumulators
  * (instead of its kernel's scratch) live from the producer to the consumer.
+ * @param pipes conv -> conv pipelines (see pipe.ts), whose rows are all computed at their last op
+ * (the consumer, or the add): the producer's input and both kernels' scratch stay until then, the
+ * producer's output is the band, and the consumer's output one row when the add takes each row
+ * over the residual (in place).
  */
-export function computeLifetimes(graph: Graph, needs: KernelNeeds = {}, fusions: RowFusion[] = []): Lifetimes {
+export function computeLifetimes(graph: Graph, needs: KernelNeeds = {}, fusions: RowFusion[] = [], pipes: ConvPipe[] = []): Lifetimes {
   const scratchBytes = needs.scratchBytes ?? (() => 0);
   const heldRows = needs.heldRows ?? (() => 0);
   const fusedProducer = new Map(fusions.map((f) => [f.producer, f]));
@@ -84,6 +89,12 @@ export function computeLifetimes(graph: Graph, needs: KernelNeeds = {}, fusions:
   const lastUse = new Map<number, number>();
   graph.ops.forEach((op, i) => op.inputs.forEach((t) => lastUse.set(t, i)));
   for (const t of graph.outputs) lastUse.set(t, graph.ops.length);
+  const pipeAt = new Map(pipes.flatMap((p) => [p.producer, p.consumer, ...(p.add === undefined ? [] : [p.add])].map((i) => [i, p] as const)));
+  const pipeEnd = (p: ConvPipe) => p.add ?? p.consumer;
+  for (const p of pipes) {
+    const x = graph.ops[p.producer].inputs[0];
+    lastUse.set(x, Math.max(lastUse.get(x) ?? 0, pipeEnd(p)));
+  }
   // A buffer that aliases a graph input or output must outlive the whole graph's I/O contract.
   const extend = (b: number, until: number) => (buffers[b].last = Math.max(buffers[b].last, until));
 
@@ -102,13 +113,19 @@ export function computeLifetimes(graph: Graph, needs: KernelNeeds = {}, fusions:
       buffers[sourceBuffer].tensors.push(out);
       extend(sourceBuffer, lastUse.get(out) ?? i);
     } else {
-      const reusable = opTraits(op).elementwise ? inPlaceCandidate(graph, op, i, bufferOf, buffers, lastUse) : -1;
+      const pipe = pipeAt.get(i);
+      const reusable =
+        pipe?.add === i ? op.inputs.indexOf(pipe.residual!) : opTraits(op).elementwise ? inPlaceCandidate(graph, op, i, bufferOf, buffers, lastUse) : -1;
       if (reusable >= 0) {
         const b = bufferOf.get(op.inputs[reusable])!;
         inPlace.set(i, reusable);
         bufferOf.set(out, b);
         buffers[b].tensors.push(out);
         extend(b, lastUse.get(out) ?? i);
+      } else if (pipe) {
+        // The band, or the consumer's one row before the add takes it; no streaming over a band.
+        open(out, i);
+        buffers[bufferOf.get(out)!].bytes = i === pipe.producer ? pipe.bandRows * pipe.rowBytes : pipe.add === undefined ? bytesOf(graph, out) : pipe.outRowBytes;
       } else if (fusedProducer.has(i)) {
         open(out, i);
         const { rowBytes, bandRows } = fusedProducer.get(i)!;
@@ -125,8 +142,13 @@ export function computeLifetimes(graph: Graph, needs: KernelNeeds = {}, fusions:
       }
     }
     const scratch = fusedConsumers.has(i) ? 0 : scratchBytes(op, i);
-    if (scratch > 0) buffers.push({ tensors: [], bytes: scratch, first: i, last: i, scratchOf: i });
+    const until = pipeAt.has(i) ? pipeEnd(pipeAt.get(i)!) : i;
+    if (scratch > 0) buffers.push({ tensors: [], bytes: scratch, first: i, last: until, scratchOf: i });
   });
+  for (const p of pipes) {
+    buffers[bufferOf.get(graph.ops[p.producer].outputs[0])!].last = pipeEnd(p);
+    if (p.add !== undefined) buffers[bufferOf.get(graph.ops[p.consumer].outputs[0])!].last = p.add;
+  }
   // A fused producer's row is summed as soon as it is written: nothing reads it after the producer.
   for (const f of fusions) buffers[bufferOf.get(graph.ops[f.producer].outputs[0])!].last = f.producer;
   return { buffers, bufferOf, inPlace, overlaps };

@@ -3,6 +3,7 @@
 import { opTraits } from '../ir/op-traits.ts';
 import type { Graph } from '../ir/types.ts';
 import { bandOverhead, type RowFusion } from './fusion.ts';
+import type { ConvPipe } from './pipe.ts';
 import { computeLifetimes, type Buffer, type KernelNeeds } from './lifetimes.ts';
 import { checkPlacement, placeBuffers } from './placement.ts';
 
@@ -23,6 +24,8 @@ export interface MemoryPlan {
   inPlace: Map<number, number>;
   /** The row-band fusions applied (those of PlanOptions.fusions that made the arena smaller), with their band heights. */
   fusions: RowFusion[];
+  /** The conv -> conv pipelines applied (those of PlanOptions.pipes that made the arena smaller). */
+  pipes: ConvPipe[];
   /** Fused fully-connected op index -> arena offset of its int32 accumulators. */
   accumulatorOffset: Map<number, number>;
   /** Arena bytes in use while each op runs (its inputs, outputs, scratch and everything held for later;
@@ -44,14 +47,19 @@ export interface PlanOptions extends KernelNeeds {
   alignment?: number;
   /** Row-band fusions the kernels allow (rowFusionCandidates); each is applied if it makes the arena smaller (fusionBand). */
   fusions?: RowFusion[];
+  /** Conv -> conv pipelines the kernels allow (convPipeCandidates); each is applied if it makes the arena smaller. */
+  pipes?: ConvPipe[];
 }
 
-function place(graph: Graph, options: PlanOptions, alignment: number, fusions: RowFusion[]) {
-  const lifetimes = computeLifetimes(graph, options, fusions);
+function place(graph: Graph, options: PlanOptions, alignment: number, fusions: RowFusion[], pipes: ConvPipe[] = []) {
+  const lifetimes = computeLifetimes(graph, options, fusions, pipes);
   const tried = placeBuffers(lifetimes.buffers, alignment, lifetimes.overlaps);
   const best = tried.reduce((a, b) => (b.arenaBytes < a.arenaBytes ? b : a));
-  return { ...lifetimes, tried, best, fusions };
+  return { ...lifetimes, tried, best, fusions, pipes };
 }
+
+/** The ops a row fusion or pipeline runs together: no op may belong to two of them. */
+const opsOf = (f: RowFusion | ConvPipe) => ('producerRows' in f && f.add !== undefined ? [f.producer, f.consumer, f.add] : [f.producer, f.consumer]);
 
 /** The union of the byte ranges of the buffers live at op `i`. */
 function liveBytes(buffers: Buffer[], offsets: number[], i: number): number {
@@ -94,7 +102,13 @@ export function planMemory(graph: Graph, options: PlanOptions = {}): MemoryPlan 
   const alignment = options.alignment ?? 4;
   let chosen = place(graph, options, alignment, []);
   for (const fusion of options.fusions ?? []) chosen = fusionBand(graph, options, alignment, chosen, fusion);
-  const { buffers, bufferOf, inPlace, overlaps, tried, best, fusions } = chosen;
+  for (const pipe of options.pipes ?? []) {
+    const taken = new Set([...chosen.fusions, ...chosen.pipes].flatMap(opsOf));
+    if (opsOf(pipe).some((i) => taken.has(i))) continue;
+    const piped = place(graph, options, alignment, chosen.fusions, [...chosen.pipes, pipe]);
+    if (piped.best.arenaBytes < chosen.best.arenaBytes) chosen = piped;
+  }
+  const { buffers, bufferOf, inPlace, overlaps, tried, best, fusions, pipes } = chosen;
   const problems = checkPlacement(buffers, best.offsets, best.arenaBytes, overlaps);
   if (problems.length > 0) throw new Error(`memory planner produced an invalid plan: ${problems.join('; ')}`);
 
@@ -117,6 +131,7 @@ export function planMemory(graph: Graph, options: PlanOptions = {}): MemoryPlan 
     scratchOffset,
     inPlace,
     fusions,
+    pipes,
     accumulatorOffset,
     livePerOp,
     stateBytes: graph.ops.reduce((sum, op) => sum + (opTraits(op).stateBytes?.(graph, op) ?? 0), 0),

@@ -5,6 +5,7 @@ import type { CodegenTarget, EmitContext, OpEmitter } from '../emitter.ts';
 import { dataEmitter } from './data.ts';
 import { elementwiseEmitter } from './elementwise.ts';
 import { sumsRows } from './fused.ts';
+import { addsRows } from './pipe.ts';
 import { lstmEmitter } from './lstm.ts';
 import { nnEmitter } from './nn.ts';
 import { svdfEmitter } from './svdf.ts';
@@ -59,4 +60,6 @@ export const kernelEmitter: Required<OpEmitter> = {
   heldRows: (graph: Graph, op: Op, target: CodegenTarget) => BY_KIND[op.kind].heldRows?.(graph, op, target) ?? 0,
   rowBands: (graph: Graph, producer: Op, consumer: Op, target: CodegenTarget) =>
     (BY_KIND[producer.kind].rowBands?.(graph, producer, consumer, target) ?? false) && sumsRows(graph, consumer),
+  windowRows: (graph: Graph, op: Op, target: CodegenTarget) => BY_KIND[op.kind].windowRows?.(graph, op, target) ?? false,
+  addsRows: (graph: Graph, op: Op) => addsRows(graph, op),
 };

@@ -50,13 +50,18 @@ export const nnEmitter: OpEmitter = {
     return op.kind === 'depthwise_conv2d' && dw3x3Output(graph, op) ? 3 : 0;
   },
   rowBands(graph: Graph, producer: Op): boolean {
-    // The int8 convolution kernels all take an ec_window, except a 1x1 run as fully connected.
-    if (producer.kind !== 'conv2d' && producer.kind !== 'depthwise_conv2d') return false;
-    const plan = int8ConvPlan(graph, producer);
-    if (plan) return !(!c1Applies(graph, producer, plan) && pointwiseAsFc(graph, producer, plan));
-    return producer.kind === 'depthwise_conv2d' && lowerDepthwiseConv2D(graph, producer).dtype === 'int8';
+    return windowRows(graph, producer);
   },
+  windowRows: (graph: Graph, op: Op) => windowRows(graph, op),
 };
+
+/** The int8 convolution kernels all take an ec_window, except a 1x1 run as fully connected. */
+function windowRows(graph: Graph, op: Op): boolean {
+  if (op.kind !== 'conv2d' && op.kind !== 'depthwise_conv2d') return false;
+  const plan = int8ConvPlan(graph, op);
+  if (plan) return !(!c1Applies(graph, op, plan) && pointwiseAsFc(graph, op, plan));
+  return op.kind === 'depthwise_conv2d' && lowerDepthwiseConv2D(graph, op).dtype === 'int8';
+}
 
 // ---- int8 convolution as a matrix product (ec_conv2d_s8, ec_conv2d_1x1_s8) ----
 
