@@ -147,7 +147,8 @@ function requantize(real: number, op: Op, what: string, minShift = -31, maxShift
  * The int8 clamp of a fused activation (TFLite's CalculateActivationRangeQuantized): the
  * activation's bounds quantized with the output's float32 scale, intersected with [-128, 127].
  */
-export function quantizedActivationRange(activation: Activation, output: Int8Quant, where: string): [number, number] {
+/** The fused activation as a clamp of output codes, within `range` (int8's unless given: int16 for 16x8 kernels). */
+export function quantizedActivationRange(activation: Activation, output: Int8Quant, where: string, [lowest, highest]: [number, number] = [INT8_MIN, INT8_MAX]): [number, number] {
   const quantize = (bound: number): number => {
     const q = roundHalfAwayFromZero(f32(bound / output.scale));
     if (q < INT32_MIN || q > INT32_MAX) {
@@ -157,13 +158,13 @@ export function quantizedActivationRange(activation: Activation, output: Int8Qua
   };
   switch (activation) {
     case 'none':
-      return [INT8_MIN, INT8_MAX];
+      return [lowest, highest];
     case 'relu':
-      return [Math.max(INT8_MIN, quantize(0)), INT8_MAX];
+      return [Math.max(lowest, quantize(0)), highest];
     case 'relu6':
-      return [Math.max(INT8_MIN, quantize(0)), Math.min(INT8_MAX, quantize(6))];
+      return [Math.max(lowest, quantize(0)), Math.min(highest, quantize(6))];
     case 'relu_n1_to_1':
-      return [Math.max(INT8_MIN, quantize(-1)), Math.min(INT8_MAX, quantize(1))];
+      return [Math.max(lowest, quantize(-1)), Math.min(highest, quantize(1))];
   }
 }
 

@@ -1,18 +1,19 @@
-// CONV_2D on the host, as TFLite Micro's reference kernels compute it: int8 with per-channel
-// requantization (ConvPerChannel), float32 accumulating in float32 in (ky, kx, channel) order.
+// CONV_2D on the host, as TFLite Micro's reference kernels compute it: int8 and 16x8 with
+// per-channel requantization (ConvPerChannel), float32 accumulating in float32 in (ky, kx, channel) order.
 
+import { allocate } from '../ir/dtype.ts';
 import type { Conv2DOp, Graph } from '../ir/types.ts';
 import { type ConvParams, lowerConv2D } from '../lower/conv.ts';
 import type { FloatClamp, Int8Requant } from '../lower/requant.ts';
-import { type Kernel, clampFloat, requantizeAcc } from './kernel.ts';
+import { type Kernel, type QuantizedActivations, type QuantizedBias, clampFloat, requantizeAcc } from './kernel.ts';
 import { forEachWindow } from './window.ts';
 
 const f32 = Math.fround;
 
 /** input NHWC, filter OHWI, bias per output channel. */
-export function conv2dInt8(p: ConvParams & Int8Requant, input: Int8Array, filter: Int8Array, bias?: Int32Array): Int8Array {
+export function conv2dQuantized(p: ConvParams & Int8Requant, input: QuantizedActivations, filter: Int8Array, bias?: QuantizedBias): QuantizedActivations {
   const { inHeight, inWidth, inChannels: depth, outChannels, filterHeight, filterWidth, dilationH, dilationW, inputOffset } = p;
-  const out = new Int8Array(p.batches * p.outHeight * p.outWidth * outChannels);
+  const out = allocate(p.dtype, p.batches * p.outHeight * p.outWidth * outChannels) as QuantizedActivations;
   forEachWindow(p, (w) => {
     const outBase = w.pixel * outChannels;
     for (let oc = 0; oc < outChannels; oc++) {
@@ -26,8 +27,8 @@ export function conv2dInt8(p: ConvParams & Int8Requant, input: Int8Array, filter
           for (let c = 0; c < depth; c++) acc += filter[f + c] * (input[i + c] + inputOffset);
         }
       }
-      if (bias) acc += bias[oc];
-      out[outBase + oc] = requantizeAcc(acc, p.outputMultiplier[oc], p.outputShift[oc], p.outputOffset, p.actMin, p.actMax);
+      if (bias) acc += Number(bias[oc]);
+      out[outBase + oc] = requantizeAcc(p, acc, oc);
     }
   });
   return out;
@@ -57,6 +58,6 @@ export function conv2dFloat(p: ConvParams & FloatClamp, input: Float32Array, fil
 
 export function prepareConv2D(graph: Graph, op: Conv2DOp): Kernel {
   const p = lowerConv2D(graph, op);
-  if (p.dtype === 'int8') return ([x, w, b]) => conv2dInt8(p, x as Int8Array, w as Int8Array, b as Int32Array | undefined);
+  if (p.dtype !== 'float32') return ([x, w, b]) => conv2dQuantized(p, x as QuantizedActivations, w as Int8Array, b as QuantizedBias | undefined);
   return ([x, w, b]) => conv2dFloat(p, x as Float32Array, w as Float32Array, b as Float32Array | undefined);
 }
