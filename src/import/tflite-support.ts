@@ -38,7 +38,7 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
   [B.FULLY_CONNECTED]: { types: 'as CONV_2D', constraints: [CONSTRAINT.fusedActivation, 'weights format DEFAULT (not shuffled)', CONSTRAINT.int16ZeroPoint] },
   [B.AVERAGE_POOL_2D]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID'] },
   [B.MAX_POOL_2D]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID'] },
-  [B.ADD]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
+  [B.ADD]: { types: 'int8, int16, float32', constraints: [CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
   [B.SUB]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
   [B.MUL]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
   [B.DIV]: { types: 'float32', constraints: ['float32 tensors (no int8 DIV kernel)', CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },

@@ -66,7 +66,16 @@ interface WeightedSpec {
   activation?: 'relu6';
 }
 
-export type Int16Case = { name: string; seed: number; invokes: number; amplitude?: number } & (SvdfSpec | SoftmaxSpec | QuantizeSpec | WeightedSpec);
+/** ADD of an int16 input and an int16 constant (which may broadcast). */
+interface AddSpec {
+  kind: 'add';
+  shapes: [number[], number[]];
+  scales: [number, number, number];
+  zeroPoints?: [number, number, number];
+  activation?: 'relu';
+}
+
+export type Int16Case = { name: string; seed: number; invokes: number; amplitude?: number } & (SvdfSpec | SoftmaxSpec | QuantizeSpec | WeightedSpec | AddSpec);
 
 /** The cases the goldens cover: SVDF state carried over invokes (int16 and int8, rank 1 and 2, batches, saturation, a wrapping int8 store), int16 softmax outputs, int16 requantization to each type. */
 export const INT16_CASES: Int16Case[] = [
@@ -80,6 +89,9 @@ export const INT16_CASES: Int16Case[] = [
   { name: 'quantize int16 -> int8, multiplier above 1', kind: 'quantize', seed: 8, invokes: 2, shape: [1, 9], input: [0.01, 0], output: [0.004, 127], outputType: 'int8', amplitude: 60 },
   { name: 'quantize int16 -> int16, rescale', kind: 'quantize', seed: 9, invokes: 2, shape: [2, 7], input: [3e-4, 0], output: [7e-4, 0], outputType: 'int16' },
   { name: 'quantize int16 -> int32 with a zero point', kind: 'quantize', seed: 10, invokes: 2, shape: [1, 6], input: [1.5259e-5, -32768], output: [3.0518e-5, 5], outputType: 'int32' },
+  { name: 'add int16, different scales', kind: 'add', seed: 21, invokes: 2, shapes: [[1, 3, 5], [1, 3, 5]], scales: [3e-4, 5e-4, 6e-4] },
+  { name: 'add int16, broadcast, relu, saturating', kind: 'add', seed: 22, invokes: 2, shapes: [[2, 2, 3], [3]], scales: [1e-3, 2e-4, 4e-4], activation: 'relu' },
+  { name: 'add int16, zero points and an output scale below the inputs', kind: 'add', seed: 23, invokes: 2, shapes: [[1, 9], [1, 9]], scales: [2e-4, 2e-4, 1e-4], zeroPoints: [100, -50, 7], amplitude: 16000 },
   { name: '16x8 fully connected, int64 bias, odd depth and units', kind: 'fully_connected', seed: 11, invokes: 2, input: [2, 13], outputs: 7, inputScale: 1e-3, outputScale: 4e-3, weightScales: [0.01], bias: 'int64', biasRange: 4e6 },
   { name: '16x8 fully connected, int32 bias, per-channel scales, relu6', kind: 'fully_connected', seed: 12, invokes: 2, input: [1, 24], outputs: 5, inputScale: 2e-4, outputScale: 2e-4, weightScales: [0.002, 0.01, 0.03, 0.005, 0.02], bias: 'int32', biasRange: 3e5, activation: 'relu6' },
   { name: '16x8 fully connected, no bias, saturating int16', kind: 'fully_connected', seed: 13, invokes: 2, input: [1, 40], outputs: 4, inputScale: 1e-3, outputScale: 1e-4, weightScales: [0.02], bias: 'none' },
@@ -126,6 +138,15 @@ export function int16CaseModel(c: Int16Case): Uint8Array {
     case 'conv2d':
     case 'depthwise_conv2d':
       return weightedModel(m, c, random);
+    case 'add': {
+      const [z1, z2, zo] = c.zeroPoints ?? [0, 0, 0];
+      const a = m.tensor('a', c.shapes[0], 'int16', { scale: [c.scales[0]], zeroPoint: [z1] });
+      const count = c.shapes[1].reduce((x, y) => x * y, 1);
+      const b = m.tensor('b', c.shapes[1], 'int16', { data: Int16Array.from({ length: count }, () => Math.round((random() * 2 - 1) * 30000)), scale: [c.scales[1]], zeroPoint: [z2] });
+      const output = m.tensor('output', c.shapes[0], 'int16', { scale: [c.scales[2]], zeroPoint: [zo] });
+      m.op(B.ADD, [a, b], [output], { type: O.AddOptions, value: { activation: c.activation === 'relu' ? 1 : 0, potScaleInt16: false } });
+      return m.bytes([a], [output]);
+    }
     case 'quantize': {
       const input = m.tensor('input', c.shape, 'int16', { scale: [c.input[0]], zeroPoint: [c.input[1]] });
       const output = m.tensor('output', c.shape, c.outputType, { scale: [c.output[0]], zeroPoint: [c.output[1]] });
@@ -181,7 +202,9 @@ export function int16CaseInputs(c: Int16Case): TensorData[] {
         ? (['int8', c.shape[0] * c.shape[1]] as const)
         : c.kind === 'quantize'
           ? (['int16', c.shape[0] * c.shape[1]] as const)
-          : (['int16', c.input.reduce((a, b) => a * b, 1)] as const);
+          : c.kind === 'add'
+            ? (['int16', c.shapes[0].reduce((a, b) => a * b, 1)] as const)
+            : (['int16', c.input.reduce((a, b) => a * b, 1)] as const);
   const amplitude = c.amplitude ?? (dtype === 'int8' ? 128 : 32768);
   return Array.from({ length: c.invokes }, () => {
     const x = allocate(dtype, n);
