@@ -1,5 +1,5 @@
 // The generated C of the int16 cases (SVDF with its state, int16 softmax output, requantization
-// from int16) against TensorFlow Lite Micro's outputs (fixtures/kernels/int16.json): on the host
+// from int16, int16 ADD, 16x8 fully connected, conv and depthwise conv) against TensorFlow Lite Micro's outputs (fixtures/kernels/int16.json): on the host
 // under AddressSanitizer and UndefinedBehaviorSanitizer (the portable path), in WebAssembly, and
 // in QEMU on a Cortex-M4 (the DSP path), the SVDF state carried and cleared by <model>_reset().
 

@@ -136,7 +136,7 @@ test('mul and softmax parameters', (t) => {
   const softmax: Op = { kind: 'softmax', inputs: [0], outputs: [1], attrs: { beta: 1 } };
   const g2 = int8Graph(softmax, [q('x', [1, 4], 1 / 16, 0), q('p', [1, 4], 1 / 256, -128)]);
   // 2^-4 * 2^26 = 2^22 -> multiplier 2^30 with left shift 23; radius floor(31 * 2^26 / 2^23) = 248.
-  t.deepEqual(softmaxParams(g2, softmax), { input: { multiplier: 1 << 30, shift: 23 }, diffMin: -248 });
+  t.deepEqual(softmaxParams(g2, softmax), { outputBits: 8, input: { multiplier: 1 << 30, shift: 23 }, diffMin: -248 });
 });
 
 test('logistic and tanh rescale the input to Q4.27 with a frexp multiplier', (t) => {

@@ -1,5 +1,5 @@
-// int16 tensors in int8 models: SVDF (int16 or int8 state), SOFTMAX with int16 output and
-// QUANTIZE from int16. Import, the host reference against TensorFlow Lite Micro's own outputs
+// int16 tensors: SVDF (int16 or int8 state), SOFTMAX with int16 output, QUANTIZE from int16,
+// int16 ADD and the 16x8 FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D. Import, the host reference against TensorFlow Lite Micro's own outputs
 // (fixtures/kernels/int16.json, for the models test/helpers/int16-models.ts writes) with the SVDF
 // state carried from one call to the next and reset, export back to TFLite, and the import errors.
 
@@ -112,4 +112,21 @@ test('an int16 softmax output must have scale 1/65536 (within 0.1%) and zero poi
     const run = createExecutor(importTflite(m.bytes([input], [output])));
     t.throws(() => run([new Int8Array(4)]), { message: /int16 output must have scale 1\/65536 \(within 0\.1%\) and zero point -32768/ });
   }
+});
+
+test('import refuses 16x8 operators with int16 zero points, and a depthwise bias that is not int64', (t) => {
+  const fc = new ModelBuilder();
+  const x = fc.tensor('x', [1, 4], 'int16', { scale: [1e-3], zeroPoint: [5] });
+  const w = fc.tensor('w', [2, 4], 'int8', { data: new Int8Array(8), scale: [0.01] });
+  const y = fc.tensor('y', [1, 2], 'int16', { scale: [1e-3] });
+  fc.op(B.FULLY_CONNECTED, [x, w, -1], [y], { type: O.FullyConnectedOptions, value: { activation: 0, weightsFormat: 0, keepNumDims: false, asymmetricQuantizeInputs: false, quantizedBiasType: 0 } });
+  t.throws(() => importTflite(fc.bytes([x], [y])), { message: /input \(tensor 0 'x'\) has zero point 5; needs: int16 activations with zero point 0 \(16x8\)/ });
+
+  const dw = new ModelBuilder();
+  const a = dw.tensor('a', [1, 3, 3, 2], 'int16', { scale: [1e-3] });
+  const f = dw.tensor('f', [1, 2, 2, 2], 'int8', { data: new Int8Array(8), scale: [0.01] });
+  const b = dw.tensor('b', [2], 'int32', { data: new Int32Array(2), scale: [1e-5] });
+  const o = dw.tensor('o', [1, 2, 2, 2], 'int16', { scale: [1e-3] });
+  dw.op(B.DEPTHWISE_CONV_2D, [a, f, b], [o], { type: O.DepthwiseConv2DOptions, value: { padding: 1, strideW: 1, strideH: 1, depthMultiplier: 1, activation: 0, dilationW: 1, dilationH: 1 } });
+  t.throws(() => importTflite(dw.bytes([a], [o])), { message: /bias \(tensor 2 'b'\) is INT32, expected INT64/ });
 });

@@ -88,6 +88,16 @@ EC_INLINE int32_t ec_requantize(int32_t acc, int32_t multiplier, int32_t shift)
     return ec_rdbpot(ec_srdhm((int32_t)((uint32_t)acc << left), multiplier), right);
 }
 
+/* TFLite's MultiplyByQuantizedMultiplier for the 64-bit sums of the 16x8 kernels: the multiplier
+ * rounded to 16 bits (0x7FFF at most), then one rounding shift right by 15 - shift. shift in
+ * [-31, 7] and |acc| < 2^47 (the generator checks the shift), so nothing overflows. */
+EC_INLINE int32_t ec_requantize_s64(int64_t acc, int32_t multiplier, int32_t shift)
+{
+    const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int32_t total = 15 - shift;
+    return (int32_t)(uint32_t)(uint64_t)((acc * reduced + ((int64_t)1 << (total - 1))) >> total);
+}
+
 /* Requantize, add the output zero point and clamp to the fused activation's range. */
 EC_INLINE int8_t ec_requantize_s8(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point,
                                   int32_t act_min, int32_t act_max)

@@ -34,6 +34,19 @@ typedef struct {
 
 void ec_add_s8(const ec_add_s8_params *p, const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output);
 
+/* int16 add: TFLite's general rescaling computed per element (a table of 65536 entries would not
+ * pay): each input, zero point off and shifted up 15 bits, to the common scale; the sum to the
+ * output. Shifts <= 0. */
+typedef struct {
+    int32_t input1_zero_point, input2_zero_point, output_zero_point;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t activation_min, activation_max;
+} ec_add_s16_params;
+
+void ec_add_s16(const ec_add_s16_params *p, const ec_walk *w, const int16_t *input1, const int16_t *input2, int16_t *output);
+
 typedef struct {
     int32_t input1_zero_point;
     int32_t input2_zero_point;

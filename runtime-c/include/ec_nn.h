@@ -331,4 +331,43 @@ typedef struct {
 
 void ec_transpose_conv2d_f32(const ec_transpose_conv2d_f32_params *p, const float *input, float *output);
 
+/* ---- 16x8: int16 activations (zero point 0) with int8 weights, widened to int16 by the generator
+ * so that two products take one SMLAD. Sums are int64 from the bias; `wide` sums requantize by
+ * TFLite's 64-bit rule (ec_requantize_s64), the others (an int32 bias) wrap to int32 first and
+ * requantize as the int8 kernels do, as TFLite Micro's kernels choose. No alignment needed; the
+ * output must not overlap the input. */
+
+typedef struct {
+    const int64_t *bias;       /* per output channel, NULL for none */
+    const int32_t *multiplier; /* per output channel (one for a per-tensor fully connected layer) */
+    const int32_t *shift;
+    int32_t per_channel, wide;
+    int32_t act_min, act_max;
+} ec_output_s16;
+
+typedef struct {
+    int32_t rows, depth, units;
+    const int16_t *weights; /* [units][depth] */
+    ec_output_s16 output;
+} ec_fully_connected_s16_params;
+
+void ec_fully_connected_s16(const ec_fully_connected_s16_params *p, const int16_t *input, int16_t *output);
+
+typedef struct {
+    ec_window window;
+    const int16_t *weights; /* [out_channels][filter_height][filter_width][in_channels] */
+    ec_output_s16 output;
+} ec_conv2d_s16_params;
+
+void ec_conv2d_s16(const ec_conv2d_s16_params *p, const int16_t *input, int16_t *output);
+
+typedef struct {
+    ec_window window;
+    int32_t depth_multiplier;
+    const int8_t *weights; /* [filter_height][filter_width][out_channels] */
+    ec_output_s16 output;
+} ec_depthwise_conv2d_s16_params;
+
+void ec_depthwise_conv2d_s16(const ec_depthwise_conv2d_s16_params *p, const int16_t *input, int16_t *output);
+
 #endif /* EC_NN_H */

@@ -42,6 +42,30 @@ void ec_add_s8(const ec_add_s8_params *p, const ec_walk *w, const int8_t *input1
     } while (ec_walk_next_row(w, &pos));
 }
 
+/* (x - zero point) << 15, wrapping in 32 bits as the reference's int32 product does. */
+EC_INLINE int32_t headroom_s16(int32_t x, int32_t zero_point) { return (int32_t)((uint32_t)(x - zero_point) << 15); }
+
+void ec_add_s16(const ec_add_s16_params *p, const ec_walk *w, const int16_t *input1, const int16_t *input2, int16_t *output)
+{
+    const int32_t count = w->dims[w->rank - 1];
+    const int32_t step1 = w->stride_a[w->rank - 1];
+    const int32_t step2 = w->stride_b[w->rank - 1];
+    ec_walk_pos pos;
+    ec_walk_start(&pos);
+    do {
+        const int16_t *a = input1 + pos.a;
+        const int16_t *b = input2 + pos.b;
+        for (int32_t i = 0; i < count; i++) {
+            const int32_t x = ec_requantize(headroom_s16(a[i * step1], p->input1_zero_point), p->input1_multiplier, p->input1_shift);
+            const int32_t y = ec_requantize(headroom_s16(b[i * step2], p->input2_zero_point), p->input2_multiplier, p->input2_shift);
+            const int32_t sum = (int32_t)((uint32_t)x + (uint32_t)y);
+            output[i] = (int16_t)ec_clamp_s32(ec_requantize(sum, p->output_multiplier, p->output_shift) + p->output_zero_point,
+                                              p->activation_min, p->activation_max);
+        }
+        output += count;
+    } while (ec_walk_next_row(w, &pos));
+}
+
 void ec_mul_s8(const ec_mul_s8_params *p, const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output)
 {
     const int32_t count = w->dims[w->rank - 1];

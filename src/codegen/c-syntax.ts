@@ -1,6 +1,6 @@
 // Small pieces of C source text: identifiers, numbers, array initialisers, comments.
 
-export type CType = 'int8_t' | 'uint8_t' | 'int16_t' | 'uint16_t' | 'int32_t' | 'uint32_t' | 'float';
+export type CType = 'int8_t' | 'uint8_t' | 'int16_t' | 'uint16_t' | 'int32_t' | 'uint32_t' | 'int64_t' | 'float';
 
 /** A C identifier from any model or tensor name. */
 export function cIdent(name: string): string {

@@ -87,10 +87,10 @@ export function generateC(graph: Graph, options: GenerateOptions): GeneratedMode
   let weightBytes = 0;
 
   const declareConstant = (name: string, ctype: CType, values: ArrayLike<number>, comment: string) => {
-    const bytes = values.length * (ctype === 'int8_t' || ctype === 'uint8_t' ? 1 : ctype === 'int16_t' || ctype === 'uint16_t' ? 2 : 4);
+    const bytes = values.length * (ctype === 'int8_t' || ctype === 'uint8_t' ? 1 : ctype === 'int16_t' || ctype === 'uint16_t' ? 2 : ctype === 'int64_t' ? 8 : 4);
     weightBytes += bytes;
     weights.push(
-      `/* ${cCommentText(comment)}, ${thousands(bytes)} bytes */\nconst ${ctype} ${name}[${values.length}] __attribute__((aligned(4))) = {\n${cInitializer(values, ctype)}\n};\n`,
+      `/* ${cCommentText(comment)}, ${thousands(bytes)} bytes */\nconst ${ctype} ${name}[${values.length}] __attribute__((aligned(${ctype === 'int64_t' ? 8 : 4}))) = {\n${cInitializer(values, ctype)}\n};\n`,
     );
   };
 

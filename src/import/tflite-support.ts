@@ -14,6 +14,7 @@ export const CONSTRAINT = {
   maxRank: (rank: number) => `input of at most ${rank} axes (TensorFlow Lite Micro's limit)`,
   constant: (what: string) => `${what}: constant INT32 or INT64`,
   svdfBias: "the bias present (TFLite Micro's int8 SVDF reads it)",
+  int16ZeroPoint: 'int16 activations with zero point 0 (16x8)',
 } as const;
 
 export interface OperatorSupport {
@@ -27,8 +28,8 @@ const MOVES = [CONSTRAINT.sameQuantization];
 
 export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
   [B.CONV_2D]: {
-    types: 'int8 (int8 per-channel symmetric weights, int32 bias); float32 (float32 weights, or int8 weights with scales: dynamic range)',
-    constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID'],
+    types: 'int8 (int8 per-channel symmetric weights, int32 bias); 16x8: int16 (int8 weights, int64 or int32 bias); float32 (float32 weights, or int8 weights with scales: dynamic range)',
+    constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID', CONSTRAINT.int16ZeroPoint],
   },
   [B.ARG_MAX]: { types: 'int8, float32 -> int32', constraints: [CONSTRAINT.constant('axis operand'), 'a single axis', 'INT32 output'] },
   [B.ARG_MIN]: { types: 'as ARG_MAX', constraints: [CONSTRAINT.constant('axis operand'), 'a single axis', 'INT32 output'] },
@@ -37,13 +38,13 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
     constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID', CONSTRAINT.constant('output shape operand'), "output shape operand equal to the output tensor's shape"],
   },
   [B.DEPTHWISE_CONV_2D]: {
-    types: 'as CONV_2D',
-    constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID', 'depth_multiplier equal to filter channels / input channels (or 0)'],
+    types: 'as CONV_2D (16x8 with an int64 bias)',
+    constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID', 'depth_multiplier equal to filter channels / input channels (or 0)', CONSTRAINT.int16ZeroPoint],
   },
-  [B.FULLY_CONNECTED]: { types: 'as CONV_2D', constraints: [CONSTRAINT.fusedActivation, 'weights format DEFAULT (not shuffled)'] },
+  [B.FULLY_CONNECTED]: { types: 'as CONV_2D', constraints: [CONSTRAINT.fusedActivation, 'weights format DEFAULT (not shuffled)', CONSTRAINT.int16ZeroPoint] },
   [B.AVERAGE_POOL_2D]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID'] },
   [B.MAX_POOL_2D]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID'] },
-  [B.ADD]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
+  [B.ADD]: { types: 'int8, int16, float32', constraints: [CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
   [B.SUB]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
   [B.MUL]: { types: ACTIVATIONS, constraints: [CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },
   [B.DIV]: { types: 'float32', constraints: ['float32 tensors (no int8 DIV kernel)', CONSTRAINT.fusedActivation, 'broadcasting as numpy'] },

@@ -894,12 +894,20 @@ function checkTypes(r: OperatorReader, op: Op): boolean {
     case 'transpose_conv2d':
     case 'depthwise_conv2d':
     case 'fully_connected': {
-      expect(input, 'input', ACTIVATION_TYPES);
+      expect(input, 'input', [...ACTIVATION_TYPES, TensorType.INT16]);
       if (!ok) break;
       const type = typeOf(input);
       if (type === TensorType.FLOAT32) {
         expectFloat(op.inputs[1], 'weights');
         if (op.inputs.length > 2) expectFloat(op.inputs[2], 'bias');
+      } else if (type === TensorType.INT16) {
+        // 16x8: int8 weights; TFLite Micro's depthwise kernel reads an int64 bias only.
+        expect(op.inputs[1], 'weights', [TensorType.INT8]);
+        if (op.inputs.length > 2) expect(op.inputs[2], 'bias', op.kind === 'depthwise_conv2d' ? [TensorType.INT64] : [TensorType.INT64, TensorType.INT32]);
+        for (const t of [input, output]) {
+          const zeroPoint = r.tensor(t).quantization?.zeroPoint[0] ?? 0;
+          if (zeroPoint !== 0) ok = !!r.violates(`${t === input ? 'input' : 'output'} (${r.describe(t)}) has zero point ${zeroPoint}`, CONSTRAINT.int16ZeroPoint);
+        }
       } else {
         expect(op.inputs[1], 'weights', [type]);
         if (op.inputs.length > 2) expect(op.inputs[2], 'bias', [TensorType.INT32]);
@@ -945,7 +953,8 @@ function checkTypes(r: OperatorReader, op: Op): boolean {
         op.inputs.forEach((t, i) => expectFloat(t, i === 0 ? 'input' : `input ${i}`));
         break;
       }
-      expect(input, 'input', ACTIVATION_TYPES);
+      // TFLite Micro's ADD also runs int16 tensors.
+      expect(input, 'input', op.kind === 'add' ? [...ACTIVATION_TYPES, TensorType.INT16] : ACTIVATION_TYPES);
       if (!ok) break;
       op.inputs.slice(1).forEach((t, i) => expect(t, `input ${i + 1}`, [typeOf(input)]));
       expect(output, 'output', [typeOf(input)]);

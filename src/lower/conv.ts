@@ -68,11 +68,11 @@ export function lowerDepthwiseConv2D(graph: Graph, op: DepthwiseConv2DOp): Depth
       `filter [${filter}] and output channels ${geometry.outChannels} must both be input channels ${geometry.inChannels} x depth multiplier ${depthMultiplier}`,
     );
   }
-  return { ...geometry, depthMultiplier, ...outputStage(operands, op.attrs.activation, 3, geometry.outChannels) };
+  return { ...geometry, depthMultiplier, ...outputStage(operands, op.attrs.activation, 3, geometry.outChannels, false) };
 }
 
-function outputStage(operands: OpOperands, activation: Conv2DOp['attrs']['activation'], axis: number, channels: number): Int8Requant | FloatClamp {
-  const tensors = weightedTensors(operands, channels);
+function outputStage(operands: OpOperands, activation: Conv2DOp['attrs']['activation'], axis: number, channels: number, int32Bias16x8 = true): Int8Requant | FloatClamp {
+  const tensors = weightedTensors(operands, channels, int32Bias16x8);
   if (tensors.input.dtype === 'float32') return floatClamp(activation);
   return int8Requant(operands, tensors, activation, channelMultipliers(operands, tensors, axis, channels));
 }

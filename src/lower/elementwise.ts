@@ -6,6 +6,7 @@
 // with a shift as quantizeMultiplier returns them. Where TFLite Micro would abort (a failed
 // CHECK) or hit undefined behaviour, these functions throw a model error instead.
 
+import { DTYPE_RANGE } from '../ir/dtype.ts';
 import { modelError } from '../ir/errors.ts';
 import type { Activation, BinaryOp, Graph, LeakyReluOp, MaxMinOp, Op, PreluOp, SoftmaxOp, UnaryOp } from '../ir/types.ts';
 import { INT32_MAX, INT32_MIN, frexp, multiplyByQuantizedMultiplier, quantizeMultiplier, roundHalfAwayFromZero } from './fixedpoint.ts';
@@ -109,28 +110,29 @@ export function describeElementwiseOp(op: Op): string {
   return `${op.kind} op${op.origin ? ` (${op.origin})` : ''}`;
 }
 
-/** The per-tensor int8 quantization of an op's tensor, with the scale as the float32 TFLite stores. */
-function int8Quant(graph: Graph, op: Op, tensorIndex: number, role: string): Int8Quant {
+/** The per-tensor int8 (or, where allowed, int16) quantization of an op's tensor, with the scale as the float32 TFLite stores. */
+function int8Quant(graph: Graph, op: Op, tensorIndex: number, role: string, int16 = false): Int8Quant {
   const where = describeElementwiseOp(op);
   const tensor = graph.tensors[tensorIndex];
   if (!tensor) throw modelError(`${where}: ${role} refers to tensor ${tensorIndex}, which does not exist`);
   const name = `${role} '${tensor.name}'`;
-  if (tensor.dtype !== 'int8') throw modelError(`${where}: ${name} is ${tensor.dtype}, expected int8`);
+  if (tensor.dtype !== 'int8' && !(int16 && tensor.dtype === 'int16')) throw modelError(`${where}: ${name} is ${tensor.dtype}, expected int8${int16 ? ' or int16' : ''}`);
+  const [lowest, highest] = DTYPE_RANGE[tensor.dtype]!;
   const q = tensor.quant;
-  if (!q || q.scale.length === 0) throw modelError(`${where}: ${name} is int8 but has no quantization parameters`);
+  if (!q || q.scale.length === 0) throw modelError(`${where}: ${name} is ${tensor.dtype} but has no quantization parameters`);
   if (q.scale.length !== 1) throw modelError(`${where}: ${name} is quantized per channel (${q.scale.length} scales); element-wise ops need one scale`);
   const scale = f32(q.scale[0]);
   const zeroPoint = q.zeroPoint[0];
   if (!(scale > 0) || !Number.isFinite(scale)) throw modelError(`${where}: ${name} has scale ${q.scale[0]}, which is not a positive float32`);
-  if (!Number.isInteger(zeroPoint) || zeroPoint < INT8_MIN || zeroPoint > INT8_MAX) {
-    throw modelError(`${where}: ${name} has zero point ${zeroPoint}, outside the int8 range`);
+  if (!Number.isInteger(zeroPoint) || zeroPoint < lowest || zeroPoint > highest) {
+    throw modelError(`${where}: ${name} has zero point ${zeroPoint}, outside the ${tensor.dtype} range`);
   }
   return { scale, zeroPoint };
 }
 
-const inputQuant = (graph: Graph, op: Op, position: number) =>
-  int8Quant(graph, op, op.inputs[position], op.inputs.length > 1 ? `input ${position + 1}` : 'input');
-const outputQuant = (graph: Graph, op: Op) => int8Quant(graph, op, op.outputs[0], 'output');
+const inputQuant = (graph: Graph, op: Op, position: number, int16 = false) =>
+  int8Quant(graph, op, op.inputs[position], op.inputs.length > 1 ? `input ${position + 1}` : 'input', int16);
+const outputQuant = (graph: Graph, op: Op, int16 = false) => int8Quant(graph, op, op.outputs[0], 'output', int16);
 
 /** quantizeMultiplier with the shift range the integer kernels can apply without overflow or undefined shifts. */
 function requantize(real: number, op: Op, what: string, minShift = -31, maxShift = 30): Requantize {
@@ -147,7 +149,8 @@ function requantize(real: number, op: Op, what: string, minShift = -31, maxShift
  * The int8 clamp of a fused activation (TFLite's CalculateActivationRangeQuantized): the
  * activation's bounds quantized with the output's float32 scale, intersected with [-128, 127].
  */
-export function quantizedActivationRange(activation: Activation, output: Int8Quant, where: string): [number, number] {
+/** The fused activation as a clamp of output codes, within `range` (int8's unless given: int16 for 16x8 kernels). */
+export function quantizedActivationRange(activation: Activation, output: Int8Quant, where: string, [lowest, highest]: [number, number] = [INT8_MIN, INT8_MAX]): [number, number] {
   const quantize = (bound: number): number => {
     const q = roundHalfAwayFromZero(f32(bound / output.scale));
     if (q < INT32_MIN || q > INT32_MAX) {
@@ -157,13 +160,13 @@ export function quantizedActivationRange(activation: Activation, output: Int8Qua
   };
   switch (activation) {
     case 'none':
-      return [INT8_MIN, INT8_MAX];
+      return [lowest, highest];
     case 'relu':
-      return [Math.max(INT8_MIN, quantize(0)), INT8_MAX];
+      return [Math.max(lowest, quantize(0)), highest];
     case 'relu6':
-      return [Math.max(INT8_MIN, quantize(0)), Math.min(INT8_MAX, quantize(6))];
+      return [Math.max(lowest, quantize(0)), Math.min(highest, quantize(6))];
     case 'relu_n1_to_1':
-      return [Math.max(INT8_MIN, quantize(-1)), Math.min(INT8_MAX, quantize(1))];
+      return [Math.max(lowest, quantize(-1)), Math.min(highest, quantize(1))];
   }
 }
 
@@ -238,11 +241,13 @@ export function maxMinDtype(graph: Graph, op: MaxMinOp): 'int8' | 'float32' {
 
 export function addSubParams(graph: Graph, op: BinaryOp): AddSubParams {
   if (op.kind !== 'add' && op.kind !== 'sub') throw modelError(`${describeElementwiseOp(op)}: no int8 add/sub parameters for ${op.kind}`);
-  const in1 = inputQuant(graph, op, 0);
-  const in2 = inputQuant(graph, op, 1);
-  const out = outputQuant(graph, op);
+  // TFLite Micro's ADD runs int16 tensors with the same algorithm and 15 bits of headroom instead of 20.
+  const int16 = op.kind === 'add' && graph.tensors[op.outputs[0]]?.dtype === 'int16';
+  const in1 = inputQuant(graph, op, 0, int16);
+  const in2 = inputQuant(graph, op, 1, int16);
+  const out = outputQuant(graph, op, int16);
   const narrow = op.kind === 'sub' ? f32 : (v: number) => v;
-  const leftShift = 20;
+  const leftShift = int16 ? 15 : 20;
   const twiceMaxInputScale = narrow(2 * Math.max(in1.scale, in2.scale));
   const smallerThanOne = (real: number, what: string): Requantize => {
     if (!(real < 1)) {
@@ -252,7 +257,7 @@ export function addSubParams(graph: Graph, op: BinaryOp): AddSubParams {
     }
     return requantize(real, op, what, -31, 0);
   };
-  const [activationMin, activationMax] = quantizedActivationRange(op.attrs.activation, out, describeElementwiseOp(op));
+  const [activationMin, activationMax] = quantizedActivationRange(op.attrs.activation, out, describeElementwiseOp(op), DTYPE_RANGE[int16 ? 'int16' : 'int8']);
   return {
     leftShift,
     input1ZeroPoint: in1.zeroPoint,

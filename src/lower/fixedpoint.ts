@@ -98,6 +98,17 @@ export function multiplyByQuantizedMultiplier(x: number, multiplier: number, shi
   return roundingDivideByPOT(saturatingRoundingDoublingHighMul(Math.imul(x, 1 << leftShift), multiplier), rightShift);
 }
 
+/**
+ * TFLite's MultiplyByQuantizedMultiplier(int64) of the 16x8 kernels' 64-bit accumulators: the
+ * multiplier rounded to 16 bits (saturating at 0x7FFF), then one rounding right shift by
+ * 15 - shift (floor of x * m + half), truncated to int32. `x` is an exact integer (|x| < 2^47).
+ */
+export function multiplyByQuantizedMultiplier64(x: number, multiplier: number, shift: number): number {
+  const reduced = multiplier < 0x7fff0000 ? (multiplier + (1 << 15)) >> 16 : 0x7fff;
+  const total = BigInt(15 - shift);
+  return Number(BigInt.asIntN(32, (BigInt(x) * BigInt(reduced) + (1n << (total - 1n))) >> total));
+}
+
 /** Wraps an integer to int32 and then to int16, as a C assignment to int16_t does. */
 const wrap16 = (v: number): number => (v << 16) >> 16;
 

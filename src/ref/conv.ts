@@ -1,19 +1,20 @@
 // CONV_2D and TRANSPOSE_CONV on the host, as TFLite Micro's reference kernels compute them: int8
-// with per-channel requantization (ConvPerChannel, TransposeConv), float32 accumulating in float32
-// in the order the reference adds.
+// and 16x8 with per-channel requantization (ConvPerChannel, TransposeConv), float32 accumulating in
+// float32 in the order the reference adds.
 
+import { allocate } from '../ir/dtype.ts';
 import type { Conv2DOp, Graph, TransposeConv2DOp } from '../ir/types.ts';
 import { type ConvParams, lowerConv2D, lowerTransposeConv2D } from '../lower/conv.ts';
 import type { FloatClamp, Int8Requant } from '../lower/requant.ts';
-import { type Kernel, clampFloat, requantizeAcc } from './kernel.ts';
+import { type Kernel, type QuantizedActivations, type QuantizedBias, clampFloat, requantizeAcc } from './kernel.ts';
 import { forEachWindow } from './window.ts';
 
 const f32 = Math.fround;
 
 /** input NHWC, filter OHWI, bias per output channel. */
-export function conv2dInt8(p: ConvParams & Int8Requant, input: Int8Array, filter: Int8Array, bias?: Int32Array): Int8Array {
+export function conv2dQuantized(p: ConvParams & Int8Requant, input: QuantizedActivations, filter: Int8Array, bias?: QuantizedBias): QuantizedActivations {
   const { inHeight, inWidth, inChannels: depth, outChannels, filterHeight, filterWidth, dilationH, dilationW, inputOffset } = p;
-  const out = new Int8Array(p.batches * p.outHeight * p.outWidth * outChannels);
+  const out = allocate(p.dtype, p.batches * p.outHeight * p.outWidth * outChannels) as QuantizedActivations;
   forEachWindow(p, (w) => {
     const outBase = w.pixel * outChannels;
     for (let oc = 0; oc < outChannels; oc++) {
@@ -27,8 +28,8 @@ export function conv2dInt8(p: ConvParams & Int8Requant, input: Int8Array, filter
           for (let c = 0; c < depth; c++) acc += filter[f + c] * (input[i + c] + inputOffset);
         }
       }
-      if (bias) acc += bias[oc];
-      out[outBase + oc] = requantizeAcc(acc, p.outputMultiplier[oc], p.outputShift[oc], p.outputOffset, p.actMin, p.actMax);
+      if (bias) acc += Number(bias[oc]);
+      out[outBase + oc] = requantizeAcc(p, acc, oc);
     }
   });
   return out;
@@ -58,7 +59,7 @@ export function conv2dFloat(p: ConvParams & FloatClamp, input: Float32Array, fil
 
 export function prepareConv2D(graph: Graph, op: Conv2DOp): Kernel {
   const p = lowerConv2D(graph, op);
-  if (p.dtype === 'int8') return ([x, w, b]) => conv2dInt8(p, x as Int8Array, w as Int8Array, b as Int32Array | undefined);
+  if (p.dtype !== 'float32') return ([x, w, b]) => conv2dQuantized(p, x as QuantizedActivations, w as Int8Array, b as QuantizedBias | undefined);
   return ([x, w, b]) => conv2dFloat(p, x as Float32Array, w as Float32Array, b as Float32Array | undefined);
 }
 
@@ -123,7 +124,7 @@ export function prepareTransposeConv2D(graph: Graph, op: TransposeConv2DOp): Ker
           for (let c = 0; c < depth; c++) acc += (input[i + c] + q.inputOffset) * filter[f + c];
           return acc;
         },
-        (acc, oc) => requantizeAcc(acc + (bias ? bias[oc] : 0), q.outputMultiplier[oc], q.outputShift[oc], q.outputOffset, q.actMin, q.actMax),
+        (acc, oc) => requantizeAcc(q, acc + (bias ? bias[oc] : 0), oc),
       );
     };
   }

@@ -1,19 +1,20 @@
 // DEPTHWISE_CONV_2D on the host, as TFLite Micro's reference kernels compute it: output channel
-// c * M + m filters input channel c; int8 with per-channel requantization
+// c * M + m filters input channel c; int8 and 16x8 with per-channel requantization
 // (DepthwiseConvPerChannel), float32 accumulating in float32 in (ky, kx) order.
 
+import { allocate } from '../ir/dtype.ts';
 import type { DepthwiseConv2DOp, Graph } from '../ir/types.ts';
 import { type DepthwiseConvParams, lowerDepthwiseConv2D } from '../lower/conv.ts';
 import type { FloatClamp, Int8Requant } from '../lower/requant.ts';
-import { type Kernel, clampFloat, requantizeAcc } from './kernel.ts';
+import { type Kernel, type QuantizedActivations, type QuantizedBias, clampFloat, requantizeAcc } from './kernel.ts';
 import { forEachWindow } from './window.ts';
 
 const f32 = Math.fround;
 
 /** input NHWC, filter 1HW(C*M), bias per output channel. */
-export function depthwiseConv2dInt8(p: DepthwiseConvParams & Int8Requant, input: Int8Array, filter: Int8Array, bias?: Int32Array): Int8Array {
+export function depthwiseConv2dQuantized(p: DepthwiseConvParams & Int8Requant, input: QuantizedActivations, filter: Int8Array, bias?: QuantizedBias): QuantizedActivations {
   const { inHeight, inWidth, inChannels, outChannels, filterWidth, dilationH, dilationW, depthMultiplier, inputOffset } = p;
-  const out = new Int8Array(p.batches * p.outHeight * p.outWidth * outChannels);
+  const out = allocate(p.dtype, p.batches * p.outHeight * p.outWidth * outChannels) as QuantizedActivations;
   forEachWindow(p, (w) => {
     const outBase = w.pixel * outChannels;
     for (let oc = 0; oc < outChannels; oc++) {
@@ -25,8 +26,8 @@ export function depthwiseConv2dInt8(p: DepthwiseConvParams & Int8Requant, input:
           acc += filter[(ky * filterWidth + kx) * outChannels + oc] * (input[(inRow + kx * dilationW) * inChannels + ic] + inputOffset);
         }
       }
-      if (bias) acc += bias[oc];
-      out[outBase + oc] = requantizeAcc(acc, p.outputMultiplier[oc], p.outputShift[oc], p.outputOffset, p.actMin, p.actMax);
+      if (bias) acc += Number(bias[oc]);
+      out[outBase + oc] = requantizeAcc(p, acc, oc);
     }
   });
   return out;
@@ -54,6 +55,6 @@ export function depthwiseConv2dFloat(p: DepthwiseConvParams & FloatClamp, input:
 
 export function prepareDepthwiseConv2D(graph: Graph, op: DepthwiseConv2DOp): Kernel {
   const p = lowerDepthwiseConv2D(graph, op);
-  if (p.dtype === 'int8') return ([x, w, b]) => depthwiseConv2dInt8(p, x as Int8Array, w as Int8Array, b as Int32Array | undefined);
+  if (p.dtype !== 'float32') return ([x, w, b]) => depthwiseConv2dQuantized(p, x as QuantizedActivations, w as Int8Array, b as QuantizedBias | undefined);
   return ([x, w, b]) => depthwiseConv2dFloat(p, x as Float32Array, w as Float32Array, b as Float32Array | undefined);
 }

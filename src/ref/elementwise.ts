@@ -44,9 +44,10 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
   const where = describeElementwiseOp(op);
   const output = graph.tensors[op.outputs[0]];
   if (!output) throw modelError(`${where}: output tensor ${op.outputs[0]} does not exist`);
-  // An int8 softmax may write int16 probabilities; every other op computes in its output's type.
+  // An int8 softmax may write int16 probabilities; every other op computes in its output's type
+  // (int16 for ADD, which TFLite Micro also runs on int16 tensors).
   const dtype = op.kind === 'softmax' && output.dtype === 'int16' ? 'int8' : output.dtype;
-  if (dtype !== 'int8' && dtype !== 'float32') {
+  if (dtype !== 'int8' && dtype !== 'float32' && !(dtype === 'int16' && op.kind === 'add')) {
     throw modelError(`${where}: ${output.dtype} output '${output.name}' is not supported (int8 and float32 only)`);
   }
   op.inputs.forEach((index, position) => {
@@ -70,7 +71,7 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
     }
   }
   const result = allocate(output.dtype, numel(output.shape));
-  const int8 = dtype === 'int8';
+  const int8 = dtype === 'int8' || dtype === 'int16';
   switch (op.kind) {
     case 'add':
     case 'sub':

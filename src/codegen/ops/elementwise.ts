@@ -17,10 +17,10 @@ import { broadcastStrides, walkFields } from './walk.ts';
 /** The one dtype an element-wise op computes in: every input's and the output's. */
 function opDtype(graph: Graph, op: Op): DType {
   const output = graph.tensors[op.outputs[0]].dtype;
-  // An int8 softmax may write int16 probabilities.
+  // An int8 softmax may write int16 probabilities; ADD also runs on int16 tensors.
   const dtype = op.kind === 'softmax' && output === 'int16' ? 'int8' : output;
   const where = describeOp(op, graph.ops.indexOf(op));
-  if (dtype !== 'int8' && dtype !== 'float32') throw modelError(`${where}: no ${op.kind} kernel for ${dtype} (int8 and float32 only)`);
+  if (dtype !== 'int8' && dtype !== 'float32' && !(dtype === 'int16' && op.kind === 'add')) throw modelError(`${where}: no ${op.kind} kernel for ${dtype} (int8 and float32 only)`);
   for (const t of op.inputs) {
     const tensor = graph.tensors[t];
     if (tensor.dtype !== dtype) throw modelError(`${where}: input '${tensor.name}' is ${tensor.dtype} but the output is ${dtype}`);
@@ -68,8 +68,29 @@ function prelu(ctx: EmitContext, op: PreluOp, int8: boolean): OpCode {
   return { declarations: [params, walk], statements: [`ec_prelu_s8(&${opName}_params, ${args});`], kernel: 'ec_prelu_s8' };
 }
 
+/** int16 ADD: the rescaling constants of the int8 one, applied per element. */
+function addS16(ctx: EmitContext, op: BinaryOp): OpCode {
+  const p = addSubParams(ctx.graph, op);
+  const params = cStruct('ec_add_s16_params', `${ctx.opName}_params`, {
+    input1_zero_point: cInt(p.input1ZeroPoint),
+    input2_zero_point: cInt(p.input2ZeroPoint),
+    output_zero_point: cInt(p.outputZeroPoint),
+    input1_multiplier: cInt(p.input1.multiplier),
+    input1_shift: cInt(p.input1.shift),
+    input2_multiplier: cInt(p.input2.multiplier),
+    input2_shift: cInt(p.input2.shift),
+    output_multiplier: cInt(p.output.multiplier),
+    output_shift: cInt(p.output.shift),
+    activation_min: cInt(p.activationMin),
+    activation_max: cInt(p.activationMax),
+  });
+  const args = [`&${ctx.opName}_params`, `&${ctx.opName}_walk`, ctx.pointer(op.inputs[0]), ctx.pointer(op.inputs[1]), ctx.pointer(op.outputs[0])];
+  return { declarations: [params, cStruct('ec_walk', `${ctx.opName}_walk`, binaryWalk(ctx, op))], statements: [`ec_add_s16(${args.join(', ')});`], kernel: 'ec_add_s16' };
+}
+
 function binary(ctx: EmitContext, op: BinaryOp, int8: boolean): OpCode {
   const { graph, opName } = ctx;
+  if (graph.tensors[op.outputs[0]].dtype === 'int16') return addS16(ctx, op);
   const walk = binaryWalk(ctx, op);
   // int8 sub runs the add kernel with its second table negated.
   const kernel = int8 && op.kind === 'sub' ? 'ec_add_s8' : `ec_${op.kind}_${int8 ? 's8' : 'f32'}`;

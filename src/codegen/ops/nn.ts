@@ -14,8 +14,12 @@ import { cFloat, cInt } from '../c-syntax.ts';
 import type { CodegenTarget, EmitContext, OpCode, OpEmitter } from '../emitter.ts';
 import { type CFields, cStruct } from './c-struct.ts';
 
+/** 16x8 (int16 activations, int8 weights): ec_*_s16 kernels, no scratch, no row streaming. */
+const is16x8 = (graph: Graph, op: Op) => (op.kind === 'conv2d' || op.kind === 'depthwise_conv2d' || op.kind === 'fully_connected') && graph.tensors[op.inputs[0]].dtype === 'int16';
+
 export const nnEmitter: OpEmitter = {
   emit(ctx: EmitContext, op: Op): OpCode {
+    if (is16x8(ctx.graph, op)) return emit16x8(ctx, op as Conv2DOp | DepthwiseConv2DOp | FullyConnectedOp);
     switch (op.kind) {
       case 'conv2d':
         return conv2d(ctx, op);
@@ -33,6 +37,7 @@ export const nnEmitter: OpEmitter = {
     }
   },
   scratchBytes(graph: Graph, op: Op, _target: CodegenTarget): number {
+    if (is16x8(graph, op)) return 0;
     if (op.kind === 'fully_connected') return fcW16ScratchBytes(graph, op);
     if (op.kind !== 'conv2d' && op.kind !== 'depthwise_conv2d') return 0;
     const plan = int8ConvPlan(graph, op);
@@ -486,6 +491,40 @@ function pool2d(ctx: EmitContext, op: Pool2DOp): OpCode {
     act_max: int8 ? cInt(p.actMax) : cFloat(p.actMax),
   });
   return call(ctx, op, `ec_${op.kind === 'avg_pool2d' ? 'avgpool' : 'maxpool'}_${int8 ? 's8' : 'f32'}`, params, false);
+}
+
+// ---- 16x8 (ec_fully_connected_s16, ec_conv2d_s16, ec_depthwise_conv2d_s16) ----
+
+function emit16x8(ctx: EmitContext, op: Conv2DOp | DepthwiseConv2DOp | FullyConnectedOp): OpCode {
+  const { graph, opName } = ctx;
+  const p = op.kind === 'fully_connected' ? lowerFullyConnected(graph, op) : op.kind === 'conv2d' ? lowerConv2D(graph, op) : lowerDepthwiseConv2D(graph, op);
+  if (p.dtype !== 'int16') throw new Error(`unreachable: ${describe(ctx, op)} is not 16x8`);
+  const what = describe(ctx, op);
+  const bias = op.inputs[2] === undefined ? undefined : (graph.tensors[op.inputs[2]].data as Int32Array | BigInt64Array);
+  const shifts = Array.from(p.outputShift);
+  // TFLite's 64-bit requantization takes shifts up to 7 only.
+  if (p.wideAccumulator && shifts.some((s) => s > 7)) throw modelError(`${what}: an effective output scale of 2^8 or more is beyond TFLite's 16x8 requantization`);
+  const output: CFields = {
+    bias: bias ? ctx.constant('bias', 'int64_t', Array.from(bias, Number), `${what}: bias, as int64`) : 'NULL',
+    multiplier: ctx.constant('multiplier', 'int32_t', p.outputMultiplier, `${what}: output multipliers`),
+    shift: ctx.constant('shift', 'int32_t', shifts, `${what}: output shifts (> 0: left)`),
+    per_channel: p.outputMultiplier.length > 1 ? '1' : '0',
+    wide: p.wideAccumulator ? '1' : '0',
+    act_min: cInt(p.actMin),
+    act_max: cInt(p.actMax),
+  };
+  const widened = () => ctx.constant('weights', 'int16_t', Int16Array.from(weightsOf(graph, op)), `${what}: weights widened to int16 (two products per SMLAD)`);
+  let params: string;
+  if (op.kind === 'fully_connected') {
+    const m = p as typeof p & MatrixShape;
+    params = cStruct('ec_fully_connected_s16_params', `${opName}_params`, { rows: cInt(m.rows), depth: cInt(m.depth), units: cInt(m.units), weights: widened(), output });
+  } else if (op.kind === 'conv2d') {
+    params = cStruct('ec_conv2d_s16_params', `${opName}_params`, { window: windowFields(p as typeof p & WindowGeometry), weights: widened(), output });
+  } else {
+    const d = p as typeof p & WindowGeometry & { depthMultiplier: number };
+    params = cStruct('ec_depthwise_conv2d_s16_params', `${opName}_params`, { window: windowFields(d), depth_multiplier: cInt(d.depthMultiplier), weights: ctx.pointer(op.inputs[1]), output });
+  }
+  return call(ctx, op, op.kind === 'fully_connected' ? 'ec_fully_connected_s16' : op.kind === 'conv2d' ? 'ec_conv2d_s16' : 'ec_depthwise_conv2d_s16', params, false);
 }
 
 // ---- shared pieces ----
