@@ -180,6 +180,11 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
         return apply(a, b);
       });
     }
+    case 'squared_difference':
+      return all((inputs) => {
+        const [a, b] = alignRanks(inputs, outRank);
+        return tf.squaredDifference(a, b);
+      });
     case 'prelu':
       return all((inputs) => {
         const [x, alpha] = alignRanks(inputs, outRank);

@@ -515,6 +515,14 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
 
   [B.RESIZE_NEAREST_NEIGHBOR]: (r) => resize(r, 'resize_nearest', r.options(O.ResizeNearestNeighborOptions)),
   [B.RESIZE_BILINEAR]: (r) => resize(r, 'resize_bilinear', r.options(O.ResizeBilinearOptions)),
+  [B.SQUARED_DIFFERENCE]: (r) => {
+    const io = r.io(2);
+    if (!io || !r.options(O.SquaredDifferenceOptions)) return;
+    const shapes = io.inputs.map((t) => r.tensor(t).shape);
+    // TFLite Micro broadcasts in 4-D only; inputs of one shape run flat at any rank.
+    if (shapes[0].join() !== shapes[1].join() && !io.inputs.every((t) => r.rankAtMost(t, 4))) return;
+    return { kind: 'squared_difference', ...ports(r, io), attrs: {} };
+  },
   [B.ARG_MAX]: (r) => argMinMax(r, 'arg_max', r.options(O.ArgMaxOptions)),
   [B.ARG_MIN]: (r) => argMinMax(r, 'arg_min', r.options(O.ArgMinOptions)),
 

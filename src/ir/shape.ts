@@ -152,7 +152,8 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
     case 'div':
     case 'maximum':
     case 'minimum':
-    case 'prelu': {
+    case 'prelu':
+    case 'squared_difference': {
       const out = broadcastShapes(x, shapeOf(1));
       return out ? ok(out) : error(`shapes ${fmt(x)} and ${fmt(shapeOf(1))} do not broadcast`);
     }

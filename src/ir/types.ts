@@ -112,6 +112,12 @@ export interface MaxMinOp extends OpCommon {
   attrs: Record<string, never>;
 }
 
+/** inputs: [a, b], broadcasting as numpy does: (a - b)^2. */
+export interface SquaredDifferenceOp extends OpCommon {
+  kind: 'squared_difference';
+  attrs: Record<string, never>;
+}
+
 /** inputs: [input, alpha], alpha broadcasting against the input: x where x >= 0, else x * alpha. */
 export interface PreluOp extends OpCommon {
   kind: 'prelu';
@@ -248,6 +254,7 @@ export type Op =
   | PreluOp
   | ResizeOp
   | ArgMinMaxOp
+  | SquaredDifferenceOp
   | LstmOp;
 
 export type OpKind = Op['kind'];

@@ -46,6 +46,7 @@ const ARITY: Record<OpKind, [number, number]> = {
   resize_bilinear: [1, 1],
   arg_max: [1, 1],
   arg_min: [1, 1],
+  squared_difference: [2, 2],
   unidirectional_sequence_lstm: [13, 13],
 };
 

@@ -7,7 +7,7 @@
 // CHECK) or hit undefined behaviour, these functions throw a model error instead.
 
 import { modelError } from '../ir/errors.ts';
-import type { Activation, BinaryOp, Graph, LeakyReluOp, MaxMinOp, Op, PreluOp, SoftmaxOp, UnaryOp } from '../ir/types.ts';
+import type { Activation, BinaryOp, Graph, LeakyReluOp, MaxMinOp, Op, PreluOp, SoftmaxOp, SquaredDifferenceOp, UnaryOp } from '../ir/types.ts';
 import { INT32_MAX, INT32_MIN, frexp, multiplyByQuantizedMultiplier, quantizeMultiplier, roundHalfAwayFromZero } from './fixedpoint.ts';
 import { OpOperands } from './operands.ts';
 
@@ -261,6 +261,29 @@ export function addSubParams(graph: Graph, op: BinaryOp): AddSubParams {
     output: smallerThanOne(narrow(twiceMaxInputScale / narrow(2 ** leftShift * out.scale)), 'output rescale'),
     activationMin,
     activationMax,
+  };
+}
+
+/**
+ * SQUARED_DIFFERENCE's int8 constants as TFLite Micro's PrepareQuantized computes them: ADD's input
+ * rescaling in double with a left shift of 7, and an output multiplier (any size) for the squared
+ * difference. Its tables are SUB's (addSubTables), the difference of the rescaled inputs.
+ */
+export function squaredDifferenceParams(graph: Graph, op: SquaredDifferenceOp): AddSubParams {
+  const [in1, in2] = [inputQuant(graph, op, 0), inputQuant(graph, op, 1)];
+  const out = outputQuant(graph, op);
+  const leftShift = 7;
+  const twiceMaxInputScale = 2 * Math.max(in1.scale, in2.scale);
+  return {
+    leftShift,
+    input1ZeroPoint: in1.zeroPoint,
+    input2ZeroPoint: in2.zeroPoint,
+    outputZeroPoint: out.zeroPoint,
+    input1: requantize(in1.scale / twiceMaxInputScale, op, 'input 1 rescale', -31, 0),
+    input2: requantize(in2.scale / twiceMaxInputScale, op, 'input 2 rescale', -31, 0),
+    output: requantize((twiceMaxInputScale * twiceMaxInputScale) / (2 ** (2 * leftShift) * out.scale), op, 'output rescale'),
+    activationMin: -128,
+    activationMax: 127,
   };
 }
 

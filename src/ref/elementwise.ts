@@ -9,10 +9,12 @@
 import { allocate, dtypeOf, numel } from '../ir/dtype.ts';
 import { dataError, modelError } from '../ir/errors.ts';
 import { broadcastShapes } from '../ir/shape.ts';
-import type { Activation, BinaryOp, Graph, LeakyReluOp, MaxMinOp, Op, PreluOp, SoftmaxOp, TensorData, UnaryOp } from '../ir/types.ts';
+import type { Activation, BinaryOp, Graph, LeakyReluOp, MaxMinOp, Op, PreluOp, SoftmaxOp, SquaredDifferenceOp, TensorData, UnaryOp } from '../ir/types.ts';
 import {
   type HardSwishParams,
   addSubParams,
+  addSubTables,
+  squaredDifferenceParams,
   describeElementwiseOp,
   maxMinDtype,
   preluParams,
@@ -61,7 +63,7 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
       );
     }
   });
-  if (op.kind !== 'add' && op.kind !== 'sub' && op.kind !== 'mul' && op.kind !== 'div' && op.kind !== 'maximum' && op.kind !== 'minimum' && op.kind !== 'prelu') {
+  if (op.kind !== 'add' && op.kind !== 'sub' && op.kind !== 'mul' && op.kind !== 'div' && op.kind !== 'maximum' && op.kind !== 'minimum' && op.kind !== 'prelu' && op.kind !== 'squared_difference') {
     const input = graph.tensors[op.inputs[0]];
     if (input.shape.length !== output.shape.length || input.shape.some((d, i) => d !== output.shape[i])) {
       throw modelError(`${where}: output '${output.name}' has shape [${output.shape}], not the input's [${input.shape}]`);
@@ -83,6 +85,9 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
       break;
     case 'prelu':
       binary(graph, op, inputs[0], inputs[1], result, int8 ? int8Prelu(preluParams(graph, op)) : floatPrelu);
+      break;
+    case 'squared_difference':
+      binary(graph, op, inputs[0], inputs[1], result, int8 ? int8SquaredDifference(graph, op) : floatSquaredDifference);
       break;
     case 'softmax':
       if (int8) softmaxInt8(graph, op, inputs[0] as Int8Array, result as Int8Array);
@@ -145,9 +150,24 @@ function int8Prelu(p: ReturnType<typeof preluParams>): BinaryFunction {
   };
 }
 
+/** The difference of the rescaled inputs (SUB's tables), squared in int32 and requantized. */
+function int8SquaredDifference(graph: Graph, op: SquaredDifferenceOp): BinaryFunction {
+  const p = squaredDifferenceParams(graph, op);
+  const [t1, t2] = addSubTables(p, 'sub');
+  return (a, b) => {
+    const difference = t1[a + 128] + t2[b + 128];
+    return clampInt8(mbqm(Math.imul(difference, difference), p.output.multiplier, p.output.shift) + p.outputZeroPoint);
+  };
+}
+
+const floatSquaredDifference: BinaryFunction = (a, b) => {
+  const difference = f32(a - b);
+  return f32(difference * difference);
+};
+
 const floatPrelu: BinaryFunction = (x, alpha) => (x >= 0 ? x : f32(x * alpha));
 
-function binary(graph: Graph, op: BinaryOp | MaxMinOp | PreluOp, a: TensorData, b: TensorData, out: TensorData, f: BinaryFunction): void {
+function binary(graph: Graph, op: BinaryOp | MaxMinOp | PreluOp | SquaredDifferenceOp, a: TensorData, b: TensorData, out: TensorData, f: BinaryFunction): void {
   const [shapeA, shapeB] = op.inputs.map((i) => graph.tensors[i].shape);
   const outShape = graph.tensors[op.outputs[0]].shape;
   const broadcast = broadcastShapes(shapeA, shapeB);

@@ -62,6 +62,7 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   maximum: elementwise,
   minimum: elementwise,
   prelu: elementwise,
+  squared_difference: elementwise,
   resize_nearest: prepareResizeNearest,
   resize_bilinear: prepareResizeBilinear,
   arg_max: prepareArgMinMax,

@@ -236,6 +236,8 @@ function exportOp(graph: Graph, op: Op): Exported {
       };
     case 'prelu':
       return { code: B.PRELU, version: 1 };
+    case 'squared_difference':
+      return { code: B.SQUARED_DIFFERENCE, version: byType(2), optionsType: O.SquaredDifferenceOptions, options: {} };
     case 'arg_max':
     case 'arg_min':
       return {

@@ -253,6 +253,7 @@ export interface BuiltinOptionsMap {
   [T.ResizeBilinearOptions]: ResizeOptions;
   [T.ArgMaxOptions]: ArgMinMaxOptions;
   [T.ArgMinOptions]: ArgMinMaxOptions;
+  [T.SquaredDifferenceOptions]: EmptyOptions;
 }
 
 export type BuiltinOptions = BuiltinOptionsMap[keyof BuiltinOptionsMap];

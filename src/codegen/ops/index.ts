@@ -44,6 +44,7 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   maximum: elementwiseEmitter,
   minimum: elementwiseEmitter,
   prelu: elementwiseEmitter,
+  squared_difference: elementwiseEmitter,
   resize_nearest: dataEmitter,
   resize_bilinear: dataEmitter,
   arg_max: dataEmitter,
