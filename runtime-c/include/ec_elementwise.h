@@ -109,9 +109,12 @@ void ec_leaky_relu_f32(float alpha, const float *input, float *output, int32_t c
 void ec_hard_swish_f32(const float *input, float *output, int32_t count);
 void ec_logistic_f32(const float *input, float *output, int32_t count);
 void ec_tanh_f32(const float *input, float *output, int32_t count);
+/* 1.0f / sqrtf(x) (both correctly rounded in IEEE arithmetic), and exp as ec_expf computes it. */
+void ec_rsqrt_f32(const float *input, float *output, int32_t count);
+void ec_exp_f32(const float *input, float *output, int32_t count);
 
 /* exp computed in double and rounded once to float32, as the host reference computes it. */
-float ec_exp_f32(float x);
+float ec_expf(float x);
 
 /* ---- softmax over the last axis, row by row. */
 

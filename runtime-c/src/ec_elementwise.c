@@ -250,7 +250,7 @@ void ec_hard_swish_f32(const float *input, float *output, int32_t count)
     }
 }
 
-float ec_exp_f32(float x) { return (float)exp((double)x); }
+float ec_expf(float x) { return (float)exp((double)x); }
 
 void ec_logistic_f32(const float *input, float *output, int32_t count)
 {
@@ -258,8 +258,18 @@ void ec_logistic_f32(const float *input, float *output, int32_t count)
     const float upper = 16.619047164916992f;
     for (int32_t i = 0; i < count; i++) {
         const float x = input[i];
-        output[i] = x > upper ? 1.0f : (x < -9.0f ? ec_exp_f32(x) : 1.0f / (1.0f + ec_exp_f32(-x)));
+        output[i] = x > upper ? 1.0f : (x < -9.0f ? ec_expf(x) : 1.0f / (1.0f + ec_expf(-x)));
     }
+}
+
+void ec_rsqrt_f32(const float *input, float *output, int32_t count)
+{
+    for (int32_t i = 0; i < count; i++) output[i] = 1.0f / sqrtf(input[i]);
+}
+
+void ec_exp_f32(const float *input, float *output, int32_t count)
+{
+    for (int32_t i = 0; i < count; i++) output[i] = ec_expf(input[i]);
 }
 
 void ec_tanh_f32(const float *input, float *output, int32_t count)

@@ -205,6 +205,10 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
       return all(([x]) => tf.relu(x));
     case 'relu6':
       return all(([x]) => tf.relu6(x));
+    case 'rsqrt':
+      return all(([x]) => tf.rsqrt(x));
+    case 'exp':
+      return all(([x]) => tf.exp(x));
     case 'leaky_relu':
       return all(([x]) => tf.leakyRelu(x, op.attrs.alpha));
     case 'hard_swish':

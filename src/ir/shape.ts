@@ -175,6 +175,8 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
     case 'relu6':
     case 'leaky_relu':
     case 'hard_swish':
+    case 'rsqrt':
+    case 'exp':
     case 'quantize':
     case 'dequantize':
       return ok([...x]);

@@ -144,7 +144,7 @@ export interface ArgMinMaxOp extends OpCommon {
 
 /** Element-wise ops with no attributes. */
 export interface UnaryOp extends OpCommon {
-  kind: 'logistic' | 'tanh' | 'relu' | 'relu6' | 'hard_swish' | 'quantize' | 'dequantize';
+  kind: 'logistic' | 'tanh' | 'relu' | 'relu6' | 'hard_swish' | 'quantize' | 'dequantize' | 'rsqrt' | 'exp';
   attrs: Record<string, never>;
 }
 

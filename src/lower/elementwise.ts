@@ -265,6 +265,17 @@ export function addSubParams(graph: Graph, op: BinaryOp): AddSubParams {
 }
 
 /**
+ * RSQRT's int8 output multiplier as TFLite Micro's SetRsqrtOutputMultiplier computes it:
+ * 1 / (sqrtf(input scale) * output scale), the product in float32, the quotient in double.
+ */
+export function rsqrtParams(graph: Graph, op: UnaryOp): { inputZeroPoint: number; outputZeroPoint: number; output: Requantize } {
+  const [input, output] = [inputQuant(graph, op, 0), outputQuant(graph, op)];
+  // The kernel applies it with 20 more bits of right shift (its kShift).
+  const real = 1 / f32(f32(Math.sqrt(input.scale)) * output.scale);
+  return { inputZeroPoint: input.zeroPoint, outputZeroPoint: output.zeroPoint, output: requantize(real, op, 'output rescale', -11, 30) };
+}
+
+/**
  * SQUARED_DIFFERENCE's int8 constants as TFLite Micro's PrepareQuantized computes them: ADD's input
  * rescaling in double with a left shift of 7, and an output multiplier (any size) for the squared
  * difference. Its tables are SUB's (addSubTables), the difference of the rescaled inputs.

@@ -15,6 +15,7 @@ import {
   addSubParams,
   addSubTables,
   squaredDifferenceParams,
+  rsqrtParams,
   describeElementwiseOp,
   maxMinDtype,
   preluParams,
@@ -36,7 +37,7 @@ import {
   saturatingRoundingDoublingHighMul,
   saturatingRoundingDoublingHighMul16,
 } from '../lower/fixedpoint.ts';
-import { expOnNegativeValues, logistic, oneOverOnePlusXForXIn01, rescale, tanh } from '../lower/fixedpoint-math.ts';
+import { expOnNegativeValues, invSqrtQuantizedMultiplierExp, logistic, oneOverOnePlusXForXIn01, rescale, tanh } from '../lower/fixedpoint-math.ts';
 
 const f32 = Math.fround;
 const clampInt8 = (v: number) => (v < -128 ? -128 : v > 127 ? 127 : v);
@@ -99,6 +100,8 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
     case 'relu6':
     case 'leaky_relu':
     case 'hard_swish':
+    case 'rsqrt':
+    case 'exp':
       if (int8) mapThroughTable(inputs[0] as Int8Array, result as Int8Array, int8UnaryFunction(graph, op));
       else mapFloat(inputs[0] as Float32Array, result as Float32Array, floatUnaryFunction(op));
       break;
@@ -257,6 +260,18 @@ function int8UnaryFunction(graph: Graph, op: UnaryKernelOp): (x: number) => numb
         return Math.min(p.activationMax, Math.max(p.activationMin, v));
       };
     }
+    case 'rsqrt': {
+      // TFLite Micro's RsqrtEvalQuantized (it refuses inputs below the zero point at run time).
+      const p = rsqrtParams(graph, op);
+      const shift = 20;
+      return (x) => {
+        const value = x - p.inputZeroPoint;
+        if (value === 0) return 127;
+        const inverse = invSqrtQuantizedMultiplierExp(value, -1);
+        const data = mbqm(1, inverse.multiplier, inverse.shift + shift);
+        return clampInt8(mbqm(data, p.output.multiplier, p.output.shift - shift) + p.outputZeroPoint);
+      };
+    }
     case 'relu6': {
       const { zero, six } = relu6Params(graph, op);
       return (x) => (x > six ? six : x < zero ? zero : x);
@@ -322,6 +337,10 @@ function floatUnaryFunction(op: UnaryKernelOp): (x: number) => number {
       const alpha = f32(op.attrs.alpha);
       return (x) => (x > 0 ? x : f32(x * alpha));
     }
+    case 'rsqrt':
+      return (x) => f32(1 / f32(Math.sqrt(x)));
+    case 'exp':
+      return expf;
     case 'hard_swish':
       return (x) => {
         const shifted = f32(x + 3);

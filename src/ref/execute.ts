@@ -63,6 +63,8 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   minimum: elementwise,
   prelu: elementwise,
   squared_difference: elementwise,
+  rsqrt: elementwise,
+  exp: elementwise,
   resize_nearest: prepareResizeNearest,
   resize_bilinear: prepareResizeBilinear,
   arg_max: prepareArgMinMax,

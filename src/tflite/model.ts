@@ -254,6 +254,7 @@ export interface BuiltinOptionsMap {
   [T.ArgMaxOptions]: ArgMinMaxOptions;
   [T.ArgMinOptions]: ArgMinMaxOptions;
   [T.SquaredDifferenceOptions]: EmptyOptions;
+  [T.ExpOptions]: EmptyOptions;
 }
 
 export type BuiltinOptions = BuiltinOptionsMap[keyof BuiltinOptionsMap];

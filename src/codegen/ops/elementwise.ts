@@ -229,6 +229,8 @@ export const elementwiseEmitter: OpEmitter = {
       case 'relu6':
       case 'leaky_relu':
       case 'hard_swish':
+      case 'rsqrt':
+      case 'exp':
         return int8 ? emitLookup(ctx, op) : floatUnary(ctx, op);
       default:
         throw modelError(`${describeOp(op, ctx.graph.ops.indexOf(op))}: ${op.kind} is not an element-wise op`);

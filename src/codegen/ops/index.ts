@@ -45,6 +45,8 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   minimum: elementwiseEmitter,
   prelu: elementwiseEmitter,
   squared_difference: elementwiseEmitter,
+  rsqrt: elementwiseEmitter,
+  exp: elementwiseEmitter,
   resize_nearest: dataEmitter,
   resize_bilinear: dataEmitter,
   arg_max: dataEmitter,
