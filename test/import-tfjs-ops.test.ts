@@ -3,7 +3,7 @@
 // ResizeNearestNeighbor), written by hand as tensorflowjs_converter writes graph models: edgec's
 // float executor and host reference against tfjs-converter executing the same file.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,29 +14,17 @@ import { runFloat } from '../src/float/run.ts';
 import { loadModel } from '../src/import/index.ts';
 import { tfjsFileHandler } from '../src/import/tfjs-io.ts';
 import { assertClose, randomFloats, referenceOutputs } from './fixtures/tfjs/support.ts';
+import { HandGraph, bool, int, intList, str, strings } from './helpers/tfjs-graph-writer.ts';
 
 const workDir = mkdtempSync(join(tmpdir(), 'edgec-tfjs-ops-'));
 test.after.always(() => rmSync(workDir, { recursive: true, force: true }));
 
-type Attr = Record<string, unknown>;
-const nodes: { name: string; op: string; input?: string[]; attr?: Attr }[] = [];
-const weights: { name: string; shape: number[]; dtype: 'float32' | 'int32'; values: number[] }[] = [];
-const FLOAT = { T: { type: 'DT_FLOAT' } };
-const int = (i: number) => ({ i: String(i) });
+const g = new HandGraph();
+const node = g.node.bind(g);
+const ints = g.ints.bind(g);
+const constant = g.constant.bind(g);
 
-function constant(name: string, dtype: 'float32' | 'int32', shape: number[], values: number[]): string {
-  const type = dtype === 'float32' ? 'DT_FLOAT' : 'DT_INT32';
-  nodes.push({ name, op: 'Const', attr: { dtype: { type }, value: { tensor: { dtype: type, tensorShape: { dim: shape.map((d) => ({ size: String(d) })) } } } } });
-  weights.push({ name, shape, dtype, values });
-  return name;
-}
-const ints = (name: string, values: number[], shape = [values.length]) => constant(name, 'int32', shape, values);
-function node(name: string, op: string, input: string[], attr: Attr = {}): string {
-  nodes.push({ name, op, input, attr: { ...FLOAT, ...attr } });
-  return name;
-}
-
-nodes.push({ name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [-1, 4, 6, 2].map((d) => ({ size: String(d) })) } } } });
+g.placeholder('x', [-1, 4, 6, 2]);
 const ss = node('ss', 'StridedSlice', ['x', ints('ss/b', [0, 3, 0, 0]), ints('ss/e', [1, 0, 6, 2]), ints('ss/s', [1, -1, 2, 1])], { begin_mask: int(1), end_mask: int(9), shrink_axis_mask: int(0) });
 const tr = node('tr', 'Transpose', [ss, ints('tr/perm', [0, 2, 1, 3])]);
 const mx = node('mx', 'Maximum', [tr, constant('mx/floor', 'float32', [2], [0.1, -0.2])]);
@@ -53,20 +41,9 @@ const rs = node('rs', 'ResizeNearestNeighbor', [mr, ints('rs/size', [6, 4])], { 
 const sl = node('sl', 'Slice', [rs, ints('sl/b', [0, 1, 0, 0]), ints('sl/s', [-1, 4, -1, 2])]);
 node('Identity', 'Minimum', [sl, constant('mn/ceiling', 'float32', [1, 1, 1, 2], [3, 2.5])]);
 
-function write(): string {
-  const dir = join(workDir, 'ops');
-  mkdirSync(dir, { recursive: true });
-  const data = weights.map((w) => (w.dtype === 'float32' ? Float32Array.from(w.values) : Int32Array.from(w.values)));
-  const bytes = Buffer.concat(data.map((d) => Buffer.from(d.buffer)));
-  writeFileSync(join(dir, 'weights.bin'), bytes);
-  const manifest = [{ paths: ['weights.bin'], weights: weights.map(({ name, shape, dtype }) => ({ name, shape, dtype })) }];
-  writeFileSync(join(dir, 'model.json'), JSON.stringify({ format: 'graph-model', generatedBy: 'hand', convertedBy: 'hand', modelTopology: { node: nodes, versions: {} }, weightsManifest: manifest }));
-  return join(dir, 'model.json');
-}
-
 test('the graph imports and runs as tfjs-converter executes it', async (t) => {
   await tf.setBackend('cpu');
-  const path = write();
+  const path = g.write(join(workDir, 'ops'));
   const model = await loadGraphModel(tfjsFileHandler(path));
   const graph = await loadModel(path);
   t.deepEqual(graph.tensors[graph.outputs[0]].shape, [1, 4, 4, 2]);
@@ -76,4 +53,40 @@ test('the graph imports and runs as tfjs-converter executes it', async (t) => {
   const float = await runFloat(graph, [x]);
   assertClose(t, float.get(graph.outputs[0])!, expected, 1e-5, 'float executor');
   assertClose(t, referenceOutputs(graph, [x], samples)[0], expected, 1e-5, 'host reference');
+});
+
+// The ops of image-to-image models and their heads, under their TensorFlow names: ResizeBilinear,
+// SquaredDifference, Rsqrt, Exp, Conv2DBackpropInput (a transpose conv), _FusedConv2D with a fused
+// Prelu, ArgMax and ArgMin.
+const h = new HandGraph();
+h.placeholder('y', [-1, 3, 4, 2]);
+const rb = h.node('rb', 'ResizeBilinear', ['y', h.ints('rb/size', [5, 7])], { align_corners: bool(false), half_pixel_centers: bool(true) });
+const sd = h.node('sd', 'SquaredDifference', [rb, h.constant('sd/c', 'float32', [2], [0.3, -0.4])]);
+const ad = h.node('ad', 'AddV2', [sd, h.constant('ad/c', 'float32', [1], [0.5])]);
+const rq = h.node('rq', 'Rsqrt', [ad]);
+const ex = h.node('ex', 'Exp', [rq]);
+const tcFilter = h.constant('tc/filter', 'float32', [3, 3, 3, 2], Array.from(randomFloats(54, 11, 1)));
+const tc = h.node('tc', 'Conv2DBackpropInput', [h.ints('tc/sizes', [1, 10, 14, 3]), tcFilter, ex], { strides: intList([1, 2, 2, 1]), padding: str('SAME'), dilations: intList([1, 1, 1, 1]) });
+const fcArgs = [h.constant('fc/filter', 'float32', [1, 1, 3, 4], Array.from(randomFloats(12, 12, 1))), h.constant('fc/bias', 'float32', [4], [0.1, -0.2, 0.3, 0]), h.constant('fc/alpha', 'float32', [4], [0.2, -0.1, 0.5, 1])];
+const fc = h.node('fc', '_FusedConv2D', [tc, ...fcArgs], { strides: intList([1, 1, 1, 1]), padding: str('VALID'), dilations: intList([1, 1, 1, 1]), fused_ops: strings(['BiasAdd', 'Prelu']), num_args: int(2) });
+h.node('am', 'ArgMax', [fc, h.ints('am/axis', [-1], [])]);
+h.node('an', 'ArgMin', [fc, h.ints('an/axis', [1], [])]);
+h.node('Identity', 'Identity', [fc]);
+
+test('resize, squared difference, rsqrt, exp, transpose conv, fused prelu and argmax/argmin import and run as tfjs-converter executes them', async (t) => {
+  await tf.setBackend('cpu');
+  const path = h.write(join(workDir, 'image-ops'));
+  const model = await loadGraphModel(tfjsFileHandler(path));
+  const graph = await loadModel(path);
+  const names = graph.outputs.map((o) => graph.tensors[o].name);
+  t.deepEqual(names.slice().sort(), ['Identity', 'am', 'an']);
+  const x = randomFloats(24, 9, 2);
+  const expected = model.execute(tf.tensor(x, [1, 3, 4, 2]), names) as tf.Tensor[];
+  const float = await runFloat(graph, [x]);
+  const reference = referenceOutputs(graph, [x], 1);
+  graph.outputs.forEach((o, k) => {
+    const want = expected[k].dataSync();
+    assertClose(t, float.get(o)!, want, 1e-5, `float executor, ${names[k]}`);
+    assertClose(t, reference[k], want, 1e-5, `host reference, ${names[k]}`);
+  });
 });

@@ -98,6 +98,8 @@ const OPTIONS: { [K in keyof BuiltinOptionsMap]: BuiltinOptionsMap[K] } = {
   [O.ResizeBilinearOptions]: { alignCorners: true, halfPixelCenters: true },
   [O.ArgMaxOptions]: { outputType: 4 },
   [O.ArgMinOptions]: { outputType: 2 },
+  [O.SquaredDifferenceOptions]: {},
+  [O.ExpOptions]: {},
   [O.TransposeConvOptions]: { padding: 1, strideW: 2, strideH: 3, activation: 1, quantizedBiasType: 2 },
 };
 

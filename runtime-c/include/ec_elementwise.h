@@ -93,6 +93,20 @@ typedef struct {
 void ec_prelu_s8(const ec_prelu_s8_params *p, const ec_walk *w, const int8_t *input, const int8_t *alpha, int8_t *output);
 void ec_prelu_f32(const ec_walk *w, const float *input, const float *alpha, float *output);
 
+/* squared difference (a - b)^2. int8 as TFLite Micro: each input rescaled to a common scale by table
+ * (input2_table negated, as ec_add_s8's for sub), the sum squared in int32 (|sum| < 2^15), then
+ * requantized, offset and saturated. */
+typedef struct {
+    const int32_t *input1_table; /* 256 entries, for int8 values -128..127 */
+    const int32_t *input2_table;
+    int32_t output_zero_point;
+    int32_t output_multiplier;
+    int32_t output_shift;
+} ec_squared_difference_s8_params;
+
+void ec_squared_difference_s8(const ec_squared_difference_s8_params *p, const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output);
+void ec_squared_difference_f32(const ec_walk *w, const float *input1, const float *input2, float *output);
+
 /* ---- int8 unary ops as tables: an int8 op of one input has 256 possible inputs, so the generator
  * runs the reference arithmetic on each of them and the device only looks results up.
  * table[k] is the result for input k - 128. */
@@ -108,9 +122,12 @@ void ec_leaky_relu_f32(float alpha, const float *input, float *output, int32_t c
 void ec_hard_swish_f32(const float *input, float *output, int32_t count);
 void ec_logistic_f32(const float *input, float *output, int32_t count);
 void ec_tanh_f32(const float *input, float *output, int32_t count);
+/* 1.0f / sqrtf(x) (both correctly rounded in IEEE arithmetic), and exp as ec_expf computes it. */
+void ec_rsqrt_f32(const float *input, float *output, int32_t count);
+void ec_exp_f32(const float *input, float *output, int32_t count);
 
 /* exp computed in double and rounded once to float32, as the host reference computes it. */
-float ec_exp_f32(float x);
+float ec_expf(float x);
 
 /* ---- softmax over the last axis, row by row. */
 

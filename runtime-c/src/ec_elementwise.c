@@ -192,6 +192,43 @@ void ec_prelu_f32(const ec_walk *w, const float *input, const float *alpha, floa
     } while (ec_walk_next_row(w, &pos));
 }
 
+void ec_squared_difference_s8(const ec_squared_difference_s8_params *p, const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output)
+{
+    const int32_t count = w->dims[w->rank - 1];
+    const int32_t step1 = w->stride_a[w->rank - 1];
+    const int32_t step2 = w->stride_b[w->rank - 1];
+    const int32_t *t1 = p->input1_table + 128, *t2 = p->input2_table + 128;
+    ec_walk_pos pos;
+    ec_walk_start(&pos);
+    do {
+        const int8_t *a = input1 + pos.a;
+        const int8_t *b = input2 + pos.b;
+        for (int32_t i = 0; i < count; i++) {
+            const int32_t difference = t1[a[i * step1]] + t2[b[i * step2]];
+            output[i] = ec_requantize_s8(difference * difference, p->output_multiplier, p->output_shift, p->output_zero_point, -128, 127);
+        }
+        output += count;
+    } while (ec_walk_next_row(w, &pos));
+}
+
+void ec_squared_difference_f32(const ec_walk *w, const float *input1, const float *input2, float *output)
+{
+    const int32_t count = w->dims[w->rank - 1];
+    const int32_t step1 = w->stride_a[w->rank - 1];
+    const int32_t step2 = w->stride_b[w->rank - 1];
+    ec_walk_pos pos;
+    ec_walk_start(&pos);
+    do {
+        const float *a = input1 + pos.a;
+        const float *b = input2 + pos.b;
+        for (int32_t i = 0; i < count; i++) {
+            const float difference = a[i * step1] - b[i * step2];
+            output[i] = difference * difference;
+        }
+        output += count;
+    } while (ec_walk_next_row(w, &pos));
+}
+
 void ec_lookup_s8(const int8_t *table, const int8_t *input, int8_t *output, int32_t count)
 {
     for (int32_t i = 0; i < count; i++) output[i] = table[(int32_t)input[i] + 128];
@@ -237,7 +274,7 @@ void ec_hard_swish_f32(const float *input, float *output, int32_t count)
     }
 }
 
-float ec_exp_f32(float x) { return (float)exp((double)x); }
+float ec_expf(float x) { return (float)exp((double)x); }
 
 void ec_logistic_f32(const float *input, float *output, int32_t count)
 {
@@ -245,8 +282,18 @@ void ec_logistic_f32(const float *input, float *output, int32_t count)
     const float upper = 16.619047164916992f;
     for (int32_t i = 0; i < count; i++) {
         const float x = input[i];
-        output[i] = x > upper ? 1.0f : (x < -9.0f ? ec_exp_f32(x) : 1.0f / (1.0f + ec_exp_f32(-x)));
+        output[i] = x > upper ? 1.0f : (x < -9.0f ? ec_expf(x) : 1.0f / (1.0f + ec_expf(-x)));
     }
+}
+
+void ec_rsqrt_f32(const float *input, float *output, int32_t count)
+{
+    for (int32_t i = 0; i < count; i++) output[i] = 1.0f / sqrtf(input[i]);
+}
+
+void ec_exp_f32(const float *input, float *output, int32_t count)
+{
+    for (int32_t i = 0; i < count; i++) output[i] = ec_expf(input[i]);
 }
 
 void ec_tanh_f32(const float *input, float *output, int32_t count)

@@ -125,7 +125,7 @@ void ec_softmax_f32(const ec_softmax_f32_params *p, const float *input, float *o
 
         float sum = 0.0f;
         for (int32_t c = 0; c < p->depth; c++) {
-            const float e = ec_exp_f32((in[c] - max) * p->beta);
+            const float e = ec_expf((in[c] - max) * p->beta);
             out[c] = e;
             sum += e;
         }

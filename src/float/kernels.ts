@@ -181,6 +181,11 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
         return apply(a, b);
       });
     }
+    case 'squared_difference':
+      return all((inputs) => {
+        const [a, b] = alignRanks(inputs, outRank);
+        return tf.squaredDifference(a, b);
+      });
     case 'prelu':
       return all((inputs) => {
         const [x, alpha] = alignRanks(inputs, outRank);
@@ -201,6 +206,10 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
       return all(([x]) => tf.relu(x));
     case 'relu6':
       return all(([x]) => tf.relu6(x));
+    case 'rsqrt':
+      return all(([x]) => tf.rsqrt(x));
+    case 'exp':
+      return all(([x]) => tf.exp(x));
     case 'leaky_relu':
       return all(([x]) => tf.leakyRelu(x, op.attrs.alpha));
     case 'hard_swish':

@@ -151,9 +151,11 @@ type NodeBuild = (r: NodeReader) => Value;
 const UNARY: Record<string, ActivationKind> = { Relu: 'relu', Relu6: 'relu6', Sigmoid: 'logistic', Tanh: 'tanh', Softmax: 'softmax' };
 
 /** What may follow the main op in a _Fused* node's fused_ops. */
-const FUSED_ACTIVATIONS: Record<string, ActivationKind | 'leaky_relu'> = { Relu: 'relu', Relu6: 'relu6', Sigmoid: 'logistic', Tanh: 'tanh', LeakyRelu: 'leaky_relu' };
+const FUSED_ACTIVATIONS: Record<string, ActivationKind | 'leaky_relu' | 'prelu'> = { Relu: 'relu', Relu6: 'relu6', Sigmoid: 'logistic', Tanh: 'tanh', LeakyRelu: 'leaky_relu', Prelu: 'prelu' };
 
-function applyActivation(r: NodeReader, kind: ActivationKind | 'leaky_relu', x: number, name: string): number {
+function applyActivation(r: NodeReader, kind: ActivationKind | 'leaky_relu' | 'prelu', x: number, name: string): number {
+  // A fused Prelu's alpha is the node's second argument, after the bias.
+  if (kind === 'prelu') return r.b.op({ kind, inputs: [x, r.tensor(3)], attrs: {}, origin: r.origin }, name);
   if (kind === 'leaky_relu') return r.b.op({ kind, inputs: [x], attrs: { alpha: r.float('leakyrelu_alpha', 0.2) }, origin: r.origin }, name);
   return r.b.activate(kind, x, name, r.origin);
 }
@@ -191,6 +193,45 @@ function matMul(r: NodeReader, bias: number[], name: string): number {
   const w = r.bool('transpose_b') ? b : transpose2d(b);
   return r.b.op({ kind: 'fully_connected', inputs: [x, r.b.constant(`${r.name}/weights`, w.shape, w.data), ...bias], attrs: { activation: 'none', keepNumDims: false }, origin: r.origin }, name);
 }
+
+/**
+ * Conv2DBackpropInput (input sizes, filter HW(out)(in) of the convolution it inverts, input): a
+ * transpose conv with the filter as OHWI, padding as the convolution from the output would have.
+ */
+const transposeConv: NodeBuild = (r) => {
+  const sizes = [...r.constant(0).data];
+  const filter = r.floats(1);
+  const [h, w, outChannels, inChannels] = filter.shape;
+  const ohwi = new Float32Array(filter.data.length);
+  for (let o = 0; o < outChannels; o++) {
+    for (let k = 0; k < h * w; k++) {
+      for (let i = 0; i < inChannels; i++) ohwi[(o * h * w + k) * inChannels + i] = filter.data[(k * outChannels + o) * inChannels + i];
+    }
+  }
+  const padding = r.str('padding', 'VALID');
+  if (padding !== 'SAME' && padding !== 'VALID') r.fail(`padding '${padding}' is not supported (SAME, VALID)`);
+  if (r.spatial('dilations').some((d) => d !== 1)) r.fail('dilations must be 1');
+  const weights = r.b.constant(`${r.name}/filter`, [outChannels, h, w, inChannels], ohwi);
+  const attrs = { size: [sizes[1], sizes[2]] as [number, number], stride: r.spatial('strides'), padding: padding === 'SAME' ? ('same' as const) : ('valid' as const), activation: 'none' as const };
+  return { tensor: r.b.op({ kind: 'transpose_conv2d', inputs: [r.tensor(2), weights], attrs, origin: r.origin }, r.name) };
+};
+
+/** ArgMax and ArgMin: int32 indices along a constant axis. */
+const argMinMax = (kind: 'arg_max' | 'arg_min'): NodeBuild => (r) => {
+  const x = r.tensor(0);
+  const [axis] = r.axes(1, r.b.shape(x).length);
+  const out = r.b.op({ kind, inputs: [x], attrs: { axis }, origin: r.origin }, r.name);
+  r.b.tensors[out].dtype = 'int32';
+  return { tensor: out };
+};
+
+const resize = (kind: 'resize_nearest' | 'resize_bilinear'): NodeBuild => (r) => {
+  const [h, w] = [...r.constant(1).data];
+  const attrs = { size: [h, w] as [number, number], alignCorners: r.bool('align_corners'), halfPixelCenters: r.bool('half_pixel_centers') };
+  return { tensor: r.b.op({ kind, inputs: [r.tensor(0)], attrs, origin: r.origin }, r.name) };
+};
+
+const unary = (kind: 'rsqrt' | 'exp'): NodeBuild => (r) => ({ tensor: r.b.op({ kind, inputs: [r.tensor(0)], attrs: {}, origin: r.origin }, r.name) });
 
 const binary = (kind: 'add' | 'sub' | 'mul' | 'div'): NodeBuild => (r) => ({
   tensor: r.b.op({ kind, inputs: [r.tensor(0), r.tensor(1)], attrs: { activation: 'none' }, origin: r.origin }, r.name),
@@ -325,11 +366,14 @@ const NODES: Record<string, NodeBuild> = {
     const size = [...r.constant(2).data].map((n, d) => (n === -1 ? shape[d] - begin[d] : n));
     return { tensor: r.b.op({ kind: 'strided_slice', inputs: [x], attrs: { begin, stride: size.map(() => 1), size, shape: size }, origin: r.origin }, r.name) };
   },
-  ResizeNearestNeighbor: (r) => {
-    const [h, w] = [...r.constant(1).data];
-    const attrs = { size: [h, w] as [number, number], alignCorners: r.bool('align_corners'), halfPixelCenters: r.bool('half_pixel_centers') };
-    return { tensor: r.b.op({ kind: 'resize_nearest', inputs: [r.tensor(0)], attrs, origin: r.origin }, r.name) };
-  },
+  ResizeNearestNeighbor: resize('resize_nearest'),
+  ResizeBilinear: resize('resize_bilinear'),
+  Conv2DBackpropInput: transposeConv,
+  ArgMax: argMinMax('arg_max'),
+  ArgMin: argMinMax('arg_min'),
+  SquaredDifference: (r) => ({ tensor: r.b.op({ kind: 'squared_difference', inputs: [r.tensor(0), r.tensor(1)], attrs: {}, origin: r.origin }, r.name) }),
+  Rsqrt: unary('rsqrt'),
+  Exp: unary('exp'),
   FusedBatchNorm: batchNorm,
   FusedBatchNormV2: batchNorm,
   FusedBatchNormV3: batchNorm,

@@ -31,6 +31,9 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
     types: 'int8 (int8 per-channel symmetric weights, int32 bias); 16x8: int16 (int8 weights, int64 or int32 bias); float32 (float32 weights, or int8 weights with scales: dynamic range)',
     constraints: [CONSTRAINT.fusedActivation, 'padding SAME or VALID', CONSTRAINT.int16ZeroPoint],
   },
+  [B.RSQRT]: { types: ACTIVATIONS, constraints: ['int8: inputs at or above the zero point (TensorFlow Lite Micro stops at run time on others)'] },
+  [B.EXP]: { types: 'float32', constraints: ['float32 input'] },
+  [B.SQUARED_DIFFERENCE]: { types: ACTIVATIONS, constraints: ['broadcasting as numpy, up to 4 axes when the shapes differ'] },
   [B.ARG_MAX]: { types: 'int8, float32 -> int32', constraints: [CONSTRAINT.constant('axis operand'), 'a single axis', 'INT32 output'] },
   [B.ARG_MIN]: { types: 'as ARG_MAX', constraints: [CONSTRAINT.constant('axis operand'), 'a single axis', 'INT32 output'] },
   [B.TRANSPOSE_CONV]: {

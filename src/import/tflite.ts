@@ -516,6 +516,23 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
 
   [B.RESIZE_NEAREST_NEIGHBOR]: (r) => resize(r, 'resize_nearest', r.options(O.ResizeNearestNeighborOptions)),
   [B.RESIZE_BILINEAR]: (r) => resize(r, 'resize_bilinear', r.options(O.ResizeBilinearOptions)),
+  [B.RSQRT]: (r) => unary(r, 'rsqrt'),
+  [B.EXP]: (r) => {
+    const io = r.io(1);
+    if (!io || !r.options(O.ExpOptions)) return;
+    // TFLite Micro's EXP runs float32 only.
+    const type = r.tensor(io.inputs[0]).type;
+    if (type !== TensorType.FLOAT32) return r.violates(`input type ${tensorTypeName(type)}`, 'float32 input');
+    return { kind: 'exp', ...ports(r, io), attrs: {} };
+  },
+  [B.SQUARED_DIFFERENCE]: (r) => {
+    const io = r.io(2);
+    if (!io || !r.options(O.SquaredDifferenceOptions)) return;
+    const shapes = io.inputs.map((t) => r.tensor(t).shape);
+    // TFLite Micro broadcasts in 4-D only; inputs of one shape run flat at any rank.
+    if (shapes[0].join() !== shapes[1].join() && !io.inputs.every((t) => r.rankAtMost(t, 4))) return;
+    return { kind: 'squared_difference', ...ports(r, io), attrs: {} };
+  },
   [B.ARG_MAX]: (r) => argMinMax(r, 'arg_max', r.options(O.ArgMaxOptions)),
   [B.ARG_MIN]: (r) => argMinMax(r, 'arg_min', r.options(O.ArgMinOptions)),
 
@@ -595,7 +612,7 @@ function binary(r: OperatorReader, kind: 'add' | 'sub' | 'mul' | 'div', o: { act
   return { kind, ...ports(r, io), attrs: { activation } };
 }
 
-function unary(r: OperatorReader, kind: 'logistic' | 'tanh' | 'relu' | 'relu6' | 'hard_swish' | 'quantize' | 'dequantize'): Op | undefined {
+function unary(r: OperatorReader, kind: 'logistic' | 'tanh' | 'relu' | 'relu6' | 'hard_swish' | 'quantize' | 'dequantize' | 'rsqrt'): Op | undefined {
   const io = r.io(1);
   if (!io) return;
   return { kind, ...ports(r, io), attrs: {} };

@@ -154,6 +154,9 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
   // Indices out: an int32 output has no quantization to keep.
   arg_max: { ...REDUCE, channelFlow: 'opaque' },
   arg_min: { ...REDUCE, channelFlow: 'opaque' },
+  rsqrt: ELEMENTWISE_UNARY,
+  exp: ELEMENTWISE_UNARY,
+  squared_difference: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: false },
   maximum: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: true, copiesInputs: true },
   // alpha is a per-element (usually per-channel) parameter: channels cannot be pruned through it.
   prelu: { dataInputs: data0, channelFlow: 'opaque', elementwise: true, fusesActivation: false, keepsInputQuantization: false },

@@ -152,7 +152,8 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
     case 'div':
     case 'maximum':
     case 'minimum':
-    case 'prelu': {
+    case 'prelu':
+    case 'squared_difference': {
       const out = broadcastShapes(x, shapeOf(1));
       return out ? ok(out) : error(`shapes ${fmt(x)} and ${fmt(shapeOf(1))} do not broadcast`);
     }
@@ -174,6 +175,8 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
     case 'relu6':
     case 'leaky_relu':
     case 'hard_swish':
+    case 'rsqrt':
+    case 'exp':
     case 'quantize':
     case 'dequantize':
       return ok([...x]);

@@ -112,6 +112,12 @@ export interface MaxMinOp extends OpCommon {
   attrs: Record<string, never>;
 }
 
+/** inputs: [a, b], broadcasting as numpy does: (a - b)^2. */
+export interface SquaredDifferenceOp extends OpCommon {
+  kind: 'squared_difference';
+  attrs: Record<string, never>;
+}
+
 /** inputs: [input, alpha], alpha broadcasting against the input: x where x >= 0, else x * alpha. */
 export interface PreluOp extends OpCommon {
   kind: 'prelu';
@@ -138,7 +144,7 @@ export interface ArgMinMaxOp extends OpCommon {
 
 /** Element-wise ops with no attributes. */
 export interface UnaryOp extends OpCommon {
-  kind: 'logistic' | 'tanh' | 'relu' | 'relu6' | 'hard_swish' | 'quantize' | 'dequantize';
+  kind: 'logistic' | 'tanh' | 'relu' | 'relu6' | 'hard_swish' | 'quantize' | 'dequantize' | 'rsqrt' | 'exp';
   attrs: Record<string, never>;
 }
 
@@ -261,6 +267,7 @@ export type Op =
   | PreluOp
   | ResizeOp
   | ArgMinMaxOp
+  | SquaredDifferenceOp
   | LstmOp
   | SvdfOp;
 

@@ -46,6 +46,9 @@ const ARITY: Record<OpKind, [number, number]> = {
   resize_bilinear: [1, 1],
   arg_max: [1, 1],
   arg_min: [1, 1],
+  squared_difference: [2, 2],
+  rsqrt: [1, 1],
+  exp: [1, 1],
   unidirectional_sequence_lstm: [13, 13],
   svdf: [3, 4],
 };

@@ -8,7 +8,7 @@
 
 import { DTYPE_RANGE } from '../ir/dtype.ts';
 import { modelError } from '../ir/errors.ts';
-import type { Activation, BinaryOp, Graph, LeakyReluOp, MaxMinOp, Op, PreluOp, SoftmaxOp, UnaryOp } from '../ir/types.ts';
+import type { Activation, BinaryOp, Graph, LeakyReluOp, MaxMinOp, Op, PreluOp, SoftmaxOp, SquaredDifferenceOp, UnaryOp } from '../ir/types.ts';
 import { INT32_MAX, INT32_MIN, frexp, multiplyByQuantizedMultiplier, quantizeMultiplier, roundHalfAwayFromZero } from './fixedpoint.ts';
 import { OpOperands } from './operands.ts';
 
@@ -268,6 +268,40 @@ export function addSubParams(graph: Graph, op: BinaryOp): AddSubParams {
     output: smallerThanOne(narrow(twiceMaxInputScale / narrow(2 ** leftShift * out.scale)), 'output rescale'),
     activationMin,
     activationMax,
+  };
+}
+
+/**
+ * RSQRT's int8 output multiplier as TFLite Micro's SetRsqrtOutputMultiplier computes it:
+ * 1 / (sqrtf(input scale) * output scale), the product in float32, the quotient in double.
+ */
+export function rsqrtParams(graph: Graph, op: UnaryOp): { inputZeroPoint: number; outputZeroPoint: number; output: Requantize } {
+  const [input, output] = [inputQuant(graph, op, 0), outputQuant(graph, op)];
+  // The kernel applies it with 20 more bits of right shift (its kShift).
+  const real = 1 / f32(f32(Math.sqrt(input.scale)) * output.scale);
+  return { inputZeroPoint: input.zeroPoint, outputZeroPoint: output.zeroPoint, output: requantize(real, op, 'output rescale', -11, 30) };
+}
+
+/**
+ * SQUARED_DIFFERENCE's int8 constants as TFLite Micro's PrepareQuantized computes them: ADD's input
+ * rescaling in double with a left shift of 7, and an output multiplier (any size) for the squared
+ * difference. Its tables are SUB's (addSubTables), the difference of the rescaled inputs.
+ */
+export function squaredDifferenceParams(graph: Graph, op: SquaredDifferenceOp): AddSubParams {
+  const [in1, in2] = [inputQuant(graph, op, 0), inputQuant(graph, op, 1)];
+  const out = outputQuant(graph, op);
+  const leftShift = 7;
+  const twiceMaxInputScale = 2 * Math.max(in1.scale, in2.scale);
+  return {
+    leftShift,
+    input1ZeroPoint: in1.zeroPoint,
+    input2ZeroPoint: in2.zeroPoint,
+    outputZeroPoint: out.zeroPoint,
+    input1: requantize(in1.scale / twiceMaxInputScale, op, 'input 1 rescale', -31, 0),
+    input2: requantize(in2.scale / twiceMaxInputScale, op, 'input 2 rescale', -31, 0),
+    output: requantize((twiceMaxInputScale * twiceMaxInputScale) / (2 ** (2 * leftShift) * out.scale), op, 'output rescale'),
+    activationMin: -128,
+    activationMax: 127,
   };
 }
 

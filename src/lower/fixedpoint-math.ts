@@ -110,3 +110,33 @@ export function tanh(a: number, integerBits: number): number {
   const t = oneMinusXOverOnePlusXForXIn01(expOnNegativeValues(negativeMagnitude, integerBits + 1));
   return a < 0 ? -t | 0 : t;
 }
+
+/**
+ * TFLite's GetInvSqrtQuantizedMultiplierExp: 1 / sqrt(input) for an int32 input as a Q0.31
+ * multiplier and a shift (times `reverseShift`), by five Newton-Raphson steps in Q3.28. Inputs 0
+ * and 1 give INT32_MAX and 0.
+ */
+export function invSqrtQuantizedMultiplierExp(input: number, reverseShift: number): { multiplier: number; shift: number } {
+  if (input <= 1) return { multiplier: INT32_MAX, shift: 0 };
+  let shift = 11;
+  while (input >= 1 << 29) {
+    input = Math.trunc(input / 4);
+    shift++;
+  }
+  const pairs = Math.floor((Math.clz32(input) - 1) / 2) - 1;
+  shift -= pairs;
+  const scaled = input << (2 * pairs);
+  const halfInput = saturatingRoundingMultiplyByPOT(scaled >> 1, -1);
+  const halfThree = (1 << 28) + (1 << 27);
+  let x = 1 << 28; // 1.0 in Q3.28
+  for (let i = 0; i < 5; i++) {
+    const x3 = rescale(mul(mul(x, x), x), 9, 3);
+    x = rescale((mul(halfThree, x) - mul(halfInput, x3)) | 0, 6, 3);
+  }
+  let multiplier = mul(x, 1518500250); // times sqrt(2) / 2 in Q0.31
+  if (shift < 0) {
+    multiplier = multiplier << -shift;
+    shift = 0;
+  }
+  return { multiplier, shift: shift * reverseShift };
+}

@@ -9,10 +9,13 @@
 import { allocate, dtypeOf, numel } from '../ir/dtype.ts';
 import { dataError, modelError } from '../ir/errors.ts';
 import { broadcastShapes } from '../ir/shape.ts';
-import type { Activation, BinaryOp, Graph, LeakyReluOp, MaxMinOp, Op, PreluOp, SoftmaxOp, TensorData, UnaryOp } from '../ir/types.ts';
+import type { Activation, BinaryOp, Graph, LeakyReluOp, MaxMinOp, Op, PreluOp, SoftmaxOp, SquaredDifferenceOp, TensorData, UnaryOp } from '../ir/types.ts';
 import {
   type HardSwishParams,
   addSubParams,
+  addSubTables,
+  squaredDifferenceParams,
+  rsqrtParams,
   describeElementwiseOp,
   maxMinDtype,
   preluParams,
@@ -34,7 +37,7 @@ import {
   saturatingRoundingDoublingHighMul,
   saturatingRoundingDoublingHighMul16,
 } from '../lower/fixedpoint.ts';
-import { expOnNegativeValues, logistic, oneOverOnePlusXForXIn01, rescale, tanh } from '../lower/fixedpoint-math.ts';
+import { expOnNegativeValues, invSqrtQuantizedMultiplierExp, logistic, oneOverOnePlusXForXIn01, rescale, tanh } from '../lower/fixedpoint-math.ts';
 
 const f32 = Math.fround;
 const clampInt8 = (v: number) => (v < -128 ? -128 : v > 127 ? 127 : v);
@@ -64,7 +67,7 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
       );
     }
   });
-  if (op.kind !== 'add' && op.kind !== 'sub' && op.kind !== 'mul' && op.kind !== 'div' && op.kind !== 'maximum' && op.kind !== 'minimum' && op.kind !== 'prelu') {
+  if (op.kind !== 'add' && op.kind !== 'sub' && op.kind !== 'mul' && op.kind !== 'div' && op.kind !== 'maximum' && op.kind !== 'minimum' && op.kind !== 'prelu' && op.kind !== 'squared_difference') {
     const input = graph.tensors[op.inputs[0]];
     if (input.shape.length !== output.shape.length || input.shape.some((d, i) => d !== output.shape[i])) {
       throw modelError(`${where}: output '${output.name}' has shape [${output.shape}], not the input's [${input.shape}]`);
@@ -87,6 +90,9 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
     case 'prelu':
       binary(graph, op, inputs[0], inputs[1], result, int8 ? int8Prelu(preluParams(graph, op)) : floatPrelu);
       break;
+    case 'squared_difference':
+      binary(graph, op, inputs[0], inputs[1], result, int8 ? int8SquaredDifference(graph, op) : floatSquaredDifference);
+      break;
     case 'softmax':
       if (int8) softmaxInt8(graph, op, inputs[0] as Int8Array, result as Int8Array | Int16Array);
       else softmaxFloat(op, inputs[0] as Float32Array, result as Float32Array, lastAxis(graph, op));
@@ -97,6 +103,8 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
     case 'relu6':
     case 'leaky_relu':
     case 'hard_swish':
+    case 'rsqrt':
+    case 'exp':
       if (int8) mapThroughTable(inputs[0] as Int8Array, result as Int8Array, int8UnaryFunction(graph, op));
       else mapFloat(inputs[0] as Float32Array, result as Float32Array, floatUnaryFunction(op));
       break;
@@ -148,9 +156,24 @@ function int8Prelu(p: ReturnType<typeof preluParams>): BinaryFunction {
   };
 }
 
+/** The difference of the rescaled inputs (SUB's tables), squared in int32 and requantized. */
+function int8SquaredDifference(graph: Graph, op: SquaredDifferenceOp): BinaryFunction {
+  const p = squaredDifferenceParams(graph, op);
+  const [t1, t2] = addSubTables(p, 'sub');
+  return (a, b) => {
+    const difference = t1[a + 128] + t2[b + 128];
+    return clampInt8(mbqm(Math.imul(difference, difference), p.output.multiplier, p.output.shift) + p.outputZeroPoint);
+  };
+}
+
+const floatSquaredDifference: BinaryFunction = (a, b) => {
+  const difference = f32(a - b);
+  return f32(difference * difference);
+};
+
 const floatPrelu: BinaryFunction = (x, alpha) => (x >= 0 ? x : f32(x * alpha));
 
-function binary(graph: Graph, op: BinaryOp | MaxMinOp | PreluOp, a: TensorData, b: TensorData, out: TensorData, f: BinaryFunction): void {
+function binary(graph: Graph, op: BinaryOp | MaxMinOp | PreluOp | SquaredDifferenceOp, a: TensorData, b: TensorData, out: TensorData, f: BinaryFunction): void {
   const [shapeA, shapeB] = op.inputs.map((i) => graph.tensors[i].shape);
   const outShape = graph.tensors[op.outputs[0]].shape;
   const broadcast = broadcastShapes(shapeA, shapeB);
@@ -240,6 +263,18 @@ function int8UnaryFunction(graph: Graph, op: UnaryKernelOp): (x: number) => numb
         return Math.min(p.activationMax, Math.max(p.activationMin, v));
       };
     }
+    case 'rsqrt': {
+      // TFLite Micro's RsqrtEvalQuantized (it refuses inputs below the zero point at run time).
+      const p = rsqrtParams(graph, op);
+      const shift = 20;
+      return (x) => {
+        const value = x - p.inputZeroPoint;
+        if (value === 0) return 127;
+        const inverse = invSqrtQuantizedMultiplierExp(value, -1);
+        const data = mbqm(1, inverse.multiplier, inverse.shift + shift);
+        return clampInt8(mbqm(data, p.output.multiplier, p.output.shift - shift) + p.outputZeroPoint);
+      };
+    }
     case 'relu6': {
       const { zero, six } = relu6Params(graph, op);
       return (x) => (x > six ? six : x < zero ? zero : x);
@@ -305,6 +340,10 @@ function floatUnaryFunction(op: UnaryKernelOp): (x: number) => number {
       const alpha = f32(op.attrs.alpha);
       return (x) => (x > 0 ? x : f32(x * alpha));
     }
+    case 'rsqrt':
+      return (x) => f32(1 / f32(Math.sqrt(x)));
+    case 'exp':
+      return expf;
     case 'hard_swish':
       return (x) => {
         const shifted = f32(x + 3);

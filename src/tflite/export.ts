@@ -236,6 +236,12 @@ function exportOp(graph: Graph, op: Op): Exported {
       };
     case 'prelu':
       return { code: B.PRELU, version: 1 };
+    case 'rsqrt':
+      return { code: B.RSQRT, version: byType(2) };
+    case 'exp':
+      return { code: B.EXP, version: 1, optionsType: O.ExpOptions, options: {} };
+    case 'squared_difference':
+      return { code: B.SQUARED_DIFFERENCE, version: byType(2), optionsType: O.SquaredDifferenceOptions, options: {} };
     case 'arg_max':
     case 'arg_min':
       return {

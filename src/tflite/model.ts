@@ -260,6 +260,8 @@ export interface BuiltinOptionsMap {
   [T.ResizeBilinearOptions]: ResizeOptions;
   [T.ArgMaxOptions]: ArgMinMaxOptions;
   [T.ArgMinOptions]: ArgMinMaxOptions;
+  [T.SquaredDifferenceOptions]: EmptyOptions;
+  [T.ExpOptions]: EmptyOptions;
 }
 
 export type BuiltinOptions = BuiltinOptionsMap[keyof BuiltinOptionsMap];

@@ -102,6 +102,8 @@ const TABLES: { [K in keyof BuiltinOptionsMap]: OptionTable<BuiltinOptionsMap[K]
   [T.ResizeBilinearOptions]: { alignCorners: bool(2), halfPixelCenters: bool(3) },
   [T.ArgMaxOptions]: { outputType: int8(0) },
   [T.ArgMinOptions]: { outputType: int8(0) },
+  [T.SquaredDifferenceOptions]: {},
+  [T.ExpOptions]: {},
   [T.TransposeConvOptions]: { padding: int8(0), strideW: int32(1), strideH: int32(2), activation: int8(3), quantizedBiasType: int8(4) },
 };
 

@@ -111,6 +111,9 @@ export const BuiltinOperator = {
   RESIZE_BILINEAR: 23,
   ARG_MAX: 56,
   ARG_MIN: 79,
+  SQUARED_DIFFERENCE: 99,
+  RSQRT: 76,
+  EXP: 47,
   /** Codes above this do not fit OperatorCode.deprecated_builtin_code, which then holds this value. */
   PLACEHOLDER_FOR_GREATER_OP_CODES: 127,
 } as const;
@@ -193,6 +196,8 @@ export const BuiltinOptionsType = {
   ResizeBilinearOptions: 15,
   ArgMaxOptions: 40,
   ArgMinOptions: 57,
+  SquaredDifferenceOptions: 76,
+  ExpOptions: 33,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;

@@ -83,7 +83,7 @@ export class GraphBuilder {
  * Byte equality, except that any float NaN equals any other: which NaN an invalid operation
  * makes is the FPU's choice (x86 makes a negative one, Arm a positive one), not the kernel's.
  */
-function sameBytes(expected: TensorData, got: TensorData): boolean {
+export function sameBytes(expected: TensorData, got: TensorData): boolean {
   const a = dataBytes(expected);
   const b = dataBytes(got);
   if (a.length !== b.length) return false;

@@ -3,9 +3,9 @@
 
 import { numel } from '../../ir/dtype.ts';
 import { modelError } from '../../ir/errors.ts';
-import type { BinaryOp, DType, Graph, MaxMinOp, Op, PreluOp, SoftmaxOp } from '../../ir/types.ts';
+import type { BinaryOp, DType, Graph, MaxMinOp, Op, PreluOp, SoftmaxOp, SquaredDifferenceOp } from '../../ir/types.ts';
 import { describeOp } from '../../ir/verify.ts';
-import { type AddSubParams, addSubParams, addSubTables, floatActivationRange, maxMinDtype, mulParams, preluParams, softmaxParams } from '../../lower/elementwise.ts';
+import { type AddSubParams, addSubParams, addSubTables, floatActivationRange, maxMinDtype, mulParams, preluParams, softmaxParams, squaredDifferenceParams } from '../../lower/elementwise.ts';
 import { multiplyByQuantizedMultiplier } from '../../lower/fixedpoint.ts';
 import { expOnNegativeValues } from '../../lower/fixedpoint-math.ts';
 import { cFloat, cInt } from '../c-syntax.ts';
@@ -29,7 +29,7 @@ function opDtype(graph: Graph, op: Op): DType {
 }
 
 /** The walk of a broadcasting binary op: stride_a through input 1, stride_b through input 2. */
-function binaryWalk(ctx: EmitContext, op: BinaryOp | MaxMinOp | PreluOp) {
+function binaryWalk(ctx: EmitContext, op: BinaryOp | MaxMinOp | PreluOp | SquaredDifferenceOp) {
   const { graph } = ctx;
   const [shape1, shape2] = op.inputs.map((t) => graph.tensors[t].shape);
   const outShape = graph.tensors[op.outputs[0]].shape;
@@ -86,6 +86,25 @@ function addS16(ctx: EmitContext, op: BinaryOp): OpCode {
   });
   const args = [`&${ctx.opName}_params`, `&${ctx.opName}_walk`, ctx.pointer(op.inputs[0]), ctx.pointer(op.inputs[1]), ctx.pointer(op.outputs[0])];
   return { declarations: [params, cStruct('ec_walk', `${ctx.opName}_walk`, binaryWalk(ctx, op))], statements: [`ec_add_s16(${args.join(', ')});`], kernel: 'ec_add_s16' };
+}
+
+/** int8: SUB's tables of the rescaled inputs (the second negated), their sum squared and requantized. */
+function squaredDifference(ctx: EmitContext, op: SquaredDifferenceOp, int8: boolean): OpCode {
+  const { opName } = ctx;
+  const walk = cStruct('ec_walk', `${opName}_walk`, binaryWalk(ctx, op));
+  const args = `&${opName}_walk, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.inputs[1])}, ${ctx.pointer(op.outputs[0])}`;
+  if (!int8) return { declarations: [walk], statements: [`ec_squared_difference_f32(${args});`], kernel: 'ec_squared_difference_f32' };
+  const p = squaredDifferenceParams(ctx.graph, op);
+  const [t1, t2] = addSubTables(p, 'sub');
+  const what = (k: number) => `input ${k} rescaled to the common scale${k === 2 ? ', negated' : ''}, for int8 values -128..127`;
+  const params = cStruct('ec_squared_difference_s8_params', `${opName}_params`, {
+    input1_table: ctx.constant('input1', 'int32_t', t1, what(1)),
+    input2_table: ctx.constant('input2', 'int32_t', t2, what(2)),
+    output_zero_point: cInt(p.outputZeroPoint),
+    output_multiplier: cInt(p.output.multiplier),
+    output_shift: cInt(p.output.shift),
+  });
+  return { declarations: [params, walk], statements: [`ec_squared_difference_s8(&${opName}_params, ${args});`], kernel: 'ec_squared_difference_s8' };
 }
 
 function binary(ctx: EmitContext, op: BinaryOp, int8: boolean): OpCode {
@@ -224,6 +243,8 @@ export const elementwiseEmitter: OpEmitter = {
         return maxMin(ctx, op);
       case 'prelu':
         return prelu(ctx, op, int8);
+      case 'squared_difference':
+        return squaredDifference(ctx, op, int8);
       case 'softmax':
         return softmax(ctx, op, int8);
       case 'logistic':
@@ -232,6 +253,8 @@ export const elementwiseEmitter: OpEmitter = {
       case 'relu6':
       case 'leaky_relu':
       case 'hard_swish':
+      case 'rsqrt':
+      case 'exp':
         return int8 ? emitLookup(ctx, op) : floatUnary(ctx, op);
       default:
         throw modelError(`${describeOp(op, ctx.graph.ops.indexOf(op))}: ${op.kind} is not an element-wise op`);
