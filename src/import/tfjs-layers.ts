@@ -201,6 +201,17 @@ const reduce = (kind: 'mean' | 'reduce_max', axes: number[], rank: number): Laye
   return r.b.op({ kind, inputs: [x], attrs: { axes, keepDims: r.get('keepdims') === true }, origin: r.origin }, r.base);
 };
 
+/** Options of Keras's recurrent layers that change what the layer computes at inference. */
+function rejectRecurrentOptions(r: LayerReader): void {
+  for (const [key, why] of [
+    ['return_state', 'the states as extra outputs'],
+    ['go_backwards', 'a reversed sequence'],
+    ['stateful', 'state carried between batches (run the stateless model with edgec run --stateful instead)'],
+  ] as const) {
+    if (r.get(key) === true) r.fail(`${key} (${why}) is not supported`);
+  }
+}
+
 /**
  * Keras's LSTM: gates in the order input, forget, cell, output (TFLite's order too), sigmoid on
  * the gates and tanh on the cell, one bias per gate, state starting from zero for every sample.
@@ -209,13 +220,7 @@ const reduce = (kind: 'mean' | 'reduce_max', axes: number[], rank: number): Laye
  */
 const lstm: LayerBuild = (r, [x]) => {
   const [batch, steps] = r.sequence(x);
-  for (const [key, why] of [
-    ['return_state', 'the states as extra outputs'],
-    ['go_backwards', 'a reversed sequence'],
-    ['stateful', 'state carried between batches (run the stateless model with edgec run --stateful instead)'],
-  ] as const) {
-    if (r.get(key) === true) r.fail(`${key} (${why}) is not supported`);
-  }
+  rejectRecurrentOptions(r);
   if (r.get('recurrent_activation') !== 'sigmoid') {
     r.fail(`recurrent_activation '${String(r.get('recurrent_activation'))}' is not supported: TFLite Micro's LSTM gates apply sigmoid (tfjs defaults to hard_sigmoid; build the layer with recurrentActivation 'sigmoid')`);
   }
@@ -245,13 +250,7 @@ const lstm: LayerBuild = (r, [x]) => {
  */
 function unrolled(r: LayerReader, x: number, gates: number, cell: (step: Step) => number): number {
   const [batch, steps] = r.sequence(x);
-  for (const [key, why] of [
-    ['return_state', 'the state as an extra output'],
-    ['go_backwards', 'a reversed sequence'],
-    ['stateful', 'state carried between batches'],
-  ] as const) {
-    if (r.get(key) === true) r.fail(`${key} (${why}) is not supported`);
-  }
+  rejectRecurrentOptions(r);
   const kernels = splitGates(r.weight('kernel'), gates).map((w, g) => r.constant(`kernel${g}`, w));
   const recurrent = splitGates(r.weight('recurrent_kernel'), gates).map((w, g) => r.constant(`recurrent_kernel${g}`, w));
   const units = r.b.shape(kernels[0])[0];
