@@ -240,6 +240,23 @@ test('Bidirectional LSTM, GRU and SimpleRNN (every merge mode) and go_backwards 
   await matchesPredict(t, graph, (x) => model.predict(x));
 });
 
+test("recurrent weights under Keras's cell scope ('lstm/lstm_cell/kernel:0') are found", async (t) => {
+  const recurrent = { recurrentActivation: 'sigmoid', kernelInitializer: uniform(-0.6, 0.6), recurrentInitializer: uniform(-0.6, 0.6), biasInitializer: uniform(-0.5, 0.5) } as const;
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.bidirectional({ inputShape: [4, 2], layer: tfl.layers.lstm({ units: 3, returnSequences: true, ...recurrent }) as never }),
+      tfl.layers.lstm({ units: 2, ...recurrent }),
+    ],
+  });
+  const path = await save(model, 'keras-scopes');
+  const json = JSON.parse(readFileSync(path, 'utf8'));
+  for (const w of json.weightsManifest[0].weights as { name: string }[]) w.name = w.name.replace(/\/(kernel|recurrent_kernel|bias)$/, '/lstm_cell/$1:0');
+  t.true(json.weightsManifest[0].weights.every((w: { name: string }) => w.name.includes('/lstm_cell/')));
+  writeFileSync(path, JSON.stringify(json));
+  const graph = await loadModel(path);
+  await matchesPredict(t, graph, (x) => model.predict(x));
+});
+
 test('LSTM options TFLite Micro cannot run are reported naming the layer', async (t) => {
   const input = tfl.input({ shape: [5, 2] });
   const layers = [
