@@ -220,11 +220,48 @@ test('GRU and SimpleRNN, unrolled into fully-connected, element-wise and activat
   await matchesPredict(t, graph, (x) => model.predict(x));
 });
 
+test('Bidirectional LSTM, GRU and SimpleRNN (every merge mode) and go_backwards layers match model.predict', async (t) => {
+  const recurrent = { recurrentActivation: 'sigmoid', kernelInitializer: uniform(-0.6, 0.6), recurrentInitializer: uniform(-0.6, 0.6), biasInitializer: uniform(-0.5, 0.5) } as const;
+  const both = (layer: tfl.layers.Layer, mergeMode: 'concat' | 'sum' | 'mul' | 'ave') => tfl.layers.bidirectional({ layer: layer as never, mergeMode });
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.inputLayer({ inputShape: [6, 3] }),
+      both(tfl.layers.lstm({ units: 4, returnSequences: true, ...recurrent }), 'concat'),
+      tfl.layers.lstm({ units: 5, returnSequences: true, goBackwards: true, ...recurrent }),
+      both(tfl.layers.gru({ units: 3, returnSequences: true, ...recurrent }), 'ave'),
+      both(tfl.layers.simpleRNN({ units: 3, returnSequences: true, kernelInitializer: uniform(-0.6, 0.6), recurrentInitializer: uniform(-0.6, 0.6) }), 'mul'),
+      tfl.layers.simpleRNN({ units: 4, returnSequences: true, goBackwards: true, kernelInitializer: uniform(-0.6, 0.6), recurrentInitializer: uniform(-0.6, 0.6) }),
+      both(tfl.layers.lstm({ units: 2, ...recurrent }), 'sum'),
+    ],
+  });
+  const graph = await loadModel(await save(model, 'bidirectional'));
+  t.is(graph.ops.filter((op) => op.kind === 'unidirectional_sequence_lstm').length, 5, 'two per Bidirectional LSTM, one for the backward LSTM');
+  t.deepEqual(graph.tensors[graph.outputs[0]].shape, [1, 2]);
+  await matchesPredict(t, graph, (x) => model.predict(x));
+});
+
+test("recurrent weights under Keras's cell scope ('lstm/lstm_cell/kernel:0') are found", async (t) => {
+  const recurrent = { recurrentActivation: 'sigmoid', kernelInitializer: uniform(-0.6, 0.6), recurrentInitializer: uniform(-0.6, 0.6), biasInitializer: uniform(-0.5, 0.5) } as const;
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.bidirectional({ inputShape: [4, 2], layer: tfl.layers.lstm({ units: 3, returnSequences: true, ...recurrent }) as never }),
+      tfl.layers.lstm({ units: 2, ...recurrent }),
+    ],
+  });
+  const path = await save(model, 'keras-scopes');
+  const json = JSON.parse(readFileSync(path, 'utf8'));
+  for (const w of json.weightsManifest[0].weights as { name: string }[]) w.name = w.name.replace(/\/(kernel|recurrent_kernel|bias)$/, '/lstm_cell/$1:0');
+  t.true(json.weightsManifest[0].weights.every((w: { name: string }) => w.name.includes('/lstm_cell/')));
+  writeFileSync(path, JSON.stringify(json));
+  const graph = await loadModel(path);
+  await matchesPredict(t, graph, (x) => model.predict(x));
+});
+
 test('LSTM options TFLite Micro cannot run are reported naming the layer', async (t) => {
   const input = tfl.input({ shape: [5, 2] });
   const layers = [
     tfl.layers.lstm({ units: 3, recurrentInitializer: 'glorotUniform' }),
-    tfl.layers.lstm({ units: 3, recurrentActivation: 'sigmoid', goBackwards: true, recurrentInitializer: 'glorotUniform' }),
+    tfl.layers.simpleRNN({ units: 3, activation: 'elu', recurrentInitializer: 'glorotUniform' }),
     tfl.layers.lstm({ units: 3, recurrentActivation: 'sigmoid', activation: 'relu', recurrentInitializer: 'glorotUniform' }),
     tfl.layers.timeDistributed({ layer: tfl.layers.conv1d({ filters: 2, kernelSize: 1 }) }),
     tfl.layers.gru({ units: 3, recurrentInitializer: 'glorotUniform' }),
@@ -232,10 +269,11 @@ test('LSTM options TFLite Micro cannot run are reported naming the layer', async
   const outputs = layers.map((l, i) => l.apply(i === 3 ? tfl.layers.reshape({ targetShape: [5, 2, 1] }).apply(input) : input) as tfl.SymbolicTensor);
   const path = await save(tfl.model({ inputs: input, outputs }), 'bad-lstm');
   const error = await t.throwsAsync(loadModel(path), { instanceOf: EdgecError });
-  const [hard, backwards, relu, wrapped, gru] = layers.map((l) => l.name);
+  const [hard, elu, relu, wrapped, gru] = layers.map((l) => l.name);
   t.deepEqual(error?.details.length, 5, error?.details.join('\n'));
-  t.regex(error?.details[0] ?? '', new RegExp(`layer '${hard}' \\(LSTM\\): recurrent_activation 'hard_sigmoid' is not supported`));
-  t.regex(error?.details[1] ?? '', new RegExp(`layer '${backwards}' \\(LSTM\\): go_backwards \\(a reversed sequence\\) is not supported`));
+  t.regex(error?.details[1] ?? '', new RegExp(`layer '${hard}' \\(LSTM\\): recurrent_activation 'hard_sigmoid' is not supported`));
+  // Problems a layer's configuration shows on its own come first.
+  t.regex(error?.details[0] ?? '', new RegExp(`layer '${elu}' \\(SimpleRNN\\): activation "elu" is not supported`));
   t.regex(error?.details[2] ?? '', new RegExp(`layer '${relu}' \\(LSTM\\): activation 'relu' is not supported`));
   t.regex(error?.details[4] ?? '', new RegExp(`layer '${gru}' \\(GRU\\): recurrent_activation 'hard_sigmoid' is not supported`));
   t.regex(error?.details[3] ?? '', new RegExp(`layer '${wrapped}' \\(TimeDistributed\\): only TimeDistributed\\(Dense\\) is supported, got TimeDistributed\\(Conv1D\\)`));

@@ -1,6 +1,7 @@
 // Full-integer quantization of a float LSTM (TFLite's integer LSTM recipe): a Conv1D + LSTM +
-// Dense model built in tfjs, imported, calibrated and quantized, then run in int8 by the host
-// reference and, bit for bit the same, by the generated C.
+// Dense model and a Bidirectional GRU (unrolled) + backward LSTM model built in tfjs, imported,
+// calibrated and quantized, then run in int8 by the host reference and, bit for bit the same, by
+// the generated C.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,19 +33,41 @@ const STEPS = 24;
 let seed = 7;
 const init = (limit: number) => tfl.initializers.randomUniform({ minval: -limit, maxval: limit, seed: seed++ });
 
-async function conv1dLstmModel(): Promise<Graph> {
-  const model = tfl.sequential({
+async function saved(model: tfl.LayersModel, name: string): Promise<Graph> {
+  const path = join(workDir, name, 'model.json');
+  await model.save(tfjsFileHandler(path));
+  return runPasses(await loadModel(path));
+}
+
+const conv1dLstmModel = () =>
+  saved(
+    tfl.sequential({
     layers: [
       tfl.layers.conv1d({ inputShape: [STEPS, 3], filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(0.5), biasInitializer: init(0.2) }),
       tfl.layers.maxPooling1d({ poolSize: 2 }),
       tfl.layers.lstm({ units: 8, recurrentActivation: 'sigmoid', kernelInitializer: init(0.6), recurrentInitializer: init(0.5), biasInitializer: init(0.3) }),
       tfl.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: init(0.8), biasInitializer: init(0.1) }),
-    ],
-  });
-  const path = join(workDir, 'model', 'model.json');
-  await model.save(tfjsFileHandler(path));
-  return runPasses(await loadModel(path));
-}
+      ],
+    }),
+    'conv1d-lstm',
+  );
+
+/** Bidirectional GRU (unrolled into element-wise ops, the backward half on a reversed sequence) then a backward LSTM. */
+const bidirectionalGruModel = () =>
+  saved(
+    tfl.sequential({
+      layers: [
+        tfl.layers.bidirectional({
+          inputShape: [STEPS, 3],
+          layer: tfl.layers.gru({ units: 5, returnSequences: true, recurrentActivation: 'sigmoid', kernelInitializer: init(0.6), recurrentInitializer: init(0.5), biasInitializer: init(0.3) }) as never,
+          mergeMode: 'concat',
+        }),
+        tfl.layers.lstm({ units: 6, goBackwards: true, recurrentActivation: 'sigmoid', kernelInitializer: init(0.6), recurrentInitializer: init(0.5), biasInitializer: init(0.3) }),
+        tfl.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: init(0.8), biasInitializer: init(0.1) }),
+      ],
+    }),
+    'bidirectional-gru',
+  );
 
 /** Smooth 3-axis signals: sines of random frequency, phase and amplitude, with a little noise. */
 function signals(count: number, from: number): CalibrationSet {
@@ -102,16 +125,22 @@ test('ptq of a Conv1D + LSTM model: the per-layer report covers the LSTM, int8 f
 });
 
 const missingCc = missingTool('cc');
-(missingCc ? test.skip : test)(`the quantized LSTM model's generated C = the host reference, sample by sample from cleared state${missingCc ? ` (skipped: ${missingCc})` : ''}`, async (t) => {
-  const { graph } = await ptqResult();
-  const run = createExecutor(graph);
-  const data = signals(4, 3);
-  const size = numel(graph.tensors[graph.inputs[0]].shape);
-  const samples = Array.from({ length: data.count }, (_, s) => int8Inputs(graph, [data.inputs[0].subarray(s * size, (s + 1) * size)]));
-  const reference = samples.map((sample) => {
-    run.reset();
-    return Array.from(run(sample)[0] as Int8Array);
+for (const [what, quantize] of [
+  ['Conv1D + LSTM', ptqResult],
+  ['Bidirectional GRU + backward LSTM', () => bidirectionalGruModel().then((float) => ptq(float, signals(30, 4), { runner: createExecutor }))],
+] as const) {
+  (missingCc ? test.skip : test)(`the quantized ${what} model's generated C = the host reference, sample by sample from cleared state${missingCc ? ` (skipped: ${missingCc})` : ''}`, async (t) => {
+    const { graph, outputSqnrDb } = await quantize();
+    t.true(outputSqnrDb > 15, `output SQNR ${outputSqnrDb.toFixed(1)} dB`);
+    const run = createExecutor(graph);
+    const data = signals(4, 3);
+    const size = numel(graph.tensors[graph.inputs[0]].shape);
+    const samples = Array.from({ length: data.count }, (_, s) => int8Inputs(graph, [data.inputs[0].subarray(s * size, (s + 1) * size)]));
+    const reference = samples.map((sample) => {
+      run.reset();
+      return Array.from(run(sample)[0] as Int8Array);
+    });
+    const host = await runGeneratedHost(graph, samples as TensorData[][], { sanitize: true });
+    t.deepEqual(host.map((o) => Array.from(o[0] as Int8Array)), reference);
   });
-  const host = await runGeneratedHost(graph, samples as TensorData[][], { sanitize: true });
-  t.deepEqual(host.map((o) => Array.from(o[0] as Int8Array)), reference);
-});
+}

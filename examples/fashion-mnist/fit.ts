@@ -29,20 +29,30 @@ export interface EpochResult {
 }
 
 /** One pass over `set` in an order drawn from `random`; the model must be compiled with an accuracy metric. */
-export async function trainEpoch(model: LayersModel, set: FashionMnistSet, batchSize: number, random: () => number): Promise<EpochResult> {
+export const trainEpoch = (model: LayersModel, set: FashionMnistSet, batchSize: number, random: () => number): Promise<EpochResult> =>
+  trainSamples(model, set.count, (indices) => batchOf(set, indices), batchSize, random);
+
+/** One pass over `count` samples, batched by `batchOf`, in an order drawn from `random`. */
+export async function trainSamples(
+  model: LayersModel,
+  count: number,
+  batchOf: (indices: Int32Array) => { x: tfc.Tensor; y: tfc.Tensor },
+  batchSize: number,
+  random: () => number,
+): Promise<EpochResult> {
   const started = performance.now();
-  const order = permutation(set.count, random);
+  const order = permutation(count, random);
   let loss = 0;
   let correct = 0;
-  for (let start = 0; start < set.count; start += batchSize) {
-    const indices = order.subarray(start, Math.min(start + batchSize, set.count));
-    const { x, y } = batchOf(set, indices);
+  for (let start = 0; start < count; start += batchSize) {
+    const indices = order.subarray(start, Math.min(start + batchSize, count));
+    const { x, y } = batchOf(indices);
     const [batchLoss, batchAccuracy] = (await model.trainOnBatch(x, y)) as number[];
     tfc.dispose([x, y]);
     loss += batchLoss * indices.length;
     correct += batchAccuracy * indices.length;
   }
-  return { loss: loss / set.count, accuracy: correct / set.count, seconds: (performance.now() - started) / 1000 };
+  return { loss: loss / count, accuracy: correct / count, seconds: (performance.now() - started) / 1000 };
 }
 
 /** The predicted class of every image, run in inference mode (batch norm on its moving statistics, no dropout). */

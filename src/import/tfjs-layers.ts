@@ -50,9 +50,13 @@ class LayerReader {
     this.origin = `layer '${layer.name}' (${layer.className})`;
   }
 
-  /** The layer a wrapper (TimeDistributed) holds, read under the wrapper's name, which its weights carry. */
-  wrapped(className: string, config: Json): LayerReader {
-    return new LayerReader(this.b, { ...this.layer, className: `${this.layer.className}(${className})`, config }, this.base, this.weights);
+  /**
+   * The layer a wrapper holds: under the wrapper's name, which its weights carry (TimeDistributed),
+   * or under a scope of it with an output name of its own (Bidirectional's forward and backward).
+   */
+  wrapped(className: string, config: Json, scope?: { name: string; base: string }): LayerReader {
+    const layer = { ...this.layer, name: scope?.name ?? this.layer.name, className: `${this.layer.className}(${className})`, config };
+    return new LayerReader(this.b, layer, scope?.base ?? this.base, this.weights);
   }
 
   fail(message: string): never {
@@ -100,7 +104,8 @@ class LayerReader {
     const wanted = `${this.layer.name}/${param}`;
     const inCell = (bare: string) => {
       const scopes = bare.split('/');
-      return scopes.length >= 3 && scopes.at(-1) === param && scopes.at(-3) === this.layer.name;
+      const layer = scopes.slice(0, -2).join('/');
+      return scopes.at(-1) === param && (layer === this.layer.name || layer.endsWith(`/${this.layer.name}`));
     };
     for (const [name, value] of this.weights) {
       const bare = name.replace(/:0$/, '');
@@ -201,21 +206,36 @@ const reduce = (kind: 'mean' | 'reduce_max', axes: number[], rank: number): Laye
   return r.b.op({ kind, inputs: [x], attrs: { axes, keepDims: r.get('keepdims') === true }, origin: r.origin }, r.base);
 };
 
+/** The sequence [batch, steps, features] in reverse step order. */
+function reversed(r: LayerReader, x: number, name: string): number {
+  const shape = r.sequence(x);
+  const attrs = { begin: [0, shape[1] - 1, 0], stride: [1, -1, 1], size: [...shape], shape: [...shape] };
+  return r.b.op({ kind: 'strided_slice', inputs: [x], attrs, origin: r.origin }, name);
+}
+
+/** go_backwards: the layer reads the sequence last step first (and returns its outputs in that order, as Keras does). */
+const inReadingOrder = (r: LayerReader, x: number) => (r.get('go_backwards') === true ? reversed(r, x, `${r.base}/reversed_input`) : x);
+
+/** Options of Keras's recurrent layers that change what the layer computes at inference. */
+function rejectRecurrentOptions(r: LayerReader): void {
+  for (const [key, why] of [
+    ['return_state', 'the states as extra outputs'],
+    ['stateful', 'state carried between batches (run the stateless model with edgec run --stateful instead)'],
+  ] as const) {
+    if (r.get(key) === true) r.fail(`${key} (${why}) is not supported`);
+  }
+}
+
 /**
  * Keras's LSTM: gates in the order input, forget, cell, output (TFLite's order too), sigmoid on
  * the gates and tanh on the cell, one bias per gate, state starting from zero for every sample.
  * The whole sequence is one UNIDIRECTIONAL_SEQUENCE_LSTM; without return_sequences its last step
  * is sliced out.
  */
-const lstm: LayerBuild = (r, [x]) => {
-  const [batch, steps] = r.sequence(x);
-  for (const [key, why] of [
-    ['return_state', 'the states as extra outputs'],
-    ['go_backwards', 'a reversed sequence'],
-    ['stateful', 'state carried between batches (run the stateless model with edgec run --stateful instead)'],
-  ] as const) {
-    if (r.get(key) === true) r.fail(`${key} (${why}) is not supported`);
-  }
+const lstm: LayerBuild = (r, [given]) => {
+  const [batch, steps] = r.sequence(given);
+  rejectRecurrentOptions(r);
+  const x = inReadingOrder(r, given);
   if (r.get('recurrent_activation') !== 'sigmoid') {
     r.fail(`recurrent_activation '${String(r.get('recurrent_activation'))}' is not supported: TFLite Micro's LSTM gates apply sigmoid (tfjs defaults to hard_sigmoid; build the layer with recurrentActivation 'sigmoid')`);
   }
@@ -243,15 +263,10 @@ const lstm: LayerBuild = (r, [x]) => {
  * step's projections (one per gate) and the previous hidden state (none at the first step); the
  * hidden states are stacked into the sequence, or the last one is the output.
  */
-function unrolled(r: LayerReader, x: number, gates: number, cell: (step: Step) => number): number {
-  const [batch, steps] = r.sequence(x);
-  for (const [key, why] of [
-    ['return_state', 'the state as an extra output'],
-    ['go_backwards', 'a reversed sequence'],
-    ['stateful', 'state carried between batches'],
-  ] as const) {
-    if (r.get(key) === true) r.fail(`${key} (${why}) is not supported`);
-  }
+function unrolled(r: LayerReader, given: number, gates: number, cell: (step: Step) => number): number {
+  const [batch, steps] = r.sequence(given);
+  rejectRecurrentOptions(r);
+  const x = inReadingOrder(r, given);
   const kernels = splitGates(r.weight('kernel'), gates).map((w, g) => r.constant(`kernel${g}`, w));
   const recurrent = splitGates(r.weight('recurrent_kernel'), gates).map((w, g) => r.constant(`recurrent_kernel${g}`, w));
   const units = r.b.shape(kernels[0])[0];
@@ -309,6 +324,42 @@ const gru: LayerBuild = (r, [x]) => {
     const c = activate(act, sum(2, op('mul', reset, hidden, 'rh'), 'c_sum'), 'c');
     return op('add', c, op('mul', z, op('sub', hidden, c, 'h_minus_c'), 'z_h_minus_c'), 'h');
   });
+};
+
+const RECURRENT: Record<string, LayerBuild> = { LSTM: lstm, GRU: gru, SimpleRNN: simpleRnn };
+
+/**
+ * Bidirectional(LSTM, GRU or SimpleRNN): the layer run forward and a copy with its own weights run
+ * on the reversed sequence; the backward outputs are put back in step order before the two merge
+ * (concatenated, summed, multiplied or averaged).
+ */
+const bidirectional: LayerBuild = (r, [x]) => {
+  const inner = r.get('layer');
+  if (!isJson(inner) || !isJson(inner.config) || typeof inner.class_name !== 'string' || !(inner.class_name in RECURRENT)) {
+    return r.fail(`only Bidirectional(${Object.keys(RECURRENT).join(', ')}) is supported, got Bidirectional(${isJson(inner) ? String(inner.class_name) : '?'})`);
+  }
+  const mode = r.get('merge_mode') ?? 'concat';
+  if (!['concat', 'sum', 'mul', 'ave'].includes(String(mode))) r.fail(`merge_mode ${JSON.stringify(mode)} is not supported (concat, sum, mul, ave)`);
+  const className = inner.class_name;
+  const config = inner.config;
+  const direction = (which: 'forward' | 'backward') => {
+    const scope = { name: `${r.layer.name}/${which}_${String(config.name)}`, base: `${r.base}/${which}` };
+    const goBackwards = (config.go_backwards === true) !== (which === 'backward');
+    return RECURRENT[className](r.wrapped(className, { ...config, go_backwards: goBackwards }, scope), [x]);
+  };
+  const forward = direction('forward');
+  const backward = config.return_sequences === true ? reversed(r, direction('backward'), `${r.base}/backward_in_order`) : direction('backward');
+  const binary = (kind: 'add' | 'mul', a: number, b: number, name: string) => r.b.op({ kind, inputs: [a, b], attrs: { activation: 'none' }, origin: r.origin }, name);
+  switch (mode) {
+    case 'sum':
+      return binary('add', forward, backward, r.base);
+    case 'mul':
+      return binary('mul', forward, backward, r.base);
+    case 'ave':
+      return binary('mul', binary('add', forward, backward, `${r.base}/sum`), r.b.constant(`${r.base}/half`, [1], Float32Array.of(0.5)), r.base);
+    default:
+      return r.b.op({ kind: 'concatenation', inputs: [forward, backward], attrs: { axis: r.b.shape(forward).length - 1, activation: 'none' }, origin: r.origin }, r.base);
+  }
 };
 
 /** Keras's Dense on the last axis keeps the others: on a sequence it is TimeDistributed(Dense) already. */
@@ -383,9 +434,8 @@ const LAYERS: Record<string, LayerBuild> = {
   GlobalMaxPooling2D: reduce('reduce_max', [1, 2], 4),
   GlobalAveragePooling1D: reduce('mean', [1], 3),
   GlobalMaxPooling1D: reduce('reduce_max', [1], 3),
-  LSTM: lstm,
-  GRU: gru,
-  SimpleRNN: simpleRnn,
+  ...RECURRENT,
+  Bidirectional: bidirectional,
   TimeDistributed: timeDistributed,
   Flatten: (r, [x]) => {
     const [batch] = r.b.shape(x);
