@@ -257,6 +257,48 @@ test("recurrent weights under Keras's cell scope ('lstm/lstm_cell/kernel:0') are
   await matchesPredict(t, graph, (x) => model.predict(x));
 });
 
+/** Keras's reset_after GRU step by step in float64, from zero state: the last hidden state of each sample. */
+function resetAfterGru(x: Float32Array, samples: number, steps: number, features: number, kernel: Float32Array, recurrent: Float32Array, bias: Float32Array, units: number): Float32Array {
+  const out = new Float32Array(samples * units);
+  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+  for (let s = 0; s < samples; s++) {
+    let h = new Float64Array(units);
+    for (let t = 0; t < steps; t++) {
+      const at = (s * steps + t) * features;
+      // Column j of [z | r | c]: input part with the input bias, recurrent part with the recurrent bias.
+      const xs = (j: number) => bias[j] + Array.from({ length: features }, (_, i) => x[at + i] * kernel[i * 3 * units + j]).reduce((a, b) => a + b, 0);
+      const hs = (j: number) => bias[3 * units + j] + Array.from({ length: units }, (_, i) => h[i] * recurrent[i * 3 * units + j]).reduce((a, b) => a + b, 0);
+      h = Float64Array.from({ length: units }, (_, u) => {
+        const z = sigmoid(xs(u) + hs(u));
+        const r = sigmoid(xs(units + u) + hs(units + u));
+        const c = Math.tanh(xs(2 * units + u) + r * hs(2 * units + u));
+        return z * h[u] + (1 - z) * c;
+      });
+    }
+    out.set(h, s * units);
+  }
+  return out;
+}
+
+test("a reset_after GRU (Keras's default, which tfjs cannot build) matches the GRU equations", async (t) => {
+  const [steps, features, units] = [5, 3, 4];
+  const model = tfl.sequential({ layers: [tfl.layers.gru({ inputShape: [steps, features], units, recurrentActivation: 'sigmoid', kernelInitializer: uniform(-0.6, 0.6), recurrentInitializer: uniform(-0.6, 0.6) })] });
+  const path = await save(model, 'gru-reset-after');
+  const json = JSON.parse(readFileSync(path, 'utf8'));
+  json.modelTopology.config.layers[0].config.reset_after = true;
+  const entries = json.weightsManifest[0].weights as { name: string; shape: number[] }[];
+  entries[2].shape = [2, 3 * units];
+  const [kernel, recurrent] = model.getWeights().map((w) => w.dataSync() as Float32Array);
+  const bias = randomFloats(2 * 3 * units, seed++, 0.5);
+  writeFileSync(path, JSON.stringify(json));
+  writeFileSync(join(path, '../model.weights.bin'), Buffer.concat([kernel, recurrent, bias].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength))));
+  const graph = await loadModel(path);
+  const x = randomFloats(SAMPLES * steps * features, seed++, 2);
+  const expected = resetAfterGru(x, SAMPLES, steps, features, kernel, recurrent, bias, units);
+  assertClose(t, (await runFloat(graph, [x])).get(graph.outputs[0])!, expected, TOLERANCE, 'float executor');
+  assertClose(t, referenceOutputs(graph, [x], SAMPLES)[0], expected, TOLERANCE, 'host reference');
+});
+
 test('LSTM options TFLite Micro cannot run are reported naming the layer', async (t) => {
   const input = tfl.input({ shape: [5, 2] });
   const layers = [

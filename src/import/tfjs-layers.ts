@@ -261,21 +261,29 @@ const lstm: LayerBuild = (r, [given]) => {
  * gate's input projection for all steps at once (one fully-connected layer on the sequence), then
  * per step a slice of it and the ops of the cell, from zero state. `cell` builds one step from the
  * step's projections (one per gate) and the previous hidden state (none at the first step); the
- * hidden states are stacked into the sequence, or the last one is the output.
+ * hidden states are stacked into the sequence, or the last one is the output. A bias of two rows
+ * (a reset_after GRU's) is an input bias and a recurrent bias: the recurrent bias of the gates in
+ * `folded` joins their input bias (it is added either way), the others' stays with the recurrent
+ * product.
  */
-function unrolled(r: LayerReader, given: number, gates: number, cell: (step: Step) => number): number {
+function unrolled(r: LayerReader, given: number, gates: number, cell: (step: Step) => number, folded: number[] = []): number {
   const [batch, steps] = r.sequence(given);
   rejectRecurrentOptions(r);
   const x = inReadingOrder(r, given);
   const kernels = splitGates(r.weight('kernel'), gates).map((w, g) => r.constant(`kernel${g}`, w));
-  const recurrent = splitGates(r.weight('recurrent_kernel'), gates).map((w, g) => r.constant(`recurrent_kernel${g}`, w));
   const units = r.b.shape(kernels[0])[0];
   const bias = r.get('use_bias') === false ? undefined : r.weight('bias');
-  if (bias && bias.shape.length !== 1) r.fail(`bias [${bias.shape}] is not one vector (reset_after GRUs are not supported)`);
-  const biases = bias && splitGates(bias, gates).map((b, g) => r.constant(`bias${g}`, b));
-  const projections = kernels.map((w, g) =>
-    r.b.op({ kind: 'fully_connected', inputs: [x, w, ...(biases ? [biases[g]] : [])], attrs: { activation: 'none', keepNumDims: true }, origin: r.origin }, `${r.base}/input${g}`),
-  );
+  if (bias && bias.shape.length === 2 && bias.shape[0] !== 2) r.fail(`bias [${bias.shape}] is neither one vector nor an input and a recurrent one`);
+  const rows = bias && (bias.shape.length === 2 ? [0, 1].map((k) => ({ shape: [bias.shape[1]], data: bias.data.subarray(k * bias.shape[1], (k + 1) * bias.shape[1]) })) : [bias]);
+  const [inputBias, recurrentBias] = (rows ?? []).map((w) => splitGates(w, gates));
+  const biasOf = (g: number) => inputBias && (recurrentBias && folded.includes(g) ? inputBias[g].data.map((b, u) => b + recurrentBias[g].data[u]) : inputBias[g].data);
+  const recurrentBiases = recurrentBias?.map((w, g) => (folded.includes(g) ? undefined : r.constant(`recurrent_bias${g}`, w)));
+  const recurrent = splitGates(r.weight('recurrent_kernel'), gates).map((w, g) => r.constant(`recurrent_kernel${g}`, w));
+  const projections = kernels.map((w, g) => {
+    const b = biasOf(g);
+    const inputs = [x, w, ...(b ? [r.constant(`bias${g}`, { shape: [units], data: b })] : [])];
+    return r.b.op({ kind: 'fully_connected', inputs, attrs: { activation: 'none', keepNumDims: true }, origin: r.origin }, `${r.base}/input${g}`);
+  });
   const states: number[] = [];
   for (let t = 0; t < steps; t++) {
     const name = (what: string) => `${r.base}/t${t}/${what}`;
@@ -283,9 +291,12 @@ function unrolled(r: LayerReader, given: number, gates: number, cell: (step: Ste
     const inputs = projections.map((p, g) => r.b.op({ kind: 'strided_slice', inputs: [p], attrs, origin: r.origin }, name(`input${g}`)));
     const op = (kind: 'add' | 'sub' | 'mul', a: number, b: number, what: string) => r.b.op({ kind, inputs: [a, b], attrs: { activation: 'none' }, origin: r.origin }, name(what));
     const hidden = states.at(-1);
-    const recur = (g: number, h: number) => r.b.op({ kind: 'fully_connected', inputs: [h, recurrent[g]], attrs: { activation: 'none', keepNumDims: false }, origin: r.origin }, name(`recurrent${g}`));
+    const recur = (g: number, h: number) => {
+      const b = recurrentBiases?.[g];
+      return r.b.op({ kind: 'fully_connected', inputs: [h, recurrent[g], ...(b === undefined ? [] : [b])], attrs: { activation: 'none', keepNumDims: false }, origin: r.origin }, name(`recurrent${g}`));
+    };
     const activate = (kind: ActivationKind | undefined, v: number, what: string) => (kind ? r.b.activate(kind, v, name(what), r.origin) : v);
-    states.push(cell({ inputs, hidden, recur, op, activate }));
+    states.push(cell({ inputs, hidden, recur, recurrentBias: (g) => recurrentBiases?.[g], op, activate }));
   }
   if (r.get('return_sequences') !== true) return r.b.identity(states.at(-1)!, r.base, r.origin);
   return r.b.op({ kind: 'pack', inputs: states, attrs: { axis: 1 }, origin: r.origin }, r.base);
@@ -295,7 +306,10 @@ function unrolled(r: LayerReader, given: number, gates: number, cell: (step: Ste
 interface Step {
   inputs: number[];
   hidden?: number;
+  /** h times a gate's recurrent weights, plus its recurrent bias where that is not folded. */
   recur(gate: number, h: number): number;
+  /** A gate's recurrent bias constant where it is not folded: the recurrent term of the first step, whose h is 0. */
+  recurrentBias(gate: number): number | undefined;
   op(kind: 'add' | 'sub' | 'mul', a: number, b: number, what: string): number;
   activate(kind: ActivationKind | undefined, v: number, what: string): number;
 }
@@ -305,25 +319,32 @@ const simpleRnn: LayerBuild = (r, [x]) =>
   unrolled(r, x, 1, ({ inputs: [xw], hidden, recur, op, activate }) => activate(r.activation(), hidden === undefined ? xw : op('add', xw, recur(0, hidden), 'sum'), 'h'));
 
 /**
- * Keras's GRU with reset_after false: update gate z, reset gate r, candidate c = tanh(x Wc + b +
- * (r * h) Uc); h' = z * h + (1 - z) * c, computed as c + z * (h - c) (at the first step, h = 0:
- * c - z * c).
+ * Keras's GRU: update gate z, reset gate r and candidate c, h' = z * h + (1 - z) * c, computed as
+ * c + z * (h - c) (at the first step, h = 0: c - z * c). With reset_after false (tfjs's only
+ * kind) c = tanh(x Wc + b + (r * h) Uc); with reset_after (Keras's default) c = tanh(x Wc + b_in
+ * + r * (h Uc + b_rec)), and the gates have an input and a recurrent bias each.
  */
 const gru: LayerBuild = (r, [x]) => {
-  if (r.get('reset_after') === true) r.fail('reset_after GRUs (Keras 2 and 3 default) are not supported; build the layer with reset_after false');
   const gate = r.activation('recurrent_activation');
   const act = r.activation();
-  return unrolled(r, x, 3, ({ inputs: [xz, xr, xc], hidden, recur, op, activate }) => {
-    const sum = (g: number, h: number | undefined, what: string) => (h === undefined ? [xz, xr, xc][g] : op('add', [xz, xr, xc][g], recur(g, h), what));
-    const z = activate(gate, sum(0, hidden, 'z_sum'), 'z');
+  const resetAfter = r.get('reset_after') === true;
+  const cell = ({ inputs: [xz, xr, xc], hidden, recur, recurrentBias, op, activate }: Step) => {
+    const sum = (g: number, what: string) => (hidden === undefined ? [xz, xr][g] : op('add', [xz, xr][g], recur(g, hidden), what));
+    const z = activate(gate, sum(0, 'z_sum'), 'z');
+    const reset = () => activate(gate, sum(1, 'r_sum'), 'r');
+    let candidate: number;
     if (hidden === undefined) {
-      const c = activate(act, xc, 'c');
-      return op('sub', c, op('mul', z, c, 'zc'), 'h');
+      const b = resetAfter ? recurrentBias(2) : undefined;
+      candidate = b === undefined ? xc : op('add', xc, op('mul', reset(), b, 'r_b'), 'c_sum');
+    } else {
+      const reached = resetAfter ? op('mul', reset(), recur(2, hidden), 'r_hu') : recur(2, op('mul', reset(), hidden, 'rh'));
+      candidate = op('add', xc, reached, 'c_sum');
     }
-    const reset = activate(gate, sum(1, hidden, 'r_sum'), 'r');
-    const c = activate(act, sum(2, op('mul', reset, hidden, 'rh'), 'c_sum'), 'c');
+    const c = activate(act, candidate, 'c');
+    if (hidden === undefined) return op('sub', c, op('mul', z, c, 'zc'), 'h');
     return op('add', c, op('mul', z, op('sub', hidden, c, 'h_minus_c'), 'z_h_minus_c'), 'h');
-  });
+  };
+  return unrolled(r, x, 3, cell, resetAfter ? [0, 1] : []);
 };
 
 const RECURRENT: Record<string, LayerBuild> = { LSTM: lstm, GRU: gru, SimpleRNN: simpleRnn };
