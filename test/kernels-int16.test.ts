@@ -9,28 +9,17 @@ import { generateC } from '../src/codegen/generate.ts';
 import { kernelEmitter } from '../src/codegen/ops/index.ts';
 import { codegenTarget } from '../src/codegen/target.ts';
 import { importTflite } from '../src/import/tflite.ts';
-import type { Graph, TensorData } from '../src/ir/types.ts';
+import type { TensorData } from '../src/ir/types.ts';
 import { runOnTarget } from '../src/targets/run.ts';
 import { INT16_CASES, int16CaseInputs, int16CaseModel } from './helpers/int16-models.ts';
+import { sideBySide } from './helpers/side-by-side.ts';
 import { missingTool } from './helpers/tools.ts';
 import type { Int16Golden } from './ref-int16.test.ts';
 
 const goldens = (JSON.parse(readFileSync(new URL('./fixtures/kernels/int16.json', import.meta.url), 'utf8')) as { cases: Int16Golden[] }).cases;
 
-/** Every case side by side in one graph (inputs and outputs in case order): one build runs them all. */
-function sideBySide(): Graph {
-  const graph: Graph = { name: 'int16_cases', tensors: [], ops: [], inputs: [], outputs: [] };
-  for (const c of INT16_CASES) {
-    const g = importTflite(int16CaseModel(c));
-    const at = graph.tensors.length;
-    const shift = (list: number[]) => list.map((t) => t + at);
-    graph.tensors.push(...g.tensors.map((t) => ({ ...t, name: `${graph.tensors.length}_${t.name}` })));
-    graph.ops.push(...g.ops.map((op) => ({ ...op, inputs: shift(op.inputs), outputs: shift(op.outputs) })));
-    graph.inputs.push(...shift(g.inputs));
-    graph.outputs.push(...shift(g.outputs));
-  }
-  return graph;
-}
+/** Every case side by side in one graph: one build runs them all. */
+const allCases = () => sideBySide('int16_cases', INT16_CASES.map((c) => importTflite(int16CaseModel(c))));
 
 const inputs = INT16_CASES.map(int16CaseInputs);
 const sample = (k: number): TensorData[] => inputs.map((list) => list[k]);
@@ -39,7 +28,7 @@ const values = (outputs: TensorData[][]) => outputs.map((s) => s.map((o) => Arra
 for (const target of ['host', 'wasm', 'qemu'] as const) {
   const tool = target === 'host' ? missingTool('cc') : target === 'wasm' ? missingTool('emcc') : missingTool('arm-none-eabi-gcc', 'qemu-system-arm');
   (tool ? test.skip : test)(`int16 cases on ${target} = TensorFlow Lite Micro, state carried and reset${tool ? ` (skipped: ${tool})` : ''}`, async (t) => {
-    const graph = sideBySide();
+    const graph = allCases();
     const options = { sanitize: target === 'host', board: 'stm32f4' };
     const carried = await runOnTarget(graph, target, [sample(0), sample(1)], { ...options, stateful: true });
     t.deepEqual(values(carried.outputs), [0, 1].map((k) => goldens.map((g) => g.expected[k])), 'two invokes, state carried');
@@ -49,7 +38,7 @@ for (const target of ['host', 'wasm', 'qemu'] as const) {
 }
 
 test('the SVDF state lives outside the arena as int16 rows: the plan counts it and reset clears it', (t) => {
-  const graph = sideBySide();
+  const graph = allCases();
   const model = generateC(graph, { target: codegenTarget('cortex-m4'), emitter: kernelEmitter });
   const svdf = INT16_CASES.flatMap((c) => (c.kind === 'svdf' ? [c] : []));
   t.is(model.plan.stateBytes, svdf.reduce((n, c) => n + 2 * c.batch * c.units * c.rank * c.memory, 0));

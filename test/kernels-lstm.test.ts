@@ -12,21 +12,13 @@ import { dataBytes } from '../src/ir/dtype.ts';
 import type { Graph, TensorData } from '../src/ir/types.ts';
 import { runOnTarget } from '../src/targets/run.ts';
 import { LSTM_CASES, lstmCaseInputs, lstmCaseModel } from './helpers/lstm-models.ts';
+import { sideBySide } from './helpers/side-by-side.ts';
 import { missingTool } from './helpers/tools.ts';
 
 /** Several cases side by side in one graph (inputs and outputs in case order): one build runs them all. */
-function sideBySide(dtype: 'int8' | 'float32'): { graph: Graph; samples: TensorData[][] } {
+function lstmCases(dtype: 'int8' | 'float32'): { graph: Graph; samples: TensorData[][] } {
   const cases = LSTM_CASES.filter((c) => c.dtype === dtype);
-  const graph: Graph = { name: `lstm_${dtype}`, tensors: [], ops: [], inputs: [], outputs: [] };
-  for (const c of cases) {
-    const g = importTflite(lstmCaseModel(c));
-    const at = graph.tensors.length;
-    const shift = (list: number[]) => list.map((t) => t + at);
-    graph.tensors.push(...g.tensors.map((t) => ({ ...t, name: `${graph.tensors.length}_${t.name}` })));
-    graph.ops.push(...g.ops.map((op) => ({ ...op, inputs: shift(op.inputs), outputs: shift(op.outputs) })));
-    graph.inputs.push(...shift(g.inputs));
-    graph.outputs.push(...shift(g.outputs));
-  }
+  const graph = sideBySide(`lstm_${dtype}`, cases.map((c) => importTflite(lstmCaseModel(c))));
   // Three samples: each case's first two inputs, then its first again.
   const inputs = cases.map(lstmCaseInputs);
   const samples = [0, 1, 0].map((k) => inputs.map((list) => list[k]));
@@ -39,7 +31,7 @@ for (const dtype of ['int8', 'float32'] as const) {
   for (const target of ['host', 'wasm', 'qemu'] as const) {
     const tool = target === 'host' ? missingTool('cc') : target === 'wasm' ? missingTool('emcc') : missingTool('arm-none-eabi-gcc', 'qemu-system-arm');
     (tool ? test.skip : test)(`${dtype} LSTMs on ${target} = the reference, state carried and reset${tool ? ` (skipped: ${tool})` : ''}`, async (t) => {
-      const { graph, samples } = sideBySide(dtype);
+      const { graph, samples } = lstmCases(dtype);
       for (const stateful of [true, false]) {
         const want = await runOnTarget(graph, 'ref', samples, { stateful });
         const got = await runOnTarget(graph, target, samples, { stateful, sanitize: target === 'host', board: 'stm32f4' });
@@ -54,7 +46,7 @@ for (const dtype of ['int8', 'float32'] as const) {
 }
 
 test('the state lives outside the arena: the plan counts it and the generated code clears it in reset', (t) => {
-  const { graph } = sideBySide('int8');
+  const { graph } = lstmCases('int8');
   const model = generateC(graph, { target: codegenTarget('cortex-m4'), emitter: kernelEmitter });
   const cases = LSTM_CASES.filter((c) => c.dtype === 'int8');
   // int8 hidden state and int16 cell state per sequence and unit.

@@ -51,6 +51,7 @@ export function lowerSvdf(graph: Graph, op: SvdfOp): SvdfParams {
     operands.fail(`bias scale ${biasScale} must equal the state scale x time weight scale (${f32(state.scale * wt)})`);
   }
   const [filters, memory] = time.shape;
+  if (!(memory >= 1)) operands.fail(`time weights [${time.shape}] keep no memory`);
   const [stateMin, stateMax] = DTYPE_RANGE[op.attrs.state.dtype]!;
   return {
     batch: input.shape[0],
