@@ -106,14 +106,49 @@ EC_INLINE void units4_raw(acc4 *a, const int8_t *x, int32_t groups, int32_t tail
     if (tail) step4_raw(a, load_tail(x, tail), w);
 }
 
+#if EC_ASM_V7EM
+/* step4 of one group: its split words, then two units' weight words at a time by LDM (into r8-r11). */
+#define EC_GROUP_4                                     \
+    "ldrd %[e], %[o], [%[x]], #8\n\t"                 \
+    "ldm %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"     \
+    "smlad %[a0], %[e], %[w0], %[a0]\n\t"             \
+    "smlad %[a0], %[o], %[w1], %[a0]\n\t"             \
+    "smlad %[a1], %[e], %[w2], %[a1]\n\t"             \
+    "smlad %[a1], %[o], %[w3], %[a1]\n\t"             \
+    "ldm %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"     \
+    "smlad %[a2], %[e], %[w0], %[a2]\n\t"             \
+    "smlad %[a2], %[o], %[w1], %[a2]\n\t"             \
+    "smlad %[a3], %[e], %[w2], %[a3]\n\t"             \
+    "smlad %[a3], %[o], %[w3], %[a3]\n\t"
+
+/* step4 over `pairs` > 0 pairs of groups: eleven instructions a group where the compiler's take twelve. */
+EC_INLINE void pairs4(acc4 *a, const int32_t **xs, const ec_word **w, int32_t pairs)
+{
+    register int32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
+    int32_t e, o;
+    __asm__ volatile("1:\n\t" EC_GROUP_4 EC_GROUP_4 "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : [a0] "+r"(a->a0), [a1] "+r"(a->a1), [a2] "+r"(a->a2), [a3] "+r"(a->a3), [x] "+r"(*xs), [w] "+r"(*w),
+                       [n] "+r"(pairs), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [e] "=&r"(e), [o] "=&r"(o)
+                     :
+                     : "cc", "memory");
+}
+#undef EC_GROUP_4
+#endif
+
 /* n groups whose even and odd bytes are already split into xs. */
 EC_INLINE void units4_split(acc4 *a, const int32_t *xs, int32_t n, const ec_word **w)
 {
     int32_t g = n;
+#if EC_ASM_V7EM
+    if (g >= 2) pairs4(a, &xs, w, g >> 1);
+    g &= 1;
+#else
     for (; g >= 2; g -= 2, xs += 4) {
         step4(a, xs[0], xs[1], w);
         step4(a, xs[2], xs[3], w);
     }
+#endif
     if (g) step4(a, xs[0], xs[1], w);
 }
 
@@ -234,7 +269,7 @@ EC_INLINE void step2x2(tile *t, const ec_word **x, const ec_word **w)
     t->b1 = ec_smlad(x1_odd, odd, t->b1);
 }
 
-#if defined(__ARM_ARCH_7EM__) && defined(__GNUC__) && !defined(__clang__)
+#if EC_ASM_V7EM
 /* One group as step2x2 does it, the two rows' four words in one LDM (which fills its registers in
  * ascending order: the asm below pins them to r8-r11). */
 #define EC_GROUP_2X2                                   \
@@ -291,7 +326,7 @@ EC_INLINE void unit_pair(const int32_t *xs, int32_t n, const ec_word **w, const 
     const ec_word *x = (const ec_word *)xs;
     /* Four groups per loop pass (a short row is a few groups, and the loop's own instructions count). */
     int32_t k = n;
-#if defined(__ARM_ARCH_7EM__) && defined(__GNUC__) && !defined(__clang__)
+#if EC_ASM_V7EM
     if (k >= 4) quads2x2(&t, &x, w, k >> 2);
     k &= 3;
 #else
@@ -370,17 +405,20 @@ void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const 
     }
 }
 
-/* With few groups per row the loops' own instructions weigh: two and four groups get copies in which
- * they are constants (for mode 0, the only one MobileNets' pointwise layers take). */
-static EC_NOINLINE void rows2_mode0_n2(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, int32_t *xs)
-{
-    rows2(p, input, output, xs, 0, 1, 2);
-}
-
-static EC_NOINLINE void rows2_mode0_n4(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, int32_t *xs)
-{
-    rows2(p, input, output, xs, 0, 1, 4);
-}
+/* With few groups per row the loops' own instructions weigh: rows of 2, 4, 8 and 16 groups (MobileNets'
+ * pointwise depths up to 64) get copies in which the count is a constant, for mode 0, the only one
+ * their layers take. */
+#define EC_ROWS2_MODE0(n)                                                                                                    \
+    static EC_NOINLINE void rows2_mode0_n##n(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, \
+                                             int32_t *xs)                                                                    \
+    {                                                                                                                        \
+        rows2(p, input, output, xs, 0, 1, n);                                                                                \
+    }
+EC_ROWS2_MODE0(2)
+EC_ROWS2_MODE0(4)
+EC_ROWS2_MODE0(8)
+EC_ROWS2_MODE0(16)
+#undef EC_ROWS2_MODE0
 
 size_t ec_fully_connected_w16_rows_s8_scratch_size(const ec_fully_connected_w16_s8_params *p)
 {
@@ -393,6 +431,8 @@ void ec_fully_connected_w16_rows_s8(const ec_fully_connected_w16_s8_params *p, c
     int32_t *const xs = (int32_t *)scratch;
     if (mode == 0 && n == 2) rows2_mode0_n2(p, input, output, xs);
     else if (mode == 0 && n == 4) rows2_mode0_n4(p, input, output, xs);
+    else if (mode == 0 && n == 8) rows2_mode0_n8(p, input, output, xs);
+    else if (mode == 0 && n == 16) rows2_mode0_n16(p, input, output, xs);
     else if (mode == 0) rows2(p, input, output, xs, 0, 1, 0);
     else if (mode == 1) rows2(p, input, output, xs, 1, 1, 0);
     else rows2(p, input, output, xs, 1, 0, 0);
