@@ -2,6 +2,13 @@
  * that every input word unpacked (with the zero point subtracted) serves two dot products. */
 #include "ec_nn.h"
 
+#if EC_ASM_V7EM
+/* For the assembler loops below: acc += x0 . y0 + x1 . y1 (two SMLADs), operands by their asm names. */
+#define EC_SMLAD2(acc, x0, y0, x1, y1)                          \
+    "smlad %[" acc "], %[" x0 "], %[" y0 "], %[" acc "]\n\t" \
+    "smlad %[" acc "], %[" x1 "], %[" y1 "], %[" acc "]\n\t"
+#endif
+
 EC_INLINE void fully_connected(const ec_fully_connected_s8_params *p, const int8_t *input, int8_t *output, int32_t fast)
 {
     const int32_t depth = p->depth;
@@ -108,18 +115,12 @@ EC_INLINE void units4_raw(acc4 *a, const int8_t *x, int32_t groups, int32_t tail
 
 #if EC_ASM_V7EM
 /* step4 of one group: its split words, then two units' weight words at a time by LDM (into r8-r11). */
-#define EC_GROUP_4                                     \
-    "ldrd %[e], %[o], [%[x]], #8\n\t"                 \
-    "ldm %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"     \
-    "smlad %[a0], %[e], %[w0], %[a0]\n\t"             \
-    "smlad %[a0], %[o], %[w1], %[a0]\n\t"             \
-    "smlad %[a1], %[e], %[w2], %[a1]\n\t"             \
-    "smlad %[a1], %[o], %[w3], %[a1]\n\t"             \
-    "ldm %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"     \
-    "smlad %[a2], %[e], %[w0], %[a2]\n\t"             \
-    "smlad %[a2], %[o], %[w1], %[a2]\n\t"             \
-    "smlad %[a3], %[e], %[w2], %[a3]\n\t"             \
-    "smlad %[a3], %[o], %[w3], %[a3]\n\t"
+#define EC_GROUP_4                                                               \
+    "ldrd %[e], %[o], [%[x]], #8\n\t"                                           \
+    "ldm %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" EC_SMLAD2("a0", "e", "w0", "o", "w1") \
+        EC_SMLAD2("a1", "e", "w2", "o", "w3")                                     \
+    "ldm %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" EC_SMLAD2("a2", "e", "w0", "o", "w1") \
+        EC_SMLAD2("a3", "e", "w2", "o", "w3")
 
 /* step4 over `pairs` > 0 pairs of groups: eleven instructions a group where the compiler's take twelve. */
 EC_INLINE void pairs4(acc4 *a, const int32_t **xs, const ec_word **w, int32_t pairs)
@@ -272,18 +273,12 @@ EC_INLINE void step2x2(tile *t, const ec_word **x, const ec_word **w)
 #if EC_ASM_V7EM
 /* One group as step2x2 does it, the two rows' four words in one LDM (which fills its registers in
  * ascending order: the asm below pins them to r8-r11). */
-#define EC_GROUP_2X2                                   \
-    "ldm %[x]!, {%[x0e], %[x0o], %[x1e], %[x1o]}\n\t" \
-    "ldrd %[we], %[wo], [%[w]], #8\n\t"               \
-    "smlad %[a0], %[x0e], %[we], %[a0]\n\t"           \
-    "smlad %[a0], %[x0o], %[wo], %[a0]\n\t"           \
-    "smlad %[a1], %[x1e], %[we], %[a1]\n\t"           \
-    "smlad %[a1], %[x1o], %[wo], %[a1]\n\t"           \
-    "ldrd %[we], %[wo], [%[w]], #8\n\t"               \
-    "smlad %[b0], %[x0e], %[we], %[b0]\n\t"           \
-    "smlad %[b0], %[x0o], %[wo], %[b0]\n\t"           \
-    "smlad %[b1], %[x1e], %[we], %[b1]\n\t"           \
-    "smlad %[b1], %[x1o], %[wo], %[b1]\n\t"
+#define EC_GROUP_2X2                                                                   \
+    "ldm %[x]!, {%[x0e], %[x0o], %[x1e], %[x1o]}\n\t"                                    \
+    "ldrd %[we], %[wo], [%[w]], #8\n\t" EC_SMLAD2("a0", "x0e", "we", "x0o", "wo")         \
+        EC_SMLAD2("a1", "x1e", "we", "x1o", "wo")                                       \
+    "ldrd %[we], %[wo], [%[w]], #8\n\t" EC_SMLAD2("b0", "x0e", "we", "x0o", "wo")         \
+        EC_SMLAD2("b1", "x1e", "we", "x1o", "wo")
 
 /* step2x2 over `quads` > 0 runs of four groups: eleven instructions a group where the compiler's
  * code takes twelve (it has no LDM of four chosen registers). */
