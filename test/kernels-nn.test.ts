@@ -172,12 +172,15 @@ const MORE_CONV: WindowCase[] = [
   { kind: 'conv2d', input: [1, 5, 6, 3], filter: [3, 2], channels: 7, padding: 'valid', inQ: q(0.05, -128), outQ: q(0.02, -128) },
   // A right shift beyond 21 with small accumulators: int8 weights, requantization without its checks.
   { kind: 'conv2d', input: [1, 5, 5, 6], filter: [3, 3], channels: 10, outQ: q(1e4, 0), bias: 100 },
-  // ec_fully_connected_w16_rows_s8's copies for two and four groups a row (mode 0): an odd number of
-  // pixels and of channels with the input zero point at 127; a depth with a tail at -128; two images,
-  // a depth of 6, outputs saturating at 127 (no activation, output zero point -128).
+  // ec_fully_connected_w16_rows_s8's copies for 2, 4, 8 and 16 groups a row (mode 0): an odd number
+  // of pixels and of channels with the input zero point at 127; a depth with a tail at -128; two
+  // images, a depth of 6, outputs saturating at 127 (no activation, output zero point -128); 29 and
+  // 64 values, three pixels.
   { kind: 'conv2d', input: [1, 5, 3, 8], filter: [1, 1], channels: 7, activation: 'relu6', inQ: q(0.05, 127), outQ: q(6 / 255, -128) },
   { kind: 'conv2d', input: [1, 3, 3, 15], filter: [1, 1], channels: 6, activation: 'relu6', inQ: q(0.05, -128), outQ: q(6 / 255, -128) },
   { kind: 'conv2d', input: [2, 3, 1, 6], filter: [1, 1], channels: 5, inQ: q(0.1, 3), outQ: q(0.01, -128), bias: 20000 },
+  { kind: 'conv2d', input: [1, 3, 3, 29], filter: [1, 1], channels: 5, activation: 'relu6', inQ: q(0.05, 127), outQ: q(6 / 255, -128) },
+  { kind: 'conv2d', input: [1, 1, 3, 64], filter: [1, 1], channels: 3, inQ: q(0.02, -128), outQ: q(0.05, -128) },
 ];
 
 const DEPTHWISE: WindowCase[] = [

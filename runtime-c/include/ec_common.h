@@ -127,6 +127,14 @@ typedef int32_t __attribute__((may_alias)) ec_word;
 typedef int32_t ec_word;
 #endif
 
+/* Kernels may use GCC inline assembly for ARMv7E-M (Cortex-M4, M7): where LDM, which fills its
+ * registers in ascending order, needs registers of the assembler's choosing. */
+#if defined(__ARM_ARCH_7EM__) && defined(__GNUC__) && !defined(__clang__)
+#define EC_ASM_V7EM 1
+#else
+#define EC_ASM_V7EM 0
+#endif
+
 /* Two words of constant data (weights) from a word-aligned address, *w advanced past them: one LDRD
  * with post-increment on the DSP cores (gcc splits 64-bit loads into two LDRs for the Cortex-M4). */
 EC_INLINE void ec_load_words2(const ec_word **w, int32_t *lo, int32_t *hi)

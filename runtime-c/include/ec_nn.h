@@ -249,8 +249,8 @@ typedef struct {
 size_t ec_fully_connected_w16_s8_scratch_size(const ec_fully_connected_w16_s8_params *p);
 void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 /* Several rows (p->rows > 1: pointwise convolutions over their pixels), in a function of its own so
- * that models without it do not link it; the depths of up to 8 and 16 values (MobileNets' first
- * pointwise layers) have copies of their own. Scratch (word-aligned: read four words at a time)
+ * that models without it do not link it; depths of 5-8, 13-16, 29-32 and 61-64 values (MobileNets'
+ * first pointwise layers) have copies of their own. Scratch (word-aligned: read four words at a time)
  * holds two rows split into even and odd bytes. */
 size_t ec_fully_connected_w16_rows_s8_scratch_size(const ec_fully_connected_w16_s8_params *p);
 void ec_fully_connected_w16_rows_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch);

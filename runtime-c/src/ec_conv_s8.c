@@ -379,6 +379,9 @@ EC_INLINE void c1_block(int16_t *const *row, int32_t col, int32_t rows, int32_t 
     int32_t a0 = bias[0], a1 = bias[4], a2 = bias[8], a3 = bias[12];
     for (int32_t ky = 0; ky < rows; ky++) {
         const int16_t *x = row[ky] + col;
+        /* The row's address in a register, so that its pairs are read at constant offsets (else the
+         * compiler keeps an offset per pair, some on the stack). */
+        __asm__("" : "+r"(x));
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC unroll 8
 #endif
@@ -430,6 +433,9 @@ EC_INLINE void c1_output(const ec_conv2d_c1_s8_params *p, const int32_t *acc, in
     const int32_t lo = p->output.act_min, hi = p->output.act_max;
     for (int32_t x = 0; x < w->out_width; x++, acc += stride) {
         const int32_t *q = p->output.channels + 1;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 4
+#endif
         for (int32_t c = 0; c < channels; c++, q += 4) *out++ = ec_output2(acc[c], q, fix, full, lo, hi);
     }
 }

@@ -295,7 +295,7 @@ EC_INLINE void dw3_taps(const int16_t *r, int32_t a, int32_t b, int32_t *acc0, i
     }
 }
 
-#if defined(__ARM_ARCH_7EM__) && defined(__GNUC__) && !defined(__clang__)
+#if EC_ASM_V7EM
 /* dw3_taps of all three slots at once: the three slots' words of one pair of plane columns lie side
  * by side, so one LDM reads them (into r8-r10: LDM fills its registers in ascending order); `r`
  * advanced by one output pair. Two LDMs an output pair at stride 1, three at stride 2, where the
@@ -356,7 +356,7 @@ EC_INLINE void dw3_output_row(const ec_depthwise_conv2d_3x3_s8_params *p, const 
         int8_t *o = out;
         for (int32_t n = width >> 1; n > 0; n--) {
             int32_t acc0 = q[0], acc1 = q[0];
-#if defined(__ARM_ARCH_7EM__) && defined(__GNUC__) && !defined(__clang__)
+#if EC_ASM_V7EM
             dw3_pair_taps(&r, a0, b0, a1, b1, a2, b2, &acc0, &acc1, stride);
 #else
             dw3_taps(r, a0, b0, &acc0, &acc1, stride);

@@ -2,6 +2,13 @@
  * that every input word unpacked (with the zero point subtracted) serves two dot products. */
 #include "ec_nn.h"
 
+#if EC_ASM_V7EM
+/* For the assembler loops below: acc += x0 . y0 + x1 . y1 (two SMLADs), operands by their asm names. */
+#define EC_SMLAD2(acc, x0, y0, x1, y1)                          \
+    "smlad %[" acc "], %[" x0 "], %[" y0 "], %[" acc "]\n\t" \
+    "smlad %[" acc "], %[" x1 "], %[" y1 "], %[" acc "]\n\t"
+#endif
+
 EC_INLINE void fully_connected(const ec_fully_connected_s8_params *p, const int8_t *input, int8_t *output, int32_t fast)
 {
     const int32_t depth = p->depth;
@@ -106,14 +113,43 @@ EC_INLINE void units4_raw(acc4 *a, const int8_t *x, int32_t groups, int32_t tail
     if (tail) step4_raw(a, load_tail(x, tail), w);
 }
 
+#if EC_ASM_V7EM
+/* step4 of one group: its split words, then two units' weight words at a time by LDM (into r8-r11). */
+#define EC_GROUP_4                                                               \
+    "ldrd %[e], %[o], [%[x]], #8\n\t"                                           \
+    "ldm %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" EC_SMLAD2("a0", "e", "w0", "o", "w1") \
+        EC_SMLAD2("a1", "e", "w2", "o", "w3")                                     \
+    "ldm %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" EC_SMLAD2("a2", "e", "w0", "o", "w1") \
+        EC_SMLAD2("a3", "e", "w2", "o", "w3")
+
+/* step4 over `pairs` > 0 pairs of groups: eleven instructions a group where the compiler's take twelve. */
+EC_INLINE void pairs4(acc4 *a, const int32_t **xs, const ec_word **w, int32_t pairs)
+{
+    register int32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
+    int32_t e, o;
+    __asm__ volatile("1:\n\t" EC_GROUP_4 EC_GROUP_4 "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : [a0] "+r"(a->a0), [a1] "+r"(a->a1), [a2] "+r"(a->a2), [a3] "+r"(a->a3), [x] "+r"(*xs), [w] "+r"(*w),
+                       [n] "+r"(pairs), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [e] "=&r"(e), [o] "=&r"(o)
+                     :
+                     : "cc", "memory");
+}
+#undef EC_GROUP_4
+#endif
+
 /* n groups whose even and odd bytes are already split into xs. */
 EC_INLINE void units4_split(acc4 *a, const int32_t *xs, int32_t n, const ec_word **w)
 {
     int32_t g = n;
+#if EC_ASM_V7EM
+    if (g >= 2) pairs4(a, &xs, w, g >> 1);
+    g &= 1;
+#else
     for (; g >= 2; g -= 2, xs += 4) {
         step4(a, xs[0], xs[1], w);
         step4(a, xs[2], xs[3], w);
     }
+#endif
     if (g) step4(a, xs[0], xs[1], w);
 }
 
@@ -234,21 +270,15 @@ EC_INLINE void step2x2(tile *t, const ec_word **x, const ec_word **w)
     t->b1 = ec_smlad(x1_odd, odd, t->b1);
 }
 
-#if defined(__ARM_ARCH_7EM__) && defined(__GNUC__) && !defined(__clang__)
+#if EC_ASM_V7EM
 /* One group as step2x2 does it, the two rows' four words in one LDM (which fills its registers in
  * ascending order: the asm below pins them to r8-r11). */
-#define EC_GROUP_2X2                                   \
-    "ldm %[x]!, {%[x0e], %[x0o], %[x1e], %[x1o]}\n\t" \
-    "ldrd %[we], %[wo], [%[w]], #8\n\t"               \
-    "smlad %[a0], %[x0e], %[we], %[a0]\n\t"           \
-    "smlad %[a0], %[x0o], %[wo], %[a0]\n\t"           \
-    "smlad %[a1], %[x1e], %[we], %[a1]\n\t"           \
-    "smlad %[a1], %[x1o], %[wo], %[a1]\n\t"           \
-    "ldrd %[we], %[wo], [%[w]], #8\n\t"               \
-    "smlad %[b0], %[x0e], %[we], %[b0]\n\t"           \
-    "smlad %[b0], %[x0o], %[wo], %[b0]\n\t"           \
-    "smlad %[b1], %[x1e], %[we], %[b1]\n\t"           \
-    "smlad %[b1], %[x1o], %[wo], %[b1]\n\t"
+#define EC_GROUP_2X2                                                                   \
+    "ldm %[x]!, {%[x0e], %[x0o], %[x1e], %[x1o]}\n\t"                                    \
+    "ldrd %[we], %[wo], [%[w]], #8\n\t" EC_SMLAD2("a0", "x0e", "we", "x0o", "wo")         \
+        EC_SMLAD2("a1", "x1e", "we", "x1o", "wo")                                       \
+    "ldrd %[we], %[wo], [%[w]], #8\n\t" EC_SMLAD2("b0", "x0e", "we", "x0o", "wo")         \
+        EC_SMLAD2("b1", "x1e", "we", "x1o", "wo")
 
 /* step2x2 over `quads` > 0 runs of four groups: eleven instructions a group where the compiler's
  * code takes twelve (it has no LDM of four chosen registers). */
@@ -291,7 +321,7 @@ EC_INLINE void unit_pair(const int32_t *xs, int32_t n, const ec_word **w, const 
     const ec_word *x = (const ec_word *)xs;
     /* Four groups per loop pass (a short row is a few groups, and the loop's own instructions count). */
     int32_t k = n;
-#if defined(__ARM_ARCH_7EM__) && defined(__GNUC__) && !defined(__clang__)
+#if EC_ASM_V7EM
     if (k >= 4) quads2x2(&t, &x, w, k >> 2);
     k &= 3;
 #else
@@ -370,17 +400,20 @@ void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const 
     }
 }
 
-/* With few groups per row the loops' own instructions weigh: two and four groups get copies in which
- * they are constants (for mode 0, the only one MobileNets' pointwise layers take). */
-static EC_NOINLINE void rows2_mode0_n2(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, int32_t *xs)
-{
-    rows2(p, input, output, xs, 0, 1, 2);
-}
-
-static EC_NOINLINE void rows2_mode0_n4(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, int32_t *xs)
-{
-    rows2(p, input, output, xs, 0, 1, 4);
-}
+/* With few groups per row the loops' own instructions weigh: rows of 2, 4, 8 and 16 groups (MobileNets'
+ * pointwise depths up to 64) get copies in which the count is a constant, for mode 0, the only one
+ * their layers take. */
+#define EC_ROWS2_MODE0(n)                                                                                                    \
+    static EC_NOINLINE void rows2_mode0_n##n(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, \
+                                             int32_t *xs)                                                                    \
+    {                                                                                                                        \
+        rows2(p, input, output, xs, 0, 1, n);                                                                                \
+    }
+EC_ROWS2_MODE0(2)
+EC_ROWS2_MODE0(4)
+EC_ROWS2_MODE0(8)
+EC_ROWS2_MODE0(16)
+#undef EC_ROWS2_MODE0
 
 size_t ec_fully_connected_w16_rows_s8_scratch_size(const ec_fully_connected_w16_s8_params *p)
 {
@@ -393,6 +426,8 @@ void ec_fully_connected_w16_rows_s8(const ec_fully_connected_w16_s8_params *p, c
     int32_t *const xs = (int32_t *)scratch;
     if (mode == 0 && n == 2) rows2_mode0_n2(p, input, output, xs);
     else if (mode == 0 && n == 4) rows2_mode0_n4(p, input, output, xs);
+    else if (mode == 0 && n == 8) rows2_mode0_n8(p, input, output, xs);
+    else if (mode == 0 && n == 16) rows2_mode0_n16(p, input, output, xs);
     else if (mode == 0) rows2(p, input, output, xs, 0, 1, 0);
     else if (mode == 1) rows2(p, input, output, xs, 1, 1, 0);
     else rows2(p, input, output, xs, 1, 0, 0);

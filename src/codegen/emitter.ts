@@ -44,7 +44,7 @@ export interface OpEmitter {
   /** Input rows the chosen kernel holds in scratch before it writes an output row (see KernelNeeds.heldRows); 0 if omitted. */
   heldRows?(graph: Graph, op: Op, target: CodegenTarget): number;
   /**
-   * Whether `producer` can run one output row at a time into the fully-connected `consumer`'s
+   * Whether `producer` can run a band of output rows at a time into the fully-connected `consumer`'s
    * accumulators (a RowFusion, src/plan/fusion.ts): its kernel takes an ec_window and computes the
    * rows that window describes, and the consumer is one ec_fully_connected_sum_s8 can sum.
    */
