@@ -261,8 +261,9 @@ function opComment(graph: Graph, plan: MemoryPlan, index: number, kernel: string
   const place = (t: number) => {
     const tensor = graph.tensors[t];
     const offset = plan.tensorOffset.get(t);
-    const bytes = numel(tensor.shape) * DTYPE_BYTES[tensor.dtype];
-    return `${describeShape(tensor.shape)} ${tensor.dtype}${offset === undefined ? ' (const)' : ` arena[${offset}..${offset + bytes})`}`;
+    const band = plan.pipes.find((p) => graph.ops[p.producer].outputs[0] === t);
+    const bytes = band ? band.bandRows * band.rowBytes : numel(tensor.shape) * DTYPE_BYTES[tensor.dtype];
+    return `${describeShape(tensor.shape)} ${tensor.dtype}${offset === undefined ? ' (const)' : ` ${band ? `a band of ${band.bandRows} rows in ` : ''}arena[${offset}..${offset + bytes})`}`;
   };
   const attrs = describeAttrs(op);
   const lines = [`op ${index}: ${op.kind}${attrs ? ` ${attrs}` : ''}${op.origin ? ` (${op.origin})` : ''} -> ${kernel}`];

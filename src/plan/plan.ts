@@ -1,7 +1,7 @@
 // The compile-time memory plan: every activation tensor's offset in one static arena.
 
 import { opTraits } from '../ir/op-traits.ts';
-import type { Graph } from '../ir/types.ts';
+import type { Graph, Op } from '../ir/types.ts';
 import { bandOverhead, type RowFusion } from './fusion.ts';
 import type { ConvPipe } from './pipe.ts';
 import { computeLifetimes, type Buffer, type KernelNeeds } from './lifetimes.ts';
@@ -98,7 +98,17 @@ function fusionBand(graph: Graph, options: PlanOptions, alignment: number, chose
   return best?.plan ?? chosen;
 }
 
-export function planMemory(graph: Graph, options: PlanOptions = {}): MemoryPlan {
+/** The kernels' needs asked once per op: every fusion or pipeline tried plans the graph again. */
+function remembered(needs: KernelNeeds): KernelNeeds {
+  const once = (f: ((op: Op, i: number) => number) | undefined) => {
+    const known = new Map<number, number>();
+    return f && ((op: Op, i: number) => known.get(i) ?? known.set(i, f(op, i)).get(i)!);
+  };
+  return { scratchBytes: once(needs.scratchBytes), heldRows: once(needs.heldRows) };
+}
+
+export function planMemory(graph: Graph, planOptions: PlanOptions = {}): MemoryPlan {
+  const options = { ...planOptions, ...remembered(planOptions) };
   const alignment = options.alignment ?? 4;
   let chosen = place(graph, options, alignment, []);
   for (const fusion of options.fusions ?? []) chosen = fusionBand(graph, options, alignment, chosen, fusion);
