@@ -160,6 +160,10 @@ function softmax(ctx: EmitContext, op: SoftmaxOp, int8: boolean): OpCode {
   const depth = shape[shape.length - 1];
   const rows = depth === 0 ? 0 : numel(shape) / depth;
   const call = `(&${opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`;
+  if (op.kind === 'log_softmax') {
+    if (int8) throw modelError(`${where}: int8 log_softmax is not supported (float32 only)`);
+    return { declarations: [], statements: [`ec_log_softmax_f32(${rows}, ${depth}, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`], kernel: 'ec_log_softmax_f32' };
+  }
   if (!int8) {
     const params = cStruct('ec_softmax_f32_params', `${opName}_params`, {
       rows: cInt(rows),
@@ -222,6 +226,7 @@ export const elementwiseEmitter: OpEmitter = {
       case 'squared_difference':
         return squaredDifference(ctx, op, int8);
       case 'softmax':
+      case 'log_softmax':
         return softmax(ctx, op, int8);
       case 'logistic':
       case 'tanh':
