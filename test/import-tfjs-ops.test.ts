@@ -57,7 +57,7 @@ test('the graph imports and runs as tfjs-converter executes it', async (t) => {
 
 // The ops of image-to-image models and their heads, under their TensorFlow names: ResizeBilinear,
 // SquaredDifference, Rsqrt, Exp, Conv2DBackpropInput (a transpose conv), _FusedConv2D with a fused
-// Prelu, ArgMax and ArgMin.
+// Prelu, ArgMax, ArgMin and LogSoftmax.
 const h = new HandGraph();
 h.placeholder('y', [-1, 3, 4, 2]);
 const rb = h.node('rb', 'ResizeBilinear', ['y', h.ints('rb/size', [5, 7])], { align_corners: bool(false), half_pixel_centers: bool(true) });
@@ -71,9 +71,9 @@ const fcArgs = [h.constant('fc/filter', 'float32', [1, 1, 3, 4], Array.from(rand
 const fc = h.node('fc', '_FusedConv2D', [tc, ...fcArgs], { strides: intList([1, 1, 1, 1]), padding: str('VALID'), dilations: intList([1, 1, 1, 1]), fused_ops: strings(['BiasAdd', 'Prelu']), num_args: int(2) });
 h.node('am', 'ArgMax', [fc, h.ints('am/axis', [-1], [])]);
 h.node('an', 'ArgMin', [fc, h.ints('an/axis', [1], [])]);
-h.node('Identity', 'Identity', [fc]);
+h.node('Identity', 'LogSoftmax', [fc]);
 
-test('resize, squared difference, rsqrt, exp, transpose conv, fused prelu and argmax/argmin import and run as tfjs-converter executes them', async (t) => {
+test('resize, squared difference, rsqrt, exp, transpose conv, fused prelu, argmax/argmin and log softmax import and run as tfjs-converter executes them', async (t) => {
   await tf.setBackend('cpu');
   const path = h.write(join(workDir, 'image-ops'));
   const model = await loadGraphModel(tfjsFileHandler(path));

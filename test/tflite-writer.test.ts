@@ -100,6 +100,7 @@ const OPTIONS: { [K in keyof BuiltinOptionsMap]: BuiltinOptionsMap[K] } = {
   [O.ArgMinOptions]: { outputType: 2 },
   [O.SquaredDifferenceOptions]: {},
   [O.ExpOptions]: {},
+  [O.LogSoftmaxOptions]: {},
   [O.TransposeConvOptions]: { padding: 1, strideW: 2, strideH: 3, activation: 1, quantizedBiasType: 2 },
 };
 

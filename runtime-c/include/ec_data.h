@@ -126,27 +126,29 @@ void ec_resize_nearest_f32(const ec_resize_nearest_params *p, const float *input
  * input values at a tabulated pair of rows and pair of columns, with tabulated weights (computed
  * when the model was compiled, as TFLite computes them). Output must not overlap the input. */
 
-/* int8 (raw values: the output has the input's quantization): per output row its low and high
- * input rows in [0, input_height) and their weights 1024 - f and f, f in (-512, 1024) (so every sum
- * stays within 2^29); per output column the same. The sum is divided by 2^20, rounding half away
- * from zero as TFLite's default build does. */
+/* Per output row its low and high input rows in [0, input_height) and their weights; per output
+ * column the same. int8 (raw values: the output has the input's quantization): weights 1024 - f and
+ * f, f in (-512, 1024) (so every sum stays within 2^29), the sum divided by 2^20, rounding half away
+ * from zero as TFLite's default build does. float32: weights 1 - f and f; products and sums in
+ * TFLite's order. */
 typedef struct {
     int32_t batches, input_height, input_width, channels;
     int32_t output_height, output_width;
-    const int32_t *rows;    /* four entries per output row: low, high, weight low, weight high */
-    const int32_t *columns; /* four entries per output column */
+    const int32_t *rows;           /* two entries per output row: low, high */
+    const int32_t *columns;        /* two entries per output column */
+    const int32_t *row_weights;    /* two per output row: weight low, weight high (1/1024 steps) */
+    const int32_t *column_weights; /* two per output column */
 } ec_resize_bilinear_s8_params;
 
 void ec_resize_bilinear_s8(const ec_resize_bilinear_s8_params *p, const int8_t *input, int8_t *output);
 
-/* float32: the weights are 1 - f and f in float32; products and sums in TFLite's order. */
 typedef struct {
     int32_t batches, input_height, input_width, channels;
     int32_t output_height, output_width;
-    const int32_t *rows;    /* two entries per output row: low, high */
-    const int32_t *columns; /* two entries per output column */
-    const float *row_weights;    /* two per output row: weight low, weight high */
-    const float *column_weights; /* two per output column */
+    const int32_t *rows;
+    const int32_t *columns;
+    const float *row_weights;
+    const float *column_weights;
 } ec_resize_bilinear_f32_params;
 
 void ec_resize_bilinear_f32(const ec_resize_bilinear_f32_params *p, const float *input, float *output);

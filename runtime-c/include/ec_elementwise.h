@@ -153,4 +153,8 @@ typedef struct {
 
 void ec_softmax_f32(const ec_softmax_f32_params *p, const float *input, float *output);
 
+/* log softmax over rows of depth values, in TFLite's order: x - max - log(sum of exp(x - max)),
+ * exp and log computed in double and rounded once to float32, as the host reference does. */
+void ec_log_softmax_f32(int32_t rows, int32_t depth, const float *input, float *output);
+
 #endif /* EC_ELEMENTWISE_H */

@@ -136,52 +136,49 @@ void ec_resize_nearest_f32(const ec_resize_nearest_params *p, const float *input
     resize_nearest_bytes(p, sizeof *input, (const uint8_t *)input, (uint8_t *)output);
 }
 
+/* The body of both bilinear kernels: every output value in order is `blend` of the input values
+ * v00, v01 (low row; low, high column) and v10, v11 (high row) with the row weights wy0, wy1 and
+ * the column weights wx0, wx1. */
+#define EC_RESIZE_BILINEAR_WALK(type, wtype, blend)                                                     \
+    do {                                                                                                \
+        const int32_t c = p->channels;                                                                  \
+        const int32_t row_size = p->input_width * c;                                                    \
+        for (int32_t b = 0; b < p->batches; b++) {                                                      \
+            const type *image = input + b * p->input_height * row_size;                                 \
+            for (int32_t y = 0; y < p->output_height; y++) {                                            \
+                const type *low = image + p->rows[2 * y] * row_size;                                    \
+                const type *high = image + p->rows[2 * y + 1] * row_size;                               \
+                const wtype wy0 = p->row_weights[2 * y], wy1 = p->row_weights[2 * y + 1];               \
+                for (int32_t x = 0; x < p->output_width; x++) {                                         \
+                    const int32_t x0 = p->columns[2 * x] * c, x1 = p->columns[2 * x + 1] * c;           \
+                    const wtype wx0 = p->column_weights[2 * x], wx1 = p->column_weights[2 * x + 1];     \
+                    for (int32_t ch = 0; ch < c; ch++) {                                                \
+                        const type v00 = low[x0 + ch], v01 = low[x1 + ch];                              \
+                        const type v10 = high[x0 + ch], v11 = high[x1 + ch];                            \
+                        *output++ = (blend);                                                            \
+                    }                                                                                   \
+                }                                                                                       \
+            }                                                                                           \
+        }                                                                                               \
+    } while (0)
+
+/* TFLite's four products regrouped (exact in integers, so the same sum), then divided by 2^20
+ * rounding half away from zero. */
+EC_INLINE int8_t bilinear_s8(int32_t v00, int32_t v01, int32_t v10, int32_t v11, int32_t wy0, int32_t wy1, int32_t wx0, int32_t wx1)
+{
+    const int32_t sum = (v00 * wx0 + v01 * wx1) * wy0 + (v10 * wx0 + v11 * wx1) * wy1;
+    return (int8_t)((sum + (sum > 0 ? (1 << 19) : -(1 << 19))) / (1 << 20));
+}
+
 void ec_resize_bilinear_s8(const ec_resize_bilinear_s8_params *p, const int8_t *input, int8_t *output)
 {
-    const int32_t c = p->channels;
-    const int32_t row_size = p->input_width * c;
-    for (int32_t b = 0; b < p->batches; b++) {
-        const int8_t *image = input + b * p->input_height * row_size;
-        for (int32_t y = 0; y < p->output_height; y++) {
-            const int32_t *r = p->rows + 4 * y;
-            const int8_t *low = image + r[0] * row_size;
-            const int8_t *high = image + r[1] * row_size;
-            for (int32_t x = 0; x < p->output_width; x++) {
-                const int32_t *k = p->columns + 4 * x;
-                const int8_t *a = low + k[0] * c, *b2 = low + k[1] * c, *d = high + k[0] * c, *e = high + k[1] * c;
-                for (int32_t ch = 0; ch < c; ch++) {
-                    /* TFLite's four products regrouped: exact in integers, so the same sum. */
-                    const int32_t top = a[ch] * k[2] + b2[ch] * k[3];
-                    const int32_t bottom = d[ch] * k[2] + e[ch] * k[3];
-                    const int32_t sum = top * r[2] + bottom * r[3];
-                    *output++ = (int8_t)((sum + (sum > 0 ? (1 << 19) : -(1 << 19))) / (1 << 20));
-                }
-            }
-        }
-    }
+    EC_RESIZE_BILINEAR_WALK(int8_t, int32_t, bilinear_s8(v00, v01, v10, v11, wy0, wy1, wx0, wx1));
 }
 
 void ec_resize_bilinear_f32(const ec_resize_bilinear_f32_params *p, const float *input, float *output)
 {
-    const int32_t c = p->channels;
-    const int32_t row_size = p->input_width * c;
-    for (int32_t b = 0; b < p->batches; b++) {
-        const float *image = input + b * p->input_height * row_size;
-        for (int32_t y = 0; y < p->output_height; y++) {
-            const float *low = image + p->rows[2 * y] * row_size;
-            const float *high = image + p->rows[2 * y + 1] * row_size;
-            const float wy0 = p->row_weights[2 * y], wy1 = p->row_weights[2 * y + 1];
-            for (int32_t x = 0; x < p->output_width; x++) {
-                const int32_t x0 = p->columns[2 * x] * c, x1 = p->columns[2 * x + 1] * c;
-                const float wx0 = p->column_weights[2 * x], wx1 = p->column_weights[2 * x + 1];
-                for (int32_t ch = 0; ch < c; ch++) {
-                    /* TFLite's order; its + 0.0f rounding offset turns a -0 sum into +0. */
-                    const float sum = low[x0 + ch] * wy0 * wx0 + high[x0 + ch] * wy1 * wx0 + low[x1 + ch] * wy0 * wx1 + high[x1 + ch] * wy1 * wx1;
-                    *output++ = sum + 0.0f;
-                }
-            }
-        }
-    }
+    /* TFLite's order; its + 0.0f rounding offset turns a -0 sum into +0. */
+    EC_RESIZE_BILINEAR_WALK(float, float, v00 * wy0 * wx0 + v10 * wy1 * wx0 + v01 * wy0 * wx1 + v11 * wy1 * wx1 + 0.0f);
 }
 
 #define EC_ARG_MIN_MAX(name, type, better)                                            \

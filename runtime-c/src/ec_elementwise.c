@@ -128,25 +128,31 @@ void ec_div_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *in
     binary_f32(BINARY_DIV, p, w, input1, input2, output);
 }
 
-/* One walk for both element types and both comparisons; the compiler folds the constants. */
-#define EC_MAX_MIN(name, type, compare)                                                                        \
-    void name(const ec_walk *w, const type *input1, const type *input2, type *output)                         \
-    {                                                                                                          \
-        const int32_t count = w->dims[w->rank - 1];                                                            \
-        const int32_t step1 = w->stride_a[w->rank - 1];                                                        \
-        const int32_t step2 = w->stride_b[w->rank - 1];                                                        \
-        ec_walk_pos pos;                                                                                       \
-        ec_walk_start(&pos);                                                                                   \
-        do {                                                                                                   \
-            const type *a = input1 + pos.a;                                                                    \
-            const type *b = input2 + pos.b;                                                                    \
-            for (int32_t i = 0; i < count; i++) {                                                              \
-                const type x = a[i * step1];                                                                   \
-                const type y = b[i * step2];                                                                   \
-                output[i] = x compare y ? x : y;                                                               \
-            }                                                                                                  \
-            output += count;                                                                                   \
-        } while (ec_walk_next_row(w, &pos));                                                                   \
+/* The body of a broadcasting binary kernel: for every output element in order, `expr` of the
+ * input values x (from input1) and y (from input2) that the walk pairs with it. */
+#define EC_BINARY_WALK(type, input1, input2, output, expr)             \
+    do {                                                                \
+        const int32_t count = w->dims[w->rank - 1];                     \
+        const int32_t step1 = w->stride_a[w->rank - 1];                 \
+        const int32_t step2 = w->stride_b[w->rank - 1];                 \
+        ec_walk_pos pos;                                                \
+        ec_walk_start(&pos);                                            \
+        do {                                                            \
+            const type *a = (input1) + pos.a;                           \
+            const type *b = (input2) + pos.b;                           \
+            for (int32_t i = 0; i < count; i++) {                       \
+                const type x = a[i * step1];                            \
+                const type y = b[i * step2];                            \
+                (output)[i] = (expr);                                   \
+            }                                                           \
+            (output) += count;                                          \
+        } while (ec_walk_next_row(w, &pos));                            \
+    } while (0)
+
+#define EC_MAX_MIN(name, type, compare)                                                \
+    void name(const ec_walk *w, const type *input1, const type *input2, type *output) \
+    {                                                                                  \
+        EC_BINARY_WALK(type, input1, input2, output, x compare y ? x : y);             \
     }
 
 EC_MAX_MIN(ec_maximum_s8, int8_t, >)
@@ -154,79 +160,38 @@ EC_MAX_MIN(ec_minimum_s8, int8_t, <)
 EC_MAX_MIN(ec_maximum_f32, float, >)
 EC_MAX_MIN(ec_minimum_f32, float, <)
 
+EC_INLINE int8_t prelu_s8(const ec_prelu_s8_params *p, int32_t x, int32_t alpha)
+{
+    const int32_t v = x + p->input_offset;
+    return v >= 0 ? ec_requantize_s8(v, p->multiplier1, p->shift1, p->output_offset, -128, 127)
+                  : ec_requantize_s8(v * (alpha + p->alpha_offset), p->multiplier2, p->shift2, p->output_offset, -128, 127);
+}
+
 void ec_prelu_s8(const ec_prelu_s8_params *p, const ec_walk *w, const int8_t *input, const int8_t *alpha, int8_t *output)
 {
-    const int32_t count = w->dims[w->rank - 1];
-    const int32_t step1 = w->stride_a[w->rank - 1];
-    const int32_t step2 = w->stride_b[w->rank - 1];
-    ec_walk_pos pos;
-    ec_walk_start(&pos);
-    do {
-        const int8_t *x = input + pos.a;
-        const int8_t *a = alpha + pos.b;
-        for (int32_t i = 0; i < count; i++) {
-            const int32_t v = (int32_t)x[i * step1] + p->input_offset;
-            output[i] = v >= 0 ? ec_requantize_s8(v, p->multiplier1, p->shift1, p->output_offset, -128, 127)
-                               : ec_requantize_s8(v * ((int32_t)a[i * step2] + p->alpha_offset), p->multiplier2, p->shift2,
-                                                  p->output_offset, -128, 127);
-        }
-        output += count;
-    } while (ec_walk_next_row(w, &pos));
+    EC_BINARY_WALK(int8_t, input, alpha, output, prelu_s8(p, x, y));
 }
 
 void ec_prelu_f32(const ec_walk *w, const float *input, const float *alpha, float *output)
 {
-    const int32_t count = w->dims[w->rank - 1];
-    const int32_t step1 = w->stride_a[w->rank - 1];
-    const int32_t step2 = w->stride_b[w->rank - 1];
-    ec_walk_pos pos;
-    ec_walk_start(&pos);
-    do {
-        const float *x = input + pos.a;
-        const float *a = alpha + pos.b;
-        for (int32_t i = 0; i < count; i++) {
-            const float v = x[i * step1];
-            output[i] = v >= 0.0f ? v : v * a[i * step2];
-        }
-        output += count;
-    } while (ec_walk_next_row(w, &pos));
+    EC_BINARY_WALK(float, input, alpha, output, x >= 0.0f ? x : x * y);
+}
+
+/* The rescaled inputs' difference is below 2^15 in magnitude: its square fits in int32. */
+EC_INLINE int8_t squared_difference_s8(const ec_squared_difference_s8_params *p, int32_t x, int32_t y)
+{
+    const int32_t difference = p->input1_table[x + 128] + p->input2_table[y + 128];
+    return ec_requantize_s8(difference * difference, p->output_multiplier, p->output_shift, p->output_zero_point, -128, 127);
 }
 
 void ec_squared_difference_s8(const ec_squared_difference_s8_params *p, const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output)
 {
-    const int32_t count = w->dims[w->rank - 1];
-    const int32_t step1 = w->stride_a[w->rank - 1];
-    const int32_t step2 = w->stride_b[w->rank - 1];
-    const int32_t *t1 = p->input1_table + 128, *t2 = p->input2_table + 128;
-    ec_walk_pos pos;
-    ec_walk_start(&pos);
-    do {
-        const int8_t *a = input1 + pos.a;
-        const int8_t *b = input2 + pos.b;
-        for (int32_t i = 0; i < count; i++) {
-            const int32_t difference = t1[a[i * step1]] + t2[b[i * step2]];
-            output[i] = ec_requantize_s8(difference * difference, p->output_multiplier, p->output_shift, p->output_zero_point, -128, 127);
-        }
-        output += count;
-    } while (ec_walk_next_row(w, &pos));
+    EC_BINARY_WALK(int8_t, input1, input2, output, squared_difference_s8(p, x, y));
 }
 
 void ec_squared_difference_f32(const ec_walk *w, const float *input1, const float *input2, float *output)
 {
-    const int32_t count = w->dims[w->rank - 1];
-    const int32_t step1 = w->stride_a[w->rank - 1];
-    const int32_t step2 = w->stride_b[w->rank - 1];
-    ec_walk_pos pos;
-    ec_walk_start(&pos);
-    do {
-        const float *a = input1 + pos.a;
-        const float *b = input2 + pos.b;
-        for (int32_t i = 0; i < count; i++) {
-            const float difference = a[i * step1] - b[i * step2];
-            output[i] = difference * difference;
-        }
-        output += count;
-    } while (ec_walk_next_row(w, &pos));
+    EC_BINARY_WALK(float, input1, input2, output, (x - y) * (x - y));
 }
 
 void ec_lookup_s8(const int8_t *table, const int8_t *input, int8_t *output, int32_t count)

@@ -6,6 +6,7 @@
  * the device is the sum (Q12.19), its reciprocal (Newton-Raphson, as gemmlowp does it) and the
  * final scaling, all bit-exact with the reference.
  */
+#include <math.h>
 #include "ec_elementwise.h"
 
 /* Sums of raw fixed-point values are plain 32-bit additions in the reference and wrap there;
@@ -112,6 +113,20 @@ void ec_softmax_s8_s16(const ec_softmax_s8_params *p, const int8_t *input, int16
             const int32_t d = max - in[c];
             out[c] = (int16_t)(d < p->exp_count ? ec_clamp_s32(ec_rdbpot(ec_srdhm(reciprocal, p->exp_table[d]), exponent) - 32768, -32768, 32767) : -32768);
         }
+    }
+}
+
+void ec_log_softmax_f32(int32_t rows, int32_t depth, const float *input, float *output)
+{
+    for (int32_t row = 0; row < rows; row++) {
+        const float *in = input + row * depth;
+        float *out = output + row * depth;
+        float max = -3.40282347e38f;
+        for (int32_t c = 0; c < depth; c++) max = max < in[c] ? in[c] : max;
+        float sum = 0.0f;
+        for (int32_t c = 0; c < depth; c++) sum += ec_expf(in[c] - max);
+        const float log_sum = (float)log((double)sum);
+        for (int32_t c = 0; c < depth; c++) out[c] = (in[c] - max) - log_sum;
     }
 }
 

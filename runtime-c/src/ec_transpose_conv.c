@@ -31,67 +31,53 @@ static int32_t ec_dot_offset_s8(const int8_t *x, const int8_t *w, int32_t n, int
     return acc;
 }
 
+/* The body of both kernels: for every output value in order, `start`, then `tap` for each input
+ * pixel that reaches it (`in` its channels, `f` the filter tap's), then the value `finish`. */
+#define EC_TRANSPOSE_CONV_WALK(type, start, tap, finish)                                                              \
+    do {                                                                                                              \
+        const ec_window *w = &p->window;                                                                              \
+        const int32_t in_c = w->in_channels;                                                                          \
+        const int32_t filter_size = w->filter_height * w->filter_width * in_c;                                        \
+        for (int32_t b = 0; b < w->batches; b++) {                                                                    \
+            const type *image = input + b * w->in_height * w->in_width * in_c;                                       \
+            for (int32_t y = 0; y < w->out_height; y++) {                                                             \
+                int32_t y0, y1;                                                                                       \
+                ec_transpose_sources(y, w->pad_top, w->stride_height, w->filter_height, w->in_height, &y0, &y1);     \
+                for (int32_t x = 0; x < w->out_width; x++, output += w->out_channels) {                               \
+                    int32_t x0, x1;                                                                                   \
+                    ec_transpose_sources(x, w->pad_left, w->stride_width, w->filter_width, w->in_width, &x0, &x1);   \
+                    for (int32_t c = 0; c < w->out_channels; c++) {                                                   \
+                        const type *filter = p->weights + c * filter_size;                                            \
+                        start;                                                                                        \
+                        for (int32_t iy = y0; iy < y1; iy++) {                                                        \
+                            const int32_t ky = y + w->pad_top - iy * w->stride_height;                                \
+                            for (int32_t ix = x0; ix < x1; ix++) {                                                    \
+                                const int32_t kx = x + w->pad_left - ix * w->stride_width;                            \
+                                const type *in = image + (iy * w->in_width + ix) * in_c;                              \
+                                const type *f = filter + (ky * w->filter_width + kx) * in_c;                          \
+                                tap;                                                                                  \
+                            }                                                                                         \
+                        }                                                                                             \
+                        output[c] = (finish);                                                                         \
+                    }                                                                                                 \
+                }                                                                                                     \
+            }                                                                                                         \
+        }                                                                                                             \
+    } while (0)
+
+EC_INLINE int8_t ec_transpose_output_s8(const ec_transpose_conv2d_s8_params *p, int32_t c, int32_t acc)
+{
+    if (p->bias) acc = (int32_t)((uint32_t)acc + (uint32_t)p->bias[c]);
+    return ec_requantize_s8(acc, p->multiplier[c], p->shift[c], p->output_zero_point, p->act_min, p->act_max);
+}
+
 void ec_transpose_conv2d_s8(const ec_transpose_conv2d_s8_params *p, const int8_t *input, int8_t *output)
 {
-    const ec_window *w = &p->window;
-    const int32_t in_c = w->in_channels;
-    const int32_t filter_size = w->filter_height * w->filter_width * in_c;
-    for (int32_t b = 0; b < w->batches; b++) {
-        const int8_t *image = input + b * w->in_height * w->in_width * in_c;
-        for (int32_t y = 0; y < w->out_height; y++) {
-            int32_t y0, y1;
-            ec_transpose_sources(y, w->pad_top, w->stride_height, w->filter_height, w->in_height, &y0, &y1);
-            for (int32_t x = 0; x < w->out_width; x++, output += w->out_channels) {
-                int32_t x0, x1;
-                ec_transpose_sources(x, w->pad_left, w->stride_width, w->filter_width, w->in_width, &x0, &x1);
-                for (int32_t c = 0; c < w->out_channels; c++) {
-                    const int8_t *filter = p->weights + c * filter_size;
-                    int32_t acc = 0;
-                    for (int32_t iy = y0; iy < y1; iy++) {
-                        const int32_t ky = y + w->pad_top - iy * w->stride_height;
-                        for (int32_t ix = x0; ix < x1; ix++) {
-                            const int32_t kx = x + w->pad_left - ix * w->stride_width;
-                            acc = ec_dot_offset_s8(image + (iy * w->in_width + ix) * in_c, filter + (ky * w->filter_width + kx) * in_c, in_c,
-                                                   p->input_offset, acc);
-                        }
-                    }
-                    if (p->bias) acc = (int32_t)((uint32_t)acc + (uint32_t)p->bias[c]);
-                    output[c] = ec_requantize_s8(acc, p->multiplier[c], p->shift[c], p->output_zero_point, p->act_min, p->act_max);
-                }
-            }
-        }
-    }
+    EC_TRANSPOSE_CONV_WALK(int8_t, int32_t acc = 0, acc = ec_dot_offset_s8(in, f, in_c, p->input_offset, acc), ec_transpose_output_s8(p, c, acc));
 }
 
 void ec_transpose_conv2d_f32(const ec_transpose_conv2d_f32_params *p, const float *input, float *output)
 {
-    const ec_window *w = &p->window;
-    const int32_t in_c = w->in_channels;
-    const int32_t filter_size = w->filter_height * w->filter_width * in_c;
-    for (int32_t b = 0; b < w->batches; b++) {
-        const float *image = input + b * w->in_height * w->in_width * in_c;
-        for (int32_t y = 0; y < w->out_height; y++) {
-            int32_t y0, y1;
-            ec_transpose_sources(y, w->pad_top, w->stride_height, w->filter_height, w->in_height, &y0, &y1);
-            for (int32_t x = 0; x < w->out_width; x++, output += w->out_channels) {
-                int32_t x0, x1;
-                ec_transpose_sources(x, w->pad_left, w->stride_width, w->filter_width, w->in_width, &x0, &x1);
-                for (int32_t c = 0; c < w->out_channels; c++) {
-                    const float *filter = p->weights + c * filter_size;
-                    float total = 0.0f;
-                    for (int32_t iy = y0; iy < y1; iy++) {
-                        const int32_t ky = y + w->pad_top - iy * w->stride_height;
-                        for (int32_t ix = x0; ix < x1; ix++) {
-                            const int32_t kx = x + w->pad_left - ix * w->stride_width;
-                            const float *in = image + (iy * w->in_width + ix) * in_c;
-                            const float *f = filter + (ky * w->filter_width + kx) * in_c;
-                            for (int32_t k = 0; k < in_c; k++) total += in[k] * f[k];
-                        }
-                    }
-                    if (p->bias) total += p->bias[c];
-                    output[c] = ec_clamp_f32(total, p->act_min, p->act_max);
-                }
-            }
-        }
-    }
+    EC_TRANSPOSE_CONV_WALK(float, float total = 0.0f, for (int32_t k = 0; k < in_c; k++) total += in[k] * f[k],
+                           ec_clamp_f32(p->bias ? total + p->bias[c] : total, p->act_min, p->act_max));
 }

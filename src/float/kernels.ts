@@ -194,6 +194,8 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
     case 'reshape':
     case 'squeeze':
       return all(([x]) => x);
+    case 'log_softmax':
+      return all(([x]) => tf.logSoftmax(x));
     case 'softmax': {
       const beta = op.attrs.beta;
       return all(([x]) => tf.softmax(beta === 1 ? x : tf.mul(x, beta)));

@@ -373,6 +373,7 @@ const NODES: Record<string, NodeBuild> = {
   ArgMin: argMinMax('arg_min'),
   SquaredDifference: (r) => ({ tensor: r.b.op({ kind: 'squared_difference', inputs: [r.tensor(0), r.tensor(1)], attrs: {}, origin: r.origin }, r.name) }),
   Rsqrt: unary('rsqrt'),
+  LogSoftmax: (r) => ({ tensor: r.b.op({ kind: 'log_softmax', inputs: [r.tensor(0)], attrs: { beta: 1 }, origin: r.origin }, r.name) }),
   Exp: unary('exp'),
   FusedBatchNorm: batchNorm,
   FusedBatchNormV2: batchNorm,

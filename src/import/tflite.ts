@@ -517,14 +517,9 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
   [B.RESIZE_NEAREST_NEIGHBOR]: (r) => resize(r, 'resize_nearest', r.options(O.ResizeNearestNeighborOptions)),
   [B.RESIZE_BILINEAR]: (r) => resize(r, 'resize_bilinear', r.options(O.ResizeBilinearOptions)),
   [B.RSQRT]: (r) => unary(r, 'rsqrt'),
-  [B.EXP]: (r) => {
-    const io = r.io(1);
-    if (!io || !r.options(O.ExpOptions)) return;
-    // TFLite Micro's EXP runs float32 only.
-    const type = r.tensor(io.inputs[0]).type;
-    if (type !== TensorType.FLOAT32) return r.violates(`input type ${tensorTypeName(type)}`, 'float32 input');
-    return { kind: 'exp', ...ports(r, io), attrs: {} };
-  },
+  // TFLite Micro's EXP runs float32 only; its int8 LOG_SOFTMAX is not reproduced yet.
+  [B.EXP]: (r) => floatOnly(r, 'exp', r.options(O.ExpOptions)),
+  [B.LOG_SOFTMAX]: (r) => floatOnly(r, 'log_softmax', r.options(O.LogSoftmaxOptions)),
   [B.SQUARED_DIFFERENCE]: (r) => {
     const io = r.io(2);
     if (!io || !r.options(O.SquaredDifferenceOptions)) return;
@@ -555,6 +550,14 @@ function convertOperator(r: OperatorReader): Op[] {
   const converted = convert(r);
   const ops = converted === undefined ? [] : Array.isArray(converted) ? converted : [converted];
   return ops.every((op) => checkTypes(r, op)) ? ops : [];
+}
+
+function floatOnly(r: OperatorReader, kind: 'exp' | 'log_softmax', o: object | undefined): Op | undefined {
+  const io = r.io(1);
+  if (!io || !o) return;
+  const type = r.tensor(io.inputs[0]).type;
+  if (type !== TensorType.FLOAT32) return r.violates(`input type ${tensorTypeName(type)}`, 'float32 input');
+  return kind === 'exp' ? { kind, ...ports(r, io), attrs: {} } : { kind, ...ports(r, io), attrs: { beta: 1 } };
 }
 
 /** ARG_MAX and ARG_MIN: one constant axis; TensorFlow Lite Micro writes int32 indices only. */

@@ -155,6 +155,7 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
   arg_max: { ...REDUCE, channelFlow: 'opaque' },
   arg_min: { ...REDUCE, channelFlow: 'opaque' },
   rsqrt: ELEMENTWISE_UNARY,
+  log_softmax: { dataInputs: data0, channelFlow: 'opaque', elementwise: false, fusesActivation: false, keepsInputQuantization: false },
   exp: ELEMENTWISE_UNARY,
   squared_difference: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: false },
   maximum: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: true, copiesInputs: true },

@@ -167,6 +167,7 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
       return ok(x.filter((d, i) => (axes.length === 0 ? d !== 1 : !axes.includes(i))));
     }
     case 'softmax':
+    case 'log_softmax':
       if (x.length === 0) return error('softmax needs at least one axis');
       return ok([...x]);
     case 'logistic':

@@ -101,8 +101,9 @@ export interface SqueezeOp extends OpCommon {
   attrs: { axes: number[] };
 }
 
+/** Over the last axis; log_softmax (the log of softmax, TFLite's LOG_SOFTMAX) has beta 1. */
 export interface SoftmaxOp extends OpCommon {
-  kind: 'softmax';
+  kind: 'softmax' | 'log_softmax';
   attrs: { beta: number };
 }
 

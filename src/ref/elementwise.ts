@@ -93,6 +93,10 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
     case 'squared_difference':
       binary(graph, op, inputs[0], inputs[1], result, int8 ? int8SquaredDifference(graph, op) : floatSquaredDifference);
       break;
+    case 'log_softmax':
+      if (int8) throw modelError(`${where}: int8 log_softmax is not supported (float32 only)`);
+      logSoftmaxFloat(inputs[0] as Float32Array, result as Float32Array, lastAxis(graph, op));
+      break;
     case 'softmax':
       if (int8) softmaxInt8(graph, op, inputs[0] as Int8Array, result as Int8Array | Int16Array);
       else softmaxFloat(op, inputs[0] as Float32Array, result as Float32Array, lastAxis(graph, op));
@@ -398,6 +402,18 @@ function softmaxInt8(graph: Graph, op: SoftmaxOp, input: Int8Array, out: Int8Arr
       const v = diff >= p.diffMin ? scaled(expOfDiff(diff)) + lowest : lowest;
       out[row + c] = v > highest ? highest : v;
     }
+  }
+}
+
+/** TFLite's float LogSoftmax: x - max - log(sum of exp(x - max)), NaNs skipped by the max. */
+function logSoftmaxFloat(input: Float32Array, out: Float32Array, depth: number): void {
+  for (let row = 0; row < input.length; row += depth) {
+    let max = -3.4028234663852886e38;
+    for (let c = 0; c < depth; c++) max = max < input[row + c] ? input[row + c] : max;
+    let sum = 0;
+    for (let c = 0; c < depth; c++) sum = f32(sum + expf(f32(input[row + c] - max)));
+    const logSum = f32(Math.log(sum));
+    for (let c = 0; c < depth; c++) out[row + c] = f32(f32(input[row + c] - max) - logSum);
   }
 }
 

@@ -65,6 +65,7 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   prelu: elementwise,
   squared_difference: elementwise,
   rsqrt: elementwise,
+  log_softmax: elementwise,
   exp: elementwise,
   resize_nearest: prepareResizeNearest,
   resize_bilinear: prepareResizeBilinear,

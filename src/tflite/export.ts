@@ -238,6 +238,8 @@ function exportOp(graph: Graph, op: Op): Exported {
       return { code: B.PRELU, version: 1 };
     case 'rsqrt':
       return { code: B.RSQRT, version: byType(2) };
+    case 'log_softmax':
+      return { code: B.LOG_SOFTMAX, version: 1, optionsType: O.LogSoftmaxOptions, options: {} };
     case 'exp':
       return { code: B.EXP, version: 1, optionsType: O.ExpOptions, options: {} };
     case 'squared_difference':

@@ -262,6 +262,7 @@ export interface BuiltinOptionsMap {
   [T.ArgMinOptions]: ArgMinMaxOptions;
   [T.SquaredDifferenceOptions]: EmptyOptions;
   [T.ExpOptions]: EmptyOptions;
+  [T.LogSoftmaxOptions]: EmptyOptions;
 }
 
 export type BuiltinOptions = BuiltinOptionsMap[keyof BuiltinOptionsMap];

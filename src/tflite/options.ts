@@ -104,6 +104,7 @@ const TABLES: { [K in keyof BuiltinOptionsMap]: OptionTable<BuiltinOptionsMap[K]
   [T.ArgMinOptions]: { outputType: int8(0) },
   [T.SquaredDifferenceOptions]: {},
   [T.ExpOptions]: {},
+  [T.LogSoftmaxOptions]: {},
   [T.TransposeConvOptions]: { padding: int8(0), strideW: int32(1), strideH: int32(2), activation: int8(3), quantizedBiasType: int8(4) },
 };
 

@@ -114,6 +114,7 @@ export const BuiltinOperator = {
   SQUARED_DIFFERENCE: 99,
   RSQRT: 76,
   EXP: 47,
+  LOG_SOFTMAX: 50,
   /** Codes above this do not fit OperatorCode.deprecated_builtin_code, which then holds this value. */
   PLACEHOLDER_FOR_GREATER_OP_CODES: 127,
 } as const;
@@ -198,6 +199,7 @@ export const BuiltinOptionsType = {
   ArgMinOptions: 57,
   SquaredDifferenceOptions: 76,
   ExpOptions: 33,
+  LogSoftmaxOptions: 36,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;

@@ -115,7 +115,7 @@ function resizeNearest(ctx: EmitContext, op: ResizeOp): OpCode {
   return { declarations: [params], statements: [`${kernel}(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`], kernel };
 }
 
-/** The row and column tables of src/lower/resize.ts, interleaved per output row (column) as the kernels read them. */
+/** The row and column tables of src/lower/resize.ts, in pairs per output row (column) as the kernels read them. */
 function resizeBilinear(ctx: EmitContext, op: ResizeOp): OpCode {
   const p = lowerResizeBilinear(ctx.graph, op);
   const shape = {
@@ -129,21 +129,15 @@ function resizeBilinear(ctx: EmitContext, op: ResizeOp): OpCode {
   const { rows, columns } = p;
   const pairs = (t: typeof rows) => t.low.flatMap((low, i) => [low, t.high[i]]);
   const weights = (t: typeof rows) => t.weightLow.flatMap((w, i) => [w, t.weightHigh[i]]);
-  const quads = (t: typeof rows) => t.low.flatMap((low, i) => [low, t.high[i], t.weightLow[i], t.weightHigh[i]]);
   const int8 = p.dtype === 'int8';
-  const params = int8
-    ? cStruct('ec_resize_bilinear_s8_params', `${ctx.opName}_params`, {
-        ...shape,
-        rows: ctx.constant('rows', 'int32_t', quads(rows), 'low and high input row, their weights in 1/1024'),
-        columns: ctx.constant('columns', 'int32_t', quads(columns), 'low and high input column, their weights in 1/1024'),
-      })
-    : cStruct('ec_resize_bilinear_f32_params', `${ctx.opName}_params`, {
-        ...shape,
-        rows: ctx.constant('rows', 'int32_t', pairs(rows), 'low and high input row'),
-        columns: ctx.constant('columns', 'int32_t', pairs(columns), 'low and high input column'),
-        row_weights: ctx.constant('row_weights', 'float', weights(rows), 'weights of the low and high row'),
-        column_weights: ctx.constant('column_weights', 'float', weights(columns), 'weights of the low and high column'),
-      });
+  const [wtype, unit] = int8 ? (['int32_t', ' in 1/1024'] as const) : (['float', ''] as const);
+  const params = cStruct(`ec_resize_bilinear_${int8 ? 's8' : 'f32'}_params`, `${ctx.opName}_params`, {
+    ...shape,
+    rows: ctx.constant('rows', 'int32_t', pairs(rows), 'low and high input row'),
+    columns: ctx.constant('columns', 'int32_t', pairs(columns), 'low and high input column'),
+    row_weights: ctx.constant('row_weights', wtype, weights(rows), `weights of the low and high row${unit}`),
+    column_weights: ctx.constant('column_weights', wtype, weights(columns), `weights of the low and high column${unit}`),
+  });
   const kernel = int8 ? 'ec_resize_bilinear_s8' : 'ec_resize_bilinear_f32';
   return { declarations: [params], statements: [`${kernel}(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`], kernel };
 }

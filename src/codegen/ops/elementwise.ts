@@ -41,22 +41,22 @@ function binaryWalk(ctx: EmitContext, op: BinaryOp | MaxMinOp | PreluOp | Square
   );
 }
 
+/** A call of a broadcasting binary kernel: its parameters (`<opName>_params`) if it has any, then its walk and tensors. */
+function walkCall(ctx: EmitContext, op: MaxMinOp | PreluOp | SquaredDifferenceOp, kernel: string, params?: string): OpCode {
+  const { opName } = ctx;
+  const walk = cStruct('ec_walk', `${opName}_walk`, binaryWalk(ctx, op));
+  const args = [...(params ? [`&${opName}_params`] : []), `&${opName}_walk`, ...[...op.inputs, op.outputs[0]].map((t) => ctx.pointer(t))];
+  return { declarations: params ? [params, walk] : [walk], statements: [`${kernel}(${args.join(', ')});`], kernel };
+}
+
 function maxMin(ctx: EmitContext, op: MaxMinOp): OpCode {
-  const kernel = `ec_${op.kind}_${maxMinDtype(ctx.graph, op) === 'int8' ? 's8' : 'f32'}`;
-  return {
-    declarations: [cStruct('ec_walk', `${ctx.opName}_walk`, binaryWalk(ctx, op))],
-    statements: [`${kernel}(&${ctx.opName}_walk, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.inputs[1])}, ${ctx.pointer(op.outputs[0])});`],
-    kernel,
-  };
+  return walkCall(ctx, op, `ec_${op.kind}_${maxMinDtype(ctx.graph, op) === 'int8' ? 's8' : 'f32'}`);
 }
 
 function prelu(ctx: EmitContext, op: PreluOp, int8: boolean): OpCode {
-  const { opName } = ctx;
-  const walk = cStruct('ec_walk', `${opName}_walk`, binaryWalk(ctx, op));
-  const args = `&${opName}_walk, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.inputs[1])}, ${ctx.pointer(op.outputs[0])}`;
-  if (!int8) return { declarations: [walk], statements: [`ec_prelu_f32(${args});`], kernel: 'ec_prelu_f32' };
+  if (!int8) return walkCall(ctx, op, 'ec_prelu_f32');
   const p = preluParams(ctx.graph, op);
-  const params = cStruct('ec_prelu_s8_params', `${opName}_params`, {
+  const params = cStruct('ec_prelu_s8_params', `${ctx.opName}_params`, {
     input_offset: cInt(p.inputOffset),
     alpha_offset: cInt(p.alphaOffset),
     output_offset: cInt(p.outputOffset),
@@ -65,7 +65,7 @@ function prelu(ctx: EmitContext, op: PreluOp, int8: boolean): OpCode {
     multiplier2: cInt(p.multiplier2),
     shift2: cInt(p.shift2),
   });
-  return { declarations: [params, walk], statements: [`ec_prelu_s8(&${opName}_params, ${args});`], kernel: 'ec_prelu_s8' };
+  return walkCall(ctx, op, 'ec_prelu_s8', params);
 }
 
 /** int16 ADD: the rescaling constants of the int8 one, applied per element. */
@@ -90,21 +90,18 @@ function addS16(ctx: EmitContext, op: BinaryOp): OpCode {
 
 /** int8: SUB's tables of the rescaled inputs (the second negated), their sum squared and requantized. */
 function squaredDifference(ctx: EmitContext, op: SquaredDifferenceOp, int8: boolean): OpCode {
-  const { opName } = ctx;
-  const walk = cStruct('ec_walk', `${opName}_walk`, binaryWalk(ctx, op));
-  const args = `&${opName}_walk, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.inputs[1])}, ${ctx.pointer(op.outputs[0])}`;
-  if (!int8) return { declarations: [walk], statements: [`ec_squared_difference_f32(${args});`], kernel: 'ec_squared_difference_f32' };
+  if (!int8) return walkCall(ctx, op, 'ec_squared_difference_f32');
   const p = squaredDifferenceParams(ctx.graph, op);
   const [t1, t2] = addSubTables(p, 'sub');
   const what = (k: number) => `input ${k} rescaled to the common scale${k === 2 ? ', negated' : ''}, for int8 values -128..127`;
-  const params = cStruct('ec_squared_difference_s8_params', `${opName}_params`, {
+  const params = cStruct('ec_squared_difference_s8_params', `${ctx.opName}_params`, {
     input1_table: ctx.constant('input1', 'int32_t', t1, what(1)),
     input2_table: ctx.constant('input2', 'int32_t', t2, what(2)),
     output_zero_point: cInt(p.outputZeroPoint),
     output_multiplier: cInt(p.output.multiplier),
     output_shift: cInt(p.output.shift),
   });
-  return { declarations: [params, walk], statements: [`ec_squared_difference_s8(&${opName}_params, ${args});`], kernel: 'ec_squared_difference_s8' };
+  return walkCall(ctx, op, 'ec_squared_difference_s8', params);
 }
 
 function binary(ctx: EmitContext, op: BinaryOp, int8: boolean): OpCode {
@@ -183,6 +180,10 @@ function softmax(ctx: EmitContext, op: SoftmaxOp, int8: boolean): OpCode {
   const depth = shape[shape.length - 1];
   const rows = depth === 0 ? 0 : numel(shape) / depth;
   const call = `(&${opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`;
+  if (op.kind === 'log_softmax') {
+    if (int8) throw modelError(`${where}: int8 log_softmax is not supported (float32 only)`);
+    return { declarations: [], statements: [`ec_log_softmax_f32(${rows}, ${depth}, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`], kernel: 'ec_log_softmax_f32' };
+  }
   if (!int8) {
     const params = cStruct('ec_softmax_f32_params', `${opName}_params`, {
       rows: cInt(rows),
@@ -246,6 +247,7 @@ export const elementwiseEmitter: OpEmitter = {
       case 'squared_difference':
         return squaredDifference(ctx, op, int8);
       case 'softmax':
+      case 'log_softmax':
         return softmax(ctx, op, int8);
       case 'logistic':
       case 'tanh':

@@ -48,6 +48,7 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   prelu: elementwiseEmitter,
   squared_difference: elementwiseEmitter,
   rsqrt: elementwiseEmitter,
+  log_softmax: elementwiseEmitter,
   exp: elementwiseEmitter,
   resize_nearest: dataEmitter,
   resize_bilinear: dataEmitter,
