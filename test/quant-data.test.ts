@@ -5,13 +5,13 @@ import test from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32 as nodeCrc32, deflateRawSync, deflateSync } from 'node:zlib';
+import { crc32 as nodeCrc32, deflateRawSync } from 'node:zlib';
 import { EdgecError } from '../src/ir/errors.ts';
 import type { DType, Graph } from '../src/ir/types.ts';
 import { type NdArray, writeNpy } from '../src/npy/npy.ts';
 import { calibrationSet, loadCalibrationData } from '../src/quant/calibrate.ts';
-import { decodePng } from '../src/quant/png.ts';
 import { readZip } from '../src/quant/zip.ts';
+import { writePng } from './helpers/png-writer.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgec-calib-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
@@ -77,41 +77,6 @@ function zip(entries: [string, Uint8Array, 'stored' | 'deflated'][]): Uint8Array
   return new Uint8Array(Buffer.concat([...locals, directory, end]));
 }
 
-/** A PNG of `pixels` (height x width x channels), scanline filters cycling through all five. */
-function png(width: number, height: number, colorType: number, pixels: Uint8Array, header: { bitDepth?: number; interlace?: number } = {}): Uint8Array {
-  const channels = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[colorType]!;
-  const stride = width * channels;
-  const raw = Buffer.alloc(height * (stride + 1));
-  for (let y = 0; y < height; y++) {
-    const filter = y % 5;
-    raw[y * (stride + 1)] = filter;
-    for (let x = 0; x < stride; x++) {
-      const at = (yy: number, xx: number) => (yy >= 0 && xx >= 0 ? pixels[yy * stride + xx] : 0);
-      const a = at(y, x - channels);
-      const b = at(y - 1, x);
-      const c = at(y - 1, x - channels);
-      const p = a + b - c;
-      const paeth = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
-      const predicted = [0, a, b, (a + b) >> 1, paeth][filter];
-      raw[y * (stride + 1) + 1 + x] = (pixels[y * stride + x] - predicted) & 0xff;
-    }
-  }
-  const chunk = (type: string, data: Uint8Array) => {
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(nodeCrc32(body), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([header.bitDepth ?? 8, colorType, 0, 0, header.interlace ?? 0], 8);
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return new Uint8Array(Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]));
-}
-
 const pattern = (count: number, seed: number) => Uint8Array.from({ length: count }, (_, i) => (i * 73 + seed * 31 + ((i * i) >> 3)) & 0xff);
 
 test('an .npy of N samples, and of one sample, feed a model input; size-1 axes may differ', async (t) => {
@@ -175,33 +140,12 @@ test('corrupt archives are data errors that say what is wrong', (t) => {
   t.throws(() => readZip(crc, 'crc.npz'), { instanceOf: EdgecError, message: /fails its CRC check/ });
 });
 
-test('PNG decoding: grey, grey+alpha, RGB and RGBA with every scanline filter', (t) => {
-  for (const [colorType, channels] of [[0, 1], [4, 2], [2, 3], [6, 4]]) {
-    const pixels = pattern(7 * 6 * channels, colorType);
-    const image = decodePng(png(7, 6, colorType, pixels), 'x.png');
-    t.deepEqual([image.width, image.height, image.channels], [7, 6, channels]);
-    t.deepEqual(Array.from(image.data), Array.from(pixels), `colour type ${colorType}`);
-  }
-});
-
-test('unsupported or broken PNGs are rejected with what to do', (t) => {
-  const rgb = pattern(4 * 4 * 3, 1);
-  t.throws(() => decodePng(png(4, 4, 3, pattern(16, 1)), 'p.png'), { message: /p\.png: palette PNGs are not supported; save the image as 8-bit grey or RGB/ });
-  t.throws(() => decodePng(png(4, 4, 2, rgb, { bitDepth: 16 }), 's.png'), { message: /16-bit PNGs are not supported/ });
-  t.throws(() => decodePng(png(4, 4, 2, rgb, { interlace: 1 }), 'i.png'), { message: /interlaced/ });
-  const corrupt = png(4, 4, 2, rgb);
-  corrupt[40] ^= 1;
-  t.throws(() => decodePng(corrupt, 'c.png'), { message: /fails its CRC check/ });
-  t.throws(() => decodePng(Uint8Array.of(1, 2, 3), 'n.png'), { message: /not a PNG file/ });
-  t.throws(() => decodePng(png(4, 4, 2, rgb).subarray(0, 50), 't.png'), { message: /truncated/ });
-});
-
 test('a folder of PNGs: name order, channel conversion to the model input, sample limit, non-images ignored', async (t) => {
   const images = folder();
   const a = pattern(3 * 2 * 3, 5);
   const b = pattern(3 * 2 * 3, 6);
-  file('b.png', png(3, 2, 2, b), images);
-  file('a.PNG', png(3, 2, 2, a), images);
+  file('b.png', writePng({ width: 3, height: 2, colorType: 2, samples: b }), images);
+  file('a.PNG', writePng({ width: 3, height: 2, colorType: 2, samples: a }), images);
   file('notes.txt', new Uint8Array(3), images);
   const rgb = await loadCalibrationData(images, model([1, 2, 3, 3]));
   t.is(rgb.count, 2);
@@ -214,7 +158,7 @@ test('a folder of PNGs: name order, channel conversion to the model input, sampl
 
   const greyImages = folder();
   const g = pattern(6, 7);
-  file('g.png', png(3, 2, 0, g), greyImages);
+  file('g.png', writePng({ width: 3, height: 2, colorType: 0, samples: g }), greyImages);
   const replicated = await loadCalibrationData(greyImages, model([2, 3, 3]));
   t.deepEqual(values(replicated.inputs[0]).slice(0, 6), [g[0], g[0], g[0], g[1], g[1], g[1]]);
   await t.throwsAsync(loadCalibrationData(greyImages, model([1, 4, 4, 1])), { message: /g\.png: the image is 3x2, model input 'input_0' takes 4x4 \(images are not resized\)/ });

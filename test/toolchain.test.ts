@@ -102,6 +102,14 @@ test('the repository boards load with their memory maps and QEMU machines', (t) 
     ['mps2/clock.c', 'mps2/timer.c', 'mps2/uart.c'],
   );
   t.is(relative(boardsDir(), boardLinkerScript(m7)), 'mps2/linker.ld');
+  // The STM32F4 and F7 boards share their RCC, TIM2 and bounded waits; each keeps its own linker.ld.
+  const f7 = loadBoard('nucleo-f767zi');
+  t.is(loadBoard('stm32f4').familyDir, f7.familyDir);
+  t.deepEqual(
+    boardSources(f7).map((f) => relative(boardsDir(), f)).filter((f) => !f.startsWith('common/')),
+    ['stm32/timer.c', 'stm32/wait.c', 'nucleo-f767zi/clock.c', 'nucleo-f767zi/uart.c'],
+  );
+  t.is(relative(boardsDir(), boardLinkerScript(f7)), 'nucleo-f767zi/linker.ld');
 });
 
 test('each linker script uses the memory map its board.json declares', (t) => {

@@ -11,20 +11,12 @@
 
 #define HSI_HZ 16000000u
 #define PLL_SYSCLK_HZ 216000000u
-#define WAIT_LIMIT 100000u
 
 /* PLL input 16 MHz / M=8 = 2 MHz, VCO x N=216 = 432 MHz, /P=2 = 216 MHz core,
  * /Q=9 = 48 MHz for USB; source HSI (bit 22 clear). P=2 is encoded as 0. */
 #define PLLCFGR_216MHZ_FROM_HSI ((8u << 0) | (216u << 6) | (0u << 16) | (9u << 24))
 
 uint32_t stm32f7_apb1_hz = HSI_HZ;
-
-static int wait_until_set(volatile uint32_t *reg, uint32_t mask, uint32_t value) {
-    for (uint32_t i = 0; i < WAIT_LIMIT; i++) {
-        if ((*reg & mask) == value) return 1;
-    }
-    return 0;
-}
 
 /* Invalidate, then enable: after reset the caches hold garbage (ARMv7-M, cache maintenance). */
 static void caches_enable(void) {
@@ -57,16 +49,16 @@ void board_port_clock_init(void) {
     RCC_CR |= RCC_CR_PLLON;
 
     PWR_CR1 |= PWR_CR1_ODEN;
-    if (!wait_until_set(&PWR_CSR1, PWR_CSR1_ODRDY, PWR_CSR1_ODRDY)) return;
+    if (!stm32_wait_until(&PWR_CSR1, PWR_CSR1_ODRDY, PWR_CSR1_ODRDY)) return;
     PWR_CR1 |= PWR_CR1_ODSWEN;
-    if (!wait_until_set(&PWR_CSR1, PWR_CSR1_ODSWRDY, PWR_CSR1_ODSWRDY)) return;
+    if (!stm32_wait_until(&PWR_CSR1, PWR_CSR1_ODSWRDY, PWR_CSR1_ODSWRDY)) return;
 
     /* Flash wait states must cover the new clock before the switch (7 WS at 216 MHz, 2.7-3.6 V). */
     FLASH_ACR = FLASH_ACR_LATENCY_7WS | FLASH_ACR_PRFTEN | FLASH_ACR_ARTEN;
     RCC_CFGR = RCC_CFGR_PPRE1_DIV4 | RCC_CFGR_PPRE2_DIV2;
-    if (!wait_until_set(&RCC_CR, RCC_CR_PLLRDY, RCC_CR_PLLRDY)) return;
+    if (!stm32_wait_until(&RCC_CR, RCC_CR_PLLRDY, RCC_CR_PLLRDY)) return;
     RCC_CFGR |= RCC_CFGR_SW_PLL;
-    if (wait_until_set(&RCC_CFGR, RCC_CFGR_SWS_MASK, RCC_CFGR_SWS_PLL)) {
+    if (stm32_wait_until(&RCC_CFGR, RCC_CFGR_SWS_MASK, RCC_CFGR_SWS_PLL)) {
         stm32f7_apb1_hz = PLL_SYSCLK_HZ / 4u;
     }
 }

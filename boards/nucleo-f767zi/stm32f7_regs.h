@@ -8,23 +8,9 @@
 
 #include <stdint.h>
 
-#include "../common/cortex_m.h"
+#include "stm32.h"
 
-#define RCC_BASE 0x40023800u
-#define RCC_CR REG32(RCC_BASE + 0x00u)
-#define RCC_PLLCFGR REG32(RCC_BASE + 0x04u)
-#define RCC_CFGR REG32(RCC_BASE + 0x08u)
-#define RCC_AHB1ENR REG32(RCC_BASE + 0x30u)
-#define RCC_APB1ENR REG32(RCC_BASE + 0x40u)
-#define RCC_CR_PLLON (1u << 24)
-#define RCC_CR_PLLRDY (1u << 25)
-#define RCC_CFGR_SW_PLL (2u << 0)
-#define RCC_CFGR_SWS_MASK (3u << 2)
-#define RCC_CFGR_SWS_PLL (2u << 2)
-#define RCC_CFGR_PPRE1_DIV4 (5u << 10)
-#define RCC_CFGR_PPRE2_DIV2 (4u << 13)
 #define RCC_AHB1ENR_GPIODEN (1u << 3)
-#define RCC_APB1ENR_TIM2EN (1u << 0)
 #define RCC_APB1ENR_USART3EN (1u << 18)
 #define RCC_APB1ENR_PWREN (1u << 28)
 
@@ -35,9 +21,7 @@
 #define PWR_CSR1_ODRDY (1u << 16)
 #define PWR_CSR1_ODSWRDY (1u << 17)
 
-#define FLASH_ACR REG32(0x40023C00u)
 #define FLASH_ACR_LATENCY_7WS (7u << 0)
-#define FLASH_ACR_PRFTEN (1u << 8)
 #define FLASH_ACR_ARTEN (1u << 9)
 
 #define GPIOD_BASE 0x40020C00u
@@ -59,15 +43,6 @@
 #define USART_CR3_OVRDIS (1u << 12)
 #define USART_ISR_RXNE (1u << 5)
 #define USART_ISR_TXE (1u << 7)
-
-#define TIM2_BASE 0x40000000u
-#define TIM2_CR1 REG32(TIM2_BASE + 0x00u)
-#define TIM2_EGR REG32(TIM2_BASE + 0x14u)
-#define TIM2_CNT REG32(TIM2_BASE + 0x24u)
-#define TIM2_PSC REG32(TIM2_BASE + 0x28u)
-#define TIM2_ARR REG32(TIM2_BASE + 0x2Cu)
-#define TIM_CR1_CEN (1u << 0)
-#define TIM_EGR_UG (1u << 0)
 
 /* Cortex-M7 L1 caches (ARMv7-M cache maintenance registers) and the DWT's CoreSight lock. */
 #define SCB_CCR REG32(0xE000ED14u)

@@ -9,7 +9,6 @@
 
 #define HSI_HZ 16000000u
 #define PLL_SYSCLK_HZ 168000000u
-#define WAIT_LIMIT 100000u
 
 /* PLL input 16 MHz / M=8 = 2 MHz, VCO x N=168 = 336 MHz, /P=2 = 168 MHz core,
  * /Q=7 = 48 MHz for USB; source HSI (bit 22 clear). P=2 is encoded as 0. */
@@ -17,23 +16,16 @@
 
 uint32_t stm32f4_apb2_hz = HSI_HZ;
 
-static int wait_until_set(volatile uint32_t *reg, uint32_t mask, uint32_t value) {
-    for (uint32_t i = 0; i < WAIT_LIMIT; i++) {
-        if ((*reg & mask) == value) return 1;
-    }
-    return 0;
-}
-
 void board_port_clock_init(void) {
     RCC_PLLCFGR = PLLCFGR_168MHZ_FROM_HSI;
     RCC_CR |= RCC_CR_PLLON;
-    if (!wait_until_set(&RCC_CR, RCC_CR_PLLRDY, RCC_CR_PLLRDY)) return;
+    if (!stm32_wait_until(&RCC_CR, RCC_CR_PLLRDY, RCC_CR_PLLRDY)) return;
 
     /* Flash wait states must cover the new clock before the switch (5 WS at 168 MHz, 3.3 V). */
     FLASH_ACR = FLASH_ACR_LATENCY_5WS | FLASH_ACR_PRFTEN | FLASH_ACR_ICEN | FLASH_ACR_DCEN;
     RCC_CFGR = RCC_CFGR_PPRE1_DIV4 | RCC_CFGR_PPRE2_DIV2;
     RCC_CFGR |= RCC_CFGR_SW_PLL;
-    if (wait_until_set(&RCC_CFGR, RCC_CFGR_SWS_MASK, RCC_CFGR_SWS_PLL)) {
+    if (stm32_wait_until(&RCC_CFGR, RCC_CFGR_SWS_MASK, RCC_CFGR_SWS_PLL)) {
         stm32f4_apb2_hz = PLL_SYSCLK_HZ / 2u;
     }
 }

@@ -1,8 +1,10 @@
 /*
- * The fallback count behind board_cycles() where DWT CYCCNT does not run: TIM2, a 32-bit
- * timer, free-running from its bus clock with no prescaler; common/cycles.c calibrates it.
+ * The fallback count behind board_cycles() of the STM32F4 and F7 boards where DWT CYCCNT does
+ * not run (QEMU): TIM2, a 32-bit timer, free-running from its bus clock with no prescaler. Under
+ * QEMU -icount each executed instruction advances it by a fixed amount, which common/cycles.c
+ * calibrates.
  */
-#include "stm32f7_regs.h"
+#include "stm32.h"
 
 const char board_port_timer_name[] = "tim2";
 
