@@ -80,7 +80,10 @@ function residualRowsFreeInTime(p: RowWindow, c: RowWindow): boolean {
  * producer's output read by the consumer only (and no graph output); likewise the consumer's output
  * for the add, whose residual must be an activation nothing reads after it.
  */
-export function convPipeCandidates(graph: Graph, windowed: (op: Op) => boolean, addsRows: (op: Op) => boolean): ConvPipe[] {
+export function convPipeCandidates(graph: Graph, windowRowsOf: (op: Op) => boolean, addsRows: (op: Op) => boolean): ConvPipe[] {
+  // Asked once per op (every op but the first is a consumer, then a producer).
+  const known = new Map<Op, boolean>();
+  const windowed = (op: Op) => known.get(op) ?? known.set(op, windowRowsOf(op)).get(op)!;
   const readers = new Map<number, number[]>();
   graph.ops.forEach((op, i) => op.inputs.forEach((t) => readers.set(t, [...(readers.get(t) ?? []), i])));
   const producerOf = new Map<number, number>();
