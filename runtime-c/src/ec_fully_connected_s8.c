@@ -400,21 +400,6 @@ void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const 
     }
 }
 
-/* With few groups per row the loops' own instructions weigh: rows of 2, 4, 8 and 16 groups (MobileNets'
- * pointwise depths up to 64) get copies in which the count is a constant, for mode 0, the only one
- * their layers take. */
-#define EC_ROWS2_MODE0(n)                                                                                                    \
-    static EC_NOINLINE void rows2_mode0_n##n(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, \
-                                             int32_t *xs)                                                                    \
-    {                                                                                                                        \
-        rows2(p, input, output, xs, 0, 1, n);                                                                                \
-    }
-EC_ROWS2_MODE0(2)
-EC_ROWS2_MODE0(4)
-EC_ROWS2_MODE0(8)
-EC_ROWS2_MODE0(16)
-#undef EC_ROWS2_MODE0
-
 size_t ec_fully_connected_w16_rows_s8_scratch_size(const ec_fully_connected_w16_s8_params *p)
 {
     return (size_t)((p->depth + 3) >> 2) * 4u * sizeof(int32_t);
@@ -422,13 +407,22 @@ size_t ec_fully_connected_w16_rows_s8_scratch_size(const ec_fully_connected_w16_
 
 void ec_fully_connected_w16_rows_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
-    const int32_t mode = p->output.mode, n = (p->depth + 3) >> 2;
-    int32_t *const xs = (int32_t *)scratch;
-    if (mode == 0 && n == 2) rows2_mode0_n2(p, input, output, xs);
-    else if (mode == 0 && n == 4) rows2_mode0_n4(p, input, output, xs);
-    else if (mode == 0 && n == 8) rows2_mode0_n8(p, input, output, xs);
-    else if (mode == 0 && n == 16) rows2_mode0_n16(p, input, output, xs);
-    else if (mode == 0) rows2(p, input, output, xs, 0, 1, 0);
-    else if (mode == 1) rows2(p, input, output, xs, 1, 1, 0);
-    else rows2(p, input, output, xs, 1, 0, 0);
+    const int32_t mode = p->output.mode;
+    if (mode == 0) rows2(p, input, output, (int32_t *)scratch, 0, 1, 0);
+    else if (mode == 1) rows2(p, input, output, (int32_t *)scratch, 1, 1, 0);
+    else rows2(p, input, output, (int32_t *)scratch, 1, 0, 0);
 }
+
+/* With few groups per row the loops' own instructions weigh: rows of 2, 4, 8 and 16 groups in mode 0
+ * have copies in which the count is a constant. */
+#define EC_ROWS2_MODE0(n)                                                                                              \
+    void ec_fully_connected_w16_rows##n##_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, \
+                                             void *scratch)                                                             \
+    {                                                                                                                   \
+        rows2(p, input, output, (int32_t *)scratch, 0, 1, n);                                                           \
+    }
+EC_ROWS2_MODE0(2)
+EC_ROWS2_MODE0(4)
+EC_ROWS2_MODE0(8)
+EC_ROWS2_MODE0(16)
+#undef EC_ROWS2_MODE0
