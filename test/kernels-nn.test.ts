@@ -308,8 +308,8 @@ const kernelOf = (c: WindowCase | FcCase) => generated.ops[int8Op.get(c)!].kerne
 const fastOf = (c: WindowCase | FcCase) => Number(new RegExp(`nn_op${int8Op.get(c)}_params = \\{[^;]*?\\.fast = (\\d)`).exec(source)?.[1]);
 
 test('the generator picks the specialised kernels where they apply', (t) => {
-  t.is(kernelOf(CONV[3]), 'ec_fully_connected_w16_rows_s8', '1x1 stride 1, few weights: a fully connected layer over the pixels');
-  t.is(kernelOf(CONV[4]), 'ec_fully_connected_w16_rows_s8', '1x1 with a depth that is not a multiple of 4');
+  t.regex(kernelOf(CONV[3]), /^ec_fully_connected_w16_rows\d*_s8$/, '1x1 stride 1, few weights: a fully connected layer over the pixels');
+  t.regex(kernelOf(CONV[4]), /^ec_fully_connected_w16_rows\d*_s8$/, '1x1 with a depth that is not a multiple of 4');
   t.is(kernelOf(CONV[17]), 'ec_fully_connected_w16_rows_s8', 'four output channels or fewer');
   t.is(kernelOf(CONV[16]), 'ec_fully_connected_w16_rows_s8', '1x1 with many weights');
   t.is(kernelOf(CONV[18]), 'ec_fully_connected_w16_s8', '1x1 on a single pixel');
@@ -317,10 +317,10 @@ test('the generator picks the specialised kernels where they apply', (t) => {
   for (const c of MORE_CONV.slice(0, 3)) t.is(kernelOf(c), 'ec_conv2d_w16_s8', `${c.input} ${c.channels}`);
   for (const c of MORE_CONV.slice(3, 5)) t.is(kernelOf(c), 'ec_conv2d_c1_s8', `${c.input} ${c.channels}`);
   t.is(kernelOf(MORE_CONV[5]), 'ec_conv2d_s8', 'a right shift beyond 21');
-  for (const c of MORE_CONV.slice(6)) {
-    t.is(kernelOf(c), 'ec_fully_connected_w16_rows_s8', `${c.input} ${c.channels}`);
+  MORE_CONV.slice(6).forEach((c, i) => {
+    t.is(kernelOf(c), `ec_fully_connected_w16_rows${[2, 4, 2, 8, 16][i]}_s8`, `${c.input} ${c.channels}`);
     t.is(modeOf(c), 0, `${c.input} ${c.channels}: the mode of the copies for few groups`);
-  }
+  });
   t.is(kernelOf(FULLY_CONNECTED[6]), 'ec_fully_connected_w16_rows_s8', 'several rows');
   t.is(kernelOf(CONV[2]), 'ec_conv2d_w16_s8', 'dilation');
   t.is(kernelOf(DEPTHWISE[0]), 'ec_depthwise_conv2d_3x3_s8');

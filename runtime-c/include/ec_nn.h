@@ -249,11 +249,21 @@ typedef struct {
 size_t ec_fully_connected_w16_s8_scratch_size(const ec_fully_connected_w16_s8_params *p);
 void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 /* Several rows (p->rows > 1: pointwise convolutions over their pixels), in a function of its own so
- * that models without it do not link it; depths of 5-8, 13-16, 29-32 and 61-64 values (MobileNets'
- * first pointwise layers) have copies of their own. Scratch (word-aligned: read four words at a time)
- * holds two rows split into even and odd bytes. */
+ * that models without it do not link it. Scratch (word-aligned: read four words at a time) holds two
+ * rows split into even and odd bytes. */
 size_t ec_fully_connected_w16_rows_s8_scratch_size(const ec_fully_connected_w16_s8_params *p);
 void ec_fully_connected_w16_rows_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+/* The same where the groups of four values per row (depth + 3) / 4 are 2, 4, 8 or 16 and the output
+ * mode is 0 (MobileNets' first pointwise layers): copies in which the count is a constant, each
+ * linked only where the generator picked it. Scratch as ec_fully_connected_w16_rows_s8's. */
+void ec_fully_connected_w16_rows2_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+void ec_fully_connected_w16_rows4_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+void ec_fully_connected_w16_rows8_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+void ec_fully_connected_w16_rows16_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+#define ec_fully_connected_w16_rows2_s8_scratch_size ec_fully_connected_w16_rows_s8_scratch_size
+#define ec_fully_connected_w16_rows4_s8_scratch_size ec_fully_connected_w16_rows_s8_scratch_size
+#define ec_fully_connected_w16_rows8_s8_scratch_size ec_fully_connected_w16_rows_s8_scratch_size
+#define ec_fully_connected_w16_rows16_s8_scratch_size ec_fully_connected_w16_rows_s8_scratch_size
 
 /* Input and output share their quantization; the window never lies wholly in the padding. */
 typedef struct {

@@ -7,6 +7,29 @@
 #define EC_SMLAD2(acc, x0, y0, x1, y1)                          \
     "smlad %[" acc "], %[" x0 "], %[" y0 "], %[" acc "]\n\t" \
     "smlad %[" acc "], %[" x1 "], %[" y1 "], %[" acc "]\n\t"
+
+/* `body` `n` > 0 times over four accumulators a0-a3 and the words at x and w, with the temporaries
+ * p0-p3 in r8-r11 (for an LDM, which fills its registers in ascending order) and t0, t1. */
+#define EC_LDM_LOOP(body, acc, xp, wp, count)                                                                                 \
+    do {                                                                                                                   \
+        register int32_t p0 __asm__("r8"), p1 __asm__("r9"), p2 __asm__("r10"), p3 __asm__("r11");                          \
+        int32_t t0, t1;                                                                                                    \
+        __asm__ volatile("1:\n\t" body "subs %[n], %[n], #1\n\t"                                                          \
+                         "bne 1b\n\t"                                                                                     \
+                         : [a0] "+r"((acc)[0]), [a1] "+r"((acc)[1]), [a2] "+r"((acc)[2]), [a3] "+r"((acc)[3]), [x] "+r"(xp), \
+                           [w] "+r"(wp), [n] "+r"(count), [p0] "=&r"(p0), [p1] "=&r"(p1), [p2] "=&r"(p2), [p3] "=&r"(p3),     \
+                           [t0] "=&r"(t0), [t1] "=&r"(t1)                                                                 \
+                         :                                                                                                 \
+                         : "cc", "memory");                                                                                \
+    } while (0)
+
+/* One group of a loop over words of x and w: `first` loads what serves both halves, `second` (before
+ * each half) the rest; then a0 += (t0, t1) . (p0, p1), a1 += (t0, t1) . (p2, p3), and a2, a3 the same. */
+#define EC_LDRD_T(ptr) "ldrd %[t0], %[t1], [%[" ptr "]], #8\n\t"
+#define EC_LDM_P(ptr) "ldm %[" ptr "]!, {%[p0], %[p1], %[p2], %[p3]}\n\t"
+#define EC_GROUP(first, second)                                                                                  \
+    first second EC_SMLAD2("a0", "t0", "p0", "t1", "p1") EC_SMLAD2("a1", "t0", "p2", "t1", "p3") second EC_SMLAD2( \
+        "a2", "t0", "p0", "t1", "p1") EC_SMLAD2("a3", "t0", "p2", "t1", "p3")
 #endif
 
 EC_INLINE void fully_connected(const ec_fully_connected_s8_params *p, const int8_t *input, int8_t *output, int32_t fast)
@@ -114,25 +137,15 @@ EC_INLINE void units4_raw(acc4 *a, const int8_t *x, int32_t groups, int32_t tail
 }
 
 #if EC_ASM_V7EM
-/* step4 of one group: its split words, then two units' weight words at a time by LDM (into r8-r11). */
-#define EC_GROUP_4                                                               \
-    "ldrd %[e], %[o], [%[x]], #8\n\t"                                           \
-    "ldm %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" EC_SMLAD2("a0", "e", "w0", "o", "w1") \
-        EC_SMLAD2("a1", "e", "w2", "o", "w3")                                     \
-    "ldm %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" EC_SMLAD2("a2", "e", "w0", "o", "w1") \
-        EC_SMLAD2("a3", "e", "w2", "o", "w3")
+/* step4 of one group: its split words (t0, t1), then two units' weight words at a time by LDM. */
+#define EC_GROUP_4 EC_GROUP(EC_LDRD_T("x"), EC_LDM_P("w"))
 
 /* step4 over `pairs` > 0 pairs of groups: eleven instructions a group where the compiler's take twelve. */
 EC_INLINE void pairs4(acc4 *a, const int32_t **xs, const ec_word **w, int32_t pairs)
 {
-    register int32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
-    int32_t e, o;
-    __asm__ volatile("1:\n\t" EC_GROUP_4 EC_GROUP_4 "subs %[n], %[n], #1\n\t"
-                     "bne 1b\n\t"
-                     : [a0] "+r"(a->a0), [a1] "+r"(a->a1), [a2] "+r"(a->a2), [a3] "+r"(a->a3), [x] "+r"(*xs), [w] "+r"(*w),
-                       [n] "+r"(pairs), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [e] "=&r"(e), [o] "=&r"(o)
-                     :
-                     : "cc", "memory");
+    int32_t acc[4] = {a->a0, a->a1, a->a2, a->a3};
+    EC_LDM_LOOP(EC_GROUP_4 EC_GROUP_4, acc, *xs, *w, pairs);
+    a->a0 = acc[0], a->a1 = acc[1], a->a2 = acc[2], a->a3 = acc[3];
 }
 #undef EC_GROUP_4
 #endif
@@ -271,28 +284,16 @@ EC_INLINE void step2x2(tile *t, const ec_word **x, const ec_word **w)
 }
 
 #if EC_ASM_V7EM
-/* One group as step2x2 does it, the two rows' four words in one LDM (which fills its registers in
- * ascending order: the asm below pins them to r8-r11). */
-#define EC_GROUP_2X2                                                                   \
-    "ldm %[x]!, {%[x0e], %[x0o], %[x1e], %[x1o]}\n\t"                                    \
-    "ldrd %[we], %[wo], [%[w]], #8\n\t" EC_SMLAD2("a0", "x0e", "we", "x0o", "wo")         \
-        EC_SMLAD2("a1", "x1e", "we", "x1o", "wo")                                       \
-    "ldrd %[we], %[wo], [%[w]], #8\n\t" EC_SMLAD2("b0", "x0e", "we", "x0o", "wo")         \
-        EC_SMLAD2("b1", "x1e", "we", "x1o", "wo")
+/* One group as step2x2 does it: the two rows' four words in one LDM (p0-p3), each unit's words in t0, t1. */
+#define EC_GROUP_2X2 EC_GROUP(EC_LDM_P("x"), EC_LDRD_T("w"))
 
 /* step2x2 over `quads` > 0 runs of four groups: eleven instructions a group where the compiler's
  * code takes twelve (it has no LDM of four chosen registers). */
 EC_INLINE void quads2x2(tile *t, const ec_word **x, const ec_word **w, int32_t quads)
 {
-    register int32_t x0e __asm__("r8"), x0o __asm__("r9"), x1e __asm__("r10"), x1o __asm__("r11");
-    int32_t we, wo;
-    __asm__ volatile("1:\n\t" EC_GROUP_2X2 EC_GROUP_2X2 EC_GROUP_2X2 EC_GROUP_2X2 "subs %[n], %[n], #1\n\t"
-                     "bne 1b\n\t"
-                     : [a0] "+r"(t->a0), [a1] "+r"(t->a1), [b0] "+r"(t->b0), [b1] "+r"(t->b1), [x] "+r"(*x), [w] "+r"(*w),
-                       [n] "+r"(quads), [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), [we] "=&r"(we),
-                       [wo] "=&r"(wo)
-                     :
-                     : "cc", "memory");
+    int32_t acc[4] = {t->a0, t->a1, t->b0, t->b1};
+    EC_LDM_LOOP(EC_GROUP_2X2 EC_GROUP_2X2 EC_GROUP_2X2 EC_GROUP_2X2, acc, *x, *w, quads);
+    t->a0 = acc[0], t->a1 = acc[1], t->b0 = acc[2], t->b1 = acc[3];
 }
 #undef EC_GROUP_2X2
 #endif
@@ -400,21 +401,6 @@ void ec_fully_connected_w16_s8(const ec_fully_connected_w16_s8_params *p, const 
     }
 }
 
-/* With few groups per row the loops' own instructions weigh: rows of 2, 4, 8 and 16 groups (MobileNets'
- * pointwise depths up to 64) get copies in which the count is a constant, for mode 0, the only one
- * their layers take. */
-#define EC_ROWS2_MODE0(n)                                                                                                    \
-    static EC_NOINLINE void rows2_mode0_n##n(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, \
-                                             int32_t *xs)                                                                    \
-    {                                                                                                                        \
-        rows2(p, input, output, xs, 0, 1, n);                                                                                \
-    }
-EC_ROWS2_MODE0(2)
-EC_ROWS2_MODE0(4)
-EC_ROWS2_MODE0(8)
-EC_ROWS2_MODE0(16)
-#undef EC_ROWS2_MODE0
-
 size_t ec_fully_connected_w16_rows_s8_scratch_size(const ec_fully_connected_w16_s8_params *p)
 {
     return (size_t)((p->depth + 3) >> 2) * 4u * sizeof(int32_t);
@@ -422,13 +408,22 @@ size_t ec_fully_connected_w16_rows_s8_scratch_size(const ec_fully_connected_w16_
 
 void ec_fully_connected_w16_rows_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
-    const int32_t mode = p->output.mode, n = (p->depth + 3) >> 2;
-    int32_t *const xs = (int32_t *)scratch;
-    if (mode == 0 && n == 2) rows2_mode0_n2(p, input, output, xs);
-    else if (mode == 0 && n == 4) rows2_mode0_n4(p, input, output, xs);
-    else if (mode == 0 && n == 8) rows2_mode0_n8(p, input, output, xs);
-    else if (mode == 0 && n == 16) rows2_mode0_n16(p, input, output, xs);
-    else if (mode == 0) rows2(p, input, output, xs, 0, 1, 0);
-    else if (mode == 1) rows2(p, input, output, xs, 1, 1, 0);
-    else rows2(p, input, output, xs, 1, 0, 0);
+    const int32_t mode = p->output.mode;
+    if (mode == 0) rows2(p, input, output, (int32_t *)scratch, 0, 1, 0);
+    else if (mode == 1) rows2(p, input, output, (int32_t *)scratch, 1, 1, 0);
+    else rows2(p, input, output, (int32_t *)scratch, 1, 0, 0);
 }
+
+/* With few groups per row the loops' own instructions weigh: rows of 2, 4, 8 and 16 groups in mode 0
+ * have copies in which the count is a constant. */
+#define EC_ROWS2_MODE0(n)                                                                                              \
+    void ec_fully_connected_w16_rows##n##_s8(const ec_fully_connected_w16_s8_params *p, const int8_t *input, int8_t *output, \
+                                             void *scratch)                                                             \
+    {                                                                                                                   \
+        rows2(p, input, output, (int32_t *)scratch, 0, 1, n);                                                           \
+    }
+EC_ROWS2_MODE0(2)
+EC_ROWS2_MODE0(4)
+EC_ROWS2_MODE0(8)
+EC_ROWS2_MODE0(16)
+#undef EC_ROWS2_MODE0

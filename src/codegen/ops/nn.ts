@@ -426,9 +426,19 @@ function fcW16Call(ctx: EmitContext, op: Op, shape: MatrixShape, matrix: ArrayLi
     output,
   });
   const scratch = fcW16Scratch(shape) > 0;
-  const code = call(ctx, op, shape.rows > 1 ? 'ec_fully_connected_w16_rows_s8' : 'ec_fully_connected_w16_s8', params, scratch);
+  const code = call(ctx, op, fcW16Kernel(shape, output.mode === cInt(0)), params, scratch);
   if (!scratch) code.statements = code.statements.map((line) => line.replace(/\);$/, ', NULL);'));
   return code;
+}
+
+/** Rows of these many groups of four values have a kernel of their own (ec_fully_connected_w16_rows<n>_s8), in mode 0. */
+const FC_ROWS_GROUPS = [2, 4, 8, 16];
+
+/** The kernel of one row, of several rows, or of several rows of a length with a copy of its own. */
+function fcW16Kernel(shape: MatrixShape, mode0: boolean): string {
+  if (shape.rows === 1) return 'ec_fully_connected_w16_s8';
+  const groups = Math.ceil(shape.depth / 4);
+  return mode0 && FC_ROWS_GROUPS.includes(groups) ? `ec_fully_connected_w16_rows${groups}_s8` : 'ec_fully_connected_w16_rows_s8';
 }
 
 /** As ec_fully_connected_w16_(rows_)s8_scratch_size, when that kernel runs the layer. */
