@@ -122,6 +122,8 @@ test('a board flashed by the ROM bootloader needs a 16-bit product id and sector
   const dir = mkdtempSync(join(tmpdir(), 'edgec-board-fields-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const stm32 = JSON.parse(readFileSync(join(boardsDir(), 'stm32f4', 'board.json'), 'utf8'));
+  // The board's family folder comes along: a board folder needs it beside its own.
+  cpSync(join(boardsDir(), stm32.family), join(dir, stm32.family), { recursive: true });
   const write = (name: string, fields: Record<string, unknown>) => {
     cpSync(join(boardsDir(), 'stm32f4'), join(dir, name), { recursive: true });
     writeFileSync(join(dir, name, 'board.json'), JSON.stringify({ ...stm32, name, ...fields }));

@@ -8,6 +8,27 @@
 #include <math.h>
 #include "ec_elementwise.h"
 
+/* The body of a broadcasting binary kernel: for every output element in order, `expr` of the
+ * input values x (from input1) and y (from input2) that the walk pairs with it. */
+#define EC_BINARY_WALK(type, input1, input2, output, expr)             \
+    do {                                                                \
+        const int32_t count = w->dims[w->rank - 1];                     \
+        const int32_t step1 = w->stride_a[w->rank - 1];                 \
+        const int32_t step2 = w->stride_b[w->rank - 1];                 \
+        ec_walk_pos pos;                                                \
+        ec_walk_start(&pos);                                            \
+        do {                                                            \
+            const type *a = (input1) + pos.a;                           \
+            const type *b = (input2) + pos.b;                           \
+            for (int32_t i = 0; i < count; i++) {                       \
+                const type x = a[i * step1];                            \
+                const type y = b[i * step2];                            \
+                (output)[i] = (expr);                                   \
+            }                                                           \
+            (output) += count;                                          \
+        } while (ec_walk_next_row(w, &pos));                            \
+    } while (0)
+
 /* One row of ec_add_s8; `fast` and `fix` are constants in each copy the compiler makes. */
 EC_INLINE void add_row(const ec_add_s8_params *p, const int32_t *t1, const int32_t *t2, const int8_t *a, int32_t step1, const int8_t *b,
                        int32_t step2, int8_t *out, int32_t count, int32_t fast, int32_t fix)
@@ -45,44 +66,29 @@ void ec_add_s8(const ec_add_s8_params *p, const ec_walk *w, const int8_t *input1
 /* (x - zero point) << 15, wrapping in 32 bits as the reference's int32 product does. */
 EC_INLINE int32_t headroom_s16(int32_t x, int32_t zero_point) { return (int32_t)((uint32_t)(x - zero_point) << 15); }
 
+EC_INLINE int16_t add_s16(const ec_add_s16_params *p, int32_t a, int32_t b)
+{
+    const int32_t x = ec_requantize(headroom_s16(a, p->input1_zero_point), p->input1_multiplier, p->input1_shift);
+    const int32_t y = ec_requantize(headroom_s16(b, p->input2_zero_point), p->input2_multiplier, p->input2_shift);
+    const int32_t sum = (int32_t)((uint32_t)x + (uint32_t)y);
+    return (int16_t)ec_clamp_s32(ec_requantize(sum, p->output_multiplier, p->output_shift) + p->output_zero_point, p->activation_min,
+                                 p->activation_max);
+}
+
 void ec_add_s16(const ec_add_s16_params *p, const ec_walk *w, const int16_t *input1, const int16_t *input2, int16_t *output)
 {
-    const int32_t count = w->dims[w->rank - 1];
-    const int32_t step1 = w->stride_a[w->rank - 1];
-    const int32_t step2 = w->stride_b[w->rank - 1];
-    ec_walk_pos pos;
-    ec_walk_start(&pos);
-    do {
-        const int16_t *a = input1 + pos.a;
-        const int16_t *b = input2 + pos.b;
-        for (int32_t i = 0; i < count; i++) {
-            const int32_t x = ec_requantize(headroom_s16(a[i * step1], p->input1_zero_point), p->input1_multiplier, p->input1_shift);
-            const int32_t y = ec_requantize(headroom_s16(b[i * step2], p->input2_zero_point), p->input2_multiplier, p->input2_shift);
-            const int32_t sum = (int32_t)((uint32_t)x + (uint32_t)y);
-            output[i] = (int16_t)ec_clamp_s32(ec_requantize(sum, p->output_multiplier, p->output_shift) + p->output_zero_point,
-                                              p->activation_min, p->activation_max);
-        }
-        output += count;
-    } while (ec_walk_next_row(w, &pos));
+    EC_BINARY_WALK(int16_t, input1, input2, output, add_s16(p, x, y));
+}
+
+EC_INLINE int8_t mul_s8(const ec_mul_s8_params *p, int32_t a, int32_t b)
+{
+    return ec_requantize_s8((a - p->input1_zero_point) * (b - p->input2_zero_point), p->output_multiplier, p->output_shift,
+                            p->output_zero_point, p->activation_min, p->activation_max);
 }
 
 void ec_mul_s8(const ec_mul_s8_params *p, const ec_walk *w, const int8_t *input1, const int8_t *input2, int8_t *output)
 {
-    const int32_t count = w->dims[w->rank - 1];
-    const int32_t step1 = w->stride_a[w->rank - 1];
-    const int32_t step2 = w->stride_b[w->rank - 1];
-    ec_walk_pos pos;
-    ec_walk_start(&pos);
-    do {
-        const int8_t *a = input1 + pos.a;
-        const int8_t *b = input2 + pos.b;
-        for (int32_t i = 0; i < count; i++) {
-            const int32_t product = ((int32_t)a[i * step1] - p->input1_zero_point) * ((int32_t)b[i * step2] - p->input2_zero_point);
-            output[i] = ec_requantize_s8(product, p->output_multiplier, p->output_shift, p->output_zero_point,
-                                         p->activation_min, p->activation_max);
-        }
-        output += count;
-    } while (ec_walk_next_row(w, &pos));
+    EC_BINARY_WALK(int8_t, input1, input2, output, mul_s8(p, x, y));
 }
 
 typedef enum { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV } binary_f32_op;
@@ -127,27 +133,6 @@ void ec_div_f32(const ec_binary_f32_params *p, const ec_walk *w, const float *in
 {
     binary_f32(BINARY_DIV, p, w, input1, input2, output);
 }
-
-/* The body of a broadcasting binary kernel: for every output element in order, `expr` of the
- * input values x (from input1) and y (from input2) that the walk pairs with it. */
-#define EC_BINARY_WALK(type, input1, input2, output, expr)             \
-    do {                                                                \
-        const int32_t count = w->dims[w->rank - 1];                     \
-        const int32_t step1 = w->stride_a[w->rank - 1];                 \
-        const int32_t step2 = w->stride_b[w->rank - 1];                 \
-        ec_walk_pos pos;                                                \
-        ec_walk_start(&pos);                                            \
-        do {                                                            \
-            const type *a = (input1) + pos.a;                           \
-            const type *b = (input2) + pos.b;                           \
-            for (int32_t i = 0; i < count; i++) {                       \
-                const type x = a[i * step1];                            \
-                const type y = b[i * step2];                            \
-                (output)[i] = (expr);                                   \
-            }                                                           \
-            (output) += count;                                          \
-        } while (ec_walk_next_row(w, &pos));                            \
-    } while (0)
 
 #define EC_MAX_MIN(name, type, compare)                                                \
     void name(const ec_walk *w, const type *input1, const type *input2, type *output) \
