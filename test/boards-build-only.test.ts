@@ -3,7 +3,7 @@
 // (the arena) in the RAM the board declares, and running it in QEMU is refused with the reason.
 
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../src/import/index.ts';
@@ -103,3 +103,15 @@ if (missing !== null) {
     });
   }
 }
+
+(missingTool('arm-none-eabi-gcc') ? test.skip : test)('a build over an earlier one drops board files the board no longer has', async (t) => {
+  const graph = await loadModel(MODEL);
+  const dir = join(workDir, 'rebuilt');
+  await buildForBoard(graph, 'stm32f4', dir);
+  // A board file from an older layout that defines what the board's own files define now.
+  const stale = join(dir, 'board', 'stm32f4', 'old_timer.c');
+  writeFileSync(stale, 'int board_port_timer_name;\n');
+  const { firmware } = await buildForBoard(graph, 'stm32f4', dir);
+  t.false(existsSync(stale));
+  t.true(existsSync(firmware.elf));
+});

@@ -1,7 +1,7 @@
 // A generated model as a firmware project for a board: a self-contained folder (model, runner,
 // runtime kernels, board support, Makefile) and the ELF/.bin built from it.
 
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import type { GeneratedModel } from '../codegen/generate.ts';
 import type { SourceFile } from '../device/firmware-sources.ts';
@@ -15,9 +15,12 @@ export interface FirmwareProject {
   name: string;
 }
 
-/** Copies the board support into `<dir>/board/` so that the folder needs nothing outside itself. */
+/** Copies the board support into `<dir>/board/` so that the folder needs nothing outside itself.
+ *  The folder is edgec's copy, written afresh: its .c files are all compiled, so a file a board no
+ *  longer has (from a build by an earlier edgec) must not stay behind. */
 function copyBoard(dir: string, boardName: string): Board {
   const target = join(dir, 'board');
+  rmSync(target, { recursive: true, force: true });
   mkdirSync(target, { recursive: true });
   cpSync(join(boardsDir(), 'board.h'), join(target, 'board.h'));
   cpSync(join(boardsDir(), 'common'), join(target, 'common'), { recursive: true });
