@@ -119,8 +119,8 @@ if (missingGcc !== null) {
     const r = await run('build', model, '--board', 'stm32f4', '-o', out, '--calib', train.x, '--prune', 'flash=30000', '--data', train.x, '--labels', train.y, '--epochs', '0');
     t.is(r.code, 0, r.stderr);
     t.regex(r.stdout, /budget: flash bytes on stm32f4 \(int8 weights as generated for it \+ \d+ bytes of code, measured by building the unpruned model\) [\d,]+ -> [\d,]+, at most [\d,]+/);
-    // Where the pruned model's kernels took more code than estimated, it was pruned again: the build meets the budget.
-    t.regex(r.stdout, /took \d+ bytes more flash than 30000 .*: pruned again to [\d]+/);
+    // Where the pruned model's kernels take more code than estimated it is pruned again ("took N bytes
+    // more flash than ... pruned again"): either way the build meets the budget.
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     // The budget counts code and weights, as the build report gives them; the runner's blank sample is test data.
     t.true(report.flash.code + report.flash.weights <= 30000, `flash ${report.flash.code} + ${report.flash.weights}`);
