@@ -90,3 +90,32 @@ test('resize, squared difference, rsqrt, exp, transpose conv, fused prelu, argma
     assertClose(t, reference[k], want, 1e-5, `host reference, ${names[k]}`);
   });
 });
+
+// Every fusion tfjs-converter writes ends in Elu too: _FusedConv2D, FusedDepthwiseConv2dNative and
+// _FusedMatMul with BiasAdd and Elu, and a plain Elu.
+const e = new HandGraph();
+e.placeholder('z', [-1, 4, 4, 2]);
+const same = { strides: intList([1, 1, 1, 1]), padding: str('SAME'), dilations: intList([1, 1, 1, 1]), fused_ops: strings(['BiasAdd', 'Elu']), num_args: int(1) };
+const ec = e.node('ec', '_FusedConv2D', ['z', e.constant('ec/filter', 'float32', [3, 3, 2, 3], Array.from(randomFloats(54, 21, 1))), e.constant('ec/bias', 'float32', [3], [-0.5, 0.1, 0.4])], same);
+const ed2 = e.node('ed', 'FusedDepthwiseConv2dNative', [ec, e.constant('ed/filter', 'float32', [3, 3, 3, 1], Array.from(randomFloats(27, 22, 1))), e.constant('ed/bias', 'float32', [3], [0.2, -0.3, 0])], same);
+const er = e.node('er', 'Reshape', [ed2, e.ints('er/shape', [-1, 48])]);
+const em = e.node('em', '_FusedMatMul', [er, e.constant('em/w', 'float32', [48, 5], Array.from(randomFloats(240, 23, 0.5))), e.constant('em/bias', 'float32', [5], [0.1, -1, 0.3, -0.2, 0])], {
+  transpose_a: bool(false),
+  transpose_b: bool(false),
+  fused_ops: strings(['BiasAdd', 'Elu']),
+  num_args: int(1),
+});
+e.node('Identity', 'Elu', [e.node('en', 'Mul', [em, e.constant('en/c', 'float32', [1], [-1.5])])]);
+
+test('conv, depthwise and matmul fused with Elu, and a plain Elu, import and run as tfjs-converter executes them', async (t) => {
+  await tf.setBackend('cpu');
+  const path = e.write(join(workDir, 'elu'));
+  const model = await loadGraphModel(tfjsFileHandler(path));
+  const graph = await loadModel(path);
+  t.is(graph.ops.filter((op) => op.kind === 'elu').length, 4);
+  const samples = 2;
+  const z = randomFloats(samples * 32, 24, 2);
+  const expected = (model.predict(tf.tensor(z, [samples, 4, 4, 2])) as tf.Tensor).dataSync() as Float32Array;
+  assertClose(t, (await runFloat(graph, [z])).get(graph.outputs[0])!, expected, 1e-5, 'float executor');
+  assertClose(t, referenceOutputs(graph, [z], samples)[0], expected, 1e-5, 'host reference');
+});

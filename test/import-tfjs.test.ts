@@ -88,12 +88,14 @@ test('a Sequential CNN with every spatial layer matches model.predict', async (t
   t.is(passed.ops.filter((op) => op.kind === 'mul').length, 1);
 });
 
-test('a Sequential model with an InputLayer, global pooling, reshape and activation layers matches model.predict', async (t) => {
+test('a Sequential model with an InputLayer, global pooling, reshape and activation layers (ELU among them) matches model.predict', async (t) => {
   const model = tfl.sequential({
     layers: [
       tfl.layers.inputLayer({ inputShape: [6, 6, 2] }),
       tfl.layers.conv2d({ filters: 3, kernelSize: 3, strides: 2, padding: 'same', ...kernel() }),
       tfl.layers.reLU({ maxValue: 6 }),
+      tfl.layers.conv2d({ filters: 3, kernelSize: 1, activation: 'elu', ...kernel() }),
+      tfl.layers.elu(),
       tfl.layers.globalAveragePooling2d({}),
       tfl.layers.reshape({ targetShape: [3, 1] }),
       tfl.layers.dense({ units: 2, activation: 'tanh', ...kernel() }),
@@ -202,6 +204,21 @@ test('UpSampling2D, Cropping2D, ZeroPadding2D, Permute and RepeatVector match mo
   await matchesPredict(t, graph, (input) => model.predict(input));
 });
 
+test('Conv2DTranspose (same and valid, strides 1 to 3) and bilinear UpSampling2D match model.predict', async (t) => {
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.conv2dTranspose({ inputShape: [3, 4, 2], filters: 3, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', ...kernel() }),
+      tfl.layers.conv2dTranspose({ filters: 2, kernelSize: [2, 3], strides: [1, 3], padding: 'valid', ...kernel() }),
+      tfl.layers.conv2dTranspose({ filters: 2, kernelSize: 1, strides: 2, padding: 'valid', useBias: false, ...kernel() }),
+      tfl.layers.upSampling2d({ size: [2, 3], interpolation: 'bilinear' }),
+    ],
+  });
+  const graph = await loadModel(await save(model, 'decoder'));
+  t.deepEqual(graph.ops.map((op) => op.kind).filter((k) => k !== 'relu'), ['transpose_conv2d', 'transpose_conv2d', 'transpose_conv2d', 'resize_bilinear']);
+  t.deepEqual(graph.tensors[graph.outputs[0]].shape, [1, 28, 144, 2]);
+  await matchesPredict(t, graph, (x) => model.predict(x));
+});
+
 test('GRU and SimpleRNN, unrolled into fully-connected, element-wise and activation ops, match model.predict', async (t) => {
   const recurrent = { kernelInitializer: uniform(-0.6, 0.6), recurrentInitializer: uniform(-0.6, 0.6), biasInitializer: uniform(-0.5, 0.5) };
   const model = tfl.sequential({
@@ -303,7 +320,7 @@ test('LSTM options TFLite Micro cannot run are reported naming the layer', async
   const input = tfl.input({ shape: [5, 2] });
   const layers = [
     tfl.layers.lstm({ units: 3, recurrentInitializer: 'glorotUniform' }),
-    tfl.layers.simpleRNN({ units: 3, activation: 'elu', recurrentInitializer: 'glorotUniform' }),
+    tfl.layers.simpleRNN({ units: 3, activation: 'selu', recurrentInitializer: 'glorotUniform' }),
     tfl.layers.lstm({ units: 3, recurrentActivation: 'sigmoid', activation: 'relu', recurrentInitializer: 'glorotUniform' }),
     tfl.layers.timeDistributed({ layer: tfl.layers.conv1d({ filters: 2, kernelSize: 1 }) }),
     tfl.layers.gru({ units: 3, recurrentInitializer: 'glorotUniform' }),
@@ -311,11 +328,11 @@ test('LSTM options TFLite Micro cannot run are reported naming the layer', async
   const outputs = layers.map((l, i) => l.apply(i === 3 ? tfl.layers.reshape({ targetShape: [5, 2, 1] }).apply(input) : input) as tfl.SymbolicTensor);
   const path = await save(tfl.model({ inputs: input, outputs }), 'bad-lstm');
   const error = await t.throwsAsync(loadModel(path), { instanceOf: EdgecError });
-  const [hard, elu, relu, wrapped, gru] = layers.map((l) => l.name);
+  const [hard, selu, relu, wrapped, gru] = layers.map((l) => l.name);
   t.deepEqual(error?.details.length, 5, error?.details.join('\n'));
   t.regex(error?.details[1] ?? '', new RegExp(`layer '${hard}' \\(LSTM\\): recurrent_activation 'hard_sigmoid' is not supported`));
   // Problems a layer's configuration shows on its own come first.
-  t.regex(error?.details[0] ?? '', new RegExp(`layer '${elu}' \\(SimpleRNN\\): activation "elu" is not supported`));
+  t.regex(error?.details[0] ?? '', new RegExp(`layer '${selu}' \\(SimpleRNN\\): activation "selu" is not supported`));
   t.regex(error?.details[2] ?? '', new RegExp(`layer '${relu}' \\(LSTM\\): activation 'relu' is not supported`));
   t.regex(error?.details[4] ?? '', new RegExp(`layer '${gru}' \\(GRU\\): recurrent_activation 'hard_sigmoid' is not supported`));
   t.regex(error?.details[3] ?? '', new RegExp(`layer '${wrapped}' \\(TimeDistributed\\): only TimeDistributed\\(Dense\\) is supported, got TimeDistributed\\(Conv1D\\)`));
@@ -336,7 +353,7 @@ test('layers edgec cannot import are all reported in one error naming each layer
       tfl.layers.conv2d({ inputShape: [3, 8, 8], filters: 4, kernelSize: 3, dataFormat: 'channelsFirst' }),
       tfl.layers.layerNormalization(),
       tfl.layers.flatten(),
-      tfl.layers.dense({ units: 2, activation: 'elu' }),
+      tfl.layers.dense({ units: 2, activation: 'selu' }),
     ],
   });
   const path = await save(model, 'unsupported');
@@ -347,14 +364,14 @@ test('layers edgec cannot import are all reported in one error naming each layer
   const [conv, norm, , dense] = model.layers.map((l) => l.name);
   t.regex(error?.details[0] ?? '', new RegExp(`layer '${conv}' \\(Conv2D\\): data_format 'channels_first' is not supported`));
   t.regex(error?.details[1] ?? '', new RegExp(`layer '${norm}' \\(LayerNormalization\\): LayerNormalization layers are not supported`));
-  t.regex(error?.details[2] ?? '', new RegExp(`layer '${dense}' \\(Dense\\): activation "elu" is not supported`));
+  t.regex(error?.details[2] ?? '', new RegExp(`layer '${dense}' \\(Dense\\): activation "selu" is not supported`));
 });
 
 test('graph model nodes edgec cannot map are all reported by name and op', async (t) => {
   const json = JSON.parse(readFileSync(graphModel, 'utf8'));
   const nodes: { name: string; op: string; attr: Record<string, unknown> }[] = json.modelTopology.node;
   const byName = (name: string) => nodes.find((n) => n.name === name)!;
-  byName('relu').op = 'Elu';
+  byName('relu').op = 'Selu';
   byName('fc1/tanh').op = 'Cumsum';
   byName('max_pool').attr.data_format = { s: Buffer.from('NCHW').toString('base64') };
   const dir = join(workDir, 'bad-graph');
@@ -364,7 +381,7 @@ test('graph model nodes edgec cannot map are all reported by name and op', async
   const error = await t.throwsAsync(loadModel(join(dir, 'model.json')), { instanceOf: EdgecError });
   t.deepEqual(error?.details, [
     "node 'max_pool' (MaxPool): data_format NCHW is not supported; edgec needs NHWC (channels-last) models",
-    "node 'relu' (Elu): op Elu is not supported",
+    "node 'relu' (Selu): op Selu is not supported",
     "node 'fc1/tanh' (Cumsum): op Cumsum is not supported",
   ]);
 });

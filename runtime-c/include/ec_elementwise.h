@@ -125,6 +125,8 @@ void ec_tanh_f32(const float *input, float *output, int32_t count);
 /* 1.0f / sqrtf(x) (both correctly rounded in IEEE arithmetic), and exp as ec_expf computes it. */
 void ec_rsqrt_f32(const float *input, float *output, int32_t count);
 void ec_exp_f32(const float *input, float *output, int32_t count);
+/* x below zero: expm1 computed in double and rounded once to float32, as the host reference computes it. */
+void ec_elu_f32(const float *input, float *output, int32_t count);
 
 /* exp computed in double and rounded once to float32, as the host reference computes it. */
 float ec_expf(float x);

@@ -246,6 +246,14 @@ void ec_exp_f32(const float *input, float *output, int32_t count)
     for (int32_t i = 0; i < count; i++) output[i] = ec_expf(input[i]);
 }
 
+void ec_elu_f32(const float *input, float *output, int32_t count)
+{
+    for (int32_t i = 0; i < count; i++) {
+        const float x = input[i];
+        output[i] = x < 0.0f ? (float)expm1((double)x) : x;
+    }
+}
+
 void ec_tanh_f32(const float *input, float *output, int32_t count)
 {
     for (int32_t i = 0; i < count; i++) output[i] = (float)tanh((double)input[i]);

@@ -212,6 +212,8 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
       return all(([x]) => tf.rsqrt(x));
     case 'exp':
       return all(([x]) => tf.exp(x));
+    case 'elu':
+      return all(([x]) => tf.elu(x));
     case 'leaky_relu':
       return all(([x]) => tf.leakyRelu(x, op.attrs.alpha));
     case 'hard_swish':

@@ -6,7 +6,7 @@ import { inferShapes } from '../ir/shape.ts';
 import type { Graph, Op, Tensor } from '../ir/types.ts';
 import { verifyGraph } from '../ir/verify.ts';
 
-export type ActivationKind = 'relu' | 'relu6' | 'logistic' | 'tanh' | 'softmax';
+export type ActivationKind = 'relu' | 'relu6' | 'logistic' | 'tanh' | 'softmax' | 'elu';
 
 /** The error for a model that cannot be imported: the first problem in the message, all of them in the details. */
 export function importFailure(fileName: string, problems: string[]): EdgecError {

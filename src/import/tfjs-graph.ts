@@ -9,7 +9,7 @@ import { EdgecError } from '../ir/errors.ts';
 import { resolveReshape } from '../ir/shape.ts';
 import type { Activation, Graph, Padding } from '../ir/types.ts';
 import { type ActivationKind, GraphBuilder, importFailure } from './tfjs-builder.ts';
-import { type Weights, batchNormAffine, hwcmToDepthwise, hwioToOhwi, transpose2d } from './tfjs-layout.ts';
+import { type Weights, batchNormAffine, hwcmToDepthwise, hwioToOhwi, hwoiToOhwi, transpose2d } from './tfjs-layout.ts';
 import { resolveStridedSlice } from './tflite.ts';
 import type { WeightValue } from './tfjs-weights.ts';
 
@@ -148,10 +148,10 @@ class NodeReader extends NodeAttrs {
 
 type NodeBuild = (r: NodeReader) => Value;
 
-const UNARY: Record<string, ActivationKind> = { Relu: 'relu', Relu6: 'relu6', Sigmoid: 'logistic', Tanh: 'tanh', Softmax: 'softmax' };
+const UNARY: Record<string, ActivationKind> = { Relu: 'relu', Relu6: 'relu6', Sigmoid: 'logistic', Tanh: 'tanh', Softmax: 'softmax', Elu: 'elu' };
 
 /** What may follow the main op in a _Fused* node's fused_ops. */
-const FUSED_ACTIVATIONS: Record<string, ActivationKind | 'leaky_relu' | 'prelu'> = { Relu: 'relu', Relu6: 'relu6', Sigmoid: 'logistic', Tanh: 'tanh', LeakyRelu: 'leaky_relu', Prelu: 'prelu' };
+const FUSED_ACTIVATIONS: Record<string, ActivationKind | 'leaky_relu' | 'prelu'> = { Relu: 'relu', Relu6: 'relu6', Sigmoid: 'logistic', Tanh: 'tanh', Elu: 'elu', LeakyRelu: 'leaky_relu', Prelu: 'prelu' };
 
 function applyActivation(r: NodeReader, kind: ActivationKind | 'leaky_relu' | 'prelu', x: number, name: string): number {
   // A fused Prelu's alpha is the node's second argument, after the bias.
@@ -200,18 +200,11 @@ function matMul(r: NodeReader, bias: number[], name: string): number {
  */
 const transposeConv: NodeBuild = (r) => {
   const sizes = [...r.constant(0).data];
-  const filter = r.floats(1);
-  const [h, w, outChannels, inChannels] = filter.shape;
-  const ohwi = new Float32Array(filter.data.length);
-  for (let o = 0; o < outChannels; o++) {
-    for (let k = 0; k < h * w; k++) {
-      for (let i = 0; i < inChannels; i++) ohwi[(o * h * w + k) * inChannels + i] = filter.data[(k * outChannels + o) * inChannels + i];
-    }
-  }
+  const filter = hwoiToOhwi(r.floats(1));
   const padding = r.str('padding', 'VALID');
   if (padding !== 'SAME' && padding !== 'VALID') r.fail(`padding '${padding}' is not supported (SAME, VALID)`);
   if (r.spatial('dilations').some((d) => d !== 1)) r.fail('dilations must be 1');
-  const weights = r.b.constant(`${r.name}/filter`, [outChannels, h, w, inChannels], ohwi);
+  const weights = r.b.constant(`${r.name}/filter`, filter.shape, filter.data);
   const attrs = { size: [sizes[1], sizes[2]] as [number, number], stride: r.spatial('strides'), padding: padding === 'SAME' ? ('same' as const) : ('valid' as const), activation: 'none' as const };
   return { tensor: r.b.op({ kind: 'transpose_conv2d', inputs: [r.tensor(2), weights], attrs, origin: r.origin }, r.name) };
 };

@@ -8,7 +8,7 @@ import { numel } from '../ir/dtype.ts';
 import { EdgecError } from '../ir/errors.ts';
 import type { Graph, Padding } from '../ir/types.ts';
 import { type ActivationKind, GraphBuilder, importFailure } from './tfjs-builder.ts';
-import { type Weights, batchNormAffine, hwcmToDepthwise, hwioToOhwi, splitGates, transpose2d } from './tfjs-layout.ts';
+import { type Weights, batchNormAffine, hwcmToDepthwise, hwioToOhwi, hwoiToOhwi, splitGates, transpose2d } from './tfjs-layout.ts';
 import type { WeightValue } from './tfjs-weights.ts';
 
 type Json = Record<string, unknown>;
@@ -34,6 +34,7 @@ const ACTIVATIONS: Record<string, ActivationKind | undefined> = {
   sigmoid: 'logistic',
   tanh: 'tanh',
   softmax: 'softmax',
+  elu: 'elu',
 };
 
 /** What one call of a layer reads; `fail` ends the layer with a message that names it. */
@@ -428,6 +429,18 @@ const LAYERS: Record<string, LayerBuild> = {
     return r.asImage(padded, (image, name) => r.withActivation((n) => conv2d(r, image, filter, r.bias(), [1, stride], [1, dilation], padding, n), name));
   },
   DepthwiseConv2D: (r, [x]) => r.withActivation((name) => depthwise(r, x, r.bias(), name)),
+  // Output size as tfjs computes it (deconvLength): input * stride, plus what a valid filter overhangs.
+  Conv2DTranspose: (r, [x]) => {
+    if (r.pair('dilation_rate', 1).some((d) => d !== 1)) r.fail('dilation_rate must be 1');
+    const filter = r.constant('kernel', hwoiToOhwi(r.weight('kernel')));
+    const [, height, width] = r.b.shape(r.nhwc(x));
+    const [kh, kw] = r.pair('kernel_size');
+    const stride = r.pair('strides', 1);
+    const padding = r.padding();
+    const length = (n: number, k: number, s: number) => n * s + (padding === 'valid' ? Math.max(k - s, 0) : 0);
+    const attrs = { size: [length(height, kh, stride[0]), length(width, kw, stride[1])] as [number, number], stride, padding, activation: 'none' as const };
+    return r.withActivation((name) => r.b.op({ kind: 'transpose_conv2d', inputs: [r.nhwc(x), filter, ...r.bias()], attrs, origin: r.origin }, name));
+  },
   // A depthwise convolution (no bias) then a 1x1 convolution that carries the bias and the activation.
   SeparableConv2D: (r, [x]) => {
     const depthwiseOutput = depthwise(r, x, [], `${r.base}/depthwise`);
@@ -483,6 +496,11 @@ const LAYERS: Record<string, LayerBuild> = {
     }
     return r.b.activate(max === 6 ? 'relu6' : 'relu', x, r.base, r.origin);
   },
+  ELU: (r, [x]) => {
+    // TFLite's ELU has no alpha: it is 1.
+    if (r.num('alpha', 1) !== 1) r.fail(`alpha ${r.num('alpha', 1)} is not supported: TFLite's ELU computes exp(x) - 1 below zero (alpha 1)`);
+    return r.b.activate('elu', x, r.base, r.origin);
+  },
   LeakyReLU: (r, [x]) =>
     r.b.op({ kind: 'leaky_relu', inputs: [x], attrs: { alpha: r.num(r.get('negative_slope') === undefined ? 'alpha' : 'negative_slope', 0.3) }, origin: r.origin }, r.base),
   Softmax: (r, [x]) => {
@@ -513,13 +531,15 @@ const LAYERS: Record<string, LayerBuild> = {
     const attrs = { begin: [0, rows[0], columns[0], 0], stride: [1, 1, 1, 1], size, shape: size };
     return r.b.op({ kind: 'strided_slice', inputs: [x], attrs, origin: r.origin }, r.base);
   },
-  // Nearest-neighbour upsampling by whole factors: output pixel i reads input pixel floor(i / factor), as TFLite's resize does.
+  // Upsampling by whole factors as tfjs resizes (no aligned corners, no half-pixel centres): nearest
+  // reads input pixel floor(i / factor), bilinear interpolates between the pixels around i / factor.
   UpSampling2D: (r, [x]) => {
-    if ((r.get('interpolation') ?? 'nearest') !== 'nearest') r.fail(`interpolation '${String(r.get('interpolation'))}' is not supported (nearest)`);
+    const interpolation = r.get('interpolation') ?? 'nearest';
+    if (interpolation !== 'nearest' && interpolation !== 'bilinear') r.fail(`interpolation '${String(interpolation)}' is not supported (nearest, bilinear)`);
     const [, height, width] = r.b.shape(r.nhwc(x));
     const [a, b] = r.pair('size', 2);
     const attrs = { size: [height * a, width * b] as [number, number], alignCorners: false, halfPixelCenters: false };
-    return r.b.op({ kind: 'resize_nearest', inputs: [x], attrs, origin: r.origin }, r.base);
+    return r.b.op({ kind: interpolation === 'nearest' ? 'resize_nearest' : 'resize_bilinear', inputs: [x], attrs, origin: r.origin }, r.base);
   },
   // dims count the axes after the batch from 1.
   Permute: (r, [x]) => {

@@ -34,6 +34,9 @@ export interface Weights {
 /** Conv2D kernel [H, W, in, out] -> the IR's OHWI. */
 export const hwioToOhwi = (w: Weights): Weights => ({ shape: [w.shape[3], w.shape[0], w.shape[1], w.shape[2]], data: permute(w.data, w.shape, [3, 0, 1, 2]) });
 
+/** Transposed-convolution kernel [H, W, out, in] (the filter of the convolution it inverts) -> the IR's OHWI. */
+export const hwoiToOhwi = (w: Weights): Weights => ({ shape: [w.shape[2], w.shape[0], w.shape[1], w.shape[3]], data: permute(w.data, w.shape, [2, 0, 1, 3]) });
+
 /** Depthwise kernel [H, W, C, M] -> the IR's [1, H, W, C*M]: the same values in the same order. */
 export const hwcmToDepthwise = (w: Weights): Weights => ({ shape: [1, w.shape[0], w.shape[1], w.shape[2] * w.shape[3]], data: w.data });
 

@@ -517,6 +517,7 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
   [B.RESIZE_NEAREST_NEIGHBOR]: (r) => resize(r, 'resize_nearest', r.options(O.ResizeNearestNeighborOptions)),
   [B.RESIZE_BILINEAR]: (r) => resize(r, 'resize_bilinear', r.options(O.ResizeBilinearOptions)),
   [B.RSQRT]: (r) => unary(r, 'rsqrt'),
+  [B.ELU]: (r) => unary(r, 'elu'),
   // TFLite Micro's EXP runs float32 only; its int8 LOG_SOFTMAX is not reproduced yet.
   [B.EXP]: (r) => floatOnly(r, 'exp', r.options(O.ExpOptions)),
   [B.LOG_SOFTMAX]: (r) => floatOnly(r, 'log_softmax', r.options(O.LogSoftmaxOptions)),
@@ -615,7 +616,7 @@ function binary(r: OperatorReader, kind: 'add' | 'sub' | 'mul' | 'div', o: { act
   return { kind, ...ports(r, io), attrs: { activation } };
 }
 
-function unary(r: OperatorReader, kind: 'logistic' | 'tanh' | 'relu' | 'relu6' | 'hard_swish' | 'quantize' | 'dequantize' | 'rsqrt'): Op | undefined {
+function unary(r: OperatorReader, kind: 'logistic' | 'tanh' | 'relu' | 'relu6' | 'hard_swish' | 'quantize' | 'dequantize' | 'rsqrt' | 'elu'): Op | undefined {
   const io = r.io(1);
   if (!io) return;
   return { kind, ...ports(r, io), attrs: {} };

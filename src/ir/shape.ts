@@ -178,6 +178,7 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
     case 'hard_swish':
     case 'rsqrt':
     case 'exp':
+    case 'elu':
     case 'quantize':
     case 'dequantize':
       return ok([...x]);

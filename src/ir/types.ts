@@ -145,7 +145,7 @@ export interface ArgMinMaxOp extends OpCommon {
 
 /** Element-wise ops with no attributes. */
 export interface UnaryOp extends OpCommon {
-  kind: 'logistic' | 'tanh' | 'relu' | 'relu6' | 'hard_swish' | 'quantize' | 'dequantize' | 'rsqrt' | 'exp';
+  kind: 'logistic' | 'tanh' | 'relu' | 'relu6' | 'hard_swish' | 'quantize' | 'dequantize' | 'rsqrt' | 'exp' | 'elu';
   attrs: Record<string, never>;
 }
 

@@ -49,6 +49,7 @@ const ARITY: Record<OpKind, [number, number]> = {
   squared_difference: [2, 2],
   rsqrt: [1, 1],
   exp: [1, 1],
+  elu: [1, 1],
   log_softmax: [1, 1],
   unidirectional_sequence_lstm: [13, 13],
   svdf: [3, 4],

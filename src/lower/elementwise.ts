@@ -271,6 +271,12 @@ export function addSubParams(graph: Graph, op: BinaryOp): AddSubParams {
   };
 }
 
+/** ELU's int8 table inputs as TFLite Micro's PopulateLookupTable reads them: the inverse output scale is a float32. */
+export function eluParams(graph: Graph, op: UnaryOp): { inputScale: number; inputZeroPoint: number; inverseOutputScale: number; outputZeroPoint: number } {
+  const [input, output] = [inputQuant(graph, op, 0), outputQuant(graph, op)];
+  return { inputScale: input.scale, inputZeroPoint: input.zeroPoint, inverseOutputScale: f32(1 / output.scale), outputZeroPoint: output.zeroPoint };
+}
+
 /**
  * RSQRT's int8 output multiplier as TFLite Micro's SetRsqrtOutputMultiplier computes it:
  * 1 / (sqrtf(input scale) * output scale), the product in float32, the quotient in double.

@@ -16,6 +16,7 @@ import {
   addSubTables,
   squaredDifferenceParams,
   rsqrtParams,
+  eluParams,
   describeElementwiseOp,
   maxMinDtype,
   preluParams,
@@ -30,6 +31,7 @@ import {
 } from '../lower/elementwise.ts';
 import {
   multiplyByQuantizedMultiplier as mbqm,
+  roundHalfAwayFromZero,
   roundingDivideByPOT,
   roundingDivideByPOT16,
   saturatingDoublingHighMul16,
@@ -109,6 +111,7 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
     case 'hard_swish':
     case 'rsqrt':
     case 'exp':
+    case 'elu':
       if (int8) mapThroughTable(inputs[0] as Int8Array, result as Int8Array, int8UnaryFunction(graph, op));
       else mapFloat(inputs[0] as Float32Array, result as Float32Array, floatUnaryFunction(op));
       break;
@@ -279,6 +282,16 @@ function int8UnaryFunction(graph: Graph, op: UnaryKernelOp): (x: number) => numb
         return clampInt8(mbqm(data, p.output.multiplier, p.output.shift - shift) + p.outputZeroPoint);
       };
     }
+    case 'elu': {
+      // TFLite Micro's table, every step in float32: dequantize, exp(x) - 1 below zero, rescale,
+      // round half away from zero, add the zero point.
+      const p = eluParams(graph, op);
+      return (x) => {
+        const dequantized = f32(p.inputScale * (x - p.inputZeroPoint));
+        const transformed = dequantized < 0 ? f32(expf(dequantized) - 1) : dequantized;
+        return clampInt8(roundHalfAwayFromZero(f32(transformed * p.inverseOutputScale)) + p.outputZeroPoint);
+      };
+    }
     case 'relu6': {
       const { zero, six } = relu6Params(graph, op);
       return (x) => (x > six ? six : x < zero ? zero : x);
@@ -348,6 +361,8 @@ function floatUnaryFunction(op: UnaryKernelOp): (x: number) => number {
       return (x) => f32(1 / f32(Math.sqrt(x)));
     case 'exp':
       return expf;
+    case 'elu':
+      return (x) => (x < 0 ? f32(Math.expm1(x)) : x);
     case 'hard_swish':
       return (x) => {
         const shifted = f32(x + 3);

@@ -67,6 +67,7 @@ const PREPARE: { [K in OpKind]: Preparer<K> } = {
   rsqrt: elementwise,
   log_softmax: elementwise,
   exp: elementwise,
+  elu: elementwise,
   resize_nearest: prepareResizeNearest,
   resize_bilinear: prepareResizeBilinear,
   arg_max: prepareArgMinMax,

@@ -240,6 +240,8 @@ function exportOp(graph: Graph, op: Op): Exported {
       return { code: B.RSQRT, version: byType(2) };
     case 'log_softmax':
       return { code: B.LOG_SOFTMAX, version: 1, optionsType: O.LogSoftmaxOptions, options: {} };
+    case 'elu':
+      return { code: B.ELU, version: 1 };
     case 'exp':
       return { code: B.EXP, version: 1, optionsType: O.ExpOptions, options: {} };
     case 'squared_difference':

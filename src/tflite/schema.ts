@@ -114,6 +114,7 @@ export const BuiltinOperator = {
   SQUARED_DIFFERENCE: 99,
   RSQRT: 76,
   EXP: 47,
+  ELU: 111,
   LOG_SOFTMAX: 50,
   /** Codes above this do not fit OperatorCode.deprecated_builtin_code, which then holds this value. */
   PLACEHOLDER_FOR_GREATER_OP_CODES: 127,

@@ -257,6 +257,7 @@ export const elementwiseEmitter: OpEmitter = {
       case 'hard_swish':
       case 'rsqrt':
       case 'exp':
+      case 'elu':
         return int8 ? emitLookup(ctx, op) : floatUnary(ctx, op);
       default:
         throw modelError(`${describeOp(op, ctx.graph.ops.indexOf(op))}: ${op.kind} is not an element-wise op`);

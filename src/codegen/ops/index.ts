@@ -50,6 +50,7 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   rsqrt: elementwiseEmitter,
   log_softmax: elementwiseEmitter,
   exp: elementwiseEmitter,
+  elu: elementwiseEmitter,
   resize_nearest: dataEmitter,
   resize_bilinear: dataEmitter,
   arg_max: dataEmitter,
