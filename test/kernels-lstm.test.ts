@@ -11,12 +11,12 @@ import { importTflite } from '../src/import/tflite.ts';
 import { dataBytes } from '../src/ir/dtype.ts';
 import type { Graph, TensorData } from '../src/ir/types.ts';
 import { runOnTarget } from '../src/targets/run.ts';
-import { LSTM_CASES, lstmCaseInputs, lstmCaseModel } from './helpers/lstm-models.ts';
+import { LSTM_CASES, type LstmCase, lstmCaseInputs, lstmCaseModel } from './helpers/lstm-models.ts';
 import { sideBySide } from './helpers/side-by-side.ts';
 import { missingTool } from './helpers/tools.ts';
 
 /** Several cases side by side in one graph (inputs and outputs in case order): one build runs them all. */
-function lstmCases(dtype: 'int8' | 'float32'): { graph: Graph; samples: TensorData[][] } {
+function lstmCases(dtype: LstmCase['dtype']): { graph: Graph; samples: TensorData[][] } {
   const cases = LSTM_CASES.filter((c) => c.dtype === dtype);
   const graph = sideBySide(`lstm_${dtype}`, cases.map((c) => importTflite(lstmCaseModel(c))));
   // Three samples: each case's first two inputs, then its first again.
@@ -27,7 +27,7 @@ function lstmCases(dtype: 'int8' | 'float32'): { graph: Graph; samples: TensorDa
 
 const bytes = (outputs: TensorData[][]) => outputs.map((sample) => sample.map((o) => Buffer.from(dataBytes(o))));
 
-for (const dtype of ['int8', 'float32'] as const) {
+for (const dtype of ['int8', 'int16', 'float32'] as const) {
   for (const target of ['host', 'wasm', 'qemu'] as const) {
     const tool = target === 'host' ? missingTool('cc') : target === 'wasm' ? missingTool('emcc') : missingTool('arm-none-eabi-gcc', 'qemu-system-arm');
     (tool ? test.skip : test)(`${dtype} LSTMs on ${target} = the reference, state carried and reset${tool ? ` (skipped: ${tool})` : ''}`, async (t) => {

@@ -31,9 +31,8 @@ typedef struct {
     int32_t recurrent_multiplier, recurrent_shift;
 } ec_lstm_gate_s8;
 
+/* What follows the gates, the same for int8 and 16x8: the int16 cell update and the hidden state. */
 typedef struct {
-    ec_lstm_shape shape;
-    ec_lstm_gate_s8 gates[4];
     /* forget gate x cell -> cell; input gate x cell gate -> cell; output gate x tanh(cell) -> hidden. */
     int32_t forget_multiplier, forget_shift;
     int32_t input_multiplier, input_shift;
@@ -43,10 +42,36 @@ typedef struct {
     int32_t cell_tanh_multiplier, cell_tanh_shift;
     /* TFLite's sigmoid(i / 24) in Q0.16, 256 entries (the generator writes them). */
     const uint16_t *sigmoid_table;
+} ec_lstm_cell_q;
+
+typedef struct {
+    ec_lstm_shape shape;
+    ec_lstm_gate_s8 gates[4];
+    ec_lstm_cell_q cell;
 } ec_lstm_s8_params;
 
 size_t ec_lstm_s8_scratch_size(const ec_lstm_s8_params *p);
 void ec_lstm_s8(const ec_lstm_s8_params *p, const int8_t *input, int8_t *output, int8_t *hidden, int16_t *cell, void *scratch);
+
+/* 16x8: int16 x int8 products of one gate summed in int64 with the int64 bias (zero points are 0,
+ * so nothing is folded and the recurrent product has no bias), requantized to Q3.12 by
+ * ec_requantize_s64. */
+typedef struct {
+    const int8_t *weights;           /* [units][input_size] */
+    const int8_t *recurrent_weights; /* [units][units] */
+    const int64_t *bias;
+    int32_t input_multiplier, input_shift;
+    int32_t recurrent_multiplier, recurrent_shift;
+} ec_lstm_gate_s16;
+
+typedef struct {
+    ec_lstm_shape shape;
+    ec_lstm_gate_s16 gates[4];
+    ec_lstm_cell_q cell; /* hidden_zero_point is 0 */
+} ec_lstm_s16_params;
+
+size_t ec_lstm_s16_scratch_size(const ec_lstm_s16_params *p);
+void ec_lstm_s16(const ec_lstm_s16_params *p, const int16_t *input, int16_t *output, int16_t *hidden, int16_t *cell, void *scratch);
 
 typedef struct {
     ec_lstm_shape shape;

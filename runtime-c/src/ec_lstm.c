@@ -1,4 +1,4 @@
-/* UNIDIRECTIONAL_SEQUENCE_LSTM, int8 (int16 gates and cell state) and float32, bit-exact with
+/* UNIDIRECTIONAL_SEQUENCE_LSTM, int8 and 16x8 (int16 gates and cell state) and float32, bit-exact with
  * TensorFlow Lite Micro's reference kernel (lstm_eval.h). The host reference is src/ref/lstm.ts;
  * keep them in step. */
 #include <float.h>
@@ -83,6 +83,23 @@ static void ec_lstm_preactivate_s8(const ec_lstm_gate_s8 *g, int32_t input_size,
     }
 }
 
+/* Unit u's step from its four gate pre-activations: the cell state updated in place, and the
+ * hidden value requantized with its zero point, not yet clamped to the hidden state's type. */
+EC_INLINE int32_t ec_lstm_unit(const ec_lstm_cell_q *q, int16_t *const gate[4], int32_t u, int16_t *c)
+{
+    const int32_t i_gate = ec_sigmoid_s16(q->sigmoid_table, gate[0][u]);
+    const int32_t f_gate = ec_sigmoid_s16(q->sigmoid_table, gate[1][u]);
+    const int32_t c_gate = ec_tanh_s16(q->sigmoid_table, gate[2][u], 3, 0);
+    const int32_t o_gate = ec_sigmoid_s16(q->sigmoid_table, gate[3][u]);
+    const int32_t kept = ec_sat_s16(ec_requantize(f_gate * c[u], q->forget_multiplier, q->forget_shift));
+    const int32_t added = ec_sat_s16(ec_requantize(i_gate * c_gate, q->input_multiplier, q->input_shift));
+    int32_t next = ec_sat_s16(kept + added);
+    if (q->cell_clip > 0) next = ec_clamp_s32(next, -q->cell_clip, q->cell_clip);
+    c[u] = (int16_t)next;
+    const int32_t squashed = ec_tanh_s16(q->sigmoid_table, next, q->cell_tanh_multiplier, q->cell_tanh_shift);
+    return ec_requantize(squashed * o_gate, q->hidden_multiplier, q->hidden_shift) + q->hidden_zero_point;
+}
+
 void ec_lstm_s8(const ec_lstm_s8_params *p, const int8_t *input, int8_t *output, int8_t *hidden, int16_t *cell, void *scratch)
 {
     const ec_lstm_shape *s = &p->shape;
@@ -97,20 +114,48 @@ void ec_lstm_s8(const ec_lstm_s8_params *p, const int8_t *input, int8_t *output,
             int16_t *c = &cell[b * units];
             /* All four gates read the previous step's hidden state: compute them before updating it. */
             for (int32_t g = 0; g < 4; g++) ec_lstm_preactivate_s8(&p->gates[g], s->input_size, units, x, h, gate[g]);
-            for (int32_t u = 0; u < units; u++) {
-                const int32_t i_gate = ec_sigmoid_s16(p->sigmoid_table, gate[0][u]);
-                const int32_t f_gate = ec_sigmoid_s16(p->sigmoid_table, gate[1][u]);
-                const int32_t c_gate = ec_tanh_s16(p->sigmoid_table, gate[2][u], 3, 0);
-                const int32_t o_gate = ec_sigmoid_s16(p->sigmoid_table, gate[3][u]);
-                const int32_t kept = ec_sat_s16(ec_requantize(f_gate * c[u], p->forget_multiplier, p->forget_shift));
-                const int32_t added = ec_sat_s16(ec_requantize(i_gate * c_gate, p->input_multiplier, p->input_shift));
-                int32_t next = ec_sat_s16(kept + added);
-                if (p->cell_clip > 0) next = ec_clamp_s32(next, -p->cell_clip, p->cell_clip);
-                c[u] = (int16_t)next;
-                const int32_t squashed = ec_tanh_s16(p->sigmoid_table, next, p->cell_tanh_multiplier, p->cell_tanh_shift);
-                h[u] = ec_sat_s8(ec_requantize(squashed * o_gate, p->hidden_multiplier, p->hidden_shift) + p->hidden_zero_point);
-            }
+            for (int32_t u = 0; u < units; u++) h[u] = ec_sat_s8(ec_lstm_unit(&p->cell, gate, u, c));
             memcpy(&output[row * units], h, (size_t)units);
+        }
+    }
+}
+
+/* ---- 16x8 ---- */
+
+size_t ec_lstm_s16_scratch_size(const ec_lstm_s16_params *p) { return 4u * (size_t)p->shape.units * sizeof(int16_t); }
+
+/* acc + w . x over n values, in int64. */
+static int64_t ec_lstm_dot_s16(const int8_t *w, const int16_t *x, int32_t n, int64_t acc)
+{
+    for (int32_t i = 0; i < n; i++) acc += (int32_t)w[i] * x[i];
+    return acc;
+}
+
+static void ec_lstm_preactivate_s16(const ec_lstm_gate_s16 *g, int32_t input_size, int32_t units, const int16_t *x, const int16_t *h, int16_t *out)
+{
+    for (int32_t u = 0; u < units; u++) {
+        const int64_t ax = ec_lstm_dot_s16(&g->weights[u * input_size], x, input_size, g->bias[u]);
+        const int64_t ah = ec_lstm_dot_s16(&g->recurrent_weights[u * units], h, units, 0);
+        const int32_t sx = ec_sat_s16(ec_requantize_s64(ax, g->input_multiplier, g->input_shift));
+        const int32_t sh = ec_sat_s16(ec_requantize_s64(ah, g->recurrent_multiplier, g->recurrent_shift));
+        out[u] = (int16_t)ec_sat_s16(sx + sh);
+    }
+}
+
+void ec_lstm_s16(const ec_lstm_s16_params *p, const int16_t *input, int16_t *output, int16_t *hidden, int16_t *cell, void *scratch)
+{
+    const ec_lstm_shape *s = &p->shape;
+    const int32_t units = s->units;
+    int16_t *gate[4];
+    for (int32_t g = 0; g < 4; g++) gate[g] = (int16_t *)scratch + g * units;
+    for (int32_t t = 0; t < s->steps; t++) {
+        for (int32_t b = 0; b < s->batch; b++) {
+            const int32_t row = ec_lstm_row(s, b, t);
+            int16_t *h = &hidden[b * units];
+            int16_t *c = &cell[b * units];
+            for (int32_t g = 0; g < 4; g++) ec_lstm_preactivate_s16(&p->gates[g], s->input_size, units, &input[row * s->input_size], h, gate[g]);
+            for (int32_t u = 0; u < units; u++) h[u] = (int16_t)ec_sat_s16(ec_lstm_unit(&p->cell, gate, u, c));
+            memcpy(&output[row * units], h, (size_t)units * sizeof(int16_t));
         }
     }
 }

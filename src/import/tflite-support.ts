@@ -96,7 +96,7 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
   [B.SPLIT_V]: { types: ACTIVATIONS, constraints: [CONSTRAINT.constant('size_splits and axis operands'), 'sizes of at least 1, at most one -1', ...MOVES] },
   [B.UNPACK]: { types: ACTIVATIONS, constraints: ['num equal to the length of the axis', ...MOVES] },
   [B.UNIDIRECTIONAL_SEQUENCE_LSTM]: {
-    types: 'int8 (int8 weights, int8 hidden state, int16 cell state, per-tensor scales); float32',
+    types: 'int8 (int8 weights, int8 hidden state, int16 cell state, int32 biases, per-tensor scales); 16x8: int16 (int8 weights, int16 hidden and cell states, int64 biases, zero points 0); float32',
     constraints: [
       'all four gates (no CIFG); no peephole, projection or layer normalization',
       'cell activation TANH',

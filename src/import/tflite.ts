@@ -795,9 +795,10 @@ function lstm(r: OperatorReader): Op | undefined {
     origin: r.origin,
     attrs: { cellClip: o.cellClip, timeMajor: o.timeMajor },
   };
-  if (r.tensor(inputs[0]).type !== TensorType.INT8) return op;
-  if (hidden.type !== TensorType.INT8 || cell.type !== TensorType.INT16) {
-    return r.problem(`an int8 LSTM needs an int8 hidden state and an int16 cell state, got ${tensorTypeName(hidden.type)} and ${tensorTypeName(cell.type)}`);
+  const type = r.tensor(inputs[0]).type;
+  if (type !== TensorType.INT8 && type !== TensorType.INT16) return op;
+  if (hidden.type !== type || cell.type !== TensorType.INT16) {
+    return r.problem(`an ${tensorTypeName(type)} LSTM needs an ${tensorTypeName(type)} hidden state and an INT16 cell state, got ${tensorTypeName(hidden.type)} and ${tensorTypeName(cell.type)}`);
   }
   const hq = hidden.quantization;
   const cq = cell.quantization;
@@ -955,17 +956,18 @@ function checkTypes(r: OperatorReader, op: Op): boolean {
       expect(output, 'output', [TensorType.INT32]);
       break;
     case 'unidirectional_sequence_lstm': {
-      expect(input, 'input', ACTIVATION_TYPES);
+      expect(input, 'input', [TensorType.INT8, TensorType.INT16, TensorType.FLOAT32]);
       if (!ok) break;
       const type = typeOf(input);
-      const int8 = type === TensorType.INT8;
+      const int8 = type !== TensorType.FLOAT32;
       op.inputs.slice(1, 9).forEach((t, i) => {
         if (!int8) return expectFloat(t, `weights ${i + 1}`);
         expect(t, `weights ${i + 1}`, [TensorType.INT8]);
         // TFLite Micro's LSTM keeps one multiplier per matrix: per-channel scales would be ignored.
         if ((r.tensor(t).quantization?.scale.length ?? 0) > 1) ok = !!r.problem(`weights ${i + 1} (${r.describe(t)}) must be quantized per tensor`);
       });
-      op.inputs.slice(9).forEach((t, i) => (int8 ? expect(t, `bias ${i + 12}`, [TensorType.INT32]) : expectFloat(t, `bias ${i + 12}`)));
+      const biasType = type === TensorType.INT16 ? TensorType.INT64 : TensorType.INT32;
+      op.inputs.slice(9).forEach((t, i) => (int8 ? expect(t, `bias ${i + 12}`, [biasType]) : expectFloat(t, `bias ${i + 12}`)));
       expect(output, 'output', [type]);
       break;
     }

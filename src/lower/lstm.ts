@@ -6,7 +6,9 @@
 // biases, int16 gates and cell state. Each gate is two int8 x int8 -> int16 matrix products (input
 // and recurrent, each requantized to Q3.12 and saturated to int16), their saturating sum, then a
 // sigmoid (or tanh for the cell gate) whose output is Q0.15. The cell state's scale is a power of
-// two; its tanh feeds the hidden state, requantized to int8.
+// two; its tanh feeds the hidden state, requantized to int8. The 16x8 LSTM is the same with int16
+// input and hidden state (zero points 0) and int64 biases: its products sum in 64 bits and are
+// requantized by TFLite's 64-bit rule.
 
 import { numel } from '../ir/dtype.ts';
 import type { Graph, LstmOp } from '../ir/types.ts';
@@ -32,25 +34,27 @@ export interface LstmShape {
   timeMajor: boolean;
 }
 
-export interface LstmGateInt8 {
+export interface LstmGateQuantized {
   /** Input x weights and hidden state x recurrent weights, to Q3.12. */
   inputRequant: Requantize;
   recurrentRequant: Requantize;
   /**
-   * The zero points folded into the biases at compile time: bias[u] - input zero point x
+   * int8: the zero points folded into the biases at compile time: bias[u] - input zero point x
    * sum(weights row u), and - hidden zero point x sum(recurrent row u) (TFLite adds them per MAC).
+   * int16: the int64 bias as it is (every value an exact integer), and no recurrent bias.
    */
-  inputBias: Int32Array;
-  recurrentBias: Int32Array;
+  inputBias: Int32Array | Float64Array;
+  recurrentBias?: Int32Array;
 }
 
-export interface LstmInt8Params extends LstmShape {
-  dtype: 'int8';
-  gates: LstmGateInt8[];
+export interface LstmQuantizedParams extends LstmShape {
+  /** The input, hidden state and output type; gates and cell state are int16 either way. */
+  dtype: 'int8' | 'int16';
+  gates: LstmGateQuantized[];
   /** forget gate x cell state -> cell state; input gate x cell gate -> cell state. */
   forgetMul: Requantize;
   inputMul: Requantize;
-  /** output gate x tanh(cell state) -> hidden state, plus its zero point, clamped to int8. */
+  /** output gate x tanh(cell state) -> hidden state, plus its zero point, clamped to the hidden state's type. */
   hiddenMul: Requantize;
   hiddenZeroPoint: number;
   /** Cell state clamp in int16 steps; 0 for none. */
@@ -64,7 +68,7 @@ export interface LstmFloatParams extends LstmShape {
   cellClip: number;
 }
 
-export type LstmParams = LstmInt8Params | LstmFloatParams;
+export type LstmParams = LstmQuantizedParams | LstmFloatParams;
 
 export function lstmShape(graph: Graph, op: LstmOp): LstmShape {
   const input = graph.tensors[op.inputs[0]].shape;
@@ -78,41 +82,48 @@ export function lowerLstm(graph: Graph, op: LstmOp): LstmParams {
   const shape = lstmShape(graph, op);
   const input = operands.input(0);
   const float = input.dtype === 'float32';
-  operands.expectDtype(input, 'int8', 'float32');
+  const int16 = input.dtype === 'int16';
+  operands.expectDtype(input, 'int8', 'int16', 'float32');
   operands.expectDtype(operands.output(), input.dtype);
   for (let i = 1; i <= 12; i++) {
     const t = operands.input(i);
-    operands.expectDtype(t, float ? 'float32' : i <= 8 ? 'int8' : 'int32');
+    operands.expectDtype(t, float ? 'float32' : i <= 8 ? 'int8' : int16 ? 'int64' : 'int32');
     if (!t.data) operands.fail(`${operands.describe(t)} must be a constant`);
   }
   const cellClip = Math.fround(op.attrs.cellClip);
   if (float) return { dtype: 'float32', ...shape, cellClip };
 
   const state = op.attrs.state;
-  if (state === undefined) return operands.fail('an int8 LSTM needs the quantization of its hidden and cell states');
+  if (state === undefined) return operands.fail(`an ${input.dtype} LSTM needs the quantization of its hidden and cell states`);
   const hidden = { scale: Math.fround(state.hiddenScale), zeroPoint: state.hiddenZeroPoint };
   const cellScale = Math.fround(state.cellScale);
+  if (int16 && hidden.zeroPoint !== 0) operands.fail(`hidden state zero point ${hidden.zeroPoint}: a 16x8 LSTM's is 0`);
   if (!Number.isInteger(hidden.zeroPoint) || hidden.zeroPoint < -128 || hidden.zeroPoint > 127) operands.fail(`hidden state zero point ${hidden.zeroPoint} is outside int8`);
   if (!(hidden.scale > 0) || !(cellScale > 0)) operands.fail('the hidden and cell state scales must be positive');
   const x = operands.affine(input);
+  if (int16 && x.zeroPoint !== 0) operands.fail(`input zero point ${x.zeroPoint}: a 16x8 LSTM's is 0`);
 
-  const gates = LSTM_GATES.map((gate, g): LstmGateInt8 => {
+  const gates = LSTM_GATES.map((gate, g): LstmGateQuantized => {
     const weights = operands.input(1 + g);
     const recurrent = operands.input(5 + g);
-    const bias = operands.input(9 + g).data as Int32Array;
+    const bias = operands.input(9 + g).data;
     const [w] = operands.weightScales(weights, 0, 1);
     const [r] = operands.weightScales(recurrent, 0, 1);
-    return {
+    const requants = {
       inputRequant: operands.multiplier(Math.fround(x.scale * w) / GATE_INPUT_SCALE, `${gate} gate input scale`),
       recurrentRequant: operands.multiplier(Math.fround(hidden.scale * r) / GATE_INPUT_SCALE, `${gate} gate recurrent scale`),
-      inputBias: foldZeroPoint(weights.data as Int8Array, shape.units, shape.inputSize, x.zeroPoint, bias),
+    };
+    if (int16) return { ...requants, inputBias: Float64Array.from(bias as BigInt64Array, Number) };
+    return {
+      ...requants,
+      inputBias: foldZeroPoint(weights.data as Int8Array, shape.units, shape.inputSize, x.zeroPoint, bias as Int32Array),
       recurrentBias: foldZeroPoint(recurrent.data as Int8Array, shape.units, shape.units, hidden.zeroPoint),
     };
   });
   // Products of two scales in double, as CreateInterGateMulParams computes them.
   const mul = (a: number, b: number, out: number, what: string) => operands.multiplier((a * b) / out, what);
   return {
-    dtype: 'int8',
+    dtype: int16 ? 'int16' : 'int8',
     ...shape,
     gates,
     forgetMul: mul(GATE_OUTPUT_SCALE, cellScale, cellScale, 'forget x cell scale'),

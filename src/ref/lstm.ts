@@ -1,16 +1,16 @@
 // UNIDIRECTIONAL_SEQUENCE_LSTM on the host as TFLite Micro's reference kernel (lstm_eval.h)
-// computes it, in int8 (int16 gates and cell state) and float32. The hidden and cell states live
+// computes it, in int8 and 16x8 (int16 gates and cell state either way) and float32. The hidden and cell states live
 // in the kernel and carry over from one call to the next, as TFLite Micro's variable tensors do;
 // reset() clears them to what TFLite Micro's interpreter Reset() writes (the hidden state's zero
 // point, cell 0).
 
 import type { Graph, LstmOp, TensorData } from '../ir/types.ts';
-import { multiplyByQuantizedMultiplier } from '../lower/fixedpoint.ts';
+import { multiplyByQuantizedMultiplier, multiplyByQuantizedMultiplier64 } from '../lower/fixedpoint.ts';
 import type { Requantize } from '../lower/elementwise.ts';
 import {
   GATE_TANH_INPUT,
   type LstmFloatParams,
-  type LstmInt8Params,
+  type LstmQuantizedParams,
   type LstmShape,
   int16Sigmoid,
   int16Tanh,
@@ -31,29 +31,28 @@ const requant = (acc: number, r: Requantize) => multiplyByQuantizedMultiplier(ac
 /** Where step t of sequence b reads its input row and writes its output row (in rows). */
 const rowOf = (s: LstmShape, b: number, t: number) => (s.timeMajor ? t * s.batch + b : b * s.steps + t);
 
-/** int16 pre-activation of one gate unit: the two products, each requantized to Q3.12 and saturated, then their saturating sum. */
-function gateInt8(
-  p: LstmInt8Params,
-  g: number,
-  u: number,
-  x: Int8Array,
-  xAt: number,
-  h: Int8Array,
-  hAt: number,
-  weights: Int8Array[],
-): number {
+type Activations = Int8Array | Int16Array;
+
+/**
+ * int16 pre-activation of one gate unit: the two products, each requantized to Q3.12 and
+ * saturated, then their saturating sum. int8 sums in int32; 16x8 in int64 (exact here: every sum
+ * stays far below 2^53) with the 64-bit requantization.
+ */
+function gateQuantized(p: LstmQuantizedParams, g: number, u: number, x: Activations, xAt: number, h: Activations, hAt: number, weights: Int8Array[]): number {
   const gate = p.gates[g];
   const w = weights[g];
   const r = weights[4 + g];
   let accX = gate.inputBias[u];
   for (let d = 0; d < p.inputSize; d++) accX += w[u * p.inputSize + d] * x[xAt + d];
-  let accH = gate.recurrentBias[u];
+  let accH = gate.recurrentBias?.[u] ?? 0;
   for (let d = 0; d < p.units; d++) accH += r[u * p.units + d] * h[hAt + d];
-  return sat16(sat16(requant(accX, gate.inputRequant)) + sat16(requant(accH, gate.recurrentRequant)));
+  const scale = (acc: number, by: Requantize) => (p.dtype === 'int16' ? multiplyByQuantizedMultiplier64(acc, by.multiplier, by.shift) : requant(acc, by));
+  return sat16(sat16(scale(accX, gate.inputRequant)) + sat16(scale(accH, gate.recurrentRequant)));
 }
 
-export function lstmInt8(p: LstmInt8Params): StatefulKernel {
-  const hidden = new Int8Array(lstmStateSize(p));
+export function lstmQuantized(p: LstmQuantizedParams): StatefulKernel {
+  const [Activation, low, high] = p.dtype === 'int16' ? [Int16Array, -32768, 32767] : [Int8Array, -128, 127];
+  const hidden = new Activation(lstmStateSize(p));
   const cell = new Int16Array(lstmStateSize(p));
   const reset = () => {
     hidden.fill(p.hiddenZeroPoint);
@@ -61,9 +60,9 @@ export function lstmInt8(p: LstmInt8Params): StatefulKernel {
   };
   reset();
   const run = (inputs: TensorData[]) => {
-    const x = inputs[0] as Int8Array;
+    const x = inputs[0] as Activations;
     const weights = inputs.slice(1, 9) as Int8Array[];
-    const out = new Int8Array(p.batch * p.steps * p.units);
+    const out = new Activation(p.batch * p.steps * p.units);
     const gates = [new Int16Array(p.units), new Int16Array(p.units), new Int16Array(p.units), new Int16Array(p.units)];
     for (let t = 0; t < p.steps; t++) {
       for (let b = 0; b < p.batch; b++) {
@@ -72,7 +71,7 @@ export function lstmInt8(p: LstmInt8Params): StatefulKernel {
         // Every gate reads the hidden state of the previous step: compute all four before updating.
         for (let g = 0; g < 4; g++) {
           for (let u = 0; u < p.units; u++) {
-            const pre = gateInt8(p, g, u, x, xAt, hidden, s, weights);
+            const pre = gateQuantized(p, g, u, x, xAt, hidden, s, weights);
             gates[g][u] = g === 2 ? int16Tanh(pre, GATE_TANH_INPUT) : int16Sigmoid(pre);
           }
         }
@@ -83,7 +82,7 @@ export function lstmInt8(p: LstmInt8Params): StatefulKernel {
           let next = sat16(kept + added);
           if (p.cellClip > 0) next = clamp(next, -p.cellClip, p.cellClip);
           cell[s + u] = next;
-          const h = clamp(requant(int16Tanh(next, p.cellTanh) * o[u], p.hiddenMul) + p.hiddenZeroPoint, -128, 127);
+          const h = clamp(requant(int16Tanh(next, p.cellTanh) * o[u], p.hiddenMul) + p.hiddenZeroPoint, low, high);
           hidden[s + u] = h;
           out[rowOf(p, b, t) * p.units + u] = h;
         }
@@ -145,5 +144,5 @@ export function lstmFloat(p: LstmFloatParams): StatefulKernel {
 
 export function prepareLstm(graph: Graph, op: LstmOp): StatefulKernel {
   const p = lowerLstm(graph, op);
-  return p.dtype === 'int8' ? lstmInt8(p) : lstmFloat(p);
+  return p.dtype === 'float32' ? lstmFloat(p) : lstmQuantized(p);
 }

@@ -9,7 +9,7 @@ import { ModelBuilder } from './tflite-models.ts';
 
 export interface LstmCase {
   name: string;
-  dtype: 'int8' | 'float32';
+  dtype: 'int8' | 'int16' | 'float32';
   batch: number;
   steps: number;
   inputSize: number;
@@ -19,16 +19,17 @@ export interface LstmCase {
   seed: number;
   /** Invocations in a row, the state carried from one to the next. */
   invokes: number;
-  /** int8 quantization (defaults in `int8Defaults`). */
+  /** int8 and int16 quantization (defaults in `int8Defaults` and `int16Defaults`; int16 zero points are 0). */
   input?: [number, number];
   hidden?: [number, number];
   cellScale?: number;
   weightScale?: number;
-  /** Biases drawn from +-biasRange (int32 steps, or float). */
+  /** Biases drawn from +-biasRange (int32 or int64 steps, or float). */
   biasRange?: number;
 }
 
 const int8Defaults = { input: [0.05, 3] as [number, number], hidden: [1 / 128, -5] as [number, number], cellScale: 2 ** -11, weightScale: 0.02, biasRange: 2000 };
+const int16Defaults = { input: [0.0004, 0] as [number, number], hidden: [1 / 32768, 0] as [number, number], cellScale: 2 ** -11, weightScale: 0.02, biasRange: 200000 };
 
 /** The cases the goldens cover: sequence length 1, carried state, zero points at the limits, odd unit counts, cell clip, int16 saturation, batches, time-major. */
 export const LSTM_CASES: LstmCase[] = [
@@ -41,6 +42,11 @@ export const LSTM_CASES: LstmCase[] = [
   { name: 'int8 cell scale 2^-8', dtype: 'int8', batch: 1, steps: 4, inputSize: 4, units: 5, seed: 7, invokes: 2, cellScale: 2 ** -8, weightScale: 0.08, biasRange: 3000 },
   { name: 'int8 batch 2', dtype: 'int8', batch: 2, steps: 3, inputSize: 3, units: 5, seed: 8, invokes: 2 },
   { name: 'int8 time major, batch 3', dtype: 'int8', batch: 3, steps: 2, inputSize: 4, units: 3, seed: 9, invokes: 2, timeMajor: true },
+  { name: '16x8 odd units, three invokes', dtype: 'int16', batch: 1, steps: 4, inputSize: 3, units: 5, seed: 31, invokes: 3 },
+  { name: '16x8 sequence length 1, four invokes', dtype: 'int16', batch: 1, steps: 1, inputSize: 4, units: 3, seed: 32, invokes: 4 },
+  { name: '16x8 cell clip, batch 2', dtype: 'int16', batch: 2, steps: 5, inputSize: 3, units: 6, seed: 33, invokes: 2, cellClip: 0.75, cellScale: 2 ** -12, weightScale: 0.03 },
+  { name: '16x8 int16 saturation', dtype: 'int16', batch: 1, steps: 5, inputSize: 8, units: 6, seed: 34, invokes: 2, cellScale: 2 ** -15, weightScale: 0.5, input: [0.002, 0], biasRange: 20 },
+  { name: '16x8 time major, batch 3', dtype: 'int16', batch: 3, steps: 2, inputSize: 4, units: 3, seed: 35, invokes: 2, timeMajor: true, hidden: [1 / 4096, 0] },
   { name: 'float odd units, three invokes', dtype: 'float32', batch: 1, steps: 4, inputSize: 3, units: 5, seed: 11, invokes: 3, weightScale: 0.6, biasRange: 0.5 },
   { name: 'float sequence length 1, four invokes', dtype: 'float32', batch: 1, steps: 1, inputSize: 2, units: 3, seed: 12, invokes: 4, weightScale: 0.8, biasRange: 0.5 },
   { name: 'float cell clip', dtype: 'float32', batch: 1, steps: 6, inputSize: 3, units: 4, seed: 13, invokes: 2, cellClip: 0.5, weightScale: 1.5, biasRange: 1 },
@@ -55,12 +61,13 @@ export function lstmCaseModel(c: LstmCase): Uint8Array {
   const m = new ModelBuilder();
   const inputShape = c.timeMajor ? [c.steps, c.batch, c.inputSize] : [c.batch, c.steps, c.inputSize];
   const outputShape = [inputShape[0], inputShape[1], c.units];
-  const q = { ...int8Defaults, ...c };
-  const biasRange = c.biasRange ?? (c.dtype === 'int8' ? q.biasRange : 0.5);
+  const quantized = c.dtype !== 'float32';
+  const q = { ...(c.dtype === 'int16' ? int16Defaults : int8Defaults), ...c };
+  const biasRange = c.biasRange ?? (quantized ? q.biasRange : 0.5);
   const weightScale = c.weightScale ?? q.weightScale;
   const ids: number[] = [];
-  if (c.dtype === 'int8') {
-    ids.push(m.tensor('input', inputShape, 'int8', { scale: [q.input[0]], zeroPoint: [q.input[1]] }));
+  if (quantized) {
+    ids.push(m.tensor('input', inputShape, c.dtype, { scale: [q.input[0]], zeroPoint: [q.input[1]] }));
     for (let g = 0; g < 8; g++) {
       const depth = g < 4 ? c.inputSize : c.units;
       ids.push(m.tensor(`w${g}`, [c.units, depth], 'int8', { data: int8Values(c.units * depth, random), scale: [weightScale * (0.5 + random())] }));
@@ -74,25 +81,24 @@ export function lstmCaseModel(c: LstmCase): Uint8Array {
   }
   const biases: number[] = [];
   for (let g = 0; g < 4; g++) {
-    if (c.dtype === 'int8') {
-      const data = Int32Array.from({ length: c.units }, () => Math.round((random() * 2 - 1) * biasRange));
-      biases.push(m.tensor(`b${g}`, [c.units], 'int32', { data, scale: [q.input[0] * weightScale] }));
+    if (quantized) {
+      const values = Array.from({ length: c.units }, () => Math.round((random() * 2 - 1) * biasRange));
+      const data = c.dtype === 'int16' ? BigInt64Array.from(values, BigInt) : Int32Array.from(values);
+      biases.push(m.tensor(`b${g}`, [c.units], c.dtype === 'int16' ? 'int64' : 'int32', { data, scale: [q.input[0] * weightScale] }));
     } else {
       biases.push(m.tensor(`b${g}`, [c.units], 'float32', { data: Float32Array.from({ length: c.units }, () => (random() * 2 - 1) * biasRange) }));
     }
   }
   const stateShape = [c.batch, c.units];
-  const hidden =
-    c.dtype === 'int8'
-      ? m.tensor('hidden_state', stateShape, 'int8', { scale: [q.hidden[0]], zeroPoint: [q.hidden[1]] })
-      : m.tensor('hidden_state', stateShape, 'float32');
-  const cell = c.dtype === 'int8' ? m.tensor('cell_state', stateShape, 'int16', { scale: [q.cellScale] }) : m.tensor('cell_state', stateShape, 'float32');
+  const hidden = quantized
+    ? m.tensor('hidden_state', stateShape, c.dtype, { scale: [q.hidden[0]], zeroPoint: [q.hidden[1]] })
+    : m.tensor('hidden_state', stateShape, 'float32');
+  const cell = quantized ? m.tensor('cell_state', stateShape, 'int16', { scale: [q.cellScale] }) : m.tensor('cell_state', stateShape, 'float32');
   m.model.subgraphs[0].tensors[hidden].isVariable = true;
   m.model.subgraphs[0].tensors[cell].isVariable = true;
-  const output =
-    c.dtype === 'int8'
-      ? m.tensor('output', outputShape, 'int8', { scale: [q.hidden[0]], zeroPoint: [q.hidden[1]] })
-      : m.tensor('output', outputShape, 'float32');
+  const output = quantized
+    ? m.tensor('output', outputShape, c.dtype, { scale: [q.hidden[0]], zeroPoint: [q.hidden[1]] })
+    : m.tensor('output', outputShape, 'float32');
   const none = -1;
   const inputs = [...ids, none, none, none, ...biases, none, none, hidden, cell, none, none, none, none];
   m.op(B.UNIDIRECTIONAL_SEQUENCE_LSTM, inputs, [output], {
@@ -107,7 +113,11 @@ export function lstmCaseInputs(c: LstmCase): TensorData[] {
   const random = seededRandom(c.seed + 1000);
   const n = c.batch * c.steps * c.inputSize;
   return Array.from({ length: c.invokes }, () =>
-    c.dtype === 'int8' ? Int8Array.from({ length: n }, () => Math.floor(random() * 256) - 128) : Float32Array.from({ length: n }, () => (random() * 2 - 1) * 2),
+    c.dtype === 'int8'
+      ? Int8Array.from({ length: n }, () => Math.floor(random() * 256) - 128)
+      : c.dtype === 'int16'
+        ? Int16Array.from({ length: n }, () => Math.floor(random() * 16384) - 8192)
+        : Float32Array.from({ length: n }, () => (random() * 2 - 1) * 2),
   );
 }
 
