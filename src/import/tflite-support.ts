@@ -34,6 +34,15 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
   [B.RSQRT]: { types: ACTIVATIONS, constraints: ['int8: inputs at or above the zero point (TensorFlow Lite Micro stops at run time on others)'] },
   [B.EXP]: { types: 'float32', constraints: ['float32 input'] },
   [B.LOG_SOFTMAX]: { types: 'float32', constraints: ['float32 input', 'over the last axis'] },
+  [B.BATCH_MATMUL]: {
+    types: ACTIVATIONS,
+    constraints: [
+      'operands of 2 to 5 axes, the axes before the last two broadcasting as numpy',
+      'either operand constant or computed',
+      'int8: operands and output quantized per tensor',
+      'no hybrid (dynamic range) quantization',
+    ],
+  },
   [B.SQUARED_DIFFERENCE]: { types: ACTIVATIONS, constraints: ['broadcasting as numpy, up to 4 axes when the shapes differ'] },
   [B.ARG_MAX]: { types: 'int8, float32 -> int32', constraints: [CONSTRAINT.constant('axis operand'), 'a single axis', 'INT32 output'] },
   [B.ARG_MIN]: { types: 'as ARG_MAX', constraints: [CONSTRAINT.constant('axis operand'), 'a single axis', 'INT32 output'] },

@@ -520,6 +520,14 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
   // TFLite Micro's EXP runs float32 only; its int8 LOG_SOFTMAX is not reproduced yet.
   [B.EXP]: (r) => floatOnly(r, 'exp', r.options(O.ExpOptions)),
   [B.LOG_SOFTMAX]: (r) => floatOnly(r, 'log_softmax', r.options(O.LogSoftmaxOptions)),
+  [B.BATCH_MATMUL]: (r) => {
+    const io = r.io(2);
+    const o = r.options(O.BatchMatMulOptions);
+    if (!io || !o || !io.inputs.every((t) => r.rankAtMost(t, 5))) return;
+    // A float product with int8 operands is TFLite's hybrid kernel, which TFLite Micro does not have.
+    if (o.asymmetricQuantizeInputs) return r.violates('asymmetric_quantize_inputs', 'no hybrid (dynamic range) quantization');
+    return { kind: 'batch_matmul', ...ports(r, io), attrs: { adjX: o.adjX, adjY: o.adjY } };
+  },
   [B.SQUARED_DIFFERENCE]: (r) => {
     const io = r.io(2);
     if (!io || !r.options(O.SquaredDifferenceOptions)) return;

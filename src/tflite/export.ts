@@ -242,6 +242,13 @@ function exportOp(graph: Graph, op: Op): Exported {
       return { code: B.LOG_SOFTMAX, version: 1, optionsType: O.LogSoftmaxOptions, options: {} };
     case 'exp':
       return { code: B.EXP, version: 1, optionsType: O.ExpOptions, options: {} };
+    case 'batch_matmul':
+      return {
+        code: B.BATCH_MATMUL,
+        version: byType(2),
+        optionsType: O.BatchMatMulOptions,
+        options: { adjX: op.attrs.adjX, adjY: op.attrs.adjY, asymmetricQuantizeInputs: false },
+      };
     case 'squared_difference':
       return { code: B.SQUARED_DIFFERENCE, version: byType(2), optionsType: O.SquaredDifferenceOptions, options: {} };
     case 'arg_max':
