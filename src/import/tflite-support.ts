@@ -33,7 +33,7 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
   },
   [B.RSQRT]: { types: ACTIVATIONS, constraints: ['int8: inputs at or above the zero point (TensorFlow Lite Micro stops at run time on others)'] },
   [B.EXP]: { types: 'float32', constraints: ['float32 input'] },
-  [B.LOG_SOFTMAX]: { types: 'float32', constraints: ['float32 input', 'over the last axis'] },
+  [B.LOG_SOFTMAX]: { types: ACTIVATIONS, constraints: ['over the last axis', 'int8: output scale 16/256 and zero point 127', 'int8: rows of at most 4095 values'] },
   [B.BATCH_MATMUL]: {
     types: ACTIVATIONS,
     constraints: [

@@ -517,9 +517,13 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
   [B.RESIZE_NEAREST_NEIGHBOR]: (r) => resize(r, 'resize_nearest', r.options(O.ResizeNearestNeighborOptions)),
   [B.RESIZE_BILINEAR]: (r) => resize(r, 'resize_bilinear', r.options(O.ResizeBilinearOptions)),
   [B.RSQRT]: (r) => unary(r, 'rsqrt'),
-  // TFLite Micro's EXP runs float32 only; its int8 LOG_SOFTMAX is not reproduced yet.
+  // TFLite Micro's EXP runs float32 only.
   [B.EXP]: (r) => floatOnly(r, 'exp', r.options(O.ExpOptions)),
-  [B.LOG_SOFTMAX]: (r) => floatOnly(r, 'log_softmax', r.options(O.LogSoftmaxOptions)),
+  [B.LOG_SOFTMAX]: (r) => {
+    const io = r.io(1);
+    if (!io || !r.options(O.LogSoftmaxOptions)) return;
+    return { kind: 'log_softmax', ...ports(r, io), attrs: { beta: 1 } };
+  },
   [B.BATCH_MATMUL]: (r) => {
     const io = r.io(2);
     const o = r.options(O.BatchMatMulOptions);
@@ -560,12 +564,12 @@ function convertOperator(r: OperatorReader): Op[] {
   return ops.every((op) => checkTypes(r, op)) ? ops : [];
 }
 
-function floatOnly(r: OperatorReader, kind: 'exp' | 'log_softmax', o: object | undefined): Op | undefined {
+function floatOnly(r: OperatorReader, kind: 'exp', o: object | undefined): Op | undefined {
   const io = r.io(1);
   if (!io || !o) return;
   const type = r.tensor(io.inputs[0]).type;
   if (type !== TensorType.FLOAT32) return r.violates(`input type ${tensorTypeName(type)}`, 'float32 input');
-  return kind === 'exp' ? { kind, ...ports(r, io), attrs: {} } : { kind, ...ports(r, io), attrs: { beta: 1 } };
+  return { kind, ...ports(r, io), attrs: {} };
 }
 
 /** ARG_MAX and ARG_MIN: one constant axis; TensorFlow Lite Micro writes int32 indices only. */
