@@ -151,13 +151,9 @@ const saturatingAdd = (a: number, b: number): number => Math.min(INT32_MAX, Math
  * 2^(-1/4), in Q0.31 with one spare integer bit for the sum.
  */
 export function logXForXGreaterThanOrEqualTo1(x: number, inputIntegerBits: number, outputIntegerBits: number): number {
-  const log2 = 1488522236;
-  const sqrtSqrtHalf = 1805811301;
-  const sqrtHalf = 1518500250;
-  const alphaN = 117049297;
-  const alphaD = 127690142;
-  const alphaI = 1057819769;
-  const alphaF = 638450708;
+  // log(2), sqrt(sqrt(1/2)), sqrt(1/2) and the approximation's coefficients, Q0.31.
+  const [log2, sqrtSqrtHalf, sqrtHalf] = [1488522236, 1805811301, 1518500250];
+  const [alphaN, alphaD, alphaI, alphaF] = [117049297, 127690142, 1057819769, 638450708];
   const accumBits = outputIntegerBits + 1;
   const shiftedQuarter = rescale(1 << 29, 0, accumBits);
   const aHeadroomPlus1 = Math.clz32(x);
