@@ -366,6 +366,15 @@ typedef struct {
 } ec_batch_matmul_s8_params;
 
 void ec_batch_matmul_s8(const ec_batch_matmul_s8_params *p, const int8_t *lhs, const int8_t *rhs, int8_t *output);
+
+/* int16 operands and output, zero points 0: int64 sums requantized by TFLite's 64-bit rule
+ * (ec_requantize_s64: shift at most 7, depth below 2^17). */
+typedef struct {
+    ec_matmul_shape shape;
+    int32_t multiplier, shift;
+} ec_batch_matmul_s16_params;
+
+void ec_batch_matmul_s16(const ec_batch_matmul_s16_params *p, const int16_t *lhs, const int16_t *rhs, int16_t *output);
 void ec_batch_matmul_f32(const ec_matmul_shape *p, const float *lhs, const float *rhs, float *output);
 
 /* ---- 16x8: int16 activations (zero point 0) with int8 weights, widened to int16 by the generator

@@ -1,4 +1,4 @@
-/* Batch matrix product, int8 and float32 (see ec_nn.h). */
+/* Batch matrix product, int8, int16 and float32 (see ec_nn.h). */
 #include "ec_nn.h"
 
 EC_NO_FP_CONTRACT
@@ -43,6 +43,19 @@ EC_INLINE int8_t ec_matmul_value_s8(const ec_batch_matmul_s8_params *p, const in
 void ec_batch_matmul_s8(const ec_batch_matmul_s8_params *p, const int8_t *lhs, const int8_t *rhs, int8_t *output)
 {
     EC_BATCH_MATMUL_WALK(&p->shape, int8_t, ec_matmul_value_s8(p, l, r));
+}
+
+EC_INLINE int16_t ec_matmul_value_s16(const ec_batch_matmul_s16_params *p, const int16_t *l, const int16_t *r)
+{
+    const ec_matmul_shape *s = &p->shape;
+    int64_t acc = 0;
+    for (int32_t k = 0; k < s->depth; k++) acc += (int32_t)l[k * s->lhs_depth_stride] * r[k * s->rhs_depth_stride];
+    return (int16_t)ec_clamp_s32(ec_requantize_s64(acc, p->multiplier, p->shift), -32768, 32767);
+}
+
+void ec_batch_matmul_s16(const ec_batch_matmul_s16_params *p, const int16_t *lhs, const int16_t *rhs, int16_t *output)
+{
+    EC_BATCH_MATMUL_WALK(&p->shape, int16_t, ec_matmul_value_s16(p, l, r));
 }
 
 EC_INLINE float ec_matmul_value_f32(const ec_matmul_shape *s, const float *l, const float *r)

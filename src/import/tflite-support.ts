@@ -35,11 +35,12 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
   [B.EXP]: { types: 'float32', constraints: ['float32 input'] },
   [B.LOG_SOFTMAX]: { types: ACTIVATIONS, constraints: ['over the last axis', 'int8: output scale 16/256 and zero point 127', 'int8: rows of at most 4095 values'] },
   [B.BATCH_MATMUL]: {
-    types: ACTIVATIONS,
+    types: 'int8, int16, float32',
     constraints: [
       'operands of 2 to 5 axes, the axes before the last two broadcasting as numpy',
       'either operand constant or computed',
-      'int8: operands and output quantized per tensor',
+      'int8, int16: operands and output quantized per tensor',
+      'int16: zero points 0, effective output scale below 2^8',
       'no hybrid (dynamic range) quantization',
     ],
   },

@@ -985,8 +985,8 @@ function checkTypes(r: OperatorReader, op: Op): boolean {
         op.inputs.forEach((t, i) => expectFloat(t, i === 0 ? 'input' : `input ${i}`));
         break;
       }
-      // TFLite Micro's ADD also runs int16 tensors.
-      expect(input, 'input', op.kind === 'add' ? [...ACTIVATION_TYPES, TensorType.INT16] : ACTIVATION_TYPES);
+      // TFLite Micro's ADD and BATCH_MATMUL also run int16 tensors.
+      expect(input, 'input', op.kind === 'add' || op.kind === 'batch_matmul' ? [...ACTIVATION_TYPES, TensorType.INT16] : ACTIVATION_TYPES);
       if (!ok) break;
       op.inputs.slice(1).forEach((t, i) => expect(t, `input ${i + 1}`, [typeOf(input)]));
       expect(output, 'output', [typeOf(input)]);

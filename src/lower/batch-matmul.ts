@@ -1,6 +1,6 @@
 // BATCH_MATMUL parameters as TensorFlow Lite Micro's BatchMatMulPrepare computes them: the batch
 // axes broadcast, one multiplier lhs scale x rhs scale (a float32 product) / output scale in
-// double, and the int8 output unclamped beyond its type (the op fuses no activation).
+// double, and the int8 or int16 output unclamped beyond its type (the op fuses no activation).
 
 import { DTYPE_RANGE } from '../ir/dtype.ts';
 import type { BatchMatMulOp, Graph } from '../ir/types.ts';
@@ -30,8 +30,11 @@ export interface MatMulShape {
   rhsDepthStride: number;
 }
 
-/** int8: the sum of (lhs + inputOffset) x (rhs + rhsOffset), requantized by the one multiplier. */
-export type BatchMatMulParams = MatMulShape & ({ dtype: 'float32' } | (Int8Requant & { dtype: 'int8'; rhsOffset: number }));
+/**
+ * int8: the int32 sum of (lhs + inputOffset) x (rhs + rhsOffset), requantized by the one
+ * multiplier; int16 (zero points 0): the same sum in int64, requantized by TFLite's 64-bit rule.
+ */
+export type BatchMatMulParams = MatMulShape & ({ dtype: 'float32' } | (Int8Requant & { rhsOffset: number }));
 
 /** Per-axis element strides of a matrix stack's batch axes, aligned right against `axes` output axes; 0 where the axis is 1. */
 function batchStrides(shape: readonly number[], axes: number): number[] {
@@ -66,17 +69,20 @@ export function lowerBatchMatMul(graph: Graph, op: BatchMatMulOp): BatchMatMulPa
     rhsColStride: adjY ? depth : 1,
     rhsDepthStride: adjY ? 1 : cols,
   };
-  operands.expectDtype(lhs, 'int8', 'float32');
+  operands.expectDtype(lhs, 'int8', 'int16', 'float32');
   operands.expectDtype(rhs, lhs.dtype);
   operands.expectDtype(output, lhs.dtype);
   if (lhs.dtype === 'float32') return { ...shape, dtype: 'float32' };
+  const dtype = lhs.dtype === 'int16' ? 'int16' : 'int8';
   const [l, r, o] = [lhs, rhs, output].map((t) => operands.affine(t));
+  if (dtype === 'int16' && [l, r, o].some((q) => q.zeroPoint !== 0)) operands.fail(`int16 operands and output need zero point 0 (TFLite Micro checks it), got ${l.zeroPoint}, ${r.zeroPoint} and ${o.zeroPoint}`);
   const m = operands.multiplier(Math.fround(l.scale * r.scale) / o.scale, 'effective output scale');
-  const [actMin, actMax] = DTYPE_RANGE.int8!;
+  if (dtype === 'int16' && m.shift > 7) operands.fail('an effective output scale of 2^8 or more is beyond TFLite\'s 64-bit requantization');
+  const [actMin, actMax] = DTYPE_RANGE[dtype]!;
   return {
     ...shape,
-    dtype: 'int8',
-    wideAccumulator: false,
+    dtype,
+    wideAccumulator: dtype === 'int16',
     inputOffset: 0 - l.zeroPoint,
     rhsOffset: 0 - r.zeroPoint,
     outputOffset: o.zeroPoint,

@@ -1,6 +1,6 @@
 // BATCH_MATMUL on the host, as TensorFlow Lite Micro's reference BatchMatMul computes it: every
 // output value a sum over the depth in order from 0, float32 rounding each product and each sum,
-// int8 in int32 with both zero points removed and one requantization.
+// int8 in int32 with both zero points removed, int16 in int64, and one requantization.
 
 import type { BatchMatMulOp, Graph } from '../ir/types.ts';
 import { type BatchMatMulParams, type MatMulShape, lowerBatchMatMul } from '../lower/batch-matmul.ts';
@@ -9,7 +9,9 @@ import { type Kernel, requantizeAcc } from './kernel.ts';
 const f32 = Math.fround;
 
 /** Calls `value(lhsAt, rhsAt)` for every output value in order, with where its lhs row and rhs column start. */
-function walk(s: MatMulShape, value: (lhsAt: number, rhsAt: number) => number, out: Float32Array | Int8Array): void {
+type Values = Float32Array | Int8Array | Int16Array;
+
+function walk(s: MatMulShape, value: (lhsAt: number, rhsAt: number) => number, out: Values): void {
   const [n0, n1, n2] = s.batches;
   let o = 0;
   for (let b0 = 0; b0 < n0; b0++) {
@@ -25,7 +27,7 @@ function walk(s: MatMulShape, value: (lhsAt: number, rhsAt: number) => number, o
   }
 }
 
-export function batchMatMul(p: BatchMatMulParams, lhs: Float32Array | Int8Array, rhs: Float32Array | Int8Array): Float32Array | Int8Array {
+export function batchMatMul(p: BatchMatMulParams, lhs: Values, rhs: Values): Values {
   const size = p.batches.reduce((a, b) => a * b, 1) * p.rows * p.cols;
   const { depth, lhsDepthStride: ls, rhsDepthStride: rs } = p;
   if (p.dtype === 'float32') {
@@ -37,11 +39,13 @@ export function batchMatMul(p: BatchMatMulParams, lhs: Float32Array | Int8Array,
     }, out);
     return out;
   }
-  const out = new Int8Array(size);
+  const out = p.dtype === 'int16' ? new Int16Array(size) : new Int8Array(size);
   const { inputOffset, rhsOffset } = p;
+  // int8 sums wrap in int32 as TFLite's do; int16 sums (int64 there) are exact in a double here.
+  const wrap = p.wideAccumulator ? (v: number) => v : (v: number) => v | 0;
   walk(p, (l, r) => {
     let acc = 0;
-    for (let k = 0; k < depth; k++) acc = (acc + (lhs[l + k * ls] + inputOffset) * (rhs[r + k * rs] + rhsOffset)) | 0;
+    for (let k = 0; k < depth; k++) acc = wrap(acc + (lhs[l + k * ls] + inputOffset) * (rhs[r + k * rs] + rhsOffset));
     return requantizeAcc(p, acc, 0);
   }, out);
   return out;
@@ -49,5 +53,5 @@ export function batchMatMul(p: BatchMatMulParams, lhs: Float32Array | Int8Array,
 
 export function prepareBatchMatMul(graph: Graph, op: BatchMatMulOp): Kernel {
   const p = lowerBatchMatMul(graph, op);
-  return ([lhs, rhs]) => batchMatMul(p, lhs as Float32Array | Int8Array, rhs as Float32Array | Int8Array);
+  return ([lhs, rhs]) => batchMatMul(p, lhs as Values, rhs as Values);
 }

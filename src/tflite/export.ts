@@ -245,7 +245,7 @@ function exportOp(graph: Graph, op: Op): Exported {
     case 'batch_matmul':
       return {
         code: B.BATCH_MATMUL,
-        version: byType(2),
+        version: graph.tensors[op.inputs[0]].dtype === 'int16' ? 3 : byType(2),
         optionsType: O.BatchMatMulOptions,
         options: { adjX: op.attrs.adjX, adjY: op.attrs.adjY, asymmetricQuantizeInputs: false },
       };

@@ -1,4 +1,4 @@
-// Kernel calls for BATCH_MATMUL (ec_batch_matmul_s8/f32). A constant rhs stored with its depth
+// Kernel calls for BATCH_MATMUL (ec_batch_matmul_s8/s16/f32). A constant rhs stored with its depth
 // down the columns (adj_y false) is written out transposed, each matrix as rows of its depth, so
 // that the int8 kernel reads both operands four bytes at a time.
 
@@ -7,6 +7,8 @@ import { type MatMulShape, lowerBatchMatMul } from '../../lower/batch-matmul.ts'
 import { cInt } from '../c-syntax.ts';
 import type { EmitContext, OpCode, OpEmitter } from '../emitter.ts';
 import { type CFields, cStruct } from './c-struct.ts';
+
+const CTYPES = { int8: 'int8_t', int16: 'int16_t', float32: 'float' } as const;
 
 export const matmulEmitter: OpEmitter = {
   emit: (ctx: EmitContext, op: Op) => batchMatMul(ctx, op as BatchMatMulOp),
@@ -42,12 +44,20 @@ function batchMatMul(ctx: EmitContext, op: BatchMatMulOp): OpCode {
   const relaid = rhsTensor.data !== undefined && p.rhsDepthStride !== 1;
   const shape: MatMulShape = relaid ? { ...p, rhsColStride: p.depth, rhsDepthStride: 1 } : p;
   const rhs = relaid
-    ? ctx.constant('rhs', p.dtype === 'int8' ? 'int8_t' : 'float', rowsOfDepth(rhsTensor.data as ArrayLike<number>, p.depth, p.cols), 'rhs, each matrix transposed to rows of its depth')
+    ? ctx.constant('rhs', CTYPES[p.dtype], rowsOfDepth(rhsTensor.data as ArrayLike<number>, p.depth, p.cols), 'rhs, each matrix transposed to rows of its depth')
     : ctx.pointer(op.inputs[1]);
   const args = (params: string) => [params, ctx.pointer(op.inputs[0]), rhs, ctx.pointer(op.outputs[0])].join(', ');
   if (p.dtype === 'float32') {
     const params = cStruct('ec_matmul_shape', `${ctx.opName}_params`, shapeFields(shape));
     return { declarations: [params], statements: [`ec_batch_matmul_f32(${args(`&${ctx.opName}_params`)});`], kernel: 'ec_batch_matmul_f32' };
+  }
+  if (p.dtype === 'int16') {
+    const params = cStruct('ec_batch_matmul_s16_params', `${ctx.opName}_params`, {
+      shape: shapeFields(shape),
+      multiplier: cInt(p.outputMultiplier[0]),
+      shift: cInt(p.outputShift[0]),
+    });
+    return { declarations: [params], statements: [`ec_batch_matmul_s16(${args(`&${ctx.opName}_params`)});`], kernel: 'ec_batch_matmul_s16' };
   }
   const params = cStruct('ec_batch_matmul_s8_params', `${ctx.opName}_params`, {
     shape: shapeFields(shape),
