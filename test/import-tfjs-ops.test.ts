@@ -119,3 +119,29 @@ test('conv, depthwise and matmul fused with Elu, and a plain Elu, import and run
   assertClose(t, (await runFloat(graph, [z])).get(graph.outputs[0])!, expected, 1e-5, 'float executor');
   assertClose(t, referenceOutputs(graph, [z], samples)[0], expected, 1e-5, 'host reference');
 });
+
+// Matrix products of computed tensors: BatchMatMulV2 by a constant of lower rank, BatchMatMul with
+// adj_x, MatMul with transpose_a (which a dense layer cannot take), a _FusedMatMul with transpose_a
+// (its bias added after the product); a MatMul by constant weights stays a dense layer.
+const m = new HandGraph();
+m.placeholder('q', [1, 3, 4]);
+const bm = m.node('bm', 'BatchMatMulV2', ['q', m.constant('bm/w', 'float32', [4, 5], Array.from(randomFloats(20, 13, 1)))], { adj_x: bool(false), adj_y: bool(false) });
+const bt = m.node('bt', 'BatchMatMul', [bm, 'q'], { adj_x: bool(true), adj_y: bool(false) });
+const rows = m.node('rows', 'Reshape', [bt, m.ints('rows/shape', [5, 4])]);
+const dense = m.node('dense', 'MatMul', [rows, m.constant('dense/w', 'float32', [3, 4], Array.from(randomFloats(12, 14, 1)))], { transpose_a: bool(false), transpose_b: bool(true) });
+const gram = m.node('gram', 'MatMul', [rows, dense], { transpose_a: bool(true), transpose_b: bool(false) });
+const fmArgs = [m.constant('fm/w', 'float32', [4, 2], Array.from(randomFloats(8, 15, 1))), m.constant('fm/bias', 'float32', [2], [0.25, -0.5])];
+m.node('Identity', '_FusedMatMul', [gram, ...fmArgs], { transpose_a: bool(true), transpose_b: bool(false), fused_ops: strings(['BiasAdd']), num_args: int(1) });
+
+test('BatchMatMul, BatchMatMulV2 and MatMul of computed tensors import as batch matrix products and run as tfjs-converter executes them', async (t) => {
+  await tf.setBackend('cpu');
+  const path = m.write(join(workDir, 'matmul'));
+  const model = await loadGraphModel(tfjsFileHandler(path));
+  const graph = await loadModel(path);
+  t.deepEqual(graph.ops.map((op) => op.kind), ['batch_matmul', 'batch_matmul', 'reshape', 'fully_connected', 'batch_matmul', 'batch_matmul', 'add']);
+  const x = randomFloats(12, 16, 2);
+  const expected = (model.predict(tf.tensor(x, [1, 3, 4])) as tf.Tensor).dataSync() as Float32Array;
+  const float = await runFloat(graph, [x]);
+  assertClose(t, float.get(graph.outputs[0])!, expected, 1e-5, 'float executor');
+  assertClose(t, referenceOutputs(graph, [x], 1)[0], expected, 1e-5, 'host reference');
+});

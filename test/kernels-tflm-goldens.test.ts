@@ -15,7 +15,7 @@ import { runGeneratedHost, runGeneratedQemu } from './helpers/c-model.ts';
 import { familyGraph, loadKernelCases } from './helpers/kernel-fixtures.ts';
 import { sameBytes } from './helpers/op-graphs.ts';
 
-const FAMILIES = ['transpose_conv2d', 'resize_bilinear', 'arg_min_max', 'squared_difference', 'rsqrt_exp', 'log_softmax', 'elu'];
+const FAMILIES = ['transpose_conv2d', 'resize_bilinear', 'arg_min_max', 'squared_difference', 'rsqrt_exp', 'log_softmax', 'elu', 'batch_matmul'];
 
 for (const family of FAMILIES) {
   const cases = loadKernelCases(family);

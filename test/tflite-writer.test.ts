@@ -101,6 +101,7 @@ const OPTIONS: { [K in keyof BuiltinOptionsMap]: BuiltinOptionsMap[K] } = {
   [O.SquaredDifferenceOptions]: {},
   [O.ExpOptions]: {},
   [O.LogSoftmaxOptions]: {},
+  [O.BatchMatMulOptions]: { adjX: true, adjY: true, asymmetricQuantizeInputs: true },
   [O.TransposeConvOptions]: { padding: 1, strideW: 2, strideH: 3, activation: 1, quantizedBiasType: 2 },
 };
 

@@ -256,6 +256,26 @@ EC_INLINE int8_t ec_output2(int32_t acc2, const int32_t *q, int32_t fix, int32_t
 /* acc + a * b, wrapping like the accumulators of the packed helpers. */
 EC_INLINE int32_t ec_mla(int32_t a, int32_t b, int32_t acc) { return (int32_t)((uint32_t)acc + (uint32_t)(a * b)); }
 
+/* acc + the sum over c < n of (x[c] + x_offset) * (y[c] + y_offset), wrapping as TFLite's int32
+ * accumulators do; offsets in [-255, 255] so that each offset value fits a halfword. */
+EC_INLINE int32_t ec_dot_offsets_s8(const int8_t *x, const int8_t *y, int32_t n, int32_t x_offset, int32_t y_offset, int32_t acc)
+{
+    int32_t c = 0;
+#if EC_USE_DSP
+    /* Four values a time: each offset added to two lanes of bytes by SXTAB16, SMLAD on the pairs. */
+    const int32_t x_offsets = (int32_t)(((uint32_t)x_offset & 0xffffu) | ((uint32_t)x_offset << 16));
+    const int32_t y_offsets = (int32_t)(((uint32_t)y_offset & 0xffffu) | ((uint32_t)y_offset << 16));
+    for (; c + 4 <= n; c += 4) {
+        const int32_t xs = ec_load4(x + c);
+        const int32_t ys = ec_load4(y + c);
+        acc = ec_smlad(ec_sxtab16(x_offsets, xs), ec_sxtab16(y_offsets, ys), acc);
+        acc = ec_smlad(ec_sxtab16_odd(x_offsets, xs), ec_sxtab16_odd(y_offsets, ys), acc);
+    }
+#endif
+    for (; c < n; c++) acc = ec_mla((int32_t)x[c] + x_offset, (int32_t)y[c] + y_offset, acc);
+    return acc;
+}
+
 /* Put at file scope before float kernels: TFLite rounds every product and every sum separately, so
  * a fused multiply-add (which -ffp-contract=fast, gcc's default outside strict ISO modes, emits on
  * an FPU that has one) would change results. */

@@ -155,6 +155,23 @@ typedef struct {
 
 void ec_softmax_f32(const ec_softmax_f32_params *p, const float *input, float *output);
 
+/* int8 log softmax (output scale 16/256, zero point 127) over rows of depth values, as TFLite's
+ * reference computes it: for the differences d = max - x in [0, count) that take part,
+ * diff_table[d] is -d rescaled to Q5.26 and exp_table[d] its exp in Q0.31 (softmax's table); the
+ * device sums the exps, takes their log in fixed point and subtracts it. count <= 256, rows of at
+ * most 4095 values (the sum has 12 integer bits). In place is allowed. */
+typedef struct {
+    int32_t rows;
+    int32_t depth;
+    int32_t count;
+    const int32_t *exp_table;
+    const int32_t *diff_table;
+    int32_t diff_min;                          /* -count + 1 or below: differences below it give exp 0 */
+    int32_t reverse_multiplier, reverse_shift; /* 1 / the Q5.26 rescaling, shift <= 0 */
+} ec_log_softmax_s8_params;
+
+void ec_log_softmax_s8(const ec_log_softmax_s8_params *p, const int8_t *input, int8_t *output);
+
 /* log softmax over rows of depth values, in TFLite's order: x - max - log(sum of exp(x - max)),
  * exp and log computed in double and rounded once to float32, as the host reference does. */
 void ec_log_softmax_f32(int32_t rows, int32_t depth, const float *input, float *output);

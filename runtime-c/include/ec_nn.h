@@ -341,6 +341,42 @@ typedef struct {
 
 void ec_transpose_conv2d_f32(const ec_transpose_conv2d_f32_params *p, const float *input, float *output);
 
+/* ---- batch matrix product (TFLite's BATCH_MATMUL) ----
+ *
+ * Output matrix b (b0, b1, b2 over `batches`, row-major) is lhs matrix sum(b_i * lhs_batch_stride[i])
+ * times rhs matrix sum(b_i * rhs_batch_stride[i]) (a stride of 0 broadcasts); lhs[r][k] is
+ * lhs[r * lhs_row_stride + k * lhs_depth_stride] and rhs[k][c] is rhs[c * rhs_col_stride +
+ * k * rhs_depth_stride], so either operand may be stored transposed. Every output value sums its
+ * depth from k = 0 up, as TFLite's reference does (float32 rounds each product and each sum). The
+ * int8 kernel takes its SMLAD path when both depth strides are 1. Strides and sizes in elements,
+ * no alignment needed; the output must not overlap either operand. No scratch. */
+typedef struct {
+    int32_t batches[3];
+    int32_t lhs_batch_stride[3], rhs_batch_stride[3];
+    int32_t rows, cols, depth;
+    int32_t lhs_row_stride, lhs_depth_stride;
+    int32_t rhs_col_stride, rhs_depth_stride;
+} ec_matmul_shape;
+
+typedef struct {
+    ec_matmul_shape shape;
+    int32_t lhs_offset, rhs_offset; /* minus the zero points, in [-127, 128] */
+    int32_t multiplier, shift;      /* TFLite's, > 0 left */
+    int32_t output_zero_point;
+} ec_batch_matmul_s8_params;
+
+void ec_batch_matmul_s8(const ec_batch_matmul_s8_params *p, const int8_t *lhs, const int8_t *rhs, int8_t *output);
+
+/* int16 operands and output, zero points 0: int64 sums requantized by TFLite's 64-bit rule
+ * (ec_requantize_s64: shift at most 7, depth below 2^17). */
+typedef struct {
+    ec_matmul_shape shape;
+    int32_t multiplier, shift;
+} ec_batch_matmul_s16_params;
+
+void ec_batch_matmul_s16(const ec_batch_matmul_s16_params *p, const int16_t *lhs, const int16_t *rhs, int16_t *output);
+void ec_batch_matmul_f32(const ec_matmul_shape *p, const float *lhs, const float *rhs, float *output);
+
 /* ---- 16x8: int16 activations (zero point 0) with int8 weights, widened to int16 by the generator
  * so that two products take one SMLAD. Sums are int64 from the bias; `wide` sums requantize by
  * TFLite's 64-bit rule (ec_requantize_s64), the others (an int32 bias) wrap to int32 first and

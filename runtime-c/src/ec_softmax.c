@@ -59,27 +59,33 @@ static int32_t count_leading_zeros(uint32_t x)
     return n;
 }
 
+/* The sum of exps has 12 integer bits; the generator rejects rows long enough to overflow it. */
+#define EC_ACCUMULATOR_INTEGER_BITS 12
+
+/* The row's maximum and its sum of exps in Q12.19, from the exps of the differences (Q0.31). */
+static int32_t row_exps(int32_t exp_count, const int32_t *exp_table, const int8_t *in, int32_t depth, int32_t *max_out)
+{
+    int32_t max = -128;
+    for (int32_t c = 0; c < depth; c++) max = in[c] > max ? in[c] : max;
+    int32_t sum = 0;
+    for (int32_t c = 0; c < depth; c++) {
+        const int32_t d = max - in[c];
+        if (d < exp_count) sum = wrapping_add(sum, ec_rdbpot(exp_table[d], EC_ACCUMULATOR_INTEGER_BITS));
+    }
+    *max_out = max;
+    return sum;
+}
+
 /* The row's maximum, and 1 / (sum of exps) as a Q0.31 reciprocal and the shift that takes
  * exp * reciprocal down to an output of `output_bits` fractional bits (32 or more: every output is
  * the lowest code). */
 static void row_scale(const ec_softmax_s8_params *p, const int8_t *in, int32_t output_bits, int32_t *max_out, int32_t *reciprocal, int32_t *exponent)
 {
-    /* The sum of exps has 12 integer bits; the generator rejects rows long enough to overflow it. */
-    const int32_t accumulator_integer_bits = 12;
-    int32_t max = -128;
-    for (int32_t c = 0; c < p->depth; c++) max = in[c] > max ? in[c] : max;
-
-    int32_t sum = 0;
-    for (int32_t c = 0; c < p->depth; c++) {
-        const int32_t d = max - in[c];
-        if (d < p->exp_count) sum = wrapping_add(sum, ec_rdbpot(p->exp_table[d], accumulator_integer_bits));
-    }
-
+    const int32_t sum = row_exps(p->exp_count, p->exp_table, in, p->depth, max_out);
     /* 1 / sum = 2^-bits_over_unit / (1 + x) with 1 + x = sum normalised into [1, 2). The row
      * maximum contributes exp(0), so sum >= 1.0 and bits_over_unit >= 0. */
     const int32_t headroom = count_leading_zeros((uint32_t)sum);
-    const int32_t bits_over_unit = accumulator_integer_bits - headroom;
-    *max_out = max;
+    const int32_t bits_over_unit = EC_ACCUMULATOR_INTEGER_BITS - headroom;
     *reciprocal = one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) & 0x7fffffffu));
     /* exp / sum in Q0.31, down to the output's fractional bits. For int8 a sum of 512 or more
      * makes the shift 32 or more (TFLite Micro stops there): every probability is then below
@@ -112,6 +118,61 @@ void ec_softmax_s8_s16(const ec_softmax_s8_params *p, const int8_t *input, int16
         for (int32_t c = 0; c < p->depth; c++) {
             const int32_t d = max - in[c];
             out[c] = (int16_t)(d < p->exp_count ? ec_clamp_s32(ec_rdbpot(ec_srdhm(reciprocal, p->exp_table[d]), exponent) - 32768, -32768, 32767) : -32768);
+        }
+    }
+}
+
+/* x * 2^exponent for 0 <= exponent < 31, saturating. */
+static int32_t saturating_shift_left0(int32_t x, int32_t exponent) { return exponent == 0 ? x : saturating_shift_left(x, exponent); }
+
+/* a + b clamped to int32. */
+static int32_t saturating_add(int32_t a, int32_t b)
+{
+    const int64_t sum = (int64_t)a + b;
+    return sum > INT32_MAX ? INT32_MAX : sum < INT32_MIN ? INT32_MIN : (int32_t)sum;
+}
+
+/* log(x) in Q5.26 of a sum of exps x >= 1 in Q12.19, as TFLite's log_x_for_x_greater_than_or_equal_to_1
+ * computes it: x = 2^z * r with r normalised twice (as it is and times sqrt(1/2)) and the one
+ * nearer 2^(-1/4) kept; log(r) from a rational approximation around it, summed in Q6.25. */
+static int32_t log_q5_of_sum(int32_t x)
+{
+    const int32_t log_2 = 1488522236, sqrt_sqrt_half = 1805811301, sqrt_half = 1518500250;
+    const int32_t alpha_n = 117049297, alpha_d = 127690142, alpha_i = 1057819769, alpha_f = 638450708;
+    const int32_t accum_bits = 6;
+    const int32_t shifted_quarter = ec_rdbpot((int32_t)1 << 29, accum_bits);
+    const int32_t a_headroom_plus_1 = count_leading_zeros((uint32_t)x);
+    const int32_t r_a = saturating_shift_left0(ec_srdhm(saturating_shift_left0(x, a_headroom_plus_1 - 1), sqrt_half), 1);
+    const int32_t a_pow2 = saturating_add(saturating_shift_left(EC_ACCUMULATOR_INTEGER_BITS - a_headroom_plus_1, 31 - accum_bits), shifted_quarter);
+    const int32_t b_headroom = count_leading_zeros((uint32_t)ec_srdhm(x, sqrt_half)) - 1;
+    const int32_t r_b = saturating_shift_left0(x, b_headroom);
+    const int32_t b_pow2 = saturating_add(saturating_shift_left(EC_ACCUMULATOR_INTEGER_BITS - b_headroom, 31 - accum_bits), -shifted_quarter);
+    const int32_t r = r_a < r_b ? r_a : r_b;
+    const int32_t pow2 = a_pow2 > b_pow2 ? a_pow2 : b_pow2;
+    const int32_t p = rounding_half_sum(r, sqrt_sqrt_half);
+    const int32_t q = (int32_t)(((uint32_t)r - (uint32_t)sqrt_sqrt_half) * 2u);
+    const int32_t square = ec_srdhm(q, q);
+    const int32_t num = wrapping_add(ec_srdhm(q, r), ec_srdhm(ec_srdhm(q, square), alpha_n));
+    const int32_t denominator_minus_one =
+        wrapping_add(ec_srdhm(p, wrapping_add(wrapping_add(alpha_i, q), ec_srdhm(alpha_d, square))), ec_srdhm(alpha_f, q));
+    const int32_t reciprocal = one_over_one_plus_x(denominator_minus_one);
+    return saturating_shift_left(wrapping_add(ec_srdhm(pow2, log_2), ec_srdhm(ec_rdbpot(num, accum_bits), reciprocal)), 1);
+}
+
+void ec_log_softmax_s8(const ec_log_softmax_s8_params *p, const int8_t *input, int8_t *output)
+{
+    for (int32_t row = 0; row < p->rows; row++) {
+        const int8_t *in = input + row * p->depth;
+        int8_t *out = output + row * p->depth;
+        int32_t max;
+        const int32_t log_sum = log_q5_of_sum(row_exps(p->count, p->exp_table, in, p->depth, &max));
+        /* Differences at or below this are more than 2^5 below the log sum in Q5.26: output -128. */
+        const int32_t reach = ec_requantize(wrapping_add(log_sum, INT32_MIN), p->reverse_multiplier, p->reverse_shift);
+        const int32_t lowest = reach > p->diff_min - 1 ? reach : p->diff_min - 1;
+        for (int32_t c = 0; c < p->depth; c++) {
+            const int32_t diff = in[c] - max;
+            /* Q5.26 less the log sum, down to Q4.4 steps (31 - 5 - 4 bits) below 127. */
+            out[c] = diff > lowest ? ec_sat_s8(ec_rdbpot(wrapping_add(p->diff_table[-diff], -log_sum), 22) + 127) : -128;
         }
     }
 }

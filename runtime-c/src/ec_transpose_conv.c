@@ -13,24 +13,6 @@ static void ec_transpose_sources(int32_t o, int32_t pad, int32_t stride, int32_t
     *end = last < size ? last : size;
 }
 
-/* sum over c < n of (x[c] + offset) * w[c], wrapping as TFLite's int32 accumulator does. */
-static int32_t ec_dot_offset_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t offset, int32_t acc)
-{
-    int32_t c = 0;
-#if EC_USE_DSP
-    /* Four values a time: the offset added to two lanes of input bytes by SXTAB16, SMLAD on pairs. */
-    const int32_t offsets = (int32_t)(((uint32_t)offset & 0xffffu) | ((uint32_t)offset << 16));
-    for (; c + 4 <= n; c += 4) {
-        const int32_t in = ec_load4(x + c);
-        const int32_t wt = ec_load4(w + c);
-        acc = ec_smlad(ec_sxtab16(offsets, in), ec_sxtb16(wt), acc);
-        acc = ec_smlad(ec_sxtab16_odd(offsets, in), ec_sxtb16_odd(wt), acc);
-    }
-#endif
-    for (; c < n; c++) acc = ec_mla((int32_t)x[c] + offset, w[c], acc);
-    return acc;
-}
-
 /* The body of both kernels: for every output value in order, `start`, then `tap` for each input
  * pixel that reaches it (`in` its channels, `f` the filter tap's), then the value `finish`. */
 #define EC_TRANSPOSE_CONV_WALK(type, start, tap, finish)                                                              \
@@ -73,7 +55,7 @@ EC_INLINE int8_t ec_transpose_output_s8(const ec_transpose_conv2d_s8_params *p, 
 
 void ec_transpose_conv2d_s8(const ec_transpose_conv2d_s8_params *p, const int8_t *input, int8_t *output)
 {
-    EC_TRANSPOSE_CONV_WALK(int8_t, int32_t acc = 0, acc = ec_dot_offset_s8(in, f, in_c, p->input_offset, acc), ec_transpose_output_s8(p, c, acc));
+    EC_TRANSPOSE_CONV_WALK(int8_t, int32_t acc = 0, acc = ec_dot_offsets_s8(in, f, in_c, p->input_offset, 0, acc), ec_transpose_output_s8(p, c, acc));
 }
 
 void ec_transpose_conv2d_f32(const ec_transpose_conv2d_f32_params *p, const float *input, float *output)

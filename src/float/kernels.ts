@@ -181,6 +181,13 @@ export function compileFloatOp(graph: Graph, op: Op, index: number, constants: C
         return apply(a, b);
       });
     }
+    case 'batch_matmul':
+      return all((inputs) => {
+        // tfjs's matMul mixes up batch axes that broadcast both ways: broadcast them first.
+        const batch = graph.tensors[op.outputs[0]].shape.slice(0, -2);
+        const [a, b] = alignRanks(inputs, outRank).map((x) => tf.broadcastTo(x, [x.shape[0], ...batch, ...x.shape.slice(-2)]));
+        return tf.matMul(a, b, op.attrs.adjX, op.attrs.adjY);
+      });
     case 'squared_difference':
       return all((inputs) => {
         const [a, b] = alignRanks(inputs, outRank);

@@ -185,13 +185,23 @@ function conv(r: NodeReader, depthwise: boolean, bias: number[], name: string): 
   return r.b.op({ kind: 'depthwise_conv2d', inputs: [x, r.b.constant(`${r.name}/filter`, w.shape, w.data), ...bias], attrs, origin: r.origin }, name);
 }
 
+/**
+ * MatMul with constant weights and an untransposed 2-D input is a dense layer (fully connected);
+ * any other, and BatchMatMul / BatchMatMulV2 (adj_x, adj_y), a batch matrix product.
+ */
 function matMul(r: NodeReader, bias: number[], name: string): number {
-  if (r.bool('transpose_a')) r.fail('transpose_a is not supported');
   const x = r.tensor(0);
-  if (r.b.shape(x).length !== 2) r.fail(`the input must be 2-D, got [${r.b.shape(x)}]`);
+  if (r.bool('transpose_a') || !('constant' in r.input(1)) || r.b.shape(x).length !== 2) {
+    const product = batchMatMul(r, x, r.bool('transpose_a'), r.bool('transpose_b'), bias.length > 0 ? `${name}/matmul` : name);
+    return bias.length > 0 ? r.b.op({ kind: 'add', inputs: [product, ...bias], attrs: { activation: 'none' }, origin: r.origin }, name) : product;
+  }
   const b = r.floats(1);
   const w = r.bool('transpose_b') ? b : transpose2d(b);
   return r.b.op({ kind: 'fully_connected', inputs: [x, r.b.constant(`${r.name}/weights`, w.shape, w.data), ...bias], attrs: { activation: 'none', keepNumDims: false }, origin: r.origin }, name);
+}
+
+function batchMatMul(r: NodeReader, x: number, adjX: boolean, adjY: boolean, name: string): number {
+  return r.b.op({ kind: 'batch_matmul', inputs: [x, r.tensor(1)], attrs: { adjX, adjY }, origin: r.origin }, name);
 }
 
 /**
@@ -259,6 +269,8 @@ const NODES: Record<string, NodeBuild> = {
   FusedDepthwiseConv2dNative: (r) => fused(r, (bias, name) => conv(r, true, bias, name)),
   MatMul: (r) => ({ tensor: matMul(r, [], r.name) }),
   _FusedMatMul: (r) => fused(r, (bias, name) => matMul(r, bias, name)),
+  BatchMatMul: (r) => ({ tensor: batchMatMul(r, r.tensor(0), r.bool('adj_x'), r.bool('adj_y'), r.name) }),
+  BatchMatMulV2: (r) => ({ tensor: batchMatMul(r, r.tensor(0), r.bool('adj_x'), r.bool('adj_y'), r.name) }),
   BiasAdd: binary('add'),
   Add: binary('add'),
   AddV2: binary('add'),

@@ -34,7 +34,17 @@ export const SUPPORT: Partial<Record<number, OperatorSupport>> = {
   [B.RSQRT]: { types: ACTIVATIONS, constraints: ['int8: inputs at or above the zero point (TensorFlow Lite Micro stops at run time on others)'] },
   [B.EXP]: { types: 'float32', constraints: ['float32 input'] },
   [B.ELU]: { types: ACTIVATIONS, constraints: [] },
-  [B.LOG_SOFTMAX]: { types: 'float32', constraints: ['float32 input', 'over the last axis'] },
+  [B.LOG_SOFTMAX]: { types: ACTIVATIONS, constraints: ['over the last axis', 'int8: output scale 16/256 and zero point 127', 'int8: rows of at most 4095 values'] },
+  [B.BATCH_MATMUL]: {
+    types: 'int8, int16, float32',
+    constraints: [
+      'operands of 2 to 5 axes, the axes before the last two broadcasting as numpy',
+      'either operand constant or computed',
+      'int8, int16: operands and output quantized per tensor',
+      'int16: zero points 0, effective output scale below 2^8',
+      'no hybrid (dynamic range) quantization',
+    ],
+  },
   [B.SQUARED_DIFFERENCE]: { types: ACTIVATIONS, constraints: ['broadcasting as numpy, up to 4 axes when the shapes differ'] },
   [B.ARG_MAX]: { types: 'int8, float32 -> int32', constraints: [CONSTRAINT.constant('axis operand'), 'a single axis', 'INT32 output'] },
   [B.ARG_MIN]: { types: 'as ARG_MAX', constraints: [CONSTRAINT.constant('axis operand'), 'a single axis', 'INT32 output'] },

@@ -518,9 +518,21 @@ const CONVERTERS: Partial<Record<number, Converter>> = {
   [B.RESIZE_BILINEAR]: (r) => resize(r, 'resize_bilinear', r.options(O.ResizeBilinearOptions)),
   [B.RSQRT]: (r) => unary(r, 'rsqrt'),
   [B.ELU]: (r) => unary(r, 'elu'),
-  // TFLite Micro's EXP runs float32 only; its int8 LOG_SOFTMAX is not reproduced yet.
+  // TFLite Micro's EXP runs float32 only.
   [B.EXP]: (r) => floatOnly(r, 'exp', r.options(O.ExpOptions)),
-  [B.LOG_SOFTMAX]: (r) => floatOnly(r, 'log_softmax', r.options(O.LogSoftmaxOptions)),
+  [B.LOG_SOFTMAX]: (r) => {
+    const io = r.io(1);
+    if (!io || !r.options(O.LogSoftmaxOptions)) return;
+    return { kind: 'log_softmax', ...ports(r, io), attrs: { beta: 1 } };
+  },
+  [B.BATCH_MATMUL]: (r) => {
+    const io = r.io(2);
+    const o = r.options(O.BatchMatMulOptions);
+    if (!io || !o || !io.inputs.every((t) => r.rankAtMost(t, 5))) return;
+    // A float product with int8 operands is TFLite's hybrid kernel, which TFLite Micro does not have.
+    if (o.asymmetricQuantizeInputs) return r.violates('asymmetric_quantize_inputs', 'no hybrid (dynamic range) quantization');
+    return { kind: 'batch_matmul', ...ports(r, io), attrs: { adjX: o.adjX, adjY: o.adjY } };
+  },
   [B.SQUARED_DIFFERENCE]: (r) => {
     const io = r.io(2);
     if (!io || !r.options(O.SquaredDifferenceOptions)) return;
@@ -553,12 +565,12 @@ function convertOperator(r: OperatorReader): Op[] {
   return ops.every((op) => checkTypes(r, op)) ? ops : [];
 }
 
-function floatOnly(r: OperatorReader, kind: 'exp' | 'log_softmax', o: object | undefined): Op | undefined {
+function floatOnly(r: OperatorReader, kind: 'exp', o: object | undefined): Op | undefined {
   const io = r.io(1);
   if (!io || !o) return;
   const type = r.tensor(io.inputs[0]).type;
   if (type !== TensorType.FLOAT32) return r.violates(`input type ${tensorTypeName(type)}`, 'float32 input');
-  return kind === 'exp' ? { kind, ...ports(r, io), attrs: {} } : { kind, ...ports(r, io), attrs: { beta: 1 } };
+  return { kind, ...ports(r, io), attrs: {} };
 }
 
 /** ARG_MAX and ARG_MIN: one constant axis; TensorFlow Lite Micro writes int32 indices only. */
@@ -976,8 +988,8 @@ function checkTypes(r: OperatorReader, op: Op): boolean {
         op.inputs.forEach((t, i) => expectFloat(t, i === 0 ? 'input' : `input ${i}`));
         break;
       }
-      // TFLite Micro's ADD also runs int16 tensors.
-      expect(input, 'input', op.kind === 'add' ? [...ACTIVATION_TYPES, TensorType.INT16] : ACTIVATION_TYPES);
+      // TFLite Micro's ADD and BATCH_MATMUL also run int16 tensors.
+      expect(input, 'input', op.kind === 'add' || op.kind === 'batch_matmul' ? [...ACTIVATION_TYPES, TensorType.INT16] : ACTIVATION_TYPES);
       if (!ok) break;
       op.inputs.slice(1).forEach((t, i) => expect(t, `input ${i + 1}`, [typeOf(input)]));
       expect(output, 'output', [typeOf(input)]);

@@ -158,6 +158,8 @@ export const OP_TRAITS: Record<OpKind, OpTraits> = {
   log_softmax: { dataInputs: data0, channelFlow: 'opaque', elementwise: false, fusesActivation: false, keepsInputQuantization: false },
   exp: ELEMENTWISE_UNARY,
   elu: ELEMENTWISE_UNARY,
+  // Either operand may be a constant; its values are quantized per tensor like any other input.
+  batch_matmul: { dataInputs: allInputs, channelFlow: 'opaque', elementwise: false, fusesActivation: false, keepsInputQuantization: false },
   squared_difference: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: false },
   maximum: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: true, copiesInputs: true },
   // alpha is a per-element (usually per-channel) parameter: channels cannot be pruned through it.

@@ -157,6 +157,15 @@ export function inferShapes(graph: Graph, op: Op): ShapeResult {
       const out = broadcastShapes(x, shapeOf(1));
       return out ? ok(out) : error(`shapes ${fmt(x)} and ${fmt(shapeOf(1))} do not broadcast`);
     }
+    case 'batch_matmul': {
+      const y = shapeOf(1);
+      if ([x, y].some((s) => s.length < 2 || s.length > 5)) return error(`operands ${fmt(x)} and ${fmt(y)} must have 2 to 5 axes`);
+      const batch = broadcastShapes(x.slice(0, -2), y.slice(0, -2));
+      const [rows, depth] = op.attrs.adjX ? [x.at(-1)!, x.at(-2)!] : [x.at(-2)!, x.at(-1)!];
+      const [rhsDepth, cols] = op.attrs.adjY ? [y.at(-1)!, y.at(-2)!] : [y.at(-2)!, y.at(-1)!];
+      if (!batch || depth !== rhsDepth) return error(`${fmt(x)} (adj_x ${op.attrs.adjX}) and ${fmt(y)} (adj_y ${op.attrs.adjY}) do not multiply`);
+      return ok([...batch, rows, cols]);
+    }
     case 'reshape': {
       const out = resolveReshape(op.attrs.shape, numel(x));
       return out ? ok(out) : error(`cannot reshape ${fmt(x)} (${numel(x)} elements) to ${fmt(op.attrs.shape)}`);

@@ -119,6 +119,16 @@ export interface SquaredDifferenceOp extends OpCommon {
   attrs: Record<string, never>;
 }
 
+/**
+ * inputs: [lhs, rhs], each of 2 to 5 axes: a matrix product over the last two axes, the axes
+ * before them broadcasting as numpy does. adjX and adjY transpose the last two axes of lhs and rhs
+ * first; the output is [...batch, rows of lhs, columns of rhs].
+ */
+export interface BatchMatMulOp extends OpCommon {
+  kind: 'batch_matmul';
+  attrs: { adjX: boolean; adjY: boolean };
+}
+
 /** inputs: [input, alpha], alpha broadcasting against the input: x where x >= 0, else x * alpha. */
 export interface PreluOp extends OpCommon {
   kind: 'prelu';
@@ -269,6 +279,7 @@ export type Op =
   | ResizeOp
   | ArgMinMaxOp
   | SquaredDifferenceOp
+  | BatchMatMulOp
   | LstmOp
   | SvdfOp;
 

@@ -47,6 +47,7 @@ const ARITY: Record<OpKind, [number, number]> = {
   arg_max: [1, 1],
   arg_min: [1, 1],
   squared_difference: [2, 2],
+  batch_matmul: [2, 2],
   rsqrt: [1, 1],
   exp: [1, 1],
   elu: [1, 1],

@@ -357,10 +357,32 @@ function requireInt16SoftmaxOutput(graph: Graph, op: SoftmaxOp): void {
 }
 
 export function softmaxParams(graph: Graph, op: SoftmaxOp): SoftmaxParams {
-  const input = inputQuant(graph, op, 0);
   const outputBits = graph.tensors[op.outputs[0]]?.dtype === 'int16' ? 16 : 8;
   if (outputBits === 16) requireInt16SoftmaxOutput(graph, op);
   else requireOutput(graph, op, 1 / 256, -128);
+  return { outputBits, ...scaledDifferences(graph, op) };
+}
+
+/** int8 LOG_SOFTMAX: softmax's input rescaling, and its inverse to map log(sum of exps) back to input steps. */
+export interface LogSoftmaxParams {
+  input: Requantize;
+  diffMin: number;
+  /** 1 / input multiplier as TFLite's PreprocessLogSoftmaxScalingExp gives it: shift <= 0. */
+  reverse: Requantize;
+}
+
+/** TFLite Micro's int8 LOG_SOFTMAX: output scale 16/256 (Q4.4 below 0), zero point 127. */
+export function logSoftmaxParams(graph: Graph, op: SoftmaxOp): LogSoftmaxParams {
+  requireOutput(graph, op, 16 / 256, 127);
+  const { input, diffMin } = scaledDifferences(graph, op);
+  const real = 2 ** (31 - input.shift) / input.multiplier;
+  if (!(real < 1)) throw modelError(`${describeElementwiseOp(op)}: input scale ${inputQuant(graph, op, 0).scale} is too small for int8 log_softmax`);
+  return { input, diffMin, reverse: quantizeMultiplier(real) };
+}
+
+/** beta x input scale as a Q5.26 multiplier of input differences, and the smallest difference that counts. */
+function scaledDifferences(graph: Graph, op: SoftmaxOp): Omit<SoftmaxParams, 'outputBits'> {
+  const input = inputQuant(graph, op, 0);
   const scaledDiffIntegerBits = 5;
   const beta = f32(op.attrs.beta);
   const real = Math.min(beta * input.scale * 2 ** (31 - scaledDiffIntegerBits), 2 ** 31 - 1);
@@ -370,7 +392,7 @@ export function softmaxParams(graph: Graph, op: SoftmaxOp): SoftmaxParams {
   const rescale = requantize(real, op, 'beta x input scale', 0, 31);
   // Largest input difference whose rescaled value still fits in Q5.26.
   const radius = Math.floor(((2 ** scaledDiffIntegerBits - 1) * 2 ** (31 - scaledDiffIntegerBits)) / 2 ** rescale.shift);
-  return { outputBits, input: rescale, diffMin: -radius | 0 };
+  return { input: rescale, diffMin: -radius | 0 };
 }
 
 /** LOGISTIC and TANH: input rescaled to Q4.27 with TFLite's own frexp-based multiplier (no renormalisation). */

@@ -140,3 +140,35 @@ export function invSqrtQuantizedMultiplierExp(input: number, reverseShift: numbe
   }
   return { multiplier, shift: shift * reverseShift };
 }
+
+/** a + b clamped to int32 (TFLite's SaturatingAddNonGemmlowp; with -b its SaturatingSub). */
+const saturatingAdd = (a: number, b: number): number => Math.min(INT32_MAX, Math.max(INT32_MIN, a + b));
+
+/**
+ * log(x) for x >= 1 with `inputIntegerBits` integer bits in and `outputIntegerBits` out (TFLite's
+ * log_x_for_x_greater_than_or_equal_to_1): x = 2^z * r with r normalised twice (once as it is,
+ * once times sqrt(1/2)) and the closer one kept, then log(r) from a rational approximation around
+ * 2^(-1/4), in Q0.31 with one spare integer bit for the sum.
+ */
+export function logXForXGreaterThanOrEqualTo1(x: number, inputIntegerBits: number, outputIntegerBits: number): number {
+  // log(2), sqrt(sqrt(1/2)), sqrt(1/2) and the approximation's coefficients, Q0.31.
+  const [log2, sqrtSqrtHalf, sqrtHalf] = [1488522236, 1805811301, 1518500250];
+  const [alphaN, alphaD, alphaI, alphaF] = [117049297, 127690142, 1057819769, 638450708];
+  const accumBits = outputIntegerBits + 1;
+  const shiftedQuarter = rescale(1 << 29, 0, accumBits);
+  const aHeadroomPlus1 = Math.clz32(x);
+  const rA = saturatingRoundingMultiplyByPOT(mul(saturatingRoundingMultiplyByPOT(x, aHeadroomPlus1 - 1), sqrtHalf), 1);
+  const aPow2 = saturatingAdd(saturatingRoundingMultiplyByPOT(inputIntegerBits - aHeadroomPlus1, 31 - accumBits), shiftedQuarter);
+  const bHeadroom = Math.clz32(mul(x, sqrtHalf)) - 1;
+  const rB = saturatingRoundingMultiplyByPOT(x, bHeadroom);
+  const bPow2 = saturatingAdd(saturatingRoundingMultiplyByPOT(inputIntegerBits - bHeadroom, 31 - accumBits), -shiftedQuarter);
+  const r = Math.min(rA, rB);
+  const pow2 = Math.max(aPow2, bPow2);
+  const p = roundingHalfSum(r, sqrtSqrtHalf);
+  const q = ((r - sqrtSqrtHalf) * 2) | 0;
+  const square = mul(q, q);
+  const num = (mul(q, r) + mul(mul(q, square), alphaN)) | 0;
+  const denominatorMinusOne = (mul(p, (alphaI + q + mul(alphaD, square)) | 0) + mul(alphaF, q)) | 0;
+  const reciprocal = oneOverOnePlusXForXIn01(denominatorMinusOne);
+  return rescale((mul(pow2, log2) + mul(rescale(num, 0, accumBits), reciprocal)) | 0, accumBits, outputIntegerBits);
+}

@@ -48,6 +48,7 @@ export const FIXED_OUTPUT: Partial<Record<Op['kind'], Affine>> = {
   softmax: { scale: 1 / 256, zeroPoint: -128 },
   logistic: { scale: 1 / 256, zeroPoint: -128 },
   tanh: { scale: 1 / 128, zeroPoint: 0 },
+  log_softmax: { scale: 16 / 256, zeroPoint: 127 },
 };
 
 /** `ranges`: real [min, max] of every activation tensor (graph inputs and op outputs), by index. */

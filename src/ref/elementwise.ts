@@ -28,6 +28,8 @@ import {
   reluParams,
   sigmoidLikeParams,
   softmaxParams,
+  logSoftmaxParams,
+  type SoftmaxParams,
 } from '../lower/elementwise.ts';
 import {
   multiplyByQuantizedMultiplier as mbqm,
@@ -39,7 +41,7 @@ import {
   saturatingRoundingDoublingHighMul,
   saturatingRoundingDoublingHighMul16,
 } from '../lower/fixedpoint.ts';
-import { expOnNegativeValues, invSqrtQuantizedMultiplierExp, logistic, oneOverOnePlusXForXIn01, rescale, tanh } from '../lower/fixedpoint-math.ts';
+import { expOnNegativeValues, invSqrtQuantizedMultiplierExp, logXForXGreaterThanOrEqualTo1, logistic, oneOverOnePlusXForXIn01, rescale, tanh } from '../lower/fixedpoint-math.ts';
 
 const f32 = Math.fround;
 const clampInt8 = (v: number) => (v < -128 ? -128 : v > 127 ? 127 : v);
@@ -96,8 +98,8 @@ export function evalElementwise(graph: Graph, op: Op, inputs: TensorData[]): Ten
       binary(graph, op, inputs[0], inputs[1], result, int8 ? int8SquaredDifference(graph, op) : floatSquaredDifference);
       break;
     case 'log_softmax':
-      if (int8) throw modelError(`${where}: int8 log_softmax is not supported (float32 only)`);
-      logSoftmaxFloat(inputs[0] as Float32Array, result as Float32Array, lastAxis(graph, op));
+      if (int8) logSoftmaxInt8(graph, op, inputs[0] as Int8Array, result as Int8Array);
+      else logSoftmaxFloat(inputs[0] as Float32Array, result as Float32Array, lastAxis(graph, op));
       break;
     case 'softmax':
       if (int8) softmaxInt8(graph, op, inputs[0] as Int8Array, result as Int8Array | Int16Array);
@@ -387,25 +389,34 @@ function lastAxis(graph: Graph, op: SoftmaxOp): number {
   return shape[shape.length - 1];
 }
 
+const ACCUMULATOR_INTEGER_BITS = 12;
+const DIFF_INTEGER_BITS = 5;
+
+/** An input difference from the row maximum in Q5.26. */
+const scaledDiff = (p: Pick<SoftmaxParams, 'input'>, diff: number) => mbqm(diff, p.input.multiplier, p.input.shift);
+
+/** A row's maximum and its sum of exps in Q12.19, as both int8 softmaxes compute them. */
+function rowExps(p: Omit<SoftmaxParams, 'outputBits'>, input: Int8Array, row: number, depth: number): { max: number; sum: number } {
+  let max = -128;
+  for (let c = 0; c < depth; c++) max = Math.max(max, input[row + c]);
+  let sum = 0;
+  for (let c = 0; c < depth; c++) {
+    const diff = input[row + c] - max;
+    // TFLite adds in plain int32: more than 4096 maximal terms would wrap, as they do there.
+    if (diff >= p.diffMin) sum = (sum + rescale(expOnNegativeValues(scaledDiff(p, diff), DIFF_INTEGER_BITS), 0, ACCUMULATOR_INTEGER_BITS)) | 0;
+  }
+  return { max, sum };
+}
+
 /** int8 input; int8 or int16 output (TFLite's template of one algorithm over the output width). */
 function softmaxInt8(graph: Graph, op: SoftmaxOp, input: Int8Array, out: Int8Array | Int16Array): void {
   const depth = lastAxis(graph, op);
   const p = softmaxParams(graph, op);
-  const accumulatorIntegerBits = 12;
-  const diffIntegerBits = 5;
-  const expOfDiff = (diff: number) => expOnNegativeValues(mbqm(diff, p.input.multiplier, p.input.shift), diffIntegerBits);
   for (let row = 0; row < input.length; row += depth) {
-    let max = -128;
-    for (let c = 0; c < depth; c++) max = Math.max(max, input[row + c]);
-    let sum = 0;
-    for (let c = 0; c < depth; c++) {
-      const diff = input[row + c] - max;
-      // TFLite adds in plain int32: more than 4096 maximal terms would wrap, as they do there.
-      if (diff >= p.diffMin) sum = (sum + rescale(expOfDiff(diff), 0, accumulatorIntegerBits)) | 0;
-    }
+    const { max, sum } = rowExps(p, input, row, depth);
     // 1 / sum: normalise sum into [1, 2), take 1 / (1 + x) and remember the shift.
     const headroom = Math.clz32(sum);
-    const bitsOverUnit = accumulatorIntegerBits - headroom;
+    const bitsOverUnit = ACCUMULATOR_INTEGER_BITS - headroom;
     const reciprocal = oneOverOnePlusXForXIn01(((sum << headroom) & 0x7fffffff) | 0);
     const exponent = bitsOverUnit + 31 - p.outputBits;
     // A sum of 512 or more makes every probability smaller than half a step of 1/256: each int8
@@ -414,8 +425,27 @@ function softmaxInt8(graph: Graph, op: SoftmaxOp, input: Int8Array, out: Int8Arr
     const [lowest, highest] = p.outputBits === 8 ? [-128, 127] : [-32768, 32767];
     for (let c = 0; c < depth; c++) {
       const diff = input[row + c] - max;
-      const v = diff >= p.diffMin ? scaled(expOfDiff(diff)) + lowest : lowest;
+      const v = diff >= p.diffMin ? scaled(expOnNegativeValues(scaledDiff(p, diff), DIFF_INTEGER_BITS)) + lowest : lowest;
       out[row + c] = v > highest ? highest : v;
+    }
+  }
+}
+
+/**
+ * TFLite's int8 LogSoftmax: (x - max) in Q5.26 less log(sum of exps) in Q5.26, rounded to the
+ * output's Q4.4 steps below 127; differences too far below the log sum give -128.
+ */
+function logSoftmaxInt8(graph: Graph, op: SoftmaxOp, input: Int8Array, out: Int8Array): void {
+  const depth = lastAxis(graph, op);
+  const p = logSoftmaxParams(graph, op);
+  const outputIntegerBits = 4;
+  for (let row = 0; row < input.length; row += depth) {
+    const { max, sum } = rowExps(p, input, row, depth);
+    const logSum = logXForXGreaterThanOrEqualTo1(sum, ACCUMULATOR_INTEGER_BITS, DIFF_INTEGER_BITS);
+    const lowest = Math.max(p.diffMin - 1, mbqm((logSum - 2 ** 31) | 0, p.reverse.multiplier, p.reverse.shift));
+    for (let c = 0; c < depth; c++) {
+      const diff = input[row + c] - max;
+      out[row + c] = diff > lowest ? clampInt8(roundingDivideByPOT((scaledDiff(p, diff) - logSum) | 0, 31 - DIFF_INTEGER_BITS - outputIntegerBits) + 127) : -128;
     }
   }
 }

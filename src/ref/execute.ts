@@ -7,6 +7,7 @@ import { dataError, modelError } from '../ir/errors.ts';
 import type { Graph, Op, OpKind, TensorData } from '../ir/types.ts';
 import { verifyGraph } from '../ir/verify.ts';
 import { prepareArgMinMax } from './arg-min-max.ts';
+import { prepareBatchMatMul } from './batch-matmul.ts';
 import { prepareConcatenation } from './concat.ts';
 import { prepareConv2D, prepareTransposeConv2D } from './conv.ts';
 import { prepareDepthwiseConv2D } from './depthwise.ts';
@@ -30,6 +31,7 @@ const elementwise = (graph: Graph, op: Op): Kernel => (inputs) => evalElementwis
 const PREPARE: { [K in OpKind]: Preparer<K> } = {
   conv2d: prepareConv2D,
   transpose_conv2d: prepareTransposeConv2D,
+  batch_matmul: prepareBatchMatMul,
   depthwise_conv2d: prepareDepthwiseConv2D,
   fully_connected: prepareFullyConnected,
   avg_pool2d: preparePool2D,

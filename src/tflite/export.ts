@@ -244,6 +244,13 @@ function exportOp(graph: Graph, op: Op): Exported {
       return { code: B.ELU, version: 1 };
     case 'exp':
       return { code: B.EXP, version: 1, optionsType: O.ExpOptions, options: {} };
+    case 'batch_matmul':
+      return {
+        code: B.BATCH_MATMUL,
+        version: graph.tensors[op.inputs[0]].dtype === 'int16' ? 3 : byType(2),
+        optionsType: O.BatchMatMulOptions,
+        options: { adjX: op.attrs.adjX, adjY: op.attrs.adjY, asymmetricQuantizeInputs: false },
+      };
     case 'squared_difference':
       return { code: B.SQUARED_DIFFERENCE, version: byType(2), optionsType: O.SquaredDifferenceOptions, options: {} };
     case 'arg_max':

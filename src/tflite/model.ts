@@ -89,6 +89,12 @@ export interface ArgMinMaxOptions {
   outputType: number;
 }
 
+export interface BatchMatMulOptions {
+  adjX: boolean;
+  adjY: boolean;
+  asymmetricQuantizeInputs: boolean;
+}
+
 export interface TransposeConvOptions {
   padding: number;
   strideW: number;
@@ -263,6 +269,7 @@ export interface BuiltinOptionsMap {
   [T.SquaredDifferenceOptions]: EmptyOptions;
   [T.ExpOptions]: EmptyOptions;
   [T.LogSoftmaxOptions]: EmptyOptions;
+  [T.BatchMatMulOptions]: BatchMatMulOptions;
 }
 
 export type BuiltinOptions = BuiltinOptionsMap[keyof BuiltinOptionsMap];

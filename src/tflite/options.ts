@@ -105,6 +105,7 @@ const TABLES: { [K in keyof BuiltinOptionsMap]: OptionTable<BuiltinOptionsMap[K]
   [T.SquaredDifferenceOptions]: {},
   [T.ExpOptions]: {},
   [T.LogSoftmaxOptions]: {},
+  [T.BatchMatMulOptions]: { adjX: bool(0), adjY: bool(1), asymmetricQuantizeInputs: bool(2) },
   [T.TransposeConvOptions]: { padding: int8(0), strideW: int32(1), strideH: int32(2), activation: int8(3), quantizedBiasType: int8(4) },
 };
 

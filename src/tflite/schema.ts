@@ -116,6 +116,7 @@ export const BuiltinOperator = {
   EXP: 47,
   ELU: 111,
   LOG_SOFTMAX: 50,
+  BATCH_MATMUL: 126,
   /** Codes above this do not fit OperatorCode.deprecated_builtin_code, which then holds this value. */
   PLACEHOLDER_FOR_GREATER_OP_CODES: 127,
 } as const;
@@ -201,6 +202,7 @@ export const BuiltinOptionsType = {
   SquaredDifferenceOptions: 76,
   ExpOptions: 33,
   LogSoftmaxOptions: 36,
+  BatchMatMulOptions: 101,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;

@@ -5,7 +5,7 @@ import { numel } from '../../ir/dtype.ts';
 import { modelError } from '../../ir/errors.ts';
 import type { BinaryOp, DType, Graph, MaxMinOp, Op, PreluOp, SoftmaxOp, SquaredDifferenceOp } from '../../ir/types.ts';
 import { describeOp } from '../../ir/verify.ts';
-import { type AddSubParams, addSubParams, addSubTables, floatActivationRange, maxMinDtype, mulParams, preluParams, softmaxParams, squaredDifferenceParams } from '../../lower/elementwise.ts';
+import { type AddSubParams, addSubParams, addSubTables, floatActivationRange, maxMinDtype, mulParams, preluParams, softmaxParams, logSoftmaxParams, type SoftmaxParams, squaredDifferenceParams } from '../../lower/elementwise.ts';
 import { multiplyByQuantizedMultiplier } from '../../lower/fixedpoint.ts';
 import { expOnNegativeValues } from '../../lower/fixedpoint-math.ts';
 import { cFloat, cInt } from '../c-syntax.ts';
@@ -180,8 +180,7 @@ function softmax(ctx: EmitContext, op: SoftmaxOp, int8: boolean): OpCode {
   const depth = shape[shape.length - 1];
   const rows = depth === 0 ? 0 : numel(shape) / depth;
   const call = `(&${opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`;
-  if (op.kind === 'log_softmax') {
-    if (int8) throw modelError(`${where}: int8 log_softmax is not supported (float32 only)`);
+  if (op.kind === 'log_softmax' && !int8) {
     return { declarations: [], statements: [`ec_log_softmax_f32(${rows}, ${depth}, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`], kernel: 'ec_log_softmax_f32' };
   }
   if (!int8) {
@@ -195,28 +194,52 @@ function softmax(ctx: EmitContext, op: SoftmaxOp, int8: boolean): OpCode {
   if (depth > SOFTMAX_MAX_DEPTH) {
     throw modelError(`${where}: int8 softmax over ${depth} classes can overflow its fixed-point sum (at most ${SOFTMAX_MAX_DEPTH})`);
   }
+  if (op.kind === 'log_softmax') return logSoftmaxS8(ctx, op, rows, depth);
   const p = softmaxParams(graph, op);
-  // exp() of a Q5.26 input difference, exactly as the reference computes it, for each difference
-  // from the row maximum that takes part (those below diffMin contribute 0).
-  const scaledDiffIntegerBits = 5;
   const count = Math.min(256, 1 - p.diffMin);
-  const exps = Array.from({ length: count }, (_, d) =>
-    expOnNegativeValues(multiplyByQuantizedMultiplier(-d, p.input.multiplier, p.input.shift), scaledDiffIntegerBits),
-  );
-  const table = ctx.constant(
-    'exp',
-    'int32_t',
-    exps,
-    `op ${graph.ops.indexOf(op)} softmax: exp(beta * input scale * -d) in Q0.31 for d = max - x = 0..${count - 1}, computed with the reference fixed-point arithmetic`,
-  );
   const params = cStruct('ec_softmax_s8_params', `${opName}_params`, {
     rows: cInt(rows),
     depth: cInt(depth),
     exp_count: cInt(count),
-    exp_table: table,
+    exp_table: expTable(ctx, op, p, count),
   });
   const kernel = p.outputBits === 16 ? 'ec_softmax_s8_s16' : 'ec_softmax_s8';
   return { declarations: [params], statements: [`${kernel}${call}`], kernel };
+}
+
+/** A difference d = max - x from the row maximum, rescaled to Q5.26 as the reference does. */
+const scaledDiff = (p: Pick<SoftmaxParams, 'input'>, d: number) => multiplyByQuantizedMultiplier(-d, p.input.multiplier, p.input.shift);
+
+/**
+ * exp() of a Q5.26 input difference, exactly as the reference computes it, for each of the first
+ * `count` differences from the row maximum (those below diffMin contribute 0).
+ */
+function expTable(ctx: EmitContext, op: SoftmaxOp, p: Pick<SoftmaxParams, 'input'>, count: number): string {
+  const scaledDiffIntegerBits = 5;
+  const exps = Array.from({ length: count }, (_, d) => expOnNegativeValues(scaledDiff(p, d), scaledDiffIntegerBits));
+  return ctx.constant(
+    'exp',
+    'int32_t',
+    exps,
+    `op ${ctx.graph.ops.indexOf(op)} ${op.kind}: exp(beta * input scale * -d) in Q0.31 for d = max - x = 0..${count - 1}, computed with the reference fixed-point arithmetic`,
+  );
+}
+
+function logSoftmaxS8(ctx: EmitContext, op: SoftmaxOp, rows: number, depth: number): OpCode {
+  const p = logSoftmaxParams(ctx.graph, op);
+  const count = Math.min(256, 1 - p.diffMin);
+  const diffs = Array.from({ length: count }, (_, d) => scaledDiff(p, d));
+  const params = cStruct('ec_log_softmax_s8_params', `${ctx.opName}_params`, {
+    rows: cInt(rows),
+    depth: cInt(depth),
+    count: cInt(count),
+    exp_table: expTable(ctx, op, p, count),
+    diff_table: ctx.constant('diff', 'int32_t', diffs, `op ${ctx.graph.ops.indexOf(op)} log_softmax: input scale * -d in Q5.26 for d = max - x = 0..${count - 1}`),
+    diff_min: cInt(p.diffMin),
+    reverse_multiplier: cInt(p.reverse.multiplier),
+    reverse_shift: cInt(p.reverse.shift),
+  });
+  return { declarations: [params], statements: [`ec_log_softmax_s8(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])});`], kernel: 'ec_log_softmax_s8' };
 }
 
 function floatUnary(ctx: EmitContext, op: Op): OpCode {

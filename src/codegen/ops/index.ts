@@ -7,6 +7,7 @@ import { elementwiseEmitter } from './elementwise.ts';
 import { sumsRows } from './fused.ts';
 import { addsRows } from './pipe.ts';
 import { lstmEmitter } from './lstm.ts';
+import { matmulEmitter } from './matmul.ts';
 import { nnEmitter } from './nn.ts';
 import { svdfEmitter } from './svdf.ts';
 
@@ -47,6 +48,7 @@ const BY_KIND: Record<OpKind, OpEmitter> = {
   minimum: elementwiseEmitter,
   prelu: elementwiseEmitter,
   squared_difference: elementwiseEmitter,
+  batch_matmul: matmulEmitter,
   rsqrt: elementwiseEmitter,
   log_softmax: elementwiseEmitter,
   exp: elementwiseEmitter,
