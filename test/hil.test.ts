@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fashionMnistDir, loadFashionMnist, writeFashionMnistNpy } from '../examples/fashion-mnist/data.ts';
+import { loadFashionMnist, writeFashionMnistNpy } from '../examples/fashion-mnist/data.ts';
 import { int8Samples, quantizedExample } from '../examples/fashion-mnist/evaluate.ts';
 import type { LinkOptions } from '../src/device/hil-link.ts';
 import { startEmulatedBoard } from '../src/device/qemu-board.ts';
@@ -20,18 +20,14 @@ import { executeGraph } from '../src/ref/execute.ts';
 import { buildForBoard, type BuildResult } from '../src/targets/build.ts';
 import { runOnBoard } from '../src/targets/hil.ts';
 import { loadBoard } from '../src/toolchain/index.ts';
-import { missingTool } from './helpers/tools.ts';
+import { missingFashionMnist, missingTool } from './helpers/tools.ts';
 import { faultProxy, type Faults } from './helpers/fault-proxy.ts';
 
 /** Samples per fault case; EDGEC_HIL_SAMPLES=1000 runs the issue's full check. */
 const SAMPLES = Number(process.env.EDGEC_HIL_SAMPLES ?? 100);
 const edgec = fileURLToPath(new URL('../compiler/edgec.js', import.meta.url));
 
-function missing(): string | null {
-  const tool = missingTool('arm-none-eabi-gcc', 'qemu-system-arm');
-  if (tool) return tool;
-  return existsSync(join(fashionMnistDir(), 't10k-images-idx3-ubyte.gz')) ? null : `no Fashion-MNIST in ${fashionMnistDir()} (Debian package dataset-fashion-mnist)`;
-}
+const missing = () => missingTool('arm-none-eabi-gcc', 'qemu-system-arm') ?? missingFashionMnist();
 
 interface Fixture {
   graph: Graph;

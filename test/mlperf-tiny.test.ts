@@ -6,7 +6,7 @@
 // usable; `edgec emulate` must keep its link only while QEMU runs and stop cleanly on SIGTERM.
 
 import test from 'ava';
-import { missingTool } from './helpers/tools.ts';
+import { missingFashionMnist, missingTool, testWhere } from './helpers/tools.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -333,7 +333,7 @@ if (missing !== null) {
       .filter(Boolean)
       .map(Number);
 
-  test.serial('edgec emulate: Fashion-MNIST as ic01 through the pty link, 784-byte images in the runner\'s 31-byte chunks; SIGTERM stops QEMU and removes the link', async (t) => {
+  testWhere([missingFashionMnist()], "edgec emulate: Fashion-MNIST as ic01 through the pty link, 784-byte images in the runner's 31-byte chunks; SIGTERM stops QEMU and removes the link", async (t) => {
     const graph = await fashion;
     const dir = await fashionIc;
     const link = join(work, 'dut');
@@ -374,7 +374,7 @@ if (missing !== null) {
     t.regex(run.stdout(), /stopped by SIGTERM/);
     t.false(existsSync(link), 'the link is removed');
     t.false(existsSync(`/proc/${qemu[0]}`), 'QEMU is gone');
-  });
+  }, { serial: true });
 
   test.serial('edgec emulate: a firmware that ends by itself ends the command, with its exit code', async (t) => {
     // A folder as edgec build leaves it, as far as emulate reads one: the board support, the

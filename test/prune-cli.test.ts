@@ -6,11 +6,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fashionMnistNpy, loadFashionMnist } from '../examples/fashion-mnist/data.ts';
+import { fashionMnistNpy } from '../examples/fashion-mnist/data.ts';
 import { importTflite } from '../src/import/tflite.ts';
 import { writeNpy } from '../src/npy/npy.ts';
 import { runEdgec } from './helpers/cli.ts';
-import { missingTool } from './helpers/tools.ts';
+import { fashionMnistIfPresent, missingFashionMnist, missingTool, testWhere } from './helpers/tools.ts';
 
 const model = fileURLToPath(new URL('../examples/fashion-mnist/model/model.json', import.meta.url));
 const int8Model = fileURLToPath(new URL('../../shared/oracles/hello_world_int8/model.tflite', import.meta.url));
@@ -18,7 +18,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'edgec-prune-cli-'));
 test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
 
 const files = (name: string, split: 'train' | 'test', limit: number) => {
-  const { images, labels } = fashionMnistNpy(loadFashionMnist(split, { limit }));
+  const { images, labels } = fashionMnistNpy(fashionMnistIfPresent(split, { limit }));
   const [x, y] = [join(scratch, `${name}_x.npy`), join(scratch, `${name}_y.npy`)];
   writeFileSync(x, images);
   writeFileSync(y, labels);
@@ -31,7 +31,7 @@ writeFileSync(shortLabels, writeNpy({ dtype: 'int32', shape: [3], data: new Int3
 
 const run = runEdgec;
 
-test('edgec prune writes a smaller float .tflite and reports layers, budget and accuracy', async (t) => {
+testWhere([missingFashionMnist()], 'edgec prune writes a smaller float .tflite and reports layers, budget and accuracy', async (t) => {
   const out = join(scratch, 'pruned.tflite');
   const r = await run('prune', model, '--data', train.x, '--labels', train.y, '--val-data', val.x, '--val-labels', val.y, '--macs', '0.5', '--criterion', 'l2', '--epochs', '1', '-o', out);
   t.is(r.code, 0, r.stderr);
@@ -48,7 +48,7 @@ test('edgec prune writes a smaller float .tflite and reports layers, budget and 
   t.true(conv3.shape[3] < 32);
 });
 
-test('edgec prune: the same --seed, data and flags write the same model (--json or not)', async (t) => {
+testWhere([missingFashionMnist()], 'edgec prune: the same --seed, data and flags write the same model (--json or not)', async (t) => {
   const outs = [join(scratch, 'seeded-a.tflite'), join(scratch, 'seeded-b.tflite')];
   const printed = [];
   for (const out of outs) {
@@ -66,7 +66,7 @@ test('edgec prune: the same --seed, data and flags write the same model (--json 
   t.regex(printed[0], new RegExp(`budget: MACs [\\d,]+ -> ${macs.after.toLocaleString('en-US')},`));
 });
 
-test('edgec prune: bad usage exits 2, with the smallest model for a budget out of reach', async (t) => {
+testWhere([missingFashionMnist()], 'edgec prune: bad usage exits 2, with the smallest model for a budget out of reach', async (t) => {
   const base = ['prune', model, '--data', train.x];
   const cases: [string[], RegExp][] = [
     [[...base, '--macs', '0.5'], /-o <out.tflite> is required/],
@@ -85,7 +85,7 @@ test('edgec prune: bad usage exits 2, with the smallest model for a budget out o
   }
 });
 
-test('edgec prune: data that does not fit is exit 1', async (t) => {
+testWhere([missingFashionMnist()], 'edgec prune: data that does not fit is exit 1', async (t) => {
   const out = join(scratch, 'x.tflite');
   const labels = await run('prune', model, '--data', train.x, '--labels', shortLabels, '--macs', '0.5', '-o', out);
   t.is(labels.code, 1);
@@ -110,20 +110,15 @@ test('edgec build: prune flags without --prune, and --prune without --calib, are
   t.is(bad.code, 2);
 });
 
-const missingGcc = missingTool('arm-none-eabi-gcc');
-if (missingGcc !== null) {
-  test.skip(`edgec build --prune flash=B builds within the budget (skipped: ${missingGcc})`, () => {});
-} else {
-  test('edgec build --prune flash=B prunes, quantizes and builds within the budget', async (t) => {
-    const out = join(scratch, 'build');
-    const r = await run('build', model, '--board', 'stm32f4', '-o', out, '--calib', train.x, '--prune', 'flash=30000', '--data', train.x, '--labels', train.y, '--epochs', '0');
-    t.is(r.code, 0, r.stderr);
-    t.regex(r.stdout, /budget: flash bytes on stm32f4 \(int8 weights as generated for it \+ \d+ bytes of code, measured by building the unpruned model\) [\d,]+ -> [\d,]+, at most [\d,]+/);
-    // Where the pruned model's kernels take more code than estimated it is pruned again ("took N bytes
-    // more flash than ... pruned again"): either way the build meets the budget.
-    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
-    // The budget counts code and weights, as the build report gives them; the runner's blank sample is test data.
-    t.true(report.flash.code + report.flash.weights <= 30000, `flash ${report.flash.code} + ${report.flash.weights}`);
-    t.true(report.macs < 132160);
-  });
-}
+testWhere([missingTool('arm-none-eabi-gcc'), missingFashionMnist()], 'edgec build --prune flash=B prunes, quantizes and builds within the budget', async (t) => {
+  const out = join(scratch, 'build');
+  const r = await run('build', model, '--board', 'stm32f4', '-o', out, '--calib', train.x, '--prune', 'flash=30000', '--data', train.x, '--labels', train.y, '--epochs', '0');
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /budget: flash bytes on stm32f4 \(int8 weights as generated for it \+ \d+ bytes of code, measured by building the unpruned model\) [\d,]+ -> [\d,]+, at most [\d,]+/);
+  // Where the pruned model's kernels take more code than estimated it is pruned again ("took N bytes
+  // more flash than ... pruned again"): either way the build meets the budget.
+  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+  // The budget counts code and weights, as the build report gives them; the runner's blank sample is test data.
+  t.true(report.flash.code + report.flash.weights <= 30000, `flash ${report.flash.code} + ${report.flash.weights}`);
+  t.true(report.macs < 132160);
+});

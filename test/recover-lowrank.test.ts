@@ -19,7 +19,7 @@ import { quantizeGraph } from '../src/quant/quantize.ts';
 import { recordRanges } from '../src/quant/record.ts';
 import { runOnTarget } from '../src/targets/run.ts';
 import { assertMatchesReference } from './helpers/op-graphs.ts';
-import { missingTool } from './helpers/tools.ts';
+import { missingFashionMnist, missingTool, testWhere } from './helpers/tools.ts';
 
 const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233) * 0.5);
 /** Values with no structure (unlike values(), whose rows are shifted sines). */
@@ -118,8 +118,7 @@ const fashion = async () => {
 };
 
 const quantizedCase = 'Fashion-MNIST with its dense layer at rank 8: a valid graph that quantizes, and whose generated C matches the int8 reference';
-if (missingCc !== null) test.skip(`${quantizedCase} (skipped: ${missingCc})`, () => {});
-else test(quantizedCase, async (t) => {
+testWhere([missingCc, missingFashionMnist()], quantizedCase, async (t) => {
   const { graph, dense, set } = await fashion();
   const factorized = factorizeLayer(graph, dense, 8);
   const ranges = await recordRanges(factorized, { inputs: [set.images], count: set.count }, (g, x, keep) => runFloat(g, x, { keep }));
@@ -130,7 +129,7 @@ else test(quantizedCase, async (t) => {
   assertMatchesReference(t, int8, samples, host.outputs);
 });
 
-test('Fashion-MNIST: factorized for its inputs, the 1x1 convolution at rank 2 moves the logits less than by plain SVD', async (t) => {
+testWhere([missingFashionMnist()], 'Fashion-MNIST: factorized for its inputs, the 1x1 convolution at rank 2 moves the logits less than by plain SVD', async (t) => {
   const { graph, set } = await fashion();
   const pointwise = graph.ops.findIndex((op) => op.kind === 'conv2d' && graph.tensors[op.inputs[1]].shape[1] === 1);
   const gram = await inputGram(graph, pointwise, { inputs: [set.images], count: set.count });
@@ -146,7 +145,7 @@ test('Fashion-MNIST: factorized for its inputs, the 1x1 convolution at rank 2 mo
   t.true(aware < plain * 0.8);
 });
 
-test('Fashion-MNIST with its 1x1 convolution at rank 2, tuned by distillation, agrees better with the original', async (t) => {
+testWhere([missingFashionMnist()], 'Fashion-MNIST with its 1x1 convolution at rank 2, tuned by distillation, agrees better with the original', async (t) => {
   const { graph, set } = await fashion();
   const pointwise = graph.ops.findIndex((op) => op.kind === 'conv2d' && graph.tensors[op.inputs[1]].shape[1] === 1);
   const factorized = factorizeLayer(graph, pointwise, 2);

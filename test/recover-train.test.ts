@@ -2,8 +2,7 @@
 // steps lower the loss, runs are seeded, and the trained weights come back as a valid graph.
 
 import * as tf from '@tensorflow/tfjs-core';
-import test from 'ava';
-import { loadFashionMnist } from '../examples/fashion-mnist/data.ts';
+import { fashionMnistIfPresent, missingFashionMnist, testWhere } from './helpers/tools.ts';
 import { onBackend } from '../src/float/backend.ts';
 import { runFloat } from '../src/float/run.ts';
 import { gatherBatch, TrainableGraph, trainGraph, type BatchLoss } from '../src/float/train.ts';
@@ -13,7 +12,7 @@ import { runPasses } from '../src/passes/index.ts';
 
 const FASHION = new URL('../examples/fashion-mnist/model/model.json', import.meta.url).pathname;
 const graph = runPasses(await loadModel(FASHION));
-const set = loadFashionMnist('train', { limit: 256 });
+const set = fashionMnistIfPresent('train', { limit: 256 });
 const samples = { inputs: [set.images], count: set.count };
 const labels = Int32Array.from(set.labels);
 /** The softmax's input: the logits. */
@@ -25,7 +24,7 @@ const crossEntropy: BatchLoss = (outputs, indices) =>
     tf.reshape(outputs.get(logits)!, [-1, 10]),
   ) as tf.Scalar;
 
-test('the trainable forward pass computes what runFloat computes, every activation', async (t) => {
+testWhere([missingFashionMnist()], 'the trainable forward pass computes what runFloat computes, every activation', async (t) => {
   const activations = graph.ops.map((op) => op.outputs[0]);
   const reference = await runFloat(graph, [set.images.subarray(0, 64 * 784)], { keep: activations, backend: 'cpu' });
   const values = await onBackend('cpu', () => {
@@ -50,7 +49,7 @@ test('the trainable forward pass computes what runFloat computes, every activati
   }
 });
 
-test('gradient steps lower the loss; the same seed gives the same weights', async (t) => {
+testWhere([missingFashionMnist()], 'gradient steps lower the loss; the same seed gives the same weights', async (t) => {
   const options = { epochs: 3, batchSize: 32, learningRate: 3e-3, seed: 7 };
   const conv3 = graph.ops[4].inputs[1];
   const before = Float32Array.from(graph.tensors[conv3].data as Float32Array);
@@ -69,7 +68,7 @@ test('gradient steps lower the loss; the same seed gives the same weights', asyn
   t.deepEqual(graph.tensors[conv3].data, before);
 });
 
-test('progress reports every step with a time estimate; a time cap ends training early', async (t) => {
+testWhere([missingFashionMnist()], 'progress reports every step with a time estimate; a time cap ends training early', async (t) => {
   const seen: number[] = [];
   const capped = await trainGraph(graph, samples, [logits], crossEntropy, {
     epochs: 1000,

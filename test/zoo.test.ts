@@ -6,6 +6,7 @@
 import * as tfc from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import test from 'ava';
+import { missingFashionMnist, testWhere } from './helpers/tools.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,7 +85,7 @@ test('FC autoencoder: 640 -> 4 x 128 -> 8 -> 4 x 128 -> 640, about 270K paramete
   t.true(near(params(graph), 266_000, 0.01), `${params(graph)} parameters`);
 });
 
-test("the zoo's samples have each model's input shape and labels", (t) => {
+testWhere([missingFashionMnist()], "the zoo's samples have each model's input shape and labels", (t) => {
   const set = loadFashionMnist('train', { limit: 20 });
   for (const name of ['resnet8', 'ds-cnn', 'mobilenet-v1-0.25', 'fc-autoencoder'] as ZooModelName[]) {
     const samples = zooSamples(name, set, 0);
@@ -112,7 +113,7 @@ test.serial('the broadcast kernels compute what the stock ones do', async (t) =>
   mean.forEach((m, i) => t.true(Math.abs(m - stockMean[i]) < 1e-6));
 });
 
-test.serial('a training step on the wasm backend, as the zoo trains, lowers the loss of every model', async (t) => {
+testWhere([missingFashionMnist()], 'a training step on the wasm backend, as the zoo trains, lowers the loss of every model', async (t) => {
   await tfc.setBackend('wasm');
   t.true(bridgeMissingWasmKernels().includes('Conv2DBackpropFilter'));
   const set = loadFashionMnist('train', { limit: 8 });
@@ -134,7 +135,7 @@ test.serial('a training step on the wasm backend, as the zoo trains, lowers the 
   } finally {
     await tfc.setBackend('cpu');
   }
-});
+}, { serial: true });
 
 test.serial('gradients through the bridged kernels on wasm are the cpu backend\'s', async (t) => {
   const x = tfc.randomUniform([2, 9, 9, 4], -1, 1, 'float32', 3);

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { fashionMnistDir } from '../../examples/fashion-mnist/data.ts';
+import { type FashionMnistSet, type LoadOptions, type Split, fashionMnistDir, loadFashionMnist } from '../../examples/fashion-mnist/data.ts';
 import { findTool, type ToolName } from '../../src/toolchain/index.ts';
 
 const FAST = process.env.EDGEC_TEST_FAST === '1';
@@ -34,16 +34,29 @@ export function missingTool(...tools: ToolName[]): string | null {
   return null;
 }
 
-/** Why the full Fashion-MNIST set (all 70,000 images) is not used here, or null when it is. */
-export function missingFullData(): string | null {
-  if (FAST) return 'EDGEC_TEST_FAST=1 (npm run test:fast) leaves out the full Fashion-MNIST set';
+/** Why Fashion-MNIST (Debian's dataset-fashion-mnist) cannot be read here, or null when it can. */
+export function missingFashionMnist(): string | null {
   const file = join(fashionMnistDir(), 't10k-images-idx3-ubyte.gz');
   return existsSync(file) ? null : `Fashion-MNIST is not at ${fashionMnistDir()} (apt-get install dataset-fashion-mnist)`;
 }
 
+/**
+ * The Fashion-MNIST images a test file loads up front, or none where the data is missing: the
+ * tests that read them are then skipped (testWhere with missingFashionMnist()).
+ */
+export function fashionMnistIfPresent(split: Split, options: LoadOptions = {}): FashionMnistSet {
+  return missingFashionMnist() === null ? loadFashionMnist(split, options) : { images: new Float32Array(0), labels: new Uint8Array(0), count: 0 };
+}
+
+/** Why the full Fashion-MNIST set (all 70,000 images) is not used here, or null when it is. */
+export function missingFullData(): string | null {
+  if (FAST) return 'EDGEC_TEST_FAST=1 (npm run test:fast) leaves out the full Fashion-MNIST set';
+  return missingFashionMnist();
+}
+
 /** A test that runs only where none of `missing` (missingTool or missingFullData answers) says why not; else skipped with that reason. */
-export function testWhere(missing: (string | null)[], title: string, body: (t: ExecutionContext) => Promise<void> | void): void {
+export function testWhere(missing: (string | null)[], title: string, body: (t: ExecutionContext) => Promise<void> | void, { serial = false } = {}): void {
   const reason = missing.find((m) => m !== null);
   if (reason) test.skip(`${title} (skipped: ${reason})`, () => {});
-  else test(title, body);
+  else (serial ? test.serial : test)(title, body);
 }
