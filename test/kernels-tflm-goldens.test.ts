@@ -15,7 +15,7 @@ import { runGeneratedHost, runGeneratedQemu } from './helpers/c-model.ts';
 import { familyGraph, loadKernelCases } from './helpers/kernel-fixtures.ts';
 import { sameBytes } from './helpers/op-graphs.ts';
 
-const FAMILIES = ['transpose_conv2d', 'resize_bilinear', 'arg_min_max', 'squared_difference', 'rsqrt_exp', 'log_softmax', 'elu', 'batch_matmul'];
+const FAMILIES = ['transpose_conv2d', 'resize_bilinear', 'arg_min_max', 'squared_difference', 'rsqrt_exp', 'log_softmax', 'elu', 'batch_matmul', 'pool_int16'];
 
 for (const family of FAMILIES) {
   const cases = loadKernelCases(family);
@@ -36,8 +36,9 @@ for (const family of FAMILIES) {
     assertTflmBytes(t, outputs[0]);
   });
 
-  test(`${family}: the float executor agrees with the reference to float rounding`, async (t) => {
-    const floats = familyGraph(family, cases.filter((c) => c.tensors[0].dtype === 'float32'));
+  const floatCases = cases.filter((c) => c.tensors[0].dtype === 'float32');
+  if (floatCases.length > 0) test(`${family}: the float executor agrees with the reference to float rounding`, async (t) => {
+    const floats = familyGraph(family, floatCases);
     const got = await runFloat(floats.graph, floats.sample as Float32Array[], { backend: 'cpu' });
     const want = createExecutor(floats.graph)(floats.sample);
     floats.graph.outputs.forEach((out, k) => {

@@ -14,7 +14,7 @@ import { lowerQuantize } from '../src/lower/quantize.ts';
 import { executeGraph } from '../src/ref/execute.ts';
 import { familyGraph, loadKernelCases } from './helpers/kernel-fixtures.ts';
 
-const FAMILIES = ['conv2d', 'depthwise_conv2d', 'fully_connected', 'pool', 'mean', 'quantize', 'pad', 'concatenation', 'prelu', 'reduce', 'resize_nearest', 'transpose_conv2d', 'resize_bilinear', 'arg_min_max', 'squared_difference', 'rsqrt_exp', 'log_softmax', 'elu', 'batch_matmul'];
+const FAMILIES = ['conv2d', 'depthwise_conv2d', 'fully_connected', 'pool', 'mean', 'quantize', 'pad', 'concatenation', 'prelu', 'reduce', 'resize_nearest', 'transpose_conv2d', 'resize_bilinear', 'arg_min_max', 'squared_difference', 'rsqrt_exp', 'log_softmax', 'elu', 'batch_matmul', 'pool_int16'];
 
 const LOWER: Partial<Record<Op['kind'], (graph: Graph, op: never) => object>> = {
   conv2d: lowerConv2D,

@@ -265,14 +265,17 @@ void ec_fully_connected_w16_rows16_s8(const ec_fully_connected_w16_s8_params *p,
 #define ec_fully_connected_w16_rows8_s8_scratch_size ec_fully_connected_w16_rows_s8_scratch_size
 #define ec_fully_connected_w16_rows16_s8_scratch_size ec_fully_connected_w16_rows_s8_scratch_size
 
-/* Input and output share their quantization; the window never lies wholly in the padding. */
+/* int8 and int16 (16x8 models): input and output share their quantization; the window never lies
+ * wholly in the padding. act_min and act_max are in the type's range. */
 typedef struct {
     ec_window window;
     int32_t act_min, act_max;
-} ec_pool_s8_params;
+} ec_pool_q_params;
 
-void ec_avgpool_s8(const ec_pool_s8_params *p, const int8_t *input, int8_t *output);
-void ec_maxpool_s8(const ec_pool_s8_params *p, const int8_t *input, int8_t *output);
+void ec_avgpool_s8(const ec_pool_q_params *p, const int8_t *input, int8_t *output);
+void ec_maxpool_s8(const ec_pool_q_params *p, const int8_t *input, int8_t *output);
+void ec_avgpool_s16(const ec_pool_q_params *p, const int16_t *input, int16_t *output);
+void ec_maxpool_s16(const ec_pool_q_params *p, const int16_t *input, int16_t *output);
 
 /* ---- float32: TFLite's reference loops, in its order of accumulation ---- */
 

@@ -878,6 +878,7 @@ function depthMultiplierOf(r: OperatorReader, input: number, filter: number, dec
 }
 
 const ACTIVATION_TYPES: readonly number[] = [TensorType.INT8, TensorType.FLOAT32];
+const INT16_TOO: ReadonlySet<Op['kind']> = new Set(['add', 'batch_matmul', 'avg_pool2d', 'max_pool2d']);
 
 /** What TFLite Micro's QUANTIZE converts, input type -> output types, among the types edgec runs. */
 const QUANTIZE_PAIRS: Partial<Record<number, number[]>> = {
@@ -988,8 +989,8 @@ function checkTypes(r: OperatorReader, op: Op): boolean {
         op.inputs.forEach((t, i) => expectFloat(t, i === 0 ? 'input' : `input ${i}`));
         break;
       }
-      // TFLite Micro's ADD and BATCH_MATMUL also run int16 tensors.
-      expect(input, 'input', op.kind === 'add' || op.kind === 'batch_matmul' ? [...ACTIVATION_TYPES, TensorType.INT16] : ACTIVATION_TYPES);
+      // TFLite Micro's ADD, BATCH_MATMUL and pooling also run int16 tensors.
+      expect(input, 'input', INT16_TOO.has(op.kind) ? [...ACTIVATION_TYPES, TensorType.INT16] : ACTIVATION_TYPES);
       if (!ok) break;
       op.inputs.slice(1).forEach((t, i) => expect(t, `input ${i + 1}`, [typeOf(input)]));
       expect(output, 'output', [typeOf(input)]);

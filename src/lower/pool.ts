@@ -1,5 +1,5 @@
 // AVERAGE_POOL_2D and MAX_POOL_2D parameters as TFLite Micro's PoolingPrepare computes them. The
-// int8 kernels work on raw values, so input and output must share their quantization.
+// int8 and int16 kernels work on raw values, so input and output must share their quantization.
 
 import type { Graph, Pool2DOp } from '../ir/types.ts';
 import { quantizedActivationRange } from './elementwise.ts';
@@ -7,19 +7,19 @@ import { OpOperands } from './operands.ts';
 import { type FloatClamp, floatClamp } from './requant.ts';
 import { type WindowGeometry, windowGeometry } from './window.ts';
 
-export interface Int8Clamp {
-  dtype: 'int8';
+export interface IntegerClamp {
+  dtype: 'int8' | 'int16';
   actMin: number;
   actMax: number;
 }
 
-export type PoolParams = WindowGeometry & (Int8Clamp | FloatClamp);
+export type PoolParams = WindowGeometry & (IntegerClamp | FloatClamp);
 
 export function lowerPool2D(graph: Graph, op: Pool2DOp): PoolParams {
   const operands: OpOperands = new OpOperands(graph, op);
   const inputTensor = operands.input(0);
   const outputTensor = operands.output();
-  operands.expectDtype(inputTensor, 'int8', 'float32');
+  operands.expectDtype(inputTensor, 'int8', 'int16', 'float32');
   operands.expectDtype(outputTensor, inputTensor.dtype);
   const geometry = windowGeometry(operands, { ...op.attrs, dilation: [1, 1] });
   if (geometry.outChannels !== geometry.inChannels) operands.fail(`output has ${geometry.outChannels} channels, input ${geometry.inChannels}`);
@@ -32,6 +32,7 @@ export function lowerPool2D(graph: Graph, op: Pool2DOp): PoolParams {
       `input (scale ${input.scale}, zero point ${input.zeroPoint}) and output (scale ${output.scale}, zero point ${output.zeroPoint}) must have the same quantization`,
     );
   }
-  const [actMin, actMax] = quantizedActivationRange(op.attrs.activation, output, operands.where);
-  return { ...geometry, dtype: 'int8', actMin, actMax };
+  const dtype = inputTensor.dtype === 'int16' ? 'int16' : 'int8';
+  const [actMin, actMax] = quantizedActivationRange(op.attrs.activation, output, operands.where, dtype === 'int16' ? [-32768, 32767] : undefined);
+  return { ...geometry, dtype, actMin, actMax };
 }

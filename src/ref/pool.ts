@@ -1,6 +1,6 @@
 // AVERAGE_POOL_2D and MAX_POOL_2D on the host, as TFLite Micro's reference kernels compute them:
-// windows are clipped to the input (padding is neither read nor counted), int8 works on raw
-// values, float32 sums in float32 in (ky, kx) order.
+// windows are clipped to the input (padding is neither read nor counted), int8 and int16 work on
+// raw values, float32 sums in float32 in (ky, kx) order.
 
 import type { Graph, Pool2DOp } from '../ir/types.ts';
 import { type PoolParams, lowerPool2D } from '../lower/pool.ts';
@@ -13,7 +13,9 @@ const FLOAT32_LOWEST = -3.4028234663852886e38;
 /** Reduces one window: its values in (ky, kx) order are values[0 .. count). */
 type Reducer = (values: Float64Array, count: number) => number;
 
-function pool<T extends Int8Array | Float32Array>(p: PoolParams, input: T, out: T, reduce: Reducer): T {
+type PoolData = Int8Array | Int16Array | Float32Array;
+
+function pool<T extends PoolData>(p: PoolParams, input: T, out: T, reduce: Reducer): T {
   const { inHeight, inWidth, inChannels: channels } = p;
   const values = new Float64Array(p.filterHeight * p.filterWidth);
   forEachWindow(p, (w) => {
@@ -29,8 +31,8 @@ function pool<T extends Int8Array | Float32Array>(p: PoolParams, input: T, out: 
   return out;
 }
 
-/** The int8 average rounds half away from zero with C's truncating division. */
-const averageInt8 = (min: number, max: number): Reducer => (values, count) => {
+/** The integer average rounds half away from zero with C's truncating division. */
+const averageInteger = (min: number, max: number): Reducer => (values, count) => {
   let sum = 0;
   for (let i = 0; i < count; i++) sum += values[i];
   const half = Math.floor(count / 2);
@@ -51,16 +53,19 @@ const maximum = (lowest: number, clamp: (v: number) => number): Reducer => (valu
   return clamp(m);
 };
 
-export function pool2d<T extends Int8Array | Float32Array>(kind: Pool2DOp['kind'], p: PoolParams, input: T): T {
+const LOWEST = { int8: -128, int16: -32768, float32: FLOAT32_LOWEST };
+
+export function pool2d<T extends PoolData>(kind: Pool2DOp['kind'], p: PoolParams, input: T): T {
   const { actMin, actMax } = p;
   const size = p.batches * p.outHeight * p.outWidth * p.outChannels;
-  const out = (p.dtype === 'int8' ? new Int8Array(size) : new Float32Array(size)) as T;
-  if (kind === 'avg_pool2d') return pool(p, input, out, p.dtype === 'int8' ? averageInt8(actMin, actMax) : averageFloat(actMin, actMax));
-  const clamp = p.dtype === 'int8' ? (v: number) => (v < actMin ? actMin : v > actMax ? actMax : v) : (v: number) => clampFloat(v, actMin, actMax);
-  return pool(p, input, out, maximum(p.dtype === 'int8' ? -128 : FLOAT32_LOWEST, clamp));
+  const integer = p.dtype !== 'float32';
+  const out = (p.dtype === 'int8' ? new Int8Array(size) : p.dtype === 'int16' ? new Int16Array(size) : new Float32Array(size)) as T;
+  if (kind === 'avg_pool2d') return pool(p, input, out, integer ? averageInteger(actMin, actMax) : averageFloat(actMin, actMax));
+  const clamp = integer ? (v: number) => (v < actMin ? actMin : v > actMax ? actMax : v) : (v: number) => clampFloat(v, actMin, actMax);
+  return pool(p, input, out, maximum(LOWEST[p.dtype], clamp));
 }
 
 export function preparePool2D(graph: Graph, op: Pool2DOp): Kernel {
   const p = lowerPool2D(graph, op);
-  return ([x]) => pool2d(op.kind, p, x as Int8Array | Float32Array);
+  return ([x]) => pool2d(op.kind, p, x as PoolData);
 }

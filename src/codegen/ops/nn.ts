@@ -494,13 +494,14 @@ function unitBlocks(matrix: ArrayLike<number>, units: number, depth: number, blo
 
 function pool2d(ctx: EmitContext, op: Pool2DOp): OpCode {
   const p = lowerPool2D(ctx.graph, op);
-  const int8 = p.dtype === 'int8';
-  const params = cStruct(int8 ? 'ec_pool_s8_params' : 'ec_pool_f32_params', `${ctx.opName}_params`, {
+  const integer = p.dtype !== 'float32';
+  const suffix = { int8: 's8', int16: 's16', float32: 'f32' }[p.dtype];
+  const params = cStruct(`ec_pool_${integer ? 'q' : 'f32'}_params`, `${ctx.opName}_params`, {
     window: windowFields(p),
-    act_min: int8 ? cInt(p.actMin) : cFloat(p.actMin),
-    act_max: int8 ? cInt(p.actMax) : cFloat(p.actMax),
+    act_min: integer ? cInt(p.actMin) : cFloat(p.actMin),
+    act_max: integer ? cInt(p.actMax) : cFloat(p.actMax),
   });
-  return call(ctx, op, `ec_${op.kind === 'avg_pool2d' ? 'avgpool' : 'maxpool'}_${int8 ? 's8' : 'f32'}`, params, false);
+  return call(ctx, op, `ec_${op.kind === 'avg_pool2d' ? 'avgpool' : 'maxpool'}_${suffix}`, params, false);
 }
 
 // ---- 16x8 (ec_fully_connected_s16, ec_conv2d_s16, ec_depthwise_conv2d_s16) ----
