@@ -9,7 +9,7 @@ import { kernelEmitter } from '../src/codegen/ops/index.ts';
 import { windowOutputSize } from '../src/ir/shape.ts';
 import type { Graph, Padding } from '../src/ir/types.ts';
 import { bandOverhead, rowFusionCandidates } from '../src/plan/fusion.ts';
-import { computeLifetimes } from '../src/plan/lifetimes.ts';
+import { computeLifetimes, type KernelNeeds } from '../src/plan/lifetimes.ts';
 import { checkPlacement } from '../src/plan/placement.ts';
 import { runGeneratedHost, runGeneratedQemu } from './helpers/c-model.ts';
 import { GraphBuilder, assertMatchesReference, quant as q, random } from './helpers/op-graphs.ts';
@@ -54,6 +54,11 @@ function convThenFc(name: string, input: [number, number, number, number], conv:
 
 const HOST = { cpu: 'host', dsp: false };
 const planOf = (graph: Graph) => generateC(graph, { target: HOST, emitter: kernelEmitter }).plan;
+const needsOf = (graph: Graph): KernelNeeds => ({
+  scratchBytes: (op) => kernelEmitter.scratchBytes(graph, op, HOST),
+  heldRows: (op) => kernelEmitter.heldRows(graph, op, HOST),
+  scratchFreeForLastRow: (op) => kernelEmitter.scratchFreeForLastRow(graph, op, HOST),
+});
 const candidates = (graph: Graph) => rowFusionCandidates(graph, (p, c) => kernelEmitter.rowBands(graph, p, c, HOST));
 
 const FUSED: Graph[] = [
@@ -73,12 +78,29 @@ test('fusion applies where the output feeds only the fully-connected layer, and 
     const rowBuffer = plan.buffers.find((b) => b.tensors.includes(graph.ops[f.producer].outputs[0]))!;
     t.is(rowBuffer.bytes, f.rowBytes * f.bandRows);
     t.true(plan.accumulatorOffset.has(f.consumer));
-    const { overlaps } = computeLifetimes(graph, {}, plan.fusions);
+    const { overlaps } = computeLifetimes(graph, needsOf(graph), plan.fusions);
     t.deepEqual(checkPlacement(plan.buffers, plan.bufferOffsets, plan.arenaBytes, overlaps), [], graph.name);
     const whole = generateC(graph, { target: HOST, emitter: { ...kernelEmitter, rowBands: () => false } }).plan;
     t.true(plan.arenaBytes < whole.arenaBytes, `${graph.name}: ${plan.arenaBytes} fused, ${whole.arenaBytes} not`);
   }
   t.true(planOf(FUSED[0]).arenaBytes <= 4100, 'micro_speech-like arena');
+});
+
+test("a band's last row lies over the widened rows the one-channel kernel is done with by then", (t) => {
+  // micro_speech-like: the graph input (1,960 bytes), the kernel's scratch, the band's first row
+  // before the scratch, its second over the scratch's widened rows, and the accumulators.
+  const graph = FUSED[0];
+  const plan = planOf(graph);
+  const [f] = plan.fusions;
+  const producer = graph.ops[f.producer];
+  const scratch = kernelEmitter.scratchBytes(graph, producer, HOST);
+  t.true(kernelEmitter.scratchFreeForLastRow(graph, producer, HOST) >= f.rowBytes);
+  t.is(plan.arenaBytes, 49 * 40 + scratch + (f.bandRows - 1) * f.rowBytes + f.accumulatorBytes);
+  const band = plan.tensorOffset.get(producer.outputs[0])!;
+  t.is(plan.scratchOffset.get(f.producer)! - band, (f.bandRows - 1) * f.rowBytes);
+  // Ten output channels take the general kernel, whose scratch stays in use to the last row.
+  const conv = FUSED[3].ops.find((op) => op.kind === 'conv2d')!;
+  t.is(kernelEmitter.scratchFreeForLastRow(FUSED[3], conv, HOST), 0);
 });
 
 test('the band height weighs the input rows read again against the arena bytes a taller band takes', (t) => {

@@ -11,7 +11,7 @@ import { windowOutputSize } from '../src/ir/shape.ts';
 import { kernelEmitter } from '../src/codegen/ops/index.ts';
 import type { CodegenTarget } from '../src/codegen/emitter.ts';
 import { computeLifetimes, type KernelNeeds } from '../src/plan/lifetimes.ts';
-import { convPipeCandidates } from '../src/plan/pipe.ts';
+import { convPipeCandidates, pipePasses, windowRows } from '../src/plan/pipe.ts';
 import { planMemory } from '../src/plan/plan.ts';
 import { runGeneratedHost, runGeneratedQemu } from './helpers/c-model.ts';
 import { GraphBuilder, assertMatchesReference, quant as q, random } from './helpers/op-graphs.ts';
@@ -116,6 +116,41 @@ test('each block gets its pipeline, a smaller arena, and no live bytes that coll
       t.is(plan.pipes[0].add !== undefined, b.add !== undefined, b.name);
       t.true(plan.arenaBytes < without.arenaBytes, `${b.name} (${target.cpu}): ${plan.arenaBytes} piped, ${without.arenaBytes} not`);
       t.deepEqual(liveCollisions(plan, computeLifetimes(graph, needs, [], plan.pipes).overlaps), [], b.name);
+    }
+  }
+});
+
+test('at every buffer height, the passes compute each consumer row once, from band rows the buffer holds', (t) => {
+  for (const b of CASES) {
+    for (const pipe of candidatesOf(block(b), M4)) {
+      const { consumerRows: c, rowBytes: row } = pipe;
+      let feasible = 0;
+      for (let bandRows = 1; bandRows <= pipe.producerRows.outRows; bandRows++) {
+        const passes = pipePasses({ ...pipe, bandRows });
+        if (!passes) continue;
+        feasible++;
+        let [end, y] = [0, 0];
+        for (const pass of passes) {
+          const where = `${b.name}, ${bandRows} rows, pass ${passes.indexOf(pass)}`;
+          // The band keeps rows the previous pass made and adds the producer's next ones, within the buffer.
+          t.true(pass.first <= end && pass.end >= end && pass.rowsEnd > y, where);
+          t.true(pass.at >= 0 && pass.at + (pass.end - pass.first) * row <= bandRows * row, where);
+          const y0 = y;
+          for (; y < pass.rowsEnd; y++) {
+            const [lo, hi] = windowRows(c, y);
+            t.true(lo >= pass.first && hi <= pass.end, `${where}: row ${y}'s window`);
+            // The consumer's row, ahead of the band, ends before the band row its window starts at.
+            if (pipe.add !== undefined) t.true((y - y0 + 1) * pipe.outRowBytes <= pass.at + (lo - pass.first) * row, `${where}: row ${y} over the band`);
+          }
+          end = pass.end;
+        }
+        t.is(y, c.outRows, b.name);
+        t.is(end, windowRows(c, c.outRows - 1)[1], b.name);
+      }
+      // What the pipeline run row by row needed (a band of the window's rows and, with the add, one row) suffices.
+      const least = Math.min(c.span, c.inRows) * row + (pipe.add === undefined ? 0 : pipe.outRowBytes);
+      t.truthy(pipePasses({ ...pipe, bandRows: Math.ceil(least / row) }), b.name);
+      t.true(feasible > 0, b.name);
     }
   }
 });

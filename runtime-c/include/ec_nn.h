@@ -178,6 +178,9 @@ typedef struct {
     ec_output2_s8 output;
 } ec_conv2d_c1_s8_params;
 
+/* Scratch: first the widened rows (filter_height rows of int16, each as long as an output row
+ * reads), then one row of outputs' accumulators. The widened rows are read for the last time before
+ * the last output row is written: that row may lie over them (a row band's last row does). */
 size_t ec_conv2d_c1_s8_scratch_size(const ec_conv2d_c1_s8_params *p);
 void ec_conv2d_c1_s8(const ec_conv2d_c1_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 

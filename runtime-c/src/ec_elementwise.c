@@ -33,11 +33,14 @@
 EC_INLINE void add_row(const ec_add_s8_params *p, const int32_t *t1, const int32_t *t2, const int8_t *a, int32_t step1, const int8_t *b,
                        int32_t step2, int8_t *out, int32_t count, int32_t fast, int32_t fix)
 {
+    /* In locals: the output's stores could alias *p, and the compiler would load them again for
+     * every value. */
     const int32_t lo = p->activation_min, hi = p->activation_max;
+    const int32_t q[3] = {p->requant[0], p->requant[1], p->requant[2]};
+    const int32_t multiplier = p->output_multiplier, shift = p->output_shift, zero_point = p->output_zero_point;
     for (int32_t i = 0; i < count; i++) {
         const int32_t sum = t1[a[i * step1]] + t2[b[i * step2]];
-        out[i] = fast ? (int8_t)ec_clamp_s32(ec_requantize2(sum, p->requant, fix), lo, hi)
-                      : ec_requantize_s8(sum, p->output_multiplier, p->output_shift, p->output_zero_point, lo, hi);
+        out[i] = fast ? (int8_t)ec_clamp_s32(ec_requantize2(sum, q, fix), lo, hi) : ec_requantize_s8(sum, multiplier, shift, zero_point, lo, hi);
     }
 }
 

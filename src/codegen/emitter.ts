@@ -43,6 +43,8 @@ export interface OpEmitter {
   scratchBytes(graph: Graph, op: Op, target: CodegenTarget): number;
   /** Input rows the chosen kernel holds in scratch before it writes an output row (see KernelNeeds.heldRows); 0 if omitted. */
   heldRows?(graph: Graph, op: Op, target: CodegenTarget): number;
+  /** Bytes at the start of the chosen kernel's scratch it is done with before it writes its last output row (see KernelNeeds.scratchFreeForLastRow); 0 if omitted. */
+  scratchFreeForLastRow?(graph: Graph, op: Op, target: CodegenTarget): number;
   /**
    * Whether `producer` can run a band of output rows at a time into the fully-connected `consumer`'s
    * accumulators (a RowFusion, src/plan/fusion.ts): its kernel takes an ec_window and computes the

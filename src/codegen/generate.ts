@@ -69,6 +69,7 @@ export function generateC(graph: Graph, options: GenerateOptions): GeneratedMode
   const plan = planMemory(graph, {
     scratchBytes: (op) => emitter.scratchBytes(graph, op, target),
     heldRows: (op) => emitter.heldRows?.(graph, op, target) ?? 0,
+    scratchFreeForLastRow: (op) => emitter.scratchFreeForLastRow?.(graph, op, target) ?? 0,
     fusions: rowFusionCandidates(graph, (producer, consumer) => emitter.rowBands?.(graph, producer, consumer, target) ?? false),
     pipes: convPipeCandidates(
       graph,
@@ -130,7 +131,9 @@ export function generateC(graph: Graph, options: GenerateOptions): GeneratedMode
         return name;
       },
       scratch: () => {
-        const offset = plan.scratchOffset.get(index);
+        // A pipeline's consumer runs in its producer's scratch (lifetimes.ts).
+        const owner = pipeOf.get(index)?.consumer === index ? pipeOf.get(index)!.producer : index;
+        const offset = plan.scratchOffset.get(owner);
         if (offset === undefined) throw new Error(`${where}: asked for scratch memory it did not reserve`);
         return `((void *)&${prefix}_arena[${offset}])`;
       },
@@ -156,8 +159,9 @@ export function generateC(graph: Graph, options: GenerateOptions): GeneratedMode
               band: pointer(producer.outputs[0], where),
               output: pointer(consumer.outputs[0], where),
               residual: pipe.residual === undefined ? undefined : pointer(pipe.residual, where),
-              producerScratch: scratchOf(pipe.producer),
-              consumerScratch: scratchOf(pipe.consumer),
+              // One scratch buffer, the producer's, serves both kernels (lifetimes.ts).
+              producerScratch: emitter.scratchBytes(graph, producer, target) > 0 ? scratchOf(pipe.producer) : undefined,
+              consumerScratch: emitter.scratchBytes(graph, consumer, target) > 0 ? scratchOf(pipe.producer) : undefined,
               addWalk: `${opName}_walk`,
             })
           : undefined;
@@ -261,9 +265,11 @@ function opComment(graph: Graph, plan: MemoryPlan, index: number, kernel: string
   const place = (t: number) => {
     const tensor = graph.tensors[t];
     const offset = plan.tensorOffset.get(t);
-    const band = plan.pipes.find((p) => graph.ops[p.producer].outputs[0] === t);
+    // A pipeline's band, or its consumer's rows ahead of the band in the same buffer.
+    const band = plan.pipes.find((p) => graph.ops[p.producer].outputs[0] === t || (p.add !== undefined && graph.ops[p.consumer].outputs[0] === t));
     const bytes = band ? band.bandRows * band.rowBytes : numel(tensor.shape) * DTYPE_BYTES[tensor.dtype];
-    return `${describeShape(tensor.shape)} ${tensor.dtype}${offset === undefined ? ' (const)' : ` ${band ? `a band of ${band.bandRows} rows in ` : ''}arena[${offset}..${offset + bytes})`}`;
+    const where = !band ? '' : graph.ops[band.producer].outputs[0] === t ? 'a band in ' : 'its rows ahead of the band in ';
+    return `${describeShape(tensor.shape)} ${tensor.dtype}${offset === undefined ? ' (const)' : ` ${where}arena[${offset}..${offset + bytes})`}`;
   };
   const attrs = describeAttrs(op);
   const lines = [`op ${index}: ${op.kind}${attrs ? ` ${attrs}` : ''}${op.origin ? ` (${op.origin})` : ''} -> ${kernel}`];
@@ -275,12 +281,16 @@ function opComment(graph: Graph, plan: MemoryPlan, index: number, kernel: string
   const pipe = plan.pipes.find((p) => p.producer === index || (p.consumer === index && p.add !== undefined));
   if (pipe) {
     const at = plan.tensorOffset.get(op.outputs[0])!;
-    const bytes = pipe.producer === index ? pipe.bandRows * pipe.rowBytes : pipe.outRowBytes;
-    lines.push(`out ${pipe.producer === index ? `a band of ${pipe.bandRows} rows` : 'one row at a time'} in arena[${at}..${at + bytes})`);
+    const bytes = pipe.bandRows * pipe.rowBytes;
+    lines.push(`out ${pipe.producer === index ? 'a band' : 'its rows ahead of the band'} in arena[${at}..${at + bytes})`);
   } else if (fusion) {
     const row = plan.tensorOffset.get(op.outputs[0])!;
     const acc = plan.accumulatorOffset.get(fusion.consumer)!;
-    lines.push(`out ${fusion.bandRows === 1 ? 'one row' : `${fusion.bandRows} rows`} at a time in arena[${row}..${row + fusion.bandRows * fusion.rowBytes}), summed into op ${fusion.consumer}'s accumulators at arena[${acc}..${acc + fusion.accumulatorBytes})`);
+    const end = row + fusion.bandRows * fusion.rowBytes;
+    // The band's last row may lie over the scratch the kernel is done with by then (lifetimes.ts).
+    const scratch = plan.scratchOffset.get(index);
+    const over = scratch !== undefined && scratch >= row && scratch < end ? ', the last over the scratch' : '';
+    lines.push(`out ${fusion.bandRows === 1 ? 'one row' : `${fusion.bandRows} rows`} at a time in arena[${row}..${end})${over}, summed into op ${fusion.consumer}'s accumulators at arena[${acc}..${acc + fusion.accumulatorBytes})`);
   } else {
     lines.push(`out ${place(op.outputs[0])}${plan.inPlace.has(index) ? ', in place' : ''}`);
   }

@@ -66,6 +66,12 @@ export interface KernelNeeds {
    * input while they write.
    */
   heldRows?: (op: Op, index: number) => number;
+  /**
+   * Bytes at the start of the kernel's scratch that it reads for the last time before it writes its
+   * last output row, which may therefore lie over them (a row-band fusion puts a band's last row
+   * there). 0 if omitted.
+   */
+  scratchFreeForLastRow?: (op: Op, index: number) => number;
 }
 
 /**
@@ -73,13 +79,14 @@ export interface KernelNeeds {
  * consumer: their output buffer holds one band, alive only while they run, and the consumer's accumulators
  * (instead of its kernel's scratch) live from the producer to the consumer.
  * @param pipes conv -> conv pipelines (see pipe.ts), whose rows are all computed at their last op
- * (the consumer, or the add): the producer's input and both kernels' scratch stay until then, the
- * producer's output is the band, and the consumer's output one row when the add takes each row
- * over the residual (in place).
+ * (the consumer, or the add): the producer's input and the kernels' scratch (one buffer: they run
+ * one after the other) stay until then, the producer's output is the band's buffer, which also holds
+ * the consumer's rows when the add takes them over the residual (in place).
  */
 export function computeLifetimes(graph: Graph, needs: KernelNeeds = {}, fusions: RowFusion[] = [], pipes: ConvPipe[] = []): Lifetimes {
   const scratchBytes = needs.scratchBytes ?? (() => 0);
   const heldRows = needs.heldRows ?? (() => 0);
+  const scratchFreeForLastRow = needs.scratchFreeForLastRow ?? (() => 0);
   const fusedProducer = new Map(fusions.map((f) => [f.producer, f]));
   const fusedConsumers = new Set(fusions.map((f) => f.consumer));
   const buffers: Buffer[] = [];
@@ -107,13 +114,13 @@ export function computeLifetimes(graph: Graph, needs: KernelNeeds = {}, fusions:
   graph.ops.forEach((op, i) => {
     const out = op.outputs[0];
     const source = op.inputs[0];
+    const pipe = pipeAt.get(i);
     const sourceBuffer = bufferOf.get(source);
     if (isAlias(op) && sourceBuffer !== undefined) {
       bufferOf.set(out, sourceBuffer);
       buffers[sourceBuffer].tensors.push(out);
       extend(sourceBuffer, lastUse.get(out) ?? i);
     } else {
-      const pipe = pipeAt.get(i);
       const reusable =
         pipe?.add === i ? op.inputs.indexOf(pipe.residual!) : opTraits(op).elementwise ? inPlaceCandidate(graph, op, i, bufferOf, buffers, lastUse) : -1;
       if (reusable >= 0) {
@@ -122,10 +129,15 @@ export function computeLifetimes(graph: Graph, needs: KernelNeeds = {}, fusions:
         bufferOf.set(out, b);
         buffers[b].tensors.push(out);
         extend(b, lastUse.get(out) ?? i);
+      } else if (pipe?.consumer === i && pipe.add !== undefined) {
+        // The consumer's rows for the add go ahead of the band, in its buffer (pipe.ts).
+        const b = bufferOf.get(source)!;
+        bufferOf.set(out, b);
+        buffers[b].tensors.push(out);
       } else if (pipe) {
-        // The band, or the consumer's one row before the add takes it; no streaming over a band.
+        // The buffer of the band, or the consumer's whole output; no streaming over a band.
         open(out, i);
-        buffers[bufferOf.get(out)!].bytes = i === pipe.producer ? pipe.bandRows * pipe.rowBytes : pipe.add === undefined ? bytesOf(graph, out) : pipe.outRowBytes;
+        if (i === pipe.producer) buffers[bufferOf.get(out)!].bytes = pipe.bandRows * pipe.rowBytes;
       } else if (fusedProducer.has(i)) {
         open(out, i);
         const { rowBytes, bandRows } = fusedProducer.get(i)!;
@@ -141,14 +153,17 @@ export function computeLifetimes(graph: Graph, needs: KernelNeeds = {}, fusions:
         if (gap !== undefined && unread) overlaps.push({ output: bufferOf.get(out)!, input: input!, gap });
       }
     }
-    const scratch = fusedConsumers.has(i) ? 0 : scratchBytes(op, i);
-    const until = pipeAt.has(i) ? pipeEnd(pipeAt.get(i)!) : i;
+    // A pipeline's kernels run one after the other: the producer's scratch serves both.
+    const scratch = fusedConsumers.has(i) || pipe?.consumer === i ? 0 : pipe?.producer === i ? Math.max(scratchBytes(op, i), scratchBytes(graph.ops[pipe.consumer], pipe.consumer)) : scratchBytes(op, i);
+    const until = pipe ? pipeEnd(pipe) : i;
     if (scratch > 0) buffers.push({ tensors: [], bytes: scratch, first: i, last: until, scratchOf: i });
+    // A band's last row over the scratch bytes the kernel is done with by then, the rows above it before them.
+    const fused = fusedProducer.get(i);
+    if (fused && scratch > 0 && scratchFreeForLastRow(op, i) >= fused.rowBytes) {
+      overlaps.push({ output: bufferOf.get(out)!, input: buffers.length - 1, gap: (fused.bandRows - 1) * fused.rowBytes });
+    }
   });
-  for (const p of pipes) {
-    buffers[bufferOf.get(graph.ops[p.producer].outputs[0])!].last = pipeEnd(p);
-    if (p.add !== undefined) buffers[bufferOf.get(graph.ops[p.consumer].outputs[0])!].last = p.add;
-  }
+  for (const p of pipes) buffers[bufferOf.get(graph.ops[p.producer].outputs[0])!].last = pipeEnd(p);
   // A fused producer's row is summed as soon as it is written: nothing reads it after the producer.
   for (const f of fusions) buffers[bufferOf.get(graph.ops[f.producer].outputs[0])!].last = f.producer;
   return { buffers, bufferOf, inPlace, overlaps };

@@ -1,11 +1,12 @@
-// Conv -> conv pipelines: a convolution whose output feeds only the next convolution is run a row
-// at a time into a band of rows, just ahead of the consumer, which reads its window's rows from the
-// band. The producer's output never exists whole: the band (the consumer's filter height in rows)
-// takes its place. When the consumer's output feeds only an add with a residual that dies there, the
-// add runs on each output row as soon as the consumer writes it and writes over that row of the
-// residual: the consumer's output never exists whole either (one row of it does). Each kernel
-// computes the same values from the same inputs as it would for the whole layer, so the outputs
-// stay bit-exact. The planner applies a pipeline where it makes the arena smaller (plan.ts).
+// Conv -> conv pipelines: a convolution whose output feeds only the next convolution is run a band
+// of rows at a time into a buffer, just ahead of the consumer, which reads its windows' rows from the
+// band. The producer's output never exists whole: the buffer takes its place. When the consumer's
+// output feeds only an add with a residual that dies there, the consumer writes its rows into the
+// same buffer ahead of the band, over band rows no window still reads, and the add takes them over
+// the residual: the consumer's output never exists whole either. The pipeline runs in passes (see
+// pipePasses); each kernel computes the same values from the same inputs as it would for the whole
+// layer, so the outputs stay bit-exact. The planner applies a pipeline where it makes the arena
+// smaller, with the buffer height that weighs instructions against bytes (plan.ts).
 
 import { DTYPE_BYTES } from '../ir/dtype.ts';
 import { windowPadBefore } from '../ir/shape.ts';
@@ -32,7 +33,8 @@ export interface ConvPipe {
   residual?: number;
   producerRows: RowWindow;
   consumerRows: RowWindow;
-  /** Rows the band holds (the consumer's filter span, at most the producer's output height), bytes in each. */
+  /** The buffer's height in rows of the producer's output (it holds the band and, with the add, the
+   *  consumer's rows ahead of it), and bytes in each of those rows. */
   bandRows: number;
   rowBytes: number;
   /** Bytes of one output row of the consumer. */
@@ -107,7 +109,7 @@ export function convPipeCandidates(graph: Graph, windowRowsOf: (op: Op) => boole
       consumer: i + 1,
       producerRows,
       consumerRows,
-      bandRows: Math.min(consumerRows.span, producerRows.outRows),
+      bandRows: producerRows.outRows,
       rowBytes: width * channels * DTYPE_BYTES.int8,
       outRowBytes: outWidth * outChannels * DTYPE_BYTES.int8,
     };
@@ -136,4 +138,59 @@ function residualDies(graph: Graph, residual: number, index: number, readers: Ma
   const t = graph.tensors[residual];
   if (t.dtype !== 'int8' || t.shape.length !== 4) return false;
   return (readers.get(residual) ?? []).every((k) => k <= index && !isAlias(graph.ops[k]));
+}
+
+/**
+ * One pass of a pipeline: the band then holds the producer's rows [first, end), from byte `at` of the
+ * buffer on; the rows [first, previous pass's end) it kept are copied there first; the producer
+ * computes the rest, then the consumer its rows [previous pass's rowsEnd, rowsEnd), written from
+ * byte 0 of the buffer when an add takes them (else into its output).
+ */
+export interface PipePass {
+  first: number;
+  end: number;
+  at: number;
+  rowsEnd: number;
+}
+
+/**
+ * The passes of `pipe` in a buffer of its bandRows rows, each taking as many of the consumer's rows as
+ * fit, or undefined where the buffer cannot hold one row's window (and, with the add, the row). With
+ * the add, consumer row y is written (y - first consumer row of the pass) rows from byte 0, which must
+ * end before the band's row its window starts at: the kernels write over input rows above the
+ * current window only (runtime-c/include/ec_nn.h, in place).
+ */
+export function pipePasses(pipe: ConvPipe): PipePass[] | undefined {
+  const c = pipe.consumerRows;
+  const row = pipe.rowBytes;
+  const bytes = pipe.bandRows * row;
+  const passes: PipePass[] = [];
+  let [end, y] = [0, 0];
+  while (y < c.outRows) {
+    const first = Math.min(end, windowRows(c, y)[0]);
+    let taken: PipePass | undefined;
+    let at = 0;
+    for (let next = y + 1; next <= c.outRows; next++) {
+      const [lo, hi] = windowRows(c, next - 1);
+      if (pipe.add !== undefined) at = Math.max(at, (next - y) * pipe.outRowBytes - (lo - first) * row);
+      const pass = { first, end: Math.max(end, hi), at, rowsEnd: next };
+      if (at + (pass.end - first) * row > bytes) break;
+      taken = pass;
+    }
+    if (!taken) return undefined;
+    passes.push(taken);
+    [end, y] = [taken.end, taken.rowsEnd];
+  }
+  return passes;
+}
+
+/** Instructions a pass is taken to cost (the three kernels' set-up and the loop), and a byte kept
+ *  from one pass to the next (copied): measured on ResNet-8's first block. */
+const PASS_INSTRUCTIONS = 300;
+const COPY_INSTRUCTIONS_PER_BYTE = 0.5;
+
+/** Instructions the passes add to the layers run whole, by the estimate above. */
+export function passOverhead(pipe: ConvPipe, passes: PipePass[]): number {
+  const kept = passes.reduce((sum, pass, i) => sum + (i === 0 ? 0 : passes[i - 1].end - pass.first), 0);
+  return passes.length * PASS_INSTRUCTIONS + kept * pipe.rowBytes * COPY_INSTRUCTIONS_PER_BYTE;
 }

@@ -3,7 +3,7 @@
 import { opTraits } from '../ir/op-traits.ts';
 import type { Graph, Op } from '../ir/types.ts';
 import { bandOverhead, type RowFusion } from './fusion.ts';
-import type { ConvPipe } from './pipe.ts';
+import { passOverhead, pipePasses, type ConvPipe } from './pipe.ts';
 import { computeLifetimes, type Buffer, type KernelNeeds } from './lifetimes.ts';
 import { checkPlacement, placeBuffers } from './placement.ts';
 
@@ -24,7 +24,7 @@ export interface MemoryPlan {
   inPlace: Map<number, number>;
   /** The row-band fusions applied (those of PlanOptions.fusions that made the arena smaller), with their band heights. */
   fusions: RowFusion[];
-  /** The conv -> conv pipelines applied (those of PlanOptions.pipes that made the arena smaller). */
+  /** The conv -> conv pipelines applied (those of PlanOptions.pipes that made the arena smaller), with their buffer heights. */
   pipes: ConvPipe[];
   /** Fused fully-connected op index -> arena offset of its int32 accumulators. */
   accumulatorOffset: Map<number, number>;
@@ -47,7 +47,7 @@ export interface PlanOptions extends KernelNeeds {
   alignment?: number;
   /** Row-band fusions the kernels allow (rowFusionCandidates); each is applied if it makes the arena smaller (fusionBand). */
   fusions?: RowFusion[];
-  /** Conv -> conv pipelines the kernels allow (convPipeCandidates); each is applied if it makes the arena smaller. */
+  /** Conv -> conv pipelines the kernels allow (convPipeCandidates); each is applied if it makes the arena smaller (pipeBand). */
   pipes?: ConvPipe[];
 }
 
@@ -98,13 +98,33 @@ function fusionBand(graph: Graph, options: PlanOptions, alignment: number, chose
   return best?.plan ?? chosen;
 }
 
+/**
+ * `chosen` with `pipe` added at the buffer height of least cost (the instructions its passes add plus
+ * its arena bytes at INSTRUCTIONS_PER_ARENA_BYTE), among the heights that keep the arena below
+ * `chosen`'s; `chosen` itself where none does. Taller buffers need fewer passes, and fewer rows
+ * copied from one pass to the next.
+ */
+function pipeBand(graph: Graph, options: PlanOptions, alignment: number, chosen: ReturnType<typeof place>, pipe: ConvPipe) {
+  let best: { plan: ReturnType<typeof place>; cost: number } | undefined;
+  for (let bandRows = 1; bandRows <= pipe.producerRows.outRows; bandRows++) {
+    const band = { ...pipe, bandRows };
+    const passes = pipePasses(band);
+    if (!passes) continue;
+    const plan = place(graph, options, alignment, chosen.fusions, [...chosen.pipes, band]);
+    if (plan.best.arenaBytes >= chosen.best.arenaBytes) break;
+    const cost = passOverhead(band, passes) + INSTRUCTIONS_PER_ARENA_BYTE * plan.best.arenaBytes;
+    if (!best || cost < best.cost) best = { plan, cost };
+  }
+  return best?.plan ?? chosen;
+}
+
 /** The kernels' needs asked once per op: every fusion or pipeline tried plans the graph again. */
 function remembered(needs: KernelNeeds): KernelNeeds {
   const once = (f: ((op: Op, i: number) => number) | undefined) => {
     const known = new Map<number, number>();
     return f && ((op: Op, i: number) => known.get(i) ?? known.set(i, f(op, i)).get(i)!);
   };
-  return { scratchBytes: once(needs.scratchBytes), heldRows: once(needs.heldRows) };
+  return { scratchBytes: once(needs.scratchBytes), heldRows: once(needs.heldRows), scratchFreeForLastRow: once(needs.scratchFreeForLastRow) };
 }
 
 export function planMemory(graph: Graph, planOptions: PlanOptions = {}): MemoryPlan {
@@ -115,8 +135,7 @@ export function planMemory(graph: Graph, planOptions: PlanOptions = {}): MemoryP
   for (const pipe of options.pipes ?? []) {
     const taken = new Set([...chosen.fusions, ...chosen.pipes].flatMap(opsOf));
     if (opsOf(pipe).some((i) => taken.has(i))) continue;
-    const piped = place(graph, options, alignment, chosen.fusions, [...chosen.pipes, pipe]);
-    if (piped.best.arenaBytes < chosen.best.arenaBytes) chosen = piped;
+    chosen = pipeBand(graph, options, alignment, chosen, pipe);
   }
   const { buffers, bufferOf, inPlace, overlaps, tried, best, fusions, pipes } = chosen;
   const problems = checkPlacement(buffers, best.offsets, best.arenaBytes, overlaps);

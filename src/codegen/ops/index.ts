@@ -65,6 +65,7 @@ export const kernelEmitter: Required<OpEmitter> = {
   emit: (ctx: EmitContext, op: Op) => BY_KIND[op.kind].emit(ctx, op),
   scratchBytes: (graph: Graph, op: Op, target: CodegenTarget) => BY_KIND[op.kind].scratchBytes(graph, op, target),
   heldRows: (graph: Graph, op: Op, target: CodegenTarget) => BY_KIND[op.kind].heldRows?.(graph, op, target) ?? 0,
+  scratchFreeForLastRow: (graph: Graph, op: Op, target: CodegenTarget) => BY_KIND[op.kind].scratchFreeForLastRow?.(graph, op, target) ?? 0,
   rowBands: (graph: Graph, producer: Op, consumer: Op, target: CodegenTarget) =>
     (BY_KIND[producer.kind].rowBands?.(graph, producer, consumer, target) ?? false) && sumsRows(graph, consumer),
   windowRows: (graph: Graph, op: Op, target: CodegenTarget) => BY_KIND[op.kind].windowRows?.(graph, op, target) ?? false,

@@ -50,6 +50,12 @@ export const nnEmitter: OpEmitter = {
     const p = op.kind === 'depthwise_conv2d' ? lowerDepthwiseConv2D(graph, op) : undefined;
     return p?.dtype === 'int8' ? p.outChannels * 4 : 0;
   },
+  scratchFreeForLastRow(graph: Graph, op: Op): number {
+    // ec_conv2d_c1_s8 has read its widened rows for the last time when it writes its last row.
+    if (is16x8(graph, op) || (op.kind !== 'conv2d' && op.kind !== 'depthwise_conv2d')) return 0;
+    const plan = int8ConvPlan(graph, op);
+    return plan && c1Applies(graph, op, plan) ? c1WidenedBytes(plan.geometry) : 0;
+  },
   heldRows(graph: Graph, op: Op): number {
     // ec_depthwise_conv2d_3x3_s8 widens an output row's three input rows into its ring first.
     return op.kind === 'depthwise_conv2d' && dw3x3Output(graph, op) ? 3 : 0;
@@ -153,8 +159,13 @@ const c1Blocks = (g: WindowGeometry) => Math.ceil(g.outChannels / 4);
 
 /** As ec_conv2d_c1_s8_scratch_size: the widened input rows, then one row of outputs' accumulators. */
 function c1ScratchBytes(g: WindowGeometry): number {
+  return c1WidenedBytes(g) + g.outWidth * 4 * c1Blocks(g) * 4;
+}
+
+/** The widened rows at the start of ec_conv2d_c1_s8's scratch, as c1_row_length int16 each. */
+function c1WidenedBytes(g: WindowGeometry): number {
   const rowLength = ((g.outWidth - 1) * g.strideW * g.inChannels + 2 * c1Pairs(g) + 1) & ~1;
-  return g.filterHeight * rowLength * 2 + g.outWidth * 4 * c1Blocks(g) * 4;
+  return g.filterHeight * rowLength * 2;
 }
 
 function c1Output(ctx: EmitContext, op: Op, plan: ConvPlan): CFields | undefined {
