@@ -3,6 +3,7 @@
 
 import { DTYPE_RANGE, numel, viewBytes } from '../ir/dtype.ts';
 import { modelError } from '../ir/errors.ts';
+import { opTraits } from '../ir/op-traits.ts';
 import { resolveReshape } from '../ir/shape.ts';
 import type { Activation, DType, Graph, Op, Padding, StridedSliceOp, Tensor } from '../ir/types.ts';
 import { verifyGraph } from '../ir/verify.ts';
@@ -868,7 +869,7 @@ const ACTIVATION_TYPES: readonly number[] = [TensorType.INT8, TensorType.FLOAT32
 /** What TFLite Micro's QUANTIZE converts, input type -> output types, among the types edgec runs. */
 const QUANTIZE_PAIRS: Partial<Record<number, number[]>> = {
   [TensorType.FLOAT32]: [TensorType.INT8],
-  [TensorType.INT8]: [TensorType.INT8, TensorType.UINT8],
+  [TensorType.INT8]: [TensorType.INT8, TensorType.UINT8, TensorType.INT16],
   [TensorType.UINT8]: [TensorType.INT8],
   [TensorType.INT16]: [TensorType.INT8, TensorType.INT16, TensorType.INT32],
 };
@@ -973,8 +974,8 @@ function checkTypes(r: OperatorReader, op: Op): boolean {
         op.inputs.forEach((t, i) => expectFloat(t, i === 0 ? 'input' : `input ${i}`));
         break;
       }
-      // TFLite Micro's ADD also runs int16 tensors.
-      expect(input, 'input', op.kind === 'add' ? [...ACTIVATION_TYPES, TensorType.INT16] : ACTIVATION_TYPES);
+      // Kinds with a 16x8 kernel (ADD; RESHAPE, SQUEEZE and EXPAND_DIMS, which move bytes) also run int16 tensors.
+      expect(input, 'input', opTraits(op).int16Kernel ? [...ACTIVATION_TYPES, TensorType.INT16] : ACTIVATION_TYPES);
       if (!ok) break;
       op.inputs.slice(1).forEach((t, i) => expect(t, `input ${i + 1}`, [typeOf(input)]));
       expect(output, 'output', [typeOf(input)]);
