@@ -42,7 +42,7 @@ export const CALIB_FLAGS: Record<string, FlagSpec> = {
   },
   'int16-layers': {
     value: true,
-    help: `mixed precision: these layers get int16 activations, the rest stay as --activations says; comma-separated op numbers or output tensor names as the per-layer report prints them, or auto: the ${100 * AUTO_SHARE}% (at least one) of the conv, depthwise, fully connected and add layers with the lowest SQNR in the int8 report`,
+    help: `mixed precision: these layers get int16 activations, the rest stay as --activations says; comma-separated op numbers or output tensor names as the per-layer report prints them, or auto: the ${100 * AUTO_SHARE}% (at least one) of the conv, depthwise, fully connected and add layers with the lowest SQNR in the int8 report, each with the 16x8 layers that read its output (on to the first op without a 16x8 kernel)`,
   },
   requantize: { help: 'the model is quantized already: turn it back into float (weights dequantized) and quantize it again from --calib' },
   ...TECHNIQUE_FLAGS,
