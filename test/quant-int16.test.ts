@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -152,6 +152,32 @@ testWhere([noData], 'the mixed model written as a .tflite reads back as the same
     const inputs = samples(graph, 4);
     t.deepEqual(bytes((await runOnTarget(back, 'ref', inputs)).outputs), bytes((await runOnTarget(graph, 'ref', inputs)).outputs));
   }
+});
+
+/** TensorFlow Lite Micro's outputs for the .tflite files edgec wrote for a mixed and a 16x8 model (fixtures/kernels/README.md). */
+interface QuantizedGolden {
+  name: string;
+  model: string;
+  inputs: number[][];
+  expected: string[][];
+}
+
+const goldens = (JSON.parse(readFileSync(new URL('./fixtures/kernels/int16-quantized.json', import.meta.url), 'utf8')) as { cases: QuantizedGolden[] }).cases;
+const goldenGraph = (g: QuantizedGolden) => importTflite(Buffer.from(g.model, 'base64'), `${g.name}.tflite`);
+const base64 = (outputs: TensorData[][]) => outputs.map((s) => s.map((o) => Buffer.from(dataBytes(o)).toString('base64')));
+
+for (const target of ['ref', 'host', 'qemu'] as const) {
+  testWhere([missingTool(...TARGET_TOOLS[target])], `edgec's mixed and 16x8 .tflite files give TensorFlow Lite Micro's bytes at every layer on ${target}`, async (t) => {
+    for (const g of goldens) {
+      const graph = goldenGraph(g);
+      const run = await runOnTarget(graph, target, g.inputs.map((x) => [Int8Array.from(x)]), { sanitize: target === 'host', board: 'stm32f4' });
+      t.deepEqual(base64(run.outputs), g.expected, g.name);
+    }
+  });
+}
+
+testWhere([noData], 'the golden models are what the quantizer makes today, layer by layer', async (t) => {
+  for (const [g, { graph }] of [[goldens[0], await mixed()], [goldens[1], await int16()]] as const) t.deepEqual(describe(goldenGraph(g)), describe(graph), g.name);
 });
 
 testWhere([noData], 'an unknown layer, a layer without a 16x8 kernel and a bad list are refused by name', async (t) => {
