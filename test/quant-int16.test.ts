@@ -17,9 +17,13 @@ import type { Graph, TensorData } from '../src/ir/types.ts';
 import { prepareModel, type QuantizeRequest, type QuantizeResult } from '../src/pipeline.ts';
 import { affineOf, quantizeValues } from '../src/quant/params.ts';
 import { flaggedLayers } from '../src/quant/precision.ts';
+import { runFloat } from '../src/float/run.ts';
+import { quantizeGraph } from '../src/quant/quantize.ts';
+import { recordRanges } from '../src/quant/record.ts';
 import { runOnTarget } from '../src/targets/run.ts';
 import { exportTflite } from '../src/tflite/export.ts';
 import { writeTflite } from '../src/tflite/writer.ts';
+import { GraphBuilder, random } from './helpers/op-graphs.ts';
 import { missingTool, TARGET_TOOLS, testWhere } from './helpers/tools.ts';
 
 const MODEL = fileURLToPath(new URL('../examples/fashion-mnist/model/model.json', import.meta.url));
@@ -153,6 +157,44 @@ testWhere([noData], 'the mixed model written as a .tflite reads back as the same
     t.deepEqual(bytes((await runOnTarget(back, 'ref', inputs)).outputs), bytes((await runOnTarget(graph, 'ref', inputs)).outputs));
   }
 });
+
+/** float input [1,6,6,2] -> conv 3x3 relu -> conv 1x1 -> add (the first conv's output) -> reshape -> dense 3: float output, no softmax. */
+function residualRegression(): GraphBuilder {
+  const b = new GraphBuilder();
+  const rand = random(11);
+  const values = (n: number, scale: number) => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
+  const f = 'float32';
+  const x = b.input([1, 6, 6, 2], f);
+  const conv = b.op('conv2d', { stride: [1, 1], dilation: [1, 1], padding: 'same', activation: 'relu' }, [x, b.constant([4, 3, 3, 2], f, values(72, 0.5)), b.constant([4], f, values(4, 0.1))], [1, 6, 6, 4], f, undefined, true);
+  const pointwise = b.op('conv2d', { stride: [1, 1], dilation: [1, 1], padding: 'valid', activation: 'none' }, [conv, b.constant([4, 1, 1, 4], f, values(16, 0.7)), b.constant([4], f, values(4, 0.1))], [1, 6, 6, 4], f, undefined, true);
+  const sum = b.op('add', { activation: 'none' }, [conv, pointwise], [1, 6, 6, 4], f, undefined, true);
+  const flat = b.op('reshape', { shape: [1, 144] }, [sum], [1, 144], f, undefined, true);
+  b.op('fully_connected', { activation: 'none', keepNumDims: false }, [flat, b.constant([3, 144], f, values(432, 0.2)), b.constant([3], f, values(3, 0.1))], [1, 3], f);
+  return b;
+}
+
+for (const target of ['host', 'qemu'] as const) {
+  testWhere([missingTool(...TARGET_TOOLS[target])], `a 16x8 residual model with float I/O (float -> int16 QUANTIZE, int16 ADD, int16 -> float DEQUANTIZE) runs bit-exact on ${target}`, async (t) => {
+    const builder = residualRegression();
+    const float = builder.graph('residual');
+    const samples = builder.samples(24, 5);
+    const data = { inputs: [Float32Array.from(samples.flatMap((s) => Array.from(s[0] as Float32Array)))], count: samples.length };
+    const ranges = await recordRanges(float, data, (graph, inputs, keep) => runFloat(graph, inputs, { keep }));
+    const graph = quantizeGraph(float, ranges, { io: 'float', int16: new Set([0, 1, 2, 3, 4]) });
+    t.deepEqual(describe(graph), [
+      'quantize(float32->int16)',
+      'conv2d(int16,int8,int64->int16)',
+      'conv2d(int16,int8,int64->int16)',
+      'add(int16,int16->int16)',
+      'reshape(int16->int16)',
+      'fully_connected(int16,int8,int64->int16)',
+      'dequantize(int16->float32)',
+    ]);
+    const ref = await runOnTarget(graph, 'ref', samples.slice(0, 8));
+    const run = await runOnTarget(graph, target, samples.slice(0, 8), { sanitize: target === 'host', board: 'stm32f4' });
+    t.deepEqual(bytes(run.outputs), bytes(ref.outputs));
+  });
+}
 
 /** TensorFlow Lite Micro's outputs for the .tflite files edgec wrote for a mixed and a 16x8 model (fixtures/kernels/README.md). */
 interface QuantizedGolden {

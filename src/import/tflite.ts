@@ -868,7 +868,7 @@ const ACTIVATION_TYPES: readonly number[] = [TensorType.INT8, TensorType.FLOAT32
 
 /** What TFLite Micro's QUANTIZE converts, input type -> output types, among the types edgec runs. */
 const QUANTIZE_PAIRS: Partial<Record<number, number[]>> = {
-  [TensorType.FLOAT32]: [TensorType.INT8],
+  [TensorType.FLOAT32]: [TensorType.INT8, TensorType.INT16],
   [TensorType.INT8]: [TensorType.INT8, TensorType.UINT8, TensorType.INT16],
   [TensorType.UINT8]: [TensorType.INT8],
   [TensorType.INT16]: [TensorType.INT8, TensorType.INT16, TensorType.INT32],
@@ -876,7 +876,7 @@ const QUANTIZE_PAIRS: Partial<Record<number, number[]>> = {
 
 /** DEQUANTIZE of a constant is folded on import (any quantized integer, or float16); at run time it takes 8-bit inputs. */
 const DEQUANTIZE_CONSTANT_TYPES: readonly number[] = [TensorType.INT8, TensorType.UINT8, TensorType.INT16, TensorType.FLOAT16];
-const DEQUANTIZE_TYPES: readonly number[] = [TensorType.INT8, TensorType.UINT8];
+const DEQUANTIZE_TYPES: readonly number[] = [TensorType.INT8, TensorType.UINT8, TensorType.INT16];
 
 /** Whether every operand has a type edgec supports in its position; reports each one that does not. */
 function checkTypes(r: OperatorReader, op: Op): boolean {
@@ -908,7 +908,7 @@ function checkTypes(r: OperatorReader, op: Op): boolean {
       break;
     case 'dequantize':
       if (isConstant(input)) expect(input, 'input', DEQUANTIZE_CONSTANT_TYPES);
-      else expect(input, 'input', DEQUANTIZE_TYPES, ' (float16 and int16 are dequantized only from constants)');
+      else expect(input, 'input', DEQUANTIZE_TYPES, ' (float16 is dequantized only from constants)');
       expect(output, 'output', [TensorType.FLOAT32]);
       break;
     case 'conv2d':

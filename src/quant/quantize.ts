@@ -102,7 +102,7 @@ export const INT16_KINDS = (Object.keys(OP_TRAITS) as OpKind[]).filter((kind) =>
 class Quantizer {
   private readonly tensors: Tensor[];
   private readonly ops: Op[] = [];
-  /** Where the quantized value of an original activation lives; differs from its index only at I/O boundaries. */
+  /** Where the quantized value of an original activation lives; differs from its index only at graph outputs. */
   private readonly valueOf = new Map<number, number>();
   /** An activation requantized to the other type for the ops that run in it, by `${tensor}:${dtype}`: one QUANTIZE serves them all. */
   private readonly copies = new Map<string, number>();
@@ -121,18 +121,15 @@ class Quantizer {
 
   run(): Graph {
     const { graph } = this;
-    for (const t of graph.inputs) {
-      const quant = this.calibrated(t, `graph input '${graph.tensors[t].name}'`, 'int8');
-      const int8 = this.activation(t, quant, 'int8', this.io === 'float');
-      if (int8 !== t) this.ops.push({ kind: 'quantize', inputs: [t], outputs: [int8], attrs: {}, origin: 'float input' });
-    }
+    // int8 inputs in place; float ones are quantized where an op reads them, to the type it takes.
+    if (this.io === 'int8') for (const t of graph.inputs) this.activation(t, this.calibrated(t, `graph input '${graph.tensors[t].name}'`, 'int8'), 'int8', false);
     graph.ops.forEach((op, index) => this.convert(op, index, describeOp(op, index)));
     for (const t of graph.outputs) {
-      const where = `graph output '${graph.tensors[t].name}'`;
-      if (this.io === 'float') this.ops.push({ kind: 'dequantize', inputs: [this.input(t, where, 'int8')], outputs: [t], attrs: {}, origin: 'float output' });
-      else if (this.valueOf.get(t) !== t) {
-        this.tensors[t] = { ...graph.tensors[t], dtype: 'int8', quant: this.calibrated(t, where, 'int8') };
-        this.ops.push({ kind: 'quantize', inputs: [this.valueOf.get(t)!], outputs: [t], attrs: {}, origin: 'int8 output' });
+      const value = this.valueOf.get(t)!;
+      if (this.io === 'float') this.ops.push({ kind: 'dequantize', inputs: [value], outputs: [t], attrs: {}, origin: 'float output' });
+      else if (value !== t) {
+        this.tensors[t] = { ...graph.tensors[t], dtype: 'int8', quant: this.calibrated(t, `graph output '${graph.tensors[t].name}'`, 'int8') };
+        this.ops.push({ kind: 'quantize', inputs: [value], outputs: [t], attrs: {}, origin: 'int8 output' });
       }
     }
     return { name: graph.name, tensors: this.tensors, ops: this.ops, inputs: [...graph.inputs], outputs: [...graph.outputs] };
@@ -220,7 +217,7 @@ class Quantizer {
     this.ops.push({ ...op, inputs: aligned, outputs: [this.output(op, quant, 'int8')] });
   }
 
-  /** A QUANTIZE from tensor `t` into a new tensor with `quant` (and dtype, int8 unless given). */
+  /** A QUANTIZE from tensor `t` (float or quantized) into a new tensor with `quant` (and dtype, int8 unless given). */
   private requantized(t: number, quant: Quantization, origin: string, suffix: string, dtype: ActivationDtype = 'int8'): number {
     const copy = this.add({ name: `${this.tensors[t].name}${suffix}`, shape: [...this.tensors[t].shape], dtype, quant });
     this.ops.push({ kind: 'quantize', inputs: [t], outputs: [copy], attrs: {}, origin });
@@ -255,7 +252,7 @@ class Quantizer {
     return index;
   }
 
-  /** An op's output; a graph output becomes a new tensor unless it is already the type the model's outputs have. */
+  /** An op's output; a graph output becomes a new tensor unless it is already the type the model's outputs have (int8 I/O). */
   private output(op: Op, quant: Quantization, dtype: ActivationDtype): number {
     const t = op.outputs[0];
     return this.activation(t, quant, dtype, this.graph.outputs.includes(t) && (this.io === 'float' || dtype !== 'int8'));
@@ -264,16 +261,19 @@ class Quantizer {
   /**
    * The `dtype` tensor of an op's data input: the activation itself, or where it has the other
    * type a copy requantized to this one from its calibrated range (the QUANTIZE TFLite's converter
-   * puts between int8 and 16x8 layers). A float constant there is quantized per tensor from its own values.
+   * puts between int8 and 16x8 layers); a float model input quantized straight to `dtype`. A float
+   * constant there is quantized per tensor from its own values.
    */
   private input(t: number, where: string, dtype: ActivationDtype): number {
+    const floatInput = this.io === 'float' && this.graph.inputs.includes(t);
     const known = this.valueOf.get(t);
-    if (known === undefined) return this.constantInput(t, dtype);
-    if (this.tensors[known].dtype === dtype) return known;
+    if (known === undefined && !floatInput) return this.constantInput(t, dtype);
+    if (known !== undefined && this.tensors[known].dtype === dtype) return known;
     const key = `${t}:${dtype}`;
     if (!this.copies.has(key)) {
-      const quant = this.converted.has(t) ? perTensor(this.constantAffine(t, dtype)) : this.calibrated(t, `${where}: input '${this.graph.tensors[t].name}'`, dtype);
-      this.copies.set(key, this.requantized(known, quant, `${dtype} input of ${where}`, `/${dtype}`, dtype));
+      const name = this.graph.tensors[t].name;
+      const quant = this.converted.has(t) ? perTensor(this.constantAffine(t, dtype)) : this.calibrated(t, `${floatInput ? 'graph' : `${where}:`} input '${name}'`, dtype);
+      this.copies.set(key, this.requantized(floatInput ? t : known!, quant, floatInput ? 'float input' : `${dtype} input of ${where}`, `/${dtype}`, dtype));
     }
     return this.copies.get(key)!;
   }
