@@ -3,6 +3,7 @@
 import { usageError } from '../src/ir/errors.ts';
 import type { QuantizeRequest } from '../src/pipeline.ts';
 import type { ObserverKind } from '../src/quant/observers.ts';
+import { AUTO_SHARE } from '../src/quant/precision.ts';
 import type { PtqTechniques, Technique, TechniqueMode } from '../src/quant/ptq.ts';
 import type { FlagSpec, ParsedArgs } from './args.ts';
 
@@ -34,6 +35,15 @@ export const CALIB_FLAGS: Record<string, FlagSpec> = {
   std: { value: true, help: 'preprocessing: then divide by this (one value, or comma-separated per channel)' },
   'channel-order': { value: true, choices: ['rgb', 'bgr'], help: 'PNG colour images: rgb (default) or bgr' },
   io: { value: true, choices: ['int8', 'float'], help: 'int8 (default) or float model inputs and outputs' },
+  activations: {
+    value: true,
+    choices: ['int8', 'int16'],
+    help: "int8 (default) or int16: every layer whose op has a 16x8 kernel (conv, depthwise conv, fully connected, add, reshape) gets symmetric int16 activations with int8 weights and an int64 bias (TFLite's 16x8 scheme); the others stay int8, with QUANTIZE ops between",
+  },
+  'int16-layers': {
+    value: true,
+    help: `mixed precision: these layers get int16 activations, the rest stay as --activations says; comma-separated op numbers or output tensor names as the per-layer report prints them, or auto: the ${100 * AUTO_SHARE}% (at least one) of the conv, depthwise, fully connected and add layers with the lowest SQNR in the int8 report, each with the 16x8 layers that read its output (on to the first op without a 16x8 kernel)`,
+  },
   requantize: { help: 'the model is quantized already: turn it back into float (weights dequantized) and quantize it again from --calib' },
   ...TECHNIQUE_FLAGS,
   rounding: { value: true, choices: ['nearest', 'adaptive'], help: 'weight rounding: nearest (default) or adaptive (each weight rounded up or down to keep each layer\'s outputs on the calibration data closest)' },
@@ -74,6 +84,9 @@ export function quantizeRequest(verb: string, args: ParsedArgs): QuantizeRequest
   }
   const observer = value('observer') ?? 'minmax';
   const io = (value('io') ?? 'int8') as 'int8' | 'float';
+  const int16Layers = value('int16-layers');
+  const layers = int16Layers?.split(',').map((name) => name.trim());
+  if (layers?.some((name) => name === '')) throw usageError(`edgec ${verb}: --int16-layers takes comma-separated layer names or numbers, or auto, got '${int16Layers}'`);
   const order = (value('channel-order') ?? 'rgb') as 'rgb' | 'bgr';
   const samples = value('samples');
   if (samples !== undefined && !(Number.isInteger(Number(samples)) && Number(samples) > 0)) {
@@ -83,6 +96,8 @@ export function quantizeRequest(verb: string, args: ParsedArgs): QuantizeRequest
     calib,
     observer: { kind: observer as ObserverKind, ...(value('percentile') ? { percentile: number(verb, 'percentile', value('percentile')!) } : {}) },
     io,
+    activations: (value('activations') ?? 'int8') as 'int8' | 'int16',
+    ...(layers ? { int16Layers: layers.length === 1 && layers[0] === 'auto' ? ('auto' as const) : layers } : {}),
     channelOrder: order,
     ...(args.switches.has('requantize') ? { requantize: true } : {}),
     techniques: techniques(value),

@@ -1,7 +1,7 @@
 // `edgec quantize`: what the quantizer reports, layer by layer, and what each technique did.
 
 import type { QuantizeResult } from '../src/pipeline.ts';
-import type { ModelScore } from '../src/quant/report.ts';
+import type { LayerError, ModelScore } from '../src/quant/report.ts';
 import type { Technique, TechniqueDecision } from '../src/quant/ptq.ts';
 import { formatTable } from './table.ts';
 
@@ -11,9 +11,18 @@ const decibels = (db: number) => (Number.isFinite(db) ? `${db.toFixed(1)} dB` : 
 const signed = (db: number) => (Number.isFinite(db) ? `${db >= 0 ? '+' : ''}${db.toFixed(1)}` : db > 0 ? '+inf' : '-inf');
 const percent = (share: number) => `${(100 * share).toFixed(2)}%`;
 
+/** Why a layer has the activations it has, where that is not what was asked for. */
+function precisionNote(result: QuantizeResult, layer: LayerError): string | undefined {
+  return result.activations === 'int16' && layer.activations === 'int8' ? 'no 16x8 kernel: stays int8' : undefined;
+}
+
 /** The same report for --json; an SQNR of identical values (Infinity, printed 'exact') is null there. */
 export function layerReportJson(result: QuantizeResult) {
-  return { model: result.floatGraph.name, samples: result.samples, layers: result.layers, ptq: result.ptq };
+  const layers = result.layers.map((l) => {
+    const note = precisionNote(result, l);
+    return note ? { ...l, note } : l;
+  });
+  return { model: result.floatGraph.name, samples: result.samples, activations: result.activations, layers, ptq: result.ptq };
 }
 
 export function layerReportText(result: QuantizeResult): string {
@@ -22,6 +31,7 @@ export function layerReportText(result: QuantizeResult): string {
     String(l.op),
     l.kind,
     l.tensor.length > 40 ? `…${l.tensor.slice(-39)}` : l.tensor,
+    precisionNote(result, l) ? `${l.activations} (no 16x8 kernel)` : l.activations,
     Number.isFinite(l.sqnrDb) ? l.sqnrDb.toFixed(1) : 'exact',
     l.cosine.toFixed(5),
     l.maxAbsError.toPrecision(3),
@@ -32,14 +42,21 @@ export function layerReportText(result: QuantizeResult): string {
   ]);
   const worst = result.layers.filter((l) => Number.isFinite(l.sqnrDb)).sort((a, b) => a.sqnrDb - b.sqnrDb)[0];
   return [
-    `quantized ${result.floatGraph.name} to int8, calibrated on ${result.samples} sample(s)`,
+    `quantized ${result.floatGraph.name} to ${precisionText(result.layers)}, calibrated on ${result.samples} sample(s)`,
     '',
-    'each int8 layer against its float layer on the calibration data (techniques: SQNR gained at that layer, dB):',
-    formatTable(['op', 'kind', 'output', 'SQNR dB', 'cosine', 'max |error|', 'techniques'], rows, new Set([0, 3, 4, 5])),
+    'each quantized layer against its float layer on the calibration data (techniques: SQNR gained at that layer, dB):',
+    formatTable(['op', 'kind', 'output', 'activations', 'SQNR dB', 'cosine', 'max |error|', 'techniques'], rows, new Set([0, 4, 5, 6])),
     ...(worst ? ['', `lowest SQNR: op ${worst.op} (${worst.kind}, '${worst.tensor}') at ${worst.sqnrDb.toFixed(1)} dB`] : []),
     '',
     ...summaryLines(result),
   ].join('\n');
+}
+
+/** 'int8', or how many layers are int16. */
+function precisionText(layers: LayerError[]): string {
+  const int16 = layers.filter((l) => l.activations === 'int16').length;
+  if (int16 === 0) return 'int8';
+  return int16 === layers.length ? 'int16 activations (16x8)' : `int8 with int16 activations (16x8) in ${int16} of ${layers.length} layers`;
 }
 
 /** The model's output against float before and after the techniques, and what was decided for each. */

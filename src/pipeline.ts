@@ -10,11 +10,12 @@ import { runPasses } from './passes/index.ts';
 import type { ActivationSource } from './quant/activations.ts';
 import { loadCalibrationData, type LoadOptions } from './quant/calibrate.ts';
 import type { ObserverOptions } from './quant/observers.ts';
+import { int16Ops, needsInt8Report, type PrecisionRequest } from './quant/precision.ts';
 import { ptq, type PtqResult, type PtqTechniques } from './quant/ptq.ts';
 import type { LayerError } from './quant/report.ts';
 import { createExecutor } from './ref/execute.ts';
 
-export interface QuantizeRequest extends LoadOptions {
+export interface QuantizeRequest extends LoadOptions, PrecisionRequest {
   /** .npy, .npz or a folder of PNG images. */
   calib: string;
   observer?: ObserverOptions;
@@ -30,8 +31,10 @@ export interface QuantizeResult {
   floatGraph: Graph;
   graph: Graph;
   samples: number;
-  /** Each int8 layer against its float layer on the calibration data. */
+  /** Each quantized layer against its float layer on the calibration data, with the type of its activations. */
   layers: LayerError[];
+  /** The activations asked for: with int16, the int8 layers are those without a 16x8 kernel. */
+  activations: 'int8' | 'int16';
   /** What the techniques did: per layer, and the output SQNR and agreement before and after. */
   ptq: Pick<PtqResult, 'applied' | 'decisions' | 'baseline' | 'outputSqnrDb' | 'agreement' | 'agreementRows'>;
 }
@@ -62,19 +65,18 @@ export function floatGraphFor(graph: Graph, requantize = false): Graph {
 export async function quantizeModel(model: Graph, request: QuantizeRequest): Promise<QuantizeResult> {
   const floatGraph = floatGraphFor(model, request.requantize);
   const data = await loadCalibrationData(request.calib, floatGraph, request);
-  const result = await ptq(floatGraph, data, {
-    observer: request.observer,
-    io: request.io,
-    techniques: request.techniques,
-    runner: createExecutor,
-    source: floatActivations,
-  });
+  const quantize = (int16: Set<number>) =>
+    ptq(floatGraph, data, { observer: request.observer, io: request.io, techniques: request.techniques, int16, runner: createExecutor, source: floatActivations });
+  // 'auto' picks its int16 layers from the report of the model without them.
+  const first = needsInt8Report(request) ? await quantize(int16Ops(floatGraph, { ...request, int16Layers: undefined })) : undefined;
+  const result = await quantize(int16Ops(floatGraph, request, first?.layers));
   const { applied, decisions, baseline, outputSqnrDb, agreement, agreementRows } = result;
   return {
     floatGraph: result.floatGraph,
     graph: result.graph,
     samples: data.count,
     layers: result.layers,
+    activations: request.activations ?? 'int8',
     ptq: { applied, decisions, baseline, outputSqnrDb, agreement, agreementRows },
   };
 }

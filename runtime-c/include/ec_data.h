@@ -193,14 +193,28 @@ void ec_sum_f32(const ec_reduction *r, const float *input, float *output);
 void ec_reduce_max_s8(const ec_reduction *r, const int8_t *input, int8_t *output);
 void ec_reduce_max_f32(const ec_reduction *r, const float *input, float *output);
 
-/* ---- quantize float32 -> int8: round(x / scale) + zero point, saturated. */
+/* ---- quantize float32 -> int8 or int16: round(x / scale) + zero point, saturated. */
 
 typedef struct {
     float scale;
     int32_t zero_point;
 } ec_quantize_s8_params;
 
+/* The same fields: the int16 input of a 16x8 model. */
+typedef ec_quantize_s8_params ec_quantize_s16_params;
+
 void ec_quantize_s8(const ec_quantize_s8_params *p, const float *input, int8_t *output, int32_t count);
+void ec_quantize_s16(const ec_quantize_s16_params *p, const float *input, int16_t *output, int32_t count);
+
+/* ---- dequantize int16 -> float32: scale * (x - zero point), one float32 product of exact
+ * operands (what TFLite's double product rounded to float gives). */
+
+typedef struct {
+    float scale;
+    int32_t zero_point;
+} ec_dequantize_s16_params;
+
+void ec_dequantize_s16(const ec_dequantize_s16_params *p, const int16_t *input, float *output, int32_t count);
 
 /* ---- requantize int16 -> int8, int16 or int32: requantize(x - input zero point) + output zero
  * point, clamped to [min, max] (the output type's range). May run in place only for int16 output

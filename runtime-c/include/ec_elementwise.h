@@ -113,6 +113,8 @@ void ec_squared_difference_f32(const ec_walk *w, const float *input1, const floa
 
 void ec_lookup_s8(const int8_t *table, const int8_t *input, int8_t *output, int32_t count);
 void ec_lookup_s8_f32(const float *table, const int8_t *input, float *output, int32_t count);
+/* int8 -> int16 (the QUANTIZE in front of a 16x8 layer); output must not overlap input. */
+void ec_lookup_s8_s16(const int16_t *table, const int8_t *input, int16_t *output, int32_t count);
 
 /* ---- float activations. */
 

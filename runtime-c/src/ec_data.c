@@ -281,27 +281,34 @@ void ec_mean_f32(const ec_reduction *r, const float *input, float *output)
     } while (ec_walk_next(&r->kept, &kept));
 }
 
+/* round(v) with halves away from zero, plus the zero point, clamped to [min, max]. Quotients at or
+ * beyond +-limit (the type's span: no zero point brings them back in range) saturate, and NaN
+ * gives the minimum, as in the host reference; C's float-to-int conversion is undefined for those. */
+EC_INLINE int32_t ec_quantize_value(float v, int32_t zero_point, int32_t min, int32_t max, float limit)
+{
+    if (!(v > -limit)) return min;
+    if (v >= limit) return max;
+    /* v - t is exact below 2^23. */
+    int32_t t = (int32_t)v;
+    const float fraction = v - (float)t;
+    if (fraction >= 0.5f) t++;
+    else if (fraction <= -0.5f) t--;
+    return ec_clamp_s32(t + zero_point, min, max);
+}
+
 void ec_quantize_s8(const ec_quantize_s8_params *p, const float *input, int8_t *output, int32_t count)
 {
-    for (int32_t i = 0; i < count; i++) {
-        const float v = input[i] / p->scale;
-        int32_t q;
-        /* Quotients beyond +-256 saturate whatever the zero point, and NaN gives the minimum, as
-         * in the host reference; C's float-to-int conversion is undefined for those anyway. */
-        if (!(v > -256.0f)) {
-            q = -128;
-        } else if (v >= 256.0f) {
-            q = 127;
-        } else {
-            /* round() with halves away from zero; v - t is exact below 2^23. */
-            int32_t t = (int32_t)v;
-            const float fraction = v - (float)t;
-            if (fraction >= 0.5f) t++;
-            else if (fraction <= -0.5f) t--;
-            q = ec_clamp_s32(t + p->zero_point, -128, 127);
-        }
-        output[i] = (int8_t)q;
-    }
+    for (int32_t i = 0; i < count; i++) output[i] = (int8_t)ec_quantize_value(input[i] / p->scale, p->zero_point, -128, 127, 256.0f);
+}
+
+void ec_quantize_s16(const ec_quantize_s16_params *p, const float *input, int16_t *output, int32_t count)
+{
+    for (int32_t i = 0; i < count; i++) output[i] = (int16_t)ec_quantize_value(input[i] / p->scale, p->zero_point, -32768, 32767, 65536.0f);
+}
+
+void ec_dequantize_s16(const ec_dequantize_s16_params *p, const int16_t *input, float *output, int32_t count)
+{
+    for (int32_t i = 0; i < count; i++) output[i] = p->scale * (float)((int32_t)input[i] - p->zero_point);
 }
 
 EC_INLINE int32_t requantize_s16(const ec_requantize_s16_params *p, int16_t x)

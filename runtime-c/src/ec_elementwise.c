@@ -192,6 +192,11 @@ void ec_lookup_s8_f32(const float *table, const int8_t *input, float *output, in
     for (int32_t i = 0; i < count; i++) output[i] = table[(int32_t)input[i] + 128];
 }
 
+void ec_lookup_s8_s16(const int16_t *table, const int8_t *input, int16_t *output, int32_t count)
+{
+    for (int32_t i = 0; i < count; i++) output[i] = table[(int32_t)input[i] + 128];
+}
+
 void ec_relu_f32(const float *input, float *output, int32_t count)
 {
     for (int32_t i = 0; i < count; i++) {

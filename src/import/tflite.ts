@@ -3,6 +3,7 @@
 
 import { DTYPE_RANGE, numel, viewBytes } from '../ir/dtype.ts';
 import { modelError } from '../ir/errors.ts';
+import { opTraits } from '../ir/op-traits.ts';
 import { resolveReshape } from '../ir/shape.ts';
 import type { Activation, DType, Graph, Op, Padding, StridedSliceOp, Tensor } from '../ir/types.ts';
 import { verifyGraph } from '../ir/verify.ts';
@@ -878,19 +879,18 @@ function depthMultiplierOf(r: OperatorReader, input: number, filter: number, dec
 }
 
 const ACTIVATION_TYPES: readonly number[] = [TensorType.INT8, TensorType.FLOAT32];
-const INT16_TOO: ReadonlySet<Op['kind']> = new Set(['add', 'batch_matmul', 'avg_pool2d', 'max_pool2d']);
 
 /** What TFLite Micro's QUANTIZE converts, input type -> output types, among the types edgec runs. */
 const QUANTIZE_PAIRS: Partial<Record<number, number[]>> = {
-  [TensorType.FLOAT32]: [TensorType.INT8],
-  [TensorType.INT8]: [TensorType.INT8, TensorType.UINT8],
+  [TensorType.FLOAT32]: [TensorType.INT8, TensorType.INT16],
+  [TensorType.INT8]: [TensorType.INT8, TensorType.UINT8, TensorType.INT16],
   [TensorType.UINT8]: [TensorType.INT8],
   [TensorType.INT16]: [TensorType.INT8, TensorType.INT16, TensorType.INT32],
 };
 
 /** DEQUANTIZE of a constant is folded on import (any quantized integer, or float16); at run time it takes 8-bit inputs. */
 const DEQUANTIZE_CONSTANT_TYPES: readonly number[] = [TensorType.INT8, TensorType.UINT8, TensorType.INT16, TensorType.FLOAT16];
-const DEQUANTIZE_TYPES: readonly number[] = [TensorType.INT8, TensorType.UINT8];
+const DEQUANTIZE_TYPES: readonly number[] = [TensorType.INT8, TensorType.UINT8, TensorType.INT16];
 
 /** Whether every operand has a type edgec supports in its position; reports each one that does not. */
 function checkTypes(r: OperatorReader, op: Op): boolean {
@@ -922,7 +922,7 @@ function checkTypes(r: OperatorReader, op: Op): boolean {
       break;
     case 'dequantize':
       if (isConstant(input)) expect(input, 'input', DEQUANTIZE_CONSTANT_TYPES);
-      else expect(input, 'input', DEQUANTIZE_TYPES, ' (float16 and int16 are dequantized only from constants)');
+      else expect(input, 'input', DEQUANTIZE_TYPES, ' (float16 is dequantized only from constants)');
       expect(output, 'output', [TensorType.FLOAT32]);
       break;
     case 'conv2d':
@@ -989,8 +989,9 @@ function checkTypes(r: OperatorReader, op: Op): boolean {
         op.inputs.forEach((t, i) => expectFloat(t, i === 0 ? 'input' : `input ${i}`));
         break;
       }
-      // TFLite Micro's ADD, BATCH_MATMUL and pooling also run int16 tensors.
-      expect(input, 'input', INT16_TOO.has(op.kind) ? [...ACTIVATION_TYPES, TensorType.INT16] : ACTIVATION_TYPES);
+      // Kinds with a 16x8 kernel (ADD, pooling; RESHAPE, SQUEEZE and EXPAND_DIMS, which move bytes) also
+      // run int16 tensors, as does BATCH_MATMUL (int16 operands; the quantizer does not make it).
+      expect(input, 'input', opTraits(op).int16Kernel || op.kind === 'batch_matmul' ? [...ACTIVATION_TYPES, TensorType.INT16] : ACTIVATION_TYPES);
       if (!ok) break;
       op.inputs.slice(1).forEach((t, i) => expect(t, `input ${i + 1}`, [typeOf(input)]));
       expect(output, 'output', [typeOf(input)]);

@@ -51,6 +51,11 @@ export interface OpTraits {
    * again: its output may overlap the input rows it is done with (see plan/lifetimes.ts).
    */
   streamsRows?: boolean;
+  /**
+   * It has a 16x8 kernel (TFLite's int16 activations with int8 weights and an int64 bias, zero
+   * points 0): the quantizer may give it int16 activations; other kinds stay int8 beside them.
+   */
+  int16Kernel?: boolean;
   /** Bytes of the state it keeps from one inference to the next, outside the arena (see plan/plan.ts). */
   stateBytes?: (graph: Graph, op: Op) => number;
 }
@@ -80,6 +85,9 @@ const WEIGHTED: Omit<OpTraits, 'weights' | 'channelFlow'> = {
   keepsInputQuantization: false,
 };
 
+/** Weighted kinds with a 16x8 kernel. */
+const WEIGHTED_16X8 = { ...WEIGHTED, int16Kernel: true };
+
 const ELEMENTWISE_UNARY: OpTraits = { dataInputs: data0, channelFlow: 'same', elementwise: true, fusesActivation: false, keepsInputQuantization: false };
 
 const REDUCE: OpTraits = {
@@ -95,26 +103,27 @@ const MOVES: OpTraits = { dataInputs: data0, channelFlow: 'opaque', elementwise:
 
 export const OP_TRAITS: Record<OpKind, OpTraits> = {
   // filter OHWI: output channel on axis 0, input channel on axis 3.
-  conv2d: { ...WEIGHTED, weights: { input: 1, outputAxis: 0, inputAxis: 3 }, channelFlow: 'none', streamsRows: true },
+  conv2d: { ...WEIGHTED_16X8, weights: { input: 1, outputAxis: 0, inputAxis: 3 }, channelFlow: 'none', streamsRows: true },
   // filter OHWI as conv2d's; the output channel on axis 0.
   transpose_conv2d: { ...WEIGHTED, weights: { input: 1, outputAxis: 0, inputAxis: 3 }, channelFlow: 'none' },
   // filter 1HW(C*M): output channel on axis 3; with multiplier 1 each channel stays itself.
   depthwise_conv2d: {
-    ...WEIGHTED,
+    ...WEIGHTED_16X8,
     weights: { input: 1, outputAxis: 3 },
     channelFlow: (op) => (op.kind === 'depthwise_conv2d' && op.attrs.depthMultiplier === 1 ? 'same' : 'opaque'),
     streamsRows: true,
   },
   // weights [N, K]: output unit on axis 0, input feature on axis 1.
-  fully_connected: { ...WEIGHTED, weights: { input: 1, outputAxis: 0, inputAxis: 1 }, channelFlow: 'none' },
-  avg_pool2d: { dataInputs: data0, channelFlow: 'same', elementwise: false, fusesActivation: false, keepsInputQuantization: true, streamsRows: true },
-  max_pool2d: { dataInputs: data0, channelFlow: 'same', elementwise: false, fusesActivation: false, keepsInputQuantization: true, streamsRows: true },
-  add: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
+  fully_connected: { ...WEIGHTED_16X8, weights: { input: 1, outputAxis: 0, inputAxis: 1 }, channelFlow: 'none' },
+  avg_pool2d: { dataInputs: data0, channelFlow: 'same', elementwise: false, fusesActivation: false, keepsInputQuantization: true, streamsRows: true, int16Kernel: true },
+  max_pool2d: { dataInputs: data0, channelFlow: 'same', elementwise: false, fusesActivation: false, keepsInputQuantization: true, streamsRows: true, int16Kernel: true },
+  add: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false, int16Kernel: true },
   sub: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
   mul: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
   div: { dataInputs: allInputs, channelFlow: 'same', elementwise: true, fusesActivation: true, keepsInputQuantization: false },
-  reshape: { dataInputs: data0, channelFlow: 'reshape', elementwise: false, fusesActivation: false, keepsInputQuantization: true },
-  squeeze: { dataInputs: data0, channelFlow: 'reshape', elementwise: false, fusesActivation: false, keepsInputQuantization: true },
+  // Their kernels move bytes of any type.
+  reshape: { dataInputs: data0, channelFlow: 'reshape', elementwise: false, fusesActivation: false, keepsInputQuantization: true, int16Kernel: true },
+  squeeze: { dataInputs: data0, channelFlow: 'reshape', elementwise: false, fusesActivation: false, keepsInputQuantization: true, int16Kernel: true },
   softmax: { dataInputs: data0, channelFlow: 'opaque', elementwise: false, fusesActivation: false, keepsInputQuantization: false },
   logistic: ELEMENTWISE_UNARY,
   tanh: ELEMENTWISE_UNARY,

@@ -15,7 +15,7 @@ import { runFloat } from '../float/run.ts';
 import { outputChannelAxis } from '../ir/op-traits.ts';
 import { type ActivationSource, type CalibrationSet, sliceSamples } from './activations.ts';
 import { channelIndexer, quantizeBias } from './params.ts';
-import { type GraphRunner, int8Inputs, realValues } from './report.ts';
+import { type GraphRunner, int8Inputs, quantizedLayerOf, realValues } from './report.ts';
 
 /** Samples per float run: bounds the layer inputs held at once. */
 const BATCH = 64;
@@ -51,7 +51,7 @@ export async function correctBiases(
   const int8 = await quantize(reference);
   const tensors = [...int8.tensors];
   const quantized: Graph = { ...int8, tensors };
-  const int8Layer = int8LayerOf(quantized);
+  const int8Layer = quantizedLayerOf(quantized);
   const shifts = new Map<number, Float64Array>();
   const layerAt = new Map(layers.map((k) => [int8Layer(reference.ops[k].outputs[0]), k]));
 
@@ -72,7 +72,7 @@ export async function correctBiases(
       corrected.tensors[biasIndex] = { ...corrected.tensors[biasIndex], data: bias };
       // The int8 bias for the rest of the run; quantize(corrected) makes the same one.
       const inputScale = tensors[layer.inputs[0]].quant!.scale[0];
-      const q = quantizeBias(bias, inputScale, tensors[layer.inputs[1]].quant!.scale);
+      const q = quantizeBias(bias, inputScale, tensors[layer.inputs[1]].quant!.scale, tensors[layer.inputs[2]].dtype === 'int64' ? 'int64' : 'int32');
       tensors[layer.inputs[2]] = { ...tensors[layer.inputs[2]], ...q };
       shifts.set(k, shift);
     }
@@ -93,15 +93,6 @@ export function withBiases(graph: Graph): Graph {
     return { ...op, inputs: [...op.inputs, tensors.length - 1] };
   });
   return { ...graph, tensors, ops };
-}
-
-/** Float tensor index -> index of the int8 op computing it (behind a DEQUANTIZE for float outputs). */
-function int8LayerOf(int8: Graph): (t: number) => number {
-  const producer = new Map(int8.ops.map((op, j) => [op.outputs[0], j]));
-  return (t) => {
-    const j = producer.get(t)!;
-    return int8.ops[j].kind === 'dequantize' ? producer.get(int8.ops[j].inputs[0])! : j;
-  };
 }
 
 /** Runs int8 op `j` on every sample's values of its inputs and stores its outputs. */

@@ -55,6 +55,8 @@ export interface PtqOptions {
   /** int8 (default) or float inputs and outputs, with QUANTIZE/DEQUANTIZE at the edges. */
   io?: 'int8' | 'float';
   techniques?: PtqTechniques;
+  /** Ops (of the float graph) with int16 activations (16x8); see QuantizeOptions.int16. */
+  int16?: ReadonlySet<number>;
   /**
    * Runs an int8 graph one sample at a time, bit-exactly: src/ref's createExecutor. Passed in
    * because quantization may not import the reference (see DESIGN.md).
@@ -126,7 +128,7 @@ export async function ptq(floatGraph: Graph, data: CalibrationSet, options: PtqO
   const context = (fit: CalibrationSet): Context => {
     const rounding = weightRounding(techniques.rounding, fit, source);
     const quantize = async (float: Graph, ranges: Map<number, Range>, roundAs = float) =>
-      quantizeGraph(float, ranges, { io: options.io, roundWeights: await rounding(roundAs) });
+      quantizeGraph(float, ranges, { io: options.io, int16: options.int16, roundWeights: await rounding(roundAs) });
     return { data: fit, source, observer: options.observer, runner: options.runner, quantize };
   };
   const start = async ({ data: fit, source, observer, quantize }: Context): Promise<State> => {

@@ -13,19 +13,24 @@
 //     state symmetric with the power-of-two scale that covers its calibrated magnitude (the gates
 //     are Q3.12 in, Q0.15 out, fixed by the kernel);
 //   everything else (add, sub, mul, mean, relu, leaky relu, hard swish): output from its range.
+// Ops given int16 activations (TFLite's 16x8 scheme, for the kinds with a 16x8 kernel) get
+// symmetric int16 inputs and outputs, per-channel int8 weights and an int64 bias; where an int8
+// and an int16 layer meet, a QUANTIZE requantizes the activation from its calibrated range (as
+// TFLite's converter does between mixed-precision layers), and the model's inputs and outputs
+// keep the type `io` gives them.
 // Fused activations stay attributes: the int8 kernels turn them into clamps.
 // Original tensors keep their index (so the float and int8 graphs line up layer by layer);
 // tensors added at float I/O boundaries or for requantization are appended.
 
 import { numel } from '../ir/dtype.ts';
 import { modelError, usageError } from '../ir/errors.ts';
-import type { ConcatenationOp, Conv2DOp, MaxMinOp, PackOp, DepthwiseConv2DOp, FullyConnectedOp, Graph, LstmOp, Op, Quantization, Tensor } from '../ir/types.ts';
+import type { ConcatenationOp, Conv2DOp, MaxMinOp, PackOp, DepthwiseConv2DOp, FullyConnectedOp, Graph, LstmOp, Op, OpKind, Quantization, Tensor } from '../ir/types.ts';
 import { describeOp, verifyGraph } from '../ir/verify.ts';
 import { checkFiniteConstants } from './finite.ts';
 import { MinMaxObserver } from './observers.ts';
-import { type Affine, affineFromRange, biasScaleFloor, perTensor, quantizeBias, quantizeValues, quantizeWeights } from './params.ts';
+import { type ActivationDtype, type Affine, affineFromRange, BIAS_DTYPE, biasScaleFloor, perTensor, quantizeBias, quantizeValues, quantizeWeights } from './params.ts';
 import { MIN_SCALE, type Range, stateRangeKey } from './range.ts';
-import { opTraits, outputChannelAxis } from '../ir/op-traits.ts';
+import { OP_TRAITS, opTraits, outputChannelAxis } from '../ir/op-traits.ts';
 
 export interface QuantizeOptions {
   /**
@@ -35,6 +40,12 @@ export interface QuantizeOptions {
   io?: 'int8' | 'float';
   /** Puts a layer's weights on their per-channel grid; default round to nearest. Where adaptive rounding plugs in. */
   roundWeights?: WeightRounding;
+  /**
+   * Ops (indices in the float graph) whose activations are int16 (TFLite's 16x8 scheme); each
+   * must have a 16x8 kernel (op trait int16Kernel). The rest are int8, with a QUANTIZE wherever
+   * an int8 and an int16 layer meet.
+   */
+  int16?: ReadonlySet<number>;
 }
 
 /**
@@ -58,7 +69,9 @@ export function quantizeGraph(graph: Graph, ranges: Map<number, Range>, options:
   checkFiniteConstants(graph);
   const io = options.io ?? 'int8';
   if (io !== 'int8' && io !== 'float') throw usageError(`the model's input/output type must be 'int8' or 'float', got '${String(io)}'`);
-  const result = new Quantizer(graph, ranges, io, options.roundWeights).run();
+  const int16 = options.int16 ?? new Set<number>();
+  checkInt16Layers(graph, int16);
+  const result = new Quantizer(graph, ranges, io, int16, options.roundWeights).run();
   verifyGraph(result);
   return result;
 }
@@ -73,11 +86,27 @@ function checkFloatModel(graph: Graph): void {
   }
 }
 
+/** Refuses int16 activations for an op that is not in the graph or has no 16x8 kernel. */
+export function checkInt16Layers(graph: Graph, int16: ReadonlySet<number>): void {
+  for (const index of int16) {
+    const op = graph.ops[index];
+    if (!op) throw usageError(`${graph.name}: no op ${index} to give int16 activations (the graph has ${graph.ops.length})`);
+    if (!opTraits(op).int16Kernel) {
+      throw usageError(`${graph.name}: ${describeOp(op, index)} has no 16x8 kernel, so its activations cannot be int16 (ops with one: ${INT16_KINDS.join(', ')})`);
+    }
+  }
+}
+
+/** The op kinds with a 16x8 kernel. */
+export const INT16_KINDS = (Object.keys(OP_TRAITS) as OpKind[]).filter((kind) => OP_TRAITS[kind].int16Kernel);
+
 class Quantizer {
   private readonly tensors: Tensor[];
   private readonly ops: Op[] = [];
-  /** Where the int8 value of an original activation lives; differs from its index only at float I/O boundaries. */
-  private readonly int8Of = new Map<number, number>();
+  /** Where the quantized value of an original activation lives; differs from its index only at graph outputs. */
+  private readonly valueOf = new Map<number, number>();
+  /** An activation requantized to the other type for the ops that run in it, by `${tensor}:${dtype}`: one QUANTIZE serves them all. */
+  private readonly copies = new Map<string, number>();
   /** Original constants already replaced by their quantized version (a second user gets its own copy). */
   private readonly converted = new Set<number>();
 
@@ -85,6 +114,7 @@ class Quantizer {
     private readonly graph: Graph,
     private readonly ranges: Map<number, Range>,
     private readonly io: 'int8' | 'float',
+    private readonly int16: ReadonlySet<number>,
     private readonly roundWeights?: WeightRounding,
   ) {
     this.tensors = graph.tensors.map((t) => ({ ...t }));
@@ -92,26 +122,27 @@ class Quantizer {
 
   run(): Graph {
     const { graph } = this;
-    for (const t of graph.inputs) {
-      const quant = this.calibrated(t, `graph input '${graph.tensors[t].name}'`);
-      const int8 = this.int8Tensor(t, quant, this.io === 'float');
-      if (int8 !== t) this.ops.push({ kind: 'quantize', inputs: [t], outputs: [int8], attrs: {}, origin: 'float input' });
-    }
+    // int8 inputs in place; float ones are quantized where an op reads them, to the type it takes.
+    if (this.io === 'int8') for (const t of graph.inputs) this.activation(t, this.calibrated(t, `graph input '${graph.tensors[t].name}'`, 'int8'), 'int8', false);
     graph.ops.forEach((op, index) => this.convert(op, index, describeOp(op, index)));
-    if (this.io === 'float') {
-      for (const t of graph.outputs) {
-        this.ops.push({ kind: 'dequantize', inputs: [this.int8Of.get(t)!], outputs: [t], attrs: {}, origin: 'float output' });
+    for (const t of graph.outputs) {
+      const value = this.valueOf.get(t)!;
+      if (this.io === 'float') this.ops.push({ kind: 'dequantize', inputs: [value], outputs: [t], attrs: {}, origin: 'float output' });
+      else if (value !== t) {
+        this.tensors[t] = { ...graph.tensors[t], dtype: 'int8', quant: this.calibrated(t, `graph output '${graph.tensors[t].name}'`, 'int8') };
+        this.ops.push({ kind: 'quantize', inputs: [value], outputs: [t], attrs: {}, origin: 'int8 output' });
       }
     }
     return { name: graph.name, tensors: this.tensors, ops: this.ops, inputs: [...graph.inputs], outputs: [...graph.outputs] };
   }
 
   private convert(op: Op, index: number, where: string): void {
+    const dtype = this.int16.has(index) ? 'int16' : 'int8';
     switch (op.kind) {
       case 'conv2d':
       case 'depthwise_conv2d':
       case 'fully_connected':
-        return this.weighted(op, index, where);
+        return this.weighted(op, index, where, dtype);
       case 'concatenation':
       case 'pack':
       case 'maximum':
@@ -120,35 +151,37 @@ class Quantizer {
       case 'unidirectional_sequence_lstm':
         return this.lstm(op, index, where);
       default: {
-        const inputs = op.inputs.map((t) => this.input(t, where));
+        const inputs = op.inputs.map((t) => this.input(t, where, dtype));
         const fixed = FIXED_OUTPUT[op.kind];
         let quant: Quantization;
         if (fixed) quant = perTensor(fixed);
         else if (opTraits(op).keepsInputQuantization) quant = this.tensors[inputs[0]].quant!;
-        else quant = this.calibratedOutput(op, where);
-        this.ops.push({ ...op, inputs, outputs: [this.output(op, quant)] } as Op);
+        else quant = this.calibratedOutput(op, where, dtype);
+        this.ops.push({ ...op, inputs, outputs: [this.output(op, quant, dtype)] } as Op);
       }
     }
   }
 
-  private weighted(op: Conv2DOp | DepthwiseConv2DOp | FullyConnectedOp, index: number, where: string): void {
-    const input = this.input(op.inputs[0], where);
+  private weighted(op: Conv2DOp | DepthwiseConv2DOp | FullyConnectedOp, index: number, where: string, dtype: ActivationDtype): void {
+    const input = this.input(op.inputs[0], where, dtype);
     const inputScale = this.tensors[input].quant!.scale[0];
     const [, weightsIndex, biasIndex] = op.inputs;
     const weights = this.graph.tensors[weightsIndex];
     const bias = biasIndex === undefined ? undefined : this.graph.tensors[biasIndex];
     const biasData = bias?.data as Float32Array | undefined;
-    const floor = biasData && biasScaleFloor(biasData, inputScale);
+    const biasDtype = BIAS_DTYPE[dtype];
+    // Only an int32 bias can overflow: its weight scales are raised until it fits.
+    const floor = biasData && biasDtype === 'int32' ? biasScaleFloor(biasData, inputScale) : undefined;
     const rounding = this.roundWeights;
     const round = rounding && ((values: Float32Array, shape: number[], axis: number, scales: number[]) => rounding({ op: index, weights: values, shape, axis, scales }));
     const w = quantizeWeights(weights.data as Float32Array, weights.shape, outputChannelAxis(op.kind)!, floor, round);
     const inputs = [input, this.constant(weightsIndex, { ...weights, dtype: 'int8', ...w })];
-    if (bias && biasData) inputs.push(this.constant(biasIndex, { ...bias, dtype: 'int32', ...quantizeBias(biasData, inputScale, w.quant.scale) }));
-    this.ops.push({ ...op, inputs, outputs: [this.output(op, this.calibratedOutput(op, where))] });
+    if (bias && biasData) inputs.push(this.constant(biasIndex, { ...bias, dtype: biasDtype, ...quantizeBias(biasData, inputScale, w.quant.scale, biasDtype) }));
+    this.ops.push({ ...op, inputs, outputs: [this.output(op, this.calibratedOutput(op, where, dtype), dtype)] });
   }
 
   private lstm(op: LstmOp, index: number, where: string): void {
-    const input = this.input(op.inputs[0], where);
+    const input = this.input(op.inputs[0], where, 'int8');
     const inputScale = this.tensors[input].quant!.scale[0];
     const cell = this.ranges.get(stateRangeKey(index));
     if (!cell) throw usageError(`${this.graph.name}: no calibrated cell state range for ${where}; calibrate the model first`);
@@ -166,35 +199,40 @@ class Quantizer {
       const { data } = quantizeBias(bias, inputScale, new Array<number>(bias.length).fill(weightScale));
       return this.constant(t, { ...this.graph.tensors[t], dtype: 'int32', data, quant: perTensor({ scale: Math.fround(inputScale * weightScale), zeroPoint: 0 }) });
     });
-    const hidden = this.calibratedOutput(op, where);
+    const hidden = this.calibratedOutput(op, where, 'int8');
     // 2^ceil(log2 |c|max) in int16 steps: the cell state's integer bits cover its largest magnitude.
     const power = Math.ceil(Math.log2(Math.max(cell[1], -cell[0], MIN_SCALE)));
     const state = { hiddenScale: hidden.scale[0], hiddenZeroPoint: hidden.zeroPoint[0], cellScale: 2 ** (power - 15) };
-    this.ops.push({ ...op, inputs: [input, ...matrices, ...biases], attrs: { ...op.attrs, state }, outputs: [this.output(op, hidden)] });
+    this.ops.push({ ...op, inputs: [input, ...matrices, ...biases], attrs: { ...op.attrs, state }, outputs: [this.output(op, hidden, 'int8')] });
   }
 
   private concatenation(op: ConcatenationOp | PackOp | MaxMinOp, where: string): void {
-    const inputs = op.inputs.map((t) => this.input(t, where));
+    const inputs = op.inputs.map((t) => this.input(t, where, 'int8'));
     const quants = inputs.map((t) => this.tensors[t].quant!);
     const shared = quants.every((q) => sameQuant(q, quants[0]));
-    const quant = shared ? quants[0] : this.calibratedOutput(op, where);
+    const quant = shared ? quants[0] : this.calibratedOutput(op, where, 'int8');
     const aligned = inputs.map((t, k) => {
       if (sameQuant(quants[k], quant)) return t;
-      const requantized = this.add({ name: `${this.tensors[t].name}/requantized`, shape: [...this.tensors[t].shape], dtype: 'int8', quant });
-      this.ops.push({ kind: 'quantize', inputs: [t], outputs: [requantized], attrs: {}, origin: `requantization for ${where}` });
-      return requantized;
+      return this.requantized(t, quant, `requantization for ${where}`, '/requantized');
     });
-    this.ops.push({ ...op, inputs: aligned, outputs: [this.output(op, quant)] });
+    this.ops.push({ ...op, inputs: aligned, outputs: [this.output(op, quant, 'int8')] });
   }
 
-  private calibrated(t: number, what: string): Quantization {
+  /** A QUANTIZE from tensor `t` (float or quantized) into a new tensor with `quant` (and dtype, int8 unless given). */
+  private requantized(t: number, quant: Quantization, origin: string, suffix: string, dtype: ActivationDtype = 'int8'): number {
+    const copy = this.add({ name: `${this.tensors[t].name}${suffix}`, shape: [...this.tensors[t].shape], dtype, quant });
+    this.ops.push({ kind: 'quantize', inputs: [t], outputs: [copy], attrs: {}, origin });
+    return copy;
+  }
+
+  private calibrated(t: number, what: string, dtype: ActivationDtype): Quantization {
     const range = this.ranges.get(t);
     if (!range) throw usageError(`${this.graph.name}: no calibration range for ${what} (tensor ${t}); calibrate the model first`);
-    return perTensor(affineFromRange(range, `${this.graph.name}: ${what}`));
+    return perTensor(affineFromRange(range, `${this.graph.name}: ${what}`, dtype));
   }
 
-  private calibratedOutput(op: Op, where: string): Quantization {
-    return this.calibrated(op.outputs[0], `${where}: output '${this.graph.tensors[op.outputs[0]].name}'`);
+  private calibratedOutput(op: Op, where: string, dtype: ActivationDtype): Quantization {
+    return this.calibrated(op.outputs[0], `${where}: output '${this.graph.tensors[op.outputs[0]].name}'`, dtype);
   }
 
   private add(tensor: Tensor): number {
@@ -202,32 +240,58 @@ class Quantizer {
     return this.tensors.length - 1;
   }
 
-  /** Makes original activation `t` int8 with `quant`: in place, or as a new tensor when `t` must stay float (I/O boundary). */
-  private int8Tensor(t: number, quant: Quantization, boundary: boolean): number {
+  /**
+   * Makes original activation `t` `dtype` with `quant`: in place, or as a new tensor when `t` must
+   * keep the type the model's inputs and outputs have (an I/O boundary).
+   */
+  private activation(t: number, quant: Quantization, dtype: ActivationDtype, boundary: boolean): number {
     const original = this.graph.tensors[t];
-    const int8: Tensor = { name: original.name, shape: [...original.shape], dtype: 'int8', quant };
-    const index = boundary ? this.add({ ...int8, name: `${original.name}/int8` }) : t;
-    if (!boundary) this.tensors[t] = int8;
-    this.int8Of.set(t, index);
+    const value: Tensor = { name: original.name, shape: [...original.shape], dtype, quant };
+    const index = boundary ? this.add({ ...value, name: `${original.name}/${dtype}` }) : t;
+    if (!boundary) this.tensors[t] = value;
+    this.valueOf.set(t, index);
     return index;
   }
 
-  private output(op: Op, quant: Quantization): number {
+  /** An op's output; a graph output becomes a new tensor unless it is already the type the model's outputs have (int8 I/O). */
+  private output(op: Op, quant: Quantization, dtype: ActivationDtype): number {
     const t = op.outputs[0];
-    return this.int8Tensor(t, quant, this.io === 'float' && this.graph.outputs.includes(t));
+    return this.activation(t, quant, dtype, this.graph.outputs.includes(t) && (this.io === 'float' || dtype !== 'int8'));
   }
 
-  /** The int8 tensor of an op's data input; a float constant there is quantized per tensor from its own values. */
-  private input(t: number, where: string): number {
-    const known = this.int8Of.get(t);
-    if (known !== undefined) return known;
+  /**
+   * The `dtype` tensor of an op's data input: the activation itself, or where it has the other
+   * type a copy requantized to this one from its calibrated range (the QUANTIZE TFLite's converter
+   * puts between int8 and 16x8 layers); a float model input quantized straight to `dtype`. A float
+   * constant there is quantized per tensor from its own values.
+   */
+  private input(t: number, where: string, dtype: ActivationDtype): number {
+    const floatInput = this.io === 'float' && this.graph.inputs.includes(t);
+    const known = this.valueOf.get(t);
+    if (known === undefined && !floatInput) return this.constantInput(t, dtype);
+    if (known !== undefined && this.tensors[known].dtype === dtype) return known;
+    const key = `${t}:${dtype}`;
+    if (!this.copies.has(key)) {
+      const name = this.graph.tensors[t].name;
+      const quant = this.converted.has(t) ? perTensor(this.constantAffine(t, dtype)) : this.calibrated(t, `${floatInput ? 'graph' : `${where}:`} input '${name}'`, dtype);
+      this.copies.set(key, this.requantized(floatInput ? t : known!, quant, floatInput ? 'float input' : `${dtype} input of ${where}`, `/${dtype}`, dtype));
+    }
+    return this.copies.get(key)!;
+  }
+
+  private constantInput(t: number, dtype: ActivationDtype): number {
     const original = this.graph.tensors[t];
-    if (!(original.data instanceof Float32Array)) throw new Error(`${where}: input tensor ${t} has no int8 value yet`);
-    const affine = affineFromRange(valueRange(original.data), `${this.graph.name}: constant '${original.name}'`);
-    this.tensors[t] = { ...original, dtype: 'int8', data: quantizeValues(original.data, affine), quant: perTensor(affine) };
+    if (!(original.data instanceof Float32Array)) throw new Error(`input tensor ${t} '${original.name}' has no quantized value yet`);
+    const affine = this.constantAffine(t, dtype);
+    this.tensors[t] = { ...original, dtype, data: quantizeValues(original.data, affine, dtype), quant: perTensor(affine) };
     this.converted.add(t);
-    this.int8Of.set(t, t);
+    this.valueOf.set(t, t);
     return t;
+  }
+
+  private constantAffine(t: number, dtype: ActivationDtype): Affine {
+    const original = this.graph.tensors[t];
+    return affineFromRange(valueRange(original.data as Float32Array), `${this.graph.name}: constant '${original.name}'`, dtype);
   }
 
   /** Puts a quantized weight or bias in place of original constant `t`, or beside it if an earlier op already did. */

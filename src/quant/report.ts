@@ -6,7 +6,7 @@ import { numel } from '../ir/dtype.ts';
 import { usageError } from '../ir/errors.ts';
 import type { Graph, OpKind, TensorData } from '../ir/types.ts';
 import { type ActivationSource, type CalibrationSet, forEachBatch, sliceSamples } from './activations.ts';
-import { affineOf, dequantizeValues, quantizeValues } from './params.ts';
+import { type ActivationDtype, affineOf, dequantizeValues, quantizeValues } from './params.ts';
 
 export interface LayerError {
   /** Index of the op in the float graph. */
@@ -15,6 +15,8 @@ export interface LayerError {
   origin?: string;
   /** Name of the op's output tensor. */
   tensor: string;
+  /** The type the layer computes its output in: int8, or int16 (16x8). */
+  activations: ActivationDtype;
   /** 10 log10(sum float^2 / sum (float - int8)^2): Infinity when identical. */
   sqnrDb: number;
   /** Cosine of the angle between the float and the dequantized int8 values; 1 is perfect. */
@@ -88,6 +90,7 @@ export async function compareModels(
   const scores = new Set(outputs.filter((k) => floatGraph.ops[k].kind === 'softmax'));
   const logits = (k: number) => (scores.has(k) ? layers.indexOf(floatGraph.ops[k].inputs[0]) : -1);
   const measured = new Set(outputs.map((k) => (logits(k) >= 0 ? logits(k) : k)));
+  const layerOp = quantizedLayerOf(int8Graph);
   const run = runner({ ...int8Graph, outputs: layers });
   const stats = layers.map(() => new ErrorStats());
   const output = new ErrorStats();
@@ -122,6 +125,7 @@ export async function compareModels(
       kind: op.kind,
       ...(op.origin !== undefined && { origin: op.origin }),
       tensor: floatGraph.tensors[op.outputs[0]].name,
+      activations: int8Graph.tensors[int8Graph.ops[layerOp(op.outputs[0])].outputs[0]].dtype === 'int16' ? 'int16' : 'int8',
       ...stats[k].result(),
     })),
     outputSqnrDb: output.result().sqnrDb,
@@ -145,10 +149,25 @@ export function int8Inputs(graph: Graph, sample: Float32Array[]): TensorData[] {
   });
 }
 
+/**
+ * Float tensor index -> index of the quantized op computing it: the op itself, or the one behind
+ * the QUANTIZE and DEQUANTIZE that give a model output the type the model's outputs have (a float
+ * graph has no such ops: the quantizer added them).
+ */
+export function quantizedLayerOf(quantized: Graph): (t: number) => number {
+  const producer = new Map(quantized.ops.map((op, j) => [op.outputs[0], j]));
+  const added = (j: number) => quantized.ops[j].kind === 'dequantize' || quantized.ops[j].kind === 'quantize';
+  return (t) => {
+    let j = producer.get(t)!;
+    while (added(j)) j = producer.get(quantized.ops[j].inputs[0])!;
+    return j;
+  };
+}
+
 export function realValues(graph: Graph, t: number, values: TensorData): Float32Array {
   const { dtype, quant } = graph.tensors[t];
-  if (dtype !== 'int8') return values as Float32Array;
-  return dequantizeValues(values as Int8Array, affineOf(quant!));
+  if (dtype !== 'int8' && dtype !== 'int16') return values as Float32Array;
+  return dequantizeValues(values as Int8Array | Int16Array, affineOf(quant!));
 }
 
 class ErrorStats {

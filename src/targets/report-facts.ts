@@ -37,9 +37,11 @@ export interface ReportBuffer {
   scratchOf?: number;
 }
 
-/** One layer's int8 output against its float output on the calibration data (null SQNR: identical). */
+/** One layer's quantized output against its float output on the calibration data (null SQNR: identical). */
 export interface ReportQuantLayer {
   tensor: string;
+  /** int8, or int16 (16x8). */
+  activations: LayerError['activations'];
   sqnrDb: number | null;
   cosine: number;
   maxAbsError: number;
@@ -97,6 +99,6 @@ export function reportMemory(graph: Graph, model: GeneratedModel): ReportMemory 
 export function reportQuantization(samples: number, layers: LayerError[]): { samples: number; layers: ReportQuantLayer[] } {
   return {
     samples,
-    layers: layers.map((l) => ({ tensor: l.tensor, sqnrDb: Number.isFinite(l.sqnrDb) ? l.sqnrDb : null, cosine: l.cosine, maxAbsError: l.maxAbsError })),
+    layers: layers.map((l) => ({ tensor: l.tensor, activations: l.activations, sqnrDb: Number.isFinite(l.sqnrDb) ? l.sqnrDb : null, cosine: l.cosine, maxAbsError: l.maxAbsError })),
   };
 }

@@ -174,7 +174,7 @@ ${ram}
 ${memoryPlanSvg(report.memory, report.ops, peak)}
 <h2>Layers</h2>
 ${timing}
-${report.quantization ? `<p>SQNR: each int8 layer against its float layer on ${report.quantization.samples} calibration sample(s).</p>` : ''}
+${report.quantization ? `<p>SQNR: each quantized layer against its float layer on ${report.quantization.samples} calibration sample(s).</p>` : ''}
 ${layerTable(report, peak, profile)}
 </body></html>
 `;

@@ -12,7 +12,7 @@ import { lowerMean, lowerReduceMax } from '../../lower/mean.ts';
 import { lowerResizeBilinear } from '../../lower/resize.ts';
 import { lowerArgMinMax } from '../../lower/arg-min-max.ts';
 import { lowerPad } from '../../lower/pad.ts';
-import { lowerQuantize } from '../../lower/quantize.ts';
+import { lowerDequantize, lowerQuantize } from '../../lower/quantize.ts';
 import { cFloat, cInitializer, cInt } from '../c-syntax.ts';
 import type { EmitContext, OpCode, OpEmitter } from '../emitter.ts';
 import { cStruct } from './c-struct.ts';
@@ -204,13 +204,27 @@ function quantize(ctx: EmitContext, op: UnaryOp): OpCode {
     };
   }
   if (p.mode === 'requantize') return emitLookup(ctx, op);
-  if (output.dtype !== 'int8') throw modelError(`${where(ctx, op)}: no kernel quantizes float32 to ${output.dtype} (int8 only)`);
-  const params = cStruct('ec_quantize_s8_params', `${ctx.opName}_params`, { scale: cFloat(p.scale), zero_point: cInt(p.zeroPoint) });
+  const suffix = QUANTIZE_SUFFIX[output.dtype];
+  if (!suffix) throw modelError(`${where(ctx, op)}: no kernel quantizes float32 to ${output.dtype} (int8 and int16 only)`);
+  return affineKernel(ctx, op, `ec_quantize_${suffix}`, `ec_quantize_${suffix}_params`, p);
+}
+
+const QUANTIZE_SUFFIX: Partial<Record<string, string>> = { int8: 's8', int16: 's16' };
+
+/** A float32 <-> integer conversion by scale and zero point over every element. */
+function affineKernel(ctx: EmitContext, op: UnaryOp, kernel: string, struct: string, p: { scale: number; zeroPoint: number }): OpCode {
+  const params = cStruct(struct, `${ctx.opName}_params`, { scale: cFloat(p.scale), zero_point: cInt(p.zeroPoint) });
   return {
     declarations: [params],
-    statements: [`ec_quantize_s8(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])}, ${numel(output.shape)});`],
-    kernel: 'ec_quantize_s8',
+    statements: [`${kernel}(&${ctx.opName}_params, ${ctx.pointer(op.inputs[0])}, ${ctx.pointer(op.outputs[0])}, ${numel(ctx.graph.tensors[op.outputs[0]].shape)});`],
+    kernel,
   };
+}
+
+/** int8 and uint8 through a table of their 256 values; int16 by its own kernel (65,536 would not pay). */
+function dequantize(ctx: EmitContext, op: UnaryOp): OpCode {
+  if (ctx.graph.tensors[op.inputs[0]].dtype !== 'int16') return emitLookup(ctx, op);
+  return affineKernel(ctx, op, 'ec_dequantize_s16', 'ec_dequantize_s16_params', lowerDequantize(ctx.graph, op));
 }
 
 export const dataEmitter: OpEmitter = {
@@ -245,7 +259,7 @@ export const dataEmitter: OpEmitter = {
       case 'quantize':
         return quantize(ctx, op);
       case 'dequantize':
-        return emitLookup(ctx, op);
+        return dequantize(ctx, op);
       default:
         throw modelError(`${where(ctx, op)}: ${op.kind} is not a data-movement op`);
     }

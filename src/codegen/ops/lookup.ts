@@ -10,7 +10,10 @@ import { executeGraph } from '../../ref/execute.ts';
 import type { CType } from '../c-syntax.ts';
 import type { EmitContext, OpCode } from '../emitter.ts';
 
-const TABLE_CTYPE: Record<string, CType> = { int8: 'int8_t', uint8: 'uint8_t', float32: 'float' };
+const TABLE_CTYPE: Record<string, CType> = { int8: 'int8_t', uint8: 'uint8_t', int16: 'int16_t', float32: 'float' };
+
+/** The kernel by table type: the 8-bit ones share ec_lookup_s8 (uint8 through the same bytes). */
+const LOOKUP_KERNEL: Partial<Record<CType, string>> = { int8_t: 'ec_lookup_s8', uint8_t: 'ec_lookup_s8', int16_t: 'ec_lookup_s8_s16', float: 'ec_lookup_s8_f32' };
 
 /**
  * The op's output for each input byte, in the runtime's table order: entry k is the input whose
@@ -34,7 +37,7 @@ export function tabulate(graph: Graph, op: Op): number[] {
   return Array.from(executeGraph(single, [samples])[0] as ArrayLike<number>);
 }
 
-/** ec_lookup_s8 (8-bit out) or ec_lookup_s8_f32 (float out) with the op's table. */
+/** ec_lookup_s8 (8-bit out), ec_lookup_s8_s16 (int16 out) or ec_lookup_s8_f32 (float out) with the op's table. */
 export function emitLookup(ctx: EmitContext, op: Op): OpCode {
   const { graph } = ctx;
   const index = graph.ops.indexOf(op);
@@ -53,9 +56,9 @@ export function emitLookup(ctx: EmitContext, op: Op): OpCode {
   const count = numel(output.shape);
   // The kernel indexes by the input's bits read as int8; uint8 data goes through the same bytes.
   const bytes = (pointer: string, dtype: string, qualifier: string) => (dtype === 'uint8' ? `(${qualifier}int8_t *)${pointer}` : pointer);
-  const kernel = ctype === 'float' ? 'ec_lookup_s8_f32' : 'ec_lookup_s8';
-  const tableArg = ctype === 'float' ? table : bytes(table, output.dtype, 'const ');
-  const outputArg = ctype === 'float' ? ctx.pointer(op.outputs[0]) : bytes(ctx.pointer(op.outputs[0]), output.dtype, '');
+  const kernel = LOOKUP_KERNEL[ctype]!;
+  const tableArg = bytes(table, output.dtype, 'const ');
+  const outputArg = bytes(ctx.pointer(op.outputs[0]), output.dtype, '');
   return {
     declarations: [],
     statements: [`${kernel}(${tableArg}, ${bytes(ctx.pointer(op.inputs[0]), input.dtype, 'const ')}, ${outputArg}, ${count});`],
