@@ -45,6 +45,22 @@ static __attribute__((noinline)) uint32_t timer_ticks_for(uint32_t iterations) {
     return board_port_timer_read() - start;
 }
 
+/* round(a * 2^16 / b) in 32-bit arithmetic, by long division: a 64-bit division would link the
+ * C library's (about 700 bytes) into every firmware for this one use. b in [1, 2^31). */
+static uint32_t q16_ratio(uint32_t a, uint32_t b) {
+    uint32_t quotient = a / b;
+    uint32_t remainder = a % b;
+    for (int bit = 0; bit < 16; bit++) {
+        remainder <<= 1;
+        quotient <<= 1;
+        if (remainder >= b) {
+            remainder -= b;
+            quotient |= 1u;
+        }
+    }
+    return quotient + (remainder >= b - remainder ? 1u : 0u);
+}
+
 void board_cycles_init(void) {
     if (dwt_counts()) {
         source = SOURCE_DWT;
@@ -58,9 +74,7 @@ void board_cycles_init(void) {
         source = SOURCE_NONE;
         return;
     }
-    uint32_t ticks = twice - once;
-    uint64_t instructions = (uint64_t)INSTRUCTIONS_PER_SPIN * CALIBRATION_ITERATIONS;
-    instructions_per_tick_q16 = (uint32_t)(((instructions << 16) + ticks / 2u) / ticks);
+    instructions_per_tick_q16 = q16_ratio(INSTRUCTIONS_PER_SPIN * CALIBRATION_ITERATIONS, twice - once);
     last_ticks = board_port_timer_read();
     total_ticks = 0;
     source = SOURCE_TIMER;
