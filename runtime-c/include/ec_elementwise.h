@@ -133,7 +133,7 @@ void ec_elu_f32(const float *input, float *output, int32_t count);
 /* exp computed in double and rounded once to float32, as the host reference computes it. */
 float ec_expf(float x);
 
-/* ---- softmax over the last axis, row by row. */
+/* ---- softmax over the last axis, row by row; every row holds at least one value (depth >= 1). */
 
 typedef struct {
     int32_t rows;

@@ -62,11 +62,11 @@ static int32_t count_leading_zeros(uint32_t x)
 /* The sum of exps has 12 integer bits; the generator rejects rows long enough to overflow it. */
 #define EC_ACCUMULATOR_INTEGER_BITS 12
 
-/* The row's maximum and its sum of exps in Q12.19, from the exps of the differences (Q0.31). */
-static int32_t row_exps(int32_t exp_count, const int32_t *exp_table, const int8_t *in, int32_t depth, int32_t *max_out)
+/* The row's maximum and its sum of exps in Q12.19, from the exps of the differences (Q0.31); depth >= 1. */
+EC_INLINE int32_t row_exps(int32_t exp_count, const int32_t *exp_table, const int8_t *in, int32_t depth, int32_t *max_out)
 {
-    int32_t max = -128;
-    for (int32_t c = 0; c < depth; c++) max = in[c] > max ? in[c] : max;
+    int32_t max = in[0];
+    for (int32_t c = 1; c < depth; c++) max = in[c] > max ? in[c] : max;
     int32_t sum = 0;
     for (int32_t c = 0; c < depth; c++) {
         const int32_t d = max - in[c];
@@ -79,7 +79,7 @@ static int32_t row_exps(int32_t exp_count, const int32_t *exp_table, const int8_
 /* The row's maximum, and 1 / (sum of exps) as a Q0.31 reciprocal and the shift that takes
  * exp * reciprocal down to an output of `output_bits` fractional bits (32 or more: every output is
  * the lowest code). */
-static void row_scale(const ec_softmax_s8_params *p, const int8_t *in, int32_t output_bits, int32_t *max_out, int32_t *reciprocal, int32_t *exponent)
+EC_INLINE void row_scale(const ec_softmax_s8_params *p, const int8_t *in, int32_t output_bits, int32_t *max_out, int32_t *reciprocal, int32_t *exponent)
 {
     const int32_t sum = row_exps(p->exp_count, p->exp_table, in, p->depth, max_out);
     /* 1 / sum = 2^-bits_over_unit / (1 + x) with 1 + x = sum normalised into [1, 2). The row
