@@ -1,6 +1,7 @@
 // AVERAGE_POOL_2D and MAX_POOL_2D parameters as TFLite Micro's PoolingPrepare computes them. The
 // int8 and int16 kernels work on raw values, so input and output must share their quantization.
 
+import { DTYPE_RANGE } from '../ir/dtype.ts';
 import type { Graph, Pool2DOp } from '../ir/types.ts';
 import { quantizedActivationRange } from './elementwise.ts';
 import { OpOperands } from './operands.ts';
@@ -33,6 +34,6 @@ export function lowerPool2D(graph: Graph, op: Pool2DOp): PoolParams {
     );
   }
   const dtype = inputTensor.dtype === 'int16' ? 'int16' : 'int8';
-  const [actMin, actMax] = quantizedActivationRange(op.attrs.activation, output, operands.where, dtype === 'int16' ? [-32768, 32767] : undefined);
+  const [actMin, actMax] = quantizedActivationRange(op.attrs.activation, output, operands.where, DTYPE_RANGE[dtype]);
   return { ...geometry, dtype, actMin, actMax };
 }

@@ -4,6 +4,7 @@
 // reset() clears them to what TFLite Micro's interpreter Reset() writes (the hidden state's zero
 // point, cell 0).
 
+import { DTYPE_RANGE, allocate } from '../ir/dtype.ts';
 import type { Graph, LstmOp, TensorData } from '../ir/types.ts';
 import { multiplyByQuantizedMultiplier, multiplyByQuantizedMultiplier64 } from '../lower/fixedpoint.ts';
 import type { Requantize } from '../lower/elementwise.ts';
@@ -51,8 +52,8 @@ function gateQuantized(p: LstmQuantizedParams, g: number, u: number, x: Activati
 }
 
 export function lstmQuantized(p: LstmQuantizedParams): StatefulKernel {
-  const [Activation, low, high] = p.dtype === 'int16' ? [Int16Array, -32768, 32767] : [Int8Array, -128, 127];
-  const hidden = new Activation(lstmStateSize(p));
+  const [low, high] = DTYPE_RANGE[p.dtype]!;
+  const hidden = allocate(p.dtype, lstmStateSize(p)) as Activations;
   const cell = new Int16Array(lstmStateSize(p));
   const reset = () => {
     hidden.fill(p.hiddenZeroPoint);
@@ -62,7 +63,7 @@ export function lstmQuantized(p: LstmQuantizedParams): StatefulKernel {
   const run = (inputs: TensorData[]) => {
     const x = inputs[0] as Activations;
     const weights = inputs.slice(1, 9) as Int8Array[];
-    const out = new Activation(p.batch * p.steps * p.units);
+    const out = allocate(p.dtype, p.batch * p.steps * p.units) as Activations;
     const gates = [new Int16Array(p.units), new Int16Array(p.units), new Int16Array(p.units), new Int16Array(p.units)];
     for (let t = 0; t < p.steps; t++) {
       for (let b = 0; b < p.batch; b++) {

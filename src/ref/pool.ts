@@ -2,6 +2,7 @@
 // windows are clipped to the input (padding is neither read nor counted), int8 and int16 work on
 // raw values, float32 sums in float32 in (ky, kx) order.
 
+import { DTYPE_RANGE, allocate } from '../ir/dtype.ts';
 import type { Graph, Pool2DOp } from '../ir/types.ts';
 import { type PoolParams, lowerPool2D } from '../lower/pool.ts';
 import { type Kernel, clampFloat } from './kernel.ts';
@@ -53,16 +54,15 @@ const maximum = (lowest: number, clamp: (v: number) => number): Reducer => (valu
   return clamp(m);
 };
 
-const LOWEST = { int8: -128, int16: -32768, float32: FLOAT32_LOWEST };
 
 export function pool2d<T extends PoolData>(kind: Pool2DOp['kind'], p: PoolParams, input: T): T {
   const { actMin, actMax } = p;
   const size = p.batches * p.outHeight * p.outWidth * p.outChannels;
   const integer = p.dtype !== 'float32';
-  const out = (p.dtype === 'int8' ? new Int8Array(size) : p.dtype === 'int16' ? new Int16Array(size) : new Float32Array(size)) as T;
+  const out = allocate(p.dtype, size) as T;
   if (kind === 'avg_pool2d') return pool(p, input, out, integer ? averageInteger(actMin, actMax) : averageFloat(actMin, actMax));
   const clamp = integer ? (v: number) => (v < actMin ? actMin : v > actMax ? actMax : v) : (v: number) => clampFloat(v, actMin, actMax);
-  return pool(p, input, out, maximum(LOWEST[p.dtype], clamp));
+  return pool(p, input, out, maximum(integer ? DTYPE_RANGE[p.dtype]![0] : FLOAT32_LOWEST, clamp));
 }
 
 export function preparePool2D(graph: Graph, op: Pool2DOp): Kernel {
